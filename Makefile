@@ -1,0 +1,57 @@
+# Strangler: two commands on a fresh machine.
+#   make up    - build .venv, migrate, seed (first run), run the whole stack on SQLite
+#   make test  - build .venv, run every test of every part (PostgreSQL-backed ones too when reachable)
+# Every install step lives here; nothing is installed by hand.
+
+SHELL := /bin/bash
+PYTHON := $(shell tools/find-python)
+VENV := .venv
+PY := $(VENV)/bin/python
+PARTS := $(patsubst %/pyproject.toml,%,$(wildcard */pyproject.toml extracted/*/pyproject.toml))
+PART_PROJECTS := $(foreach p,$(PARTS),$(p)/pyproject.toml)
+
+.PHONY: help venv up test lint fmt typecheck bench-proxy bench-data clean
+
+help:
+	@echo "make up          run the stack on SQLite (monolith, services, proxy) and print its URLs"
+	@echo "make test        run every test of every part (see README for PostgreSQL)"
+	@echo "make lint        ruff + import boundaries;  make typecheck  mypy strict on proxy and playbook"
+	@echo "make bench-proxy / bench-data   benchmarks (not tests), printed as ratios to the reference"
+
+venv: $(VENV)/.installed
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || { echo "no Python >= 3.12 found (see above)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall whenever a part's dependencies change.
+$(VENV)/.installed: $(VENV)/bin/python requirements-dev.txt $(PART_PROJECTS)
+	$(PY) -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PARTS),-e ./$(p))
+	@touch $@
+
+up: venv
+	$(PY) tools/stack.py up
+
+test: venv
+	$(PY) tools/run_tests.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: venv
+	$(VENV)/bin/mypy --strict proxy/src migration-playbook/src
+
+bench-proxy: venv
+	$(PY) bench/proxy/run.py
+
+bench-data: venv
+	$(PY) bench/data/run.py
+
+clean:
+	rm -rf $(VENV) .run

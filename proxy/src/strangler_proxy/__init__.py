@@ -1,0 +1,1 @@
+"""Strangler's routing proxy."""

@@ -1,0 +1,131 @@
+"""Run every part's test suite, each in its own pytest process, and print one summary.
+
+Each Django project gets its own process because Django settings are process-global. Suites that
+need PostgreSQL run when it is reachable; with CI set, an unreachable PostgreSQL is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    cwd: str
+    needs_pg: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+
+
+def pg_url(database: str) -> str:
+    base = os.environ.get("STRANGLER_TEST_POSTGRES", DEFAULT_PG)
+    return base.rsplit("/", 1)[0] + "/" + database
+
+
+SUITES = [
+    Suite("monolith (SQLite)", "monolith", env={"DATABASE_URL": "sqlite:///:memory:"}),
+    Suite("monolith (PostgreSQL)", "monolith", needs_pg=True,
+          env={"DATABASE_URL": pg_url("strangler_monolith")}),
+    Suite("proxy", "proxy"),
+    Suite("migration-playbook", "migration-playbook"),
+    Suite("extracted/catalog (SQLite)", "extracted/catalog", env={"DATABASE_URL": "sqlite:///:memory:"}),
+    Suite("extracted/catalog (PostgreSQL)", "extracted/catalog", needs_pg=True,
+          env={"DATABASE_URL": pg_url("strangler_catalog")}),
+    Suite("end-to-end", "e2e"),
+]
+
+
+def postgres_reachable(url: str) -> str | None:
+    """Return None when PostgreSQL answers, else the reason it does not."""
+    try:
+        import psycopg
+    except ImportError as exc:  # the venv is broken; say so rather than skip silently
+        return f"psycopg is not installed ({exc})"
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("select 1")
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+def count(junit: Path) -> dict[str, int]:
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    if not junit.exists():
+        return totals
+    for suite in ET.parse(junit).getroot().iter("testsuite"):
+        tests = int(suite.get("tests", 0))
+        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped = int(suite.get("skipped", 0))
+        totals["failed"] += failed
+        totals["skipped"] += skipped
+        totals["passed"] += tests - failed - skipped
+    return totals
+
+
+def main() -> int:
+    pg = os.environ.get("STRANGLER_TEST_POSTGRES", DEFAULT_PG)
+    pg_problem = postgres_reachable(pg)
+    if pg_problem and os.environ.get("CI"):
+        print(f"CI is set and PostgreSQL is unreachable at {pg}: {pg_problem}", file=sys.stderr)
+        print("Start PostgreSQL (see .ci/run) or point STRANGLER_TEST_POSTGRES at one.", file=sys.stderr)
+        return 2
+    selected = sys.argv[1:]
+    env_base = dict(os.environ)
+    if pg_problem:
+        env_base.pop("STRANGLER_TEST_POSTGRES", None)
+        print(f"PostgreSQL not reachable at {pg} ({pg_problem}): PostgreSQL-backed tests are skipped.")
+        print("To run them, start PostgreSQL or set STRANGLER_TEST_POSTGRES=postgresql://user@host:port/db.\n")
+    else:
+        env_base["STRANGLER_TEST_POSTGRES"] = pg
+
+    results: list[tuple[str, dict[str, int], int, float]] = []
+    tmp = Path(tempfile.mkdtemp(prefix="strangler-tests-"))
+    for i, suite in enumerate(SUITES):
+        if selected and not any(s in suite.name for s in selected):
+            continue
+        if not (ROOT / suite.cwd / "pyproject.toml").exists() and not (ROOT / suite.cwd / "conftest.py").exists():
+            continue
+        if suite.needs_pg and pg_problem:
+            results.append((suite.name + " — skipped, no PostgreSQL", {"passed": 0, "failed": 0, "skipped": 0}, 0, 0.0))
+            continue
+        junit = tmp / f"{i}.xml"
+        print(f"\n=== {suite.name} ===", flush=True)
+        started = time.monotonic()
+        rc = subprocess.call(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *suite.args],
+            cwd=ROOT / suite.cwd,
+            env={**env_base, **suite.env},
+        )
+        results.append((suite.name, count(junit), rc, time.monotonic() - started))
+
+    print("\n=== summary ===")
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    failed_suites = []
+    for name, c, rc, secs in results:
+        for k in totals:
+            totals[k] += c[k]
+        status = "ok" if rc == 0 else f"FAILED (pytest exit {rc})"
+        if rc != 0:
+            failed_suites.append(name)
+        print(f"  {name:<40} {c['passed']:>5} passed {c['failed']:>3} failed {c['skipped']:>3} skipped  {secs:6.1f}s  {status}")
+    # pytest exits 5 when it collects nothing: a suite that ran no test is a failure here.
+    if failed_suites and totals["failed"] == 0:
+        totals["failed"] = len(failed_suites)
+    print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+    return 1 if failed_suites else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Strangler data migration engine."""

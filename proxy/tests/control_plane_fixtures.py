@@ -1,0 +1,62 @@
+"""Fixtures for the control-plane tests (route store, admin API, CLI, runtime).
+
+Loaded by each control-plane test module with `pytest_plugins`, so the data plane's conftest stays its own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from strangler_proxy.store import TABLE_NAME, RouteStore, open_store
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database strangler_proxy_<random> on STRANGLER_TEST_POSTGRES, dropped at the end."""
+    server = os.environ.get("STRANGLER_TEST_POSTGRES")
+    if not server:
+        pytest.skip(
+            "PostgreSQL route-store test: "
+            "set STRANGLER_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres to run"
+        )
+    name = f"strangler_proxy_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> str:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"drop table if exists {TABLE_NAME}")
+    return postgres_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return str(tmp_path / "routes.sqlite3")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "routes.sqlite3")
+    return str(request.getfixturevalue("fresh_postgres_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[RouteStore]:
+    opened = open_store(store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -1,0 +1,44 @@
+import importlib
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+
+def load(module: str):
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("ALLOWED_HOSTS", "shop.example")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///:memory:")
+
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        load("config.settings.production")
+
+
+def test_production_reads_everything_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("ALLOWED_HOSTS", "shop.example,api.shop.example")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://shop@db:5432/shop")
+    monkeypatch.setenv("DEBUG", "false")
+
+    settings = load("config.settings.production")
+
+    assert settings.SECRET_KEY == "s3cret"
+    assert settings.ALLOWED_HOSTS == ["shop.example", "api.shop.example"]
+    assert settings.DATABASES["default"]["NAME"] == "shop"
+    assert settings.DEBUG is False
+
+
+def test_development_defaults_to_sqlite_next_to_manage_py(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    settings = load("config.settings.development")
+
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert str(settings.DATABASES["default"]["NAME"]).endswith("monolith/db.sqlite3")
+    assert settings.SECRET_KEY

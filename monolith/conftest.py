@@ -1,0 +1,85 @@
+"""Fixtures for every app's tests: the personas and factories that go through each app's services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from itertools import count
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog import services as catalog_services
+
+User = get_user_model()
+_serial = count(1)
+
+
+@pytest.fixture
+def alice(db: None) -> Any:
+    """A customer."""
+    return User.objects.create_user("alice", "alice@example.com", "alice-password")
+
+
+@pytest.fixture
+def bob(db: None) -> Any:
+    """Another customer."""
+    return User.objects.create_user("bob", "bob@example.com", "bob-password")
+
+
+@pytest.fixture
+def charlie(db: None) -> Any:
+    """Staff."""
+    return User.objects.create_user("charlie", "charlie@example.com", "charlie-password", is_staff=True)
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[[Any], APIClient]:
+    """An API client that authenticates as `user` with a token, as a real client would."""
+
+    def make(user: Any) -> APIClient:
+        token, _ = Token.objects.get_or_create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_category(db: None) -> Callable[..., Any]:
+    def make(name: str | None = None, parent: Any = None) -> Any:
+        n = next(_serial)
+        name = name or f"Category {n}"
+        return catalog_services.category_create(name=name, slug=f"category-{n}", parent=parent)
+
+    return make
+
+
+@pytest.fixture
+def make_product(make_category: Callable[..., Any]) -> Callable[..., Any]:
+    def make(**overrides: Any) -> Any:
+        n = next(_serial)
+        fields: dict[str, Any] = {
+            "sku": f"SKU-{n:05d}",
+            "name": f"Product {n}",
+            "slug": f"product-{n}",
+            "price": Decimal("10.00"),
+            "currency": "EUR",
+            "description": "",
+            "active": True,
+        }
+        fields.update(overrides)
+        if "category" not in fields:
+            fields["category"] = make_category()
+        return catalog_services.product_create(**fields)
+
+    return make

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from control_plane_helpers import ADMIN_TOKEN, public_placeholder, serve_in_thread
 from strangler_proxy.store import TABLE_NAME, RouteStore, open_store
 
 
@@ -60,3 +61,15 @@ def store(store_url: str) -> Iterator[RouteStore]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def admin(store: RouteStore) -> Iterator[tuple[str, RouteStore]]:
+    """A real admin listener with token ADMIN_TOKEN over a fresh store (SQLite and PostgreSQL)."""
+    from strangler_proxy.admin import AdminApp
+
+    app = AdminApp(
+        store, token=ADMIN_TOKEN, metrics=lambda: (b"strangler_test_metric 1\n", "text/plain; version=0.0.4")
+    )
+    with serve_in_thread(public_placeholder, app) as served:
+        yield served.admin_url, store

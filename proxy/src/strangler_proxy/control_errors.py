@@ -5,7 +5,7 @@
     ├── RoutesFileError         a routes TOML file cannot be read or parsed (422)
     ├── StaleVersion            the writer read version N but the store is at M != N (409)
     ├── UnknownVersion          a version that the store never had (404)
-    ├── StoreEmpty              the store has no version yet and nothing to seed it with
+    ├── StoreEmpty              the store has no version yet and nothing to seed it with (409)
     └── StoreUnavailable        the store cannot be opened or reached (503)
 
 The admin API maps each class to one HTTP status and one JSON error shape; the CLI maps each to an exit code.
@@ -69,7 +69,7 @@ class UnknownVersion(ControlPlaneError):
 
 
 class StoreEmpty(ControlPlaneError):
-    status = 503
+    status = 409
     code = "store_empty"
 
 

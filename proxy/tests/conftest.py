@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
-from upstream_double import Upstream
-
 from strangler_proxy.app import ProxyApp
 from strangler_proxy.model import Route, RouteTable
 from strangler_proxy.model import Upstream as UpstreamConfig
 from strangler_proxy.server import ProxyServer, ServerLimits, new_event_loop
 from strangler_proxy.settings import ProxySettings
+from upstream_double import Upstream
 
 T = TypeVar("T")
 

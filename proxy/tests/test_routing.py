@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from strangler_proxy.errors import BadRequestPath
 from strangler_proxy.model import Route, RouteTable, Stage, StickyKey, Upstream
 from strangler_proxy.routing import InvalidRouteTable, Router, canonicalise, validate_table

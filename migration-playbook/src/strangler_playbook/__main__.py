@@ -1,0 +1,3 @@
+from strangler_playbook.cli import data
+
+data(prog_name="strangler data")

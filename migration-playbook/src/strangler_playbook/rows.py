@@ -1,0 +1,153 @@
+"""Reading rows from the source by key range or by keys, and writing them to the target idempotently."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from strangler_playbook.column_types import bind_value, canonical
+from strangler_playbook.database import Database, quote, translate
+from strangler_playbook.schema import Table, key_order_sql, key_params_sql, key_select_sql, key_sql
+
+Key = tuple[Any, ...]
+SQLITE_MAX_PARAMS = 30000
+
+
+def next_bound(source: Database, table: Table, after: Key | None, chunk: int) -> Key | None:
+    """The key of the chunk's last row: `chunk` rows past `after` in key order, or the last key if fewer."""
+    key = key_sql(source, table, side="source")
+    where = table.source_filter()
+    params: list[Any] = []
+    if after is not None:
+        where += f" AND {key} > {key_params_sql(source, len(after))}"
+        params.extend(after)
+    base = f"SELECT {key_select_sql(table, side='source')} FROM {quote(table.source)} WHERE {where}"
+    row = source.fetchone(
+        f"{base} ORDER BY {key_order_sql(source, table, side='source')} LIMIT 1 OFFSET {chunk - 1}", params
+    )
+    if row is None:
+        row = source.fetchone(
+            f"{base} ORDER BY {key_order_sql(source, table, side='source', descending=True)} LIMIT 1", params
+        )
+    return tuple(row) if row is not None else None
+
+
+def range_where(db: Database, table: Table, lo: Key | None, hi: Key | None, *, side: str) -> tuple[str, list[Any]]:
+    key = key_sql(db, table, side=side)
+    clauses = [table.source_filter()] if side == "source" else ["TRUE" if db.engine == "postgresql" else "1"]
+    params: list[Any] = []
+    if lo is not None:
+        clauses.append(f"{key} > {key_params_sql(db, len(lo))}")
+        params.extend(lo)
+    if hi is not None:
+        clauses.append(f"{key} <= {key_params_sql(db, len(hi))}")
+        params.extend(hi)
+    return " AND ".join(clauses), params
+
+
+def read_range(source: Database, table: Table, lo: Key | None, hi: Key | None) -> list[tuple[Any, ...]]:
+    where, params = range_where(source, table, lo, hi, side="source")
+    return source.fetchall(
+        f"SELECT {table.source_select_list()} FROM {quote(table.source)} WHERE {where} "
+        f"ORDER BY {key_order_sql(source, table, side='source')}",
+        params,
+    )
+
+
+def read_keys(source: Database, table: Table, keys: Sequence[Key]) -> list[tuple[Any, ...]]:
+    """Current source rows (passing the filter) for `keys`; absent keys are simply not returned."""
+    rows: list[tuple[Any, ...]] = []
+    width = len(table.key_indexes)
+    step = max(1, SQLITE_MAX_PARAMS // width)
+    for start in range(0, len(keys), step):
+        batch = keys[start : start + step]
+        placeholders = ", ".join([key_params_sql(source, width)] * len(batch))
+        params = [v for k in batch for v in k]
+        rows.extend(
+            source.fetchall(
+                f"SELECT {table.source_select_list()} FROM {quote(table.source)} "
+                f"WHERE {table.source_filter()} AND {key_sql(source, table, side='source')} IN ({placeholders})",
+                params,
+            )
+        )
+    return rows
+
+
+def convert(rows: Sequence[tuple[Any, ...]], table: Table, source: Database, target: Database) -> list[tuple[Any, ...]]:
+    """Source driver values → target bind values. Same engine: as read; across engines: via canonical kinds."""
+    if source.engine == target.engine:
+        return [tuple(r) for r in rows]
+    kinds = [c.kind for c in table.columns]
+    engine = target.engine
+    return [tuple(bind_value(canonical(v, k), k, engine) for v, k in zip(r, kinds, strict=True)) for r in rows]
+
+
+def row_key(row: Sequence[Any], table: Table) -> Key:
+    return tuple(row[i] for i in table.key_indexes)
+
+
+def upsert(target: Database, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    keys = set(table.key_targets)
+    values = ", ".join([target.ph] * len(table.columns))
+    conflict = ", ".join(quote(k) for k in table.key_targets)
+    updates = ", ".join(
+        f"{quote(c.target)} = excluded.{quote(c.target)}" for c in table.columns if c.target not in keys
+    )
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    sql = (
+        f"INSERT INTO {quote(table.target)} ({table.target_column_list()}) VALUES ({values}) "
+        f"ON CONFLICT ({conflict}) {action}"
+    )
+    try:
+        if target.engine == "postgresql":
+            with target.raw.cursor() as cur:
+                cur.executemany(sql, rows)
+        else:
+            target.raw.executemany(sql, rows)
+    except (psycopg.Error, sqlite3.Error) as exc:
+        raise translate(target, exc, sql) from exc
+
+
+def delete_keys(target: Database, table: Table, keys: Sequence[Key]) -> None:
+    if not keys:
+        return
+    width = len(table.key_targets)
+    key = key_sql(target, table, side="target")
+    step = max(1, SQLITE_MAX_PARAMS // width)
+    for start in range(0, len(keys), step):
+        batch = keys[start : start + step]
+        placeholders = ", ".join([key_params_sql(target, width)] * len(batch))
+        target.execute(
+            f"DELETE FROM {quote(table.target)} WHERE {key} IN ({placeholders})", [v for k in batch for v in k]
+        )
+
+
+def target_keys(keys: Sequence[Key], table: Table, source: Database, target: Database) -> list[Key]:
+    """Keys read from the source (or the changelog) in the target engine's representation."""
+    if source.engine == target.engine:
+        return list(keys)
+    kinds = table.key_kinds
+    return [
+        tuple(bind_value(canonical(v, k), k, target.engine) for v, k in zip(key, kinds, strict=True)) for key in keys
+    ]
+
+
+def copy_range_pg(source: Database, target: Database, table: Table, lo: Key | None, hi: Key | None) -> int:
+    """Stream one key range from source to target with COPY, inside the caller's target transaction."""
+    where, params = range_where(source, table, lo, hi, side="source")
+    select = psycopg.ClientCursor(source.raw).mogrify(
+        f"SELECT {table.source_select_list()} FROM {quote(table.source)} WHERE {where}", params
+    )
+    with source.raw.cursor() as scur, target.raw.cursor() as tcur:
+        with (
+            scur.copy(f"COPY ({select}) TO STDOUT") as out,
+            tcur.copy(f"COPY {quote(table.target)} ({table.target_column_list()}) FROM STDIN") as into,
+        ):
+            for data in out:
+                into.write(data)
+        return int(tcur.rowcount)

@@ -43,6 +43,7 @@ SUITES = [
     Suite("extracted/catalog (PostgreSQL)", "extracted/catalog", needs_pg=True,
           env={"DATABASE_URL": pg_url("strangler_catalog")}),
     Suite("end-to-end", "e2e"),
+    Suite("repository (compose, CI)", "tests"),
 ]
 
 

@@ -1,0 +1,99 @@
+"""compose.yaml cannot run here (no Docker engine), so it is validated: docker-compose's own parser, then
+the wiring a real deployment depends on."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+SECRETS = {
+    "MONOLITH_SECRET_KEY": "m" * 50,
+    "CATALOG_SECRET_KEY": "c" * 50,
+    "STRANGLER_ADMIN_TOKEN": "t" * 40,
+    "STRANGLER_IDENTITY_KEY": "k" * 40,
+}
+APP_DATABASES = {"monolith": "monolith-db", "catalog": "catalog-db"}
+
+
+def compose_config(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    if shutil.which("docker-compose") is None:
+        if os.environ.get("CI"):
+            pytest.fail("docker-compose is not installed (Debian package docker-compose; .ci/run installs it)")
+        pytest.skip("docker-compose is not installed: apt-get install docker-compose to run this check")
+    clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    return subprocess.run(
+        ["docker-compose", "-f", str(root / "compose.yaml"), "config"],
+        capture_output=True, text=True, env={**clean, **env}, cwd=root, timeout=60,
+    )
+
+
+@pytest.fixture
+def config(root: Path) -> dict:
+    result = compose_config(root, SECRETS)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_it_is_accepted_by_docker_compose(config: dict) -> None:
+    assert {"monolith", "catalog", "proxy", "monolith-db", "catalog-db", "control-db"} <= set(config["services"])
+
+
+@pytest.mark.parametrize("secret", sorted(SECRETS))
+def test_it_refuses_to_start_without_each_secret(root: Path, secret: str) -> None:
+    result = compose_config(root, {k: v for k, v in SECRETS.items() if k != secret})
+    assert result.returncode != 0
+    assert secret in result.stderr
+
+
+def test_each_service_has_its_own_database_server(config: dict) -> None:
+    for service, db in APP_DATABASES.items():
+        url = config["services"][service]["environment"]["DATABASE_URL"]
+        assert f"@{db}:5432/" in url, (service, url)
+        assert config["services"][service]["depends_on"][db]["condition"] == "service_healthy"
+    assert len(set(APP_DATABASES.values())) == len(APP_DATABASES)
+
+
+def test_every_service_has_a_health_check(config: dict) -> None:
+    missing = [name for name, svc in config["services"].items() if "healthcheck" not in svc]
+    assert missing == []
+
+
+def published_port(entry: dict | str) -> tuple[str, int]:
+    """(host address, container port) from either form docker-compose prints."""
+    if isinstance(entry, dict):
+        return entry.get("host_ip", "0.0.0.0"), int(entry["target"])
+    parts = entry.split("/")[0].split(":")
+    return (parts[0] if len(parts) == 3 else "0.0.0.0"), int(parts[-1])
+
+
+def test_the_proxy_fronts_the_monolith_and_keeps_its_admin_api_private(config: dict) -> None:
+    proxy = config["services"]["proxy"]
+    assert proxy["environment"]["STRANGLER_MONOLITH_URL"] == "http://monolith:8000"
+    assert "@control-db:5432/" in proxy["environment"]["STRANGLER_ROUTE_STORE"]
+    published = {published_port(p) for p in proxy["ports"]}
+    assert ("127.0.0.1", 8081) in published
+    assert not any(target == 8081 and host != "127.0.0.1" for host, target in published)
+
+
+def test_services_that_check_identities_share_the_proxys_key(config: dict) -> None:
+    key = config["services"]["proxy"]["environment"]["STRANGLER_IDENTITY_KEY"]
+    assert config["services"]["catalog"]["environment"]["STRANGLER_IDENTITY_KEY"] == key
+
+
+def test_every_build_context_has_a_dockerfile_whose_entry_point_exists(config: dict, root: Path) -> None:
+    for name, svc in config["services"].items():
+        if "build" not in svc:
+            continue
+        context = Path(svc["build"]["context"])
+        dockerfile = (context / "Dockerfile").read_text()
+        cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
+        if "config.wsgi:application" in cmd:
+            assert (context / "config" / "wsgi.py").exists(), name
+            assert (context / "manage.py").exists(), name
+        elif "strangler" in cmd:
+            assert 'strangler = "strangler_proxy.cli:main"' in (context / "pyproject.toml").read_text()
+        else:
+            pytest.fail(f"{name}: unrecognised CMD {cmd!r}")

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog import services as catalog_services
+from inventory import services as inventory_services
 
 User = get_user_model()
 _serial = count(1)
@@ -83,3 +84,26 @@ def make_product(make_category: Callable[..., Any]) -> Callable[..., Any]:
         return catalog_services.product_create(**fields)
 
     return make
+
+
+@pytest.fixture
+def make_warehouse(db: None) -> Callable[..., Any]:
+    def make(**overrides: Any) -> Any:
+        n = next(_serial)
+        fields: dict[str, Any] = {"code": f"WH-{n}", "name": f"Warehouse {n}", "city": "Berlin", "country": "DE"}
+        fields.update(overrides)
+        return inventory_services.warehouse_create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def stock(make_warehouse: Callable[..., Any]) -> Callable[..., Any]:
+    """Put `quantity` units of `product` on hand in a (new, unless given) warehouse."""
+
+    def put(product: Any, quantity: int, warehouse: Any = None) -> Any:
+        return inventory_services.stock_create(
+            product_id=product.id, warehouse=warehouse or make_warehouse(), quantity=quantity
+        )
+
+    return put

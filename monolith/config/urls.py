@@ -8,6 +8,10 @@ from common import views as common_views
 api_patterns = [
     path("auth/token/", obtain_auth_token, name="auth-token"),
     path("catalog/", include("catalog.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("customers/", include("customers.urls")),
+    path("orders/", include("orders.urls")),
+    path("reviews/", include("reviews.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Last: any other /api/ path answers with the API's error shape, whatever DEBUG says.
     re_path(r"^.*$", common_views.unknown_api_path),

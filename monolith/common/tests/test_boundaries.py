@@ -25,7 +25,7 @@ def root_packages() -> list[str]:
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", LINT, "--no-cache", "--config", str(tree / ".importlinter")],
+        [sys.executable, "-c", LINT, "--no-cache", str(tree / ".importlinter")],
         cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree)},
         capture_output=True,
@@ -50,8 +50,11 @@ def test_the_monolith_keeps_its_import_contracts():
     assert "broken" not in result.stdout.lower().replace("0 broken", "")
 
 
-def test_the_contract_breaks_when_an_app_imports_another_apps_models(copied_tree: Path):
-    importer, imported = "common", "catalog"
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [("orders", "catalog"), ("reviews", "customers"), ("inventory", "orders"), ("catalog", "reviews")],
+)
+def test_the_contract_breaks_when_an_app_imports_another_apps_models(copied_tree: Path, importer, imported):
     violation = copied_tree / importer / "reaches_in.py"
     violation.write_text(f"from {imported}.models import *  # noqa\n")
     try:
@@ -60,11 +63,12 @@ def test_the_contract_breaks_when_an_app_imports_another_apps_models(copied_tree
         violation.unlink()
 
     assert result.returncode == 1, result.stdout + result.stderr
+    assert f"Illegal imports of protected package {imported}:" in result.stdout
     assert f"{importer}.reaches_in -> {imported}.models" in result.stdout
 
 
 def test_importing_another_apps_selectors_is_allowed(copied_tree: Path):
-    first, second = "common", "catalog"
+    first, second = "reviews", "inventory"
     allowed = copied_tree / first / "uses_selectors.py"
     allowed.write_text(f"from {second} import selectors  # noqa\n")
     try:
@@ -72,5 +76,4 @@ def test_importing_another_apps_selectors_is_allowed(copied_tree: Path):
     finally:
         allowed.unlink()
 
-    assert f"other apps use {second} only through" in result.stdout
-    assert f"{first}.uses_selectors -> {second}.models" not in result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr

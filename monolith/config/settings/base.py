@@ -25,6 +25,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "common",
     "catalog",
+    "inventory",
+    "customers",
+    "orders",
+    "reviews",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,13 @@
+import django_filters
+
+from common.filters import BooleanFilter
+from customers.models import Address
+
+
+class AddressFilter(django_filters.FilterSet):
+    is_default = BooleanFilter(field_name="is_default")
+    country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
+
+    class Meta:
+        model = Address
+        fields = ["is_default", "country"]

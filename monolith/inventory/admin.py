@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from inventory.models import Reservation, Stock, Warehouse
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "city", "country", "active"]
+    list_filter = ["active", "country"]
+    search_fields = ["code", "name", "city"]
+
+
+@admin.register(Stock)
+class StockAdmin(admin.ModelAdmin):
+    list_display = ["product", "warehouse", "quantity", "updated_at"]
+    list_filter = ["warehouse"]
+    raw_id_fields = ["product"]
+    list_select_related = ["product", "warehouse"]
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    list_display = ["product", "warehouse", "quantity", "order", "status", "created_at"]
+    list_filter = ["status", "warehouse"]
+    raw_id_fields = ["product", "order"]
+    list_select_related = ["product", "warehouse"]

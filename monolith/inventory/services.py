@@ -1,0 +1,168 @@
+"""Writes to inventory: stock levels, and reservations that hold stock for orders until they ship or cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, ProtectedError, Sum
+
+from catalog import selectors as catalog_selectors
+from common.errors import Conflict, InvalidInput
+from inventory.models import Reservation, Stock, Warehouse
+
+WAREHOUSE_FIELDS = {"code", "name", "city", "country", "active"}
+
+
+@transaction.atomic
+def warehouse_create(*, code: str, name: str, city: str, country: str, active: bool = True) -> Warehouse:
+    warehouse = Warehouse(code=code, name=name, city=city, country=country, active=active)
+    warehouse.full_clean()
+    warehouse.save()
+    return warehouse
+
+
+@transaction.atomic
+def warehouse_update(*, warehouse: Warehouse, data: dict[str, Any]) -> Warehouse:
+    for name in (n for n in data if n in WAREHOUSE_FIELDS):
+        setattr(warehouse, name, data[name])
+    warehouse.full_clean()
+    warehouse.save()
+    return warehouse
+
+
+@transaction.atomic
+def warehouse_delete(*, warehouse: Warehouse) -> None:
+    try:
+        warehouse.delete()
+    except ProtectedError as exc:
+        raise Conflict(
+            "The warehouse still holds stock or reservations; deactivate it instead.", code="in_use"
+        ) from exc
+
+
+@transaction.atomic
+def stock_create(*, product_id: int, warehouse: Warehouse, quantity: int) -> Stock:
+    if not catalog_selectors.product_exists(product_id=product_id, active_only=False):
+        raise InvalidInput("Unknown product.", fields={"product": [f"No product with id {product_id}."]})
+    if Stock.objects.filter(product_id=product_id, warehouse=warehouse).exists():
+        raise Conflict("This warehouse already has a stock record for the product; change its quantity.", code="exists")
+    return Stock.objects.create(product_id=product_id, warehouse=warehouse, quantity=quantity)
+
+
+@transaction.atomic
+def stock_set_quantity(*, stock: Stock, quantity: int) -> Stock:
+    stock = Stock.objects.select_for_update().get(id=stock.id)
+    reserved = _reserved(product_id=stock.product_id, warehouse_id=stock.warehouse_id)
+    if quantity < reserved:
+        raise Conflict(
+            f"{reserved} units are reserved; on-hand stock cannot go below that.",
+            code="below_reserved",
+            fields={"quantity": [f"Must be at least {reserved}."]},
+        )
+    stock.quantity = quantity
+    stock.save(update_fields=["quantity", "updated_at"])
+    return stock
+
+
+@transaction.atomic
+def stock_delete(*, stock: Stock) -> None:
+    if _reserved(product_id=stock.product_id, warehouse_id=stock.warehouse_id):
+        raise Conflict("Units of this stock are reserved.", code="in_use")
+    stock.delete()
+
+
+@transaction.atomic
+def reservation_create(
+    *, product_id: int, warehouse: Warehouse, quantity: int, order_id: int | None = None
+) -> Reservation:
+    """Hold `quantity` units in one warehouse, e.g. for a phone order taken by staff."""
+    stock = Stock.objects.select_for_update().filter(product_id=product_id, warehouse=warehouse).first()
+    free = stock.quantity - _reserved(product_id=product_id, warehouse_id=warehouse.id) if stock else 0
+    if quantity > free:
+        raise Conflict(f"Only {free} units are free in {warehouse.code}.", code="insufficient_stock")
+    return Reservation.objects.create(product_id=product_id, warehouse=warehouse, quantity=quantity, order_id=order_id)
+
+
+@transaction.atomic
+def reservation_release(*, reservation: Reservation) -> Reservation:
+    reservation = Reservation.objects.select_for_update().get(id=reservation.id)
+    if reservation.status != Reservation.Status.ACTIVE:
+        raise Conflict(f"The reservation is already {reservation.status}.", code="invalid_transition")
+    reservation.status = Reservation.Status.RELEASED
+    reservation.save(update_fields=["status", "updated_at"])
+    return reservation
+
+
+@transaction.atomic
+def stock_reserve_for_order(*, order_id: int, lines: Iterable[tuple[int, int]]) -> None:
+    """Reserve each (product_id, quantity) from the active warehouses with the most free units first.
+
+    Stock rows are locked in product then warehouse order, the same order for every caller, so two orders
+    for overlapping products cannot deadlock; either all lines are reserved or none is.
+    """
+    wanted = dict(lines)
+    stocks = list(
+        Stock.objects.select_for_update(of=("self",))
+        .filter(product_id__in=wanted, warehouse__active=True)
+        .order_by("product_id", "warehouse_id")
+    )
+    reserved = _reserved_by_stock(product_ids=wanted)
+    shortages: dict[int, int] = {}
+    new: list[Reservation] = []
+    for product_id, quantity in sorted(wanted.items()):
+        candidates = [s for s in stocks if s.product_id == product_id]
+        free = {s.warehouse_id: s.quantity - reserved.get((product_id, s.warehouse_id), 0) for s in candidates}
+        remaining = quantity
+        for warehouse_id in sorted(free, key=lambda w: (-free[w], w)):
+            take = min(remaining, free[warehouse_id])
+            if take > 0:
+                new.append(
+                    Reservation(product_id=product_id, warehouse_id=warehouse_id, quantity=take, order_id=order_id)
+                )
+                remaining -= take
+        if remaining:
+            shortages[product_id] = quantity - remaining
+    if shortages:
+        detail = ", ".join(f"product {pid}: {free} available" for pid, free in sorted(shortages.items()))
+        raise Conflict(f"Not enough stock ({detail}).", code="insufficient_stock")
+    Reservation.objects.bulk_create(new)
+
+
+@transaction.atomic
+def stock_release_for_order(*, order_id: int) -> int:
+    return Reservation.objects.filter(order_id=order_id, status=Reservation.Status.ACTIVE).update(
+        status=Reservation.Status.RELEASED
+    )
+
+
+@transaction.atomic
+def stock_fulfil_for_order(*, order_id: int) -> int:
+    """The order left the warehouse: its reserved units leave the on-hand stock."""
+    reservations = list(
+        Reservation.objects.select_for_update().filter(order_id=order_id, status=Reservation.Status.ACTIVE)
+    )
+    for reservation in reservations:
+        Stock.objects.filter(product_id=reservation.product_id, warehouse_id=reservation.warehouse_id).update(
+            quantity=F("quantity") - reservation.quantity
+        )
+    Reservation.objects.filter(id__in=[r.id for r in reservations]).update(status=Reservation.Status.FULFILLED)
+    return len(reservations)
+
+
+def _reserved(*, product_id: int, warehouse_id: int) -> int:
+    total = Reservation.objects.filter(
+        product_id=product_id, warehouse_id=warehouse_id, status=Reservation.Status.ACTIVE
+    ).aggregate(total=Sum("quantity"))["total"]
+    return int(total or 0)
+
+
+def _reserved_by_stock(*, product_ids: Iterable[int]) -> dict[tuple[int, int], int]:
+    rows = (
+        Reservation.objects.filter(product_id__in=list(product_ids), status=Reservation.Status.ACTIVE)
+        .values_list("product_id", "warehouse_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    )
+    return {(product_id, warehouse_id): total for product_id, warehouse_id, total in rows}

@@ -1,0 +1,61 @@
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PAID = "paid"
+        SHIPPED = "shipped"
+        CANCELLED = "cancelled"
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    currency = models.CharField(max_length=3)
+    # The sum of the lines, fixed when the order is placed: later price changes must not touch it.
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    shipping_address = models.ForeignKey(
+        "customers.Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["customer", "created_at"], name="orders_order_customer_created"),
+            models.Index(fields=["status"], name="orders_order_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="orders_order_total_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.id} ({self.status})"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Products that were sold cannot be deleted: the history has to keep pointing at them.
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="orders_line_one_per_product"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x product {self.product_id}"
+
+    @property
+    def line_total(self):
+        return self.unit_price * self.quantity

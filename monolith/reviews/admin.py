@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from reviews.models import Review
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["id", "product", "customer", "rating", "title", "created_at"]
+    list_filter = ["rating"]
+    search_fields = ["title", "body"]
+    raw_id_fields = ["product", "customer"]

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 ADMIN_TOKEN = "test-admin-token-" + "x" * 32
@@ -60,3 +68,120 @@ def serve_in_thread(public_app: Any, admin_app: Any) -> Iterator[Served]:
         loop.call_soon_threadsafe(server.request_stop)
         thread.join(10)
         loop.close()
+
+
+STRANGLER = str(Path(sys.executable).parent / "strangler")
+READY = re.compile(r"strangler proxy ready: public=(\S+) admin=(\S+) version=(\d+)")
+
+
+@contextmanager
+def upstream_server(name: str) -> Iterator[str]:
+    """A real HTTP server on a loopback port that answers every request with {"upstream": name, "path": ...}."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"upstream": name, "path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_PUT = do_DELETE = do_GET
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class ProxyProcess:
+    process: subprocess.Popen[str]
+    public_url: str
+    admin_url: str
+    output: list[str]
+
+    def log_text(self) -> str:
+        return "".join(self.output)
+
+
+def proxy_env(**variables: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_") or k == "STRANGLER_TEST_POSTGRES"}
+    env.update(
+        STRANGLER_LISTEN="127.0.0.1:0",
+        STRANGLER_ADMIN_LISTEN="127.0.0.1:0",
+        STRANGLER_ADMIN_TOKEN=ADMIN_TOKEN,
+        STRANGLER_STORE_POLL="0.5",
+    )
+    env.update(variables)
+    return env
+
+
+@contextmanager
+def proxy_process(**variables: str) -> Iterator[ProxyProcess]:
+    """`strangler proxy` in a subprocess on ephemeral ports; killed at the end whatever happens."""
+    process = subprocess.Popen(
+        [STRANGLER, "proxy"],
+        env=proxy_env(**variables),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    ready: list[re.Match[str]] = []
+    seen = threading.Event()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            match = READY.search(line)
+            if match:
+                ready.append(match)
+                seen.set()
+        seen.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        seen.wait(20)
+        if not ready:
+            process.kill()
+            process.wait(5)
+            raise RuntimeError("strangler proxy did not start:\n" + "".join(output))
+        yield ProxyProcess(process, ready[0].group(1), ready[0].group(2), output)
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def run_cli(
+    *args: str, admin_url: str, token: str | None = ADMIN_TOKEN, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_")}
+    variables.update(STRANGLER_ADMIN_URL=admin_url, STRANGLER_ACTOR="alice@test", **(env or {}))
+    if token is not None:
+        variables["STRANGLER_ADMIN_TOKEN"] = token
+    return subprocess.run([STRANGLER, *args], env=variables, capture_output=True, text=True, timeout=30, check=False)
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.02) -> float:
+    """Poll until predicate() is true; return the seconds it took (raise AssertionError after timeout)."""
+    started = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not true within {timeout} s")
+        time.sleep(interval)

@@ -6,7 +6,10 @@
     ├── StaleVersion            the writer read version N but the store is at M != N (409)
     ├── UnknownVersion          a version that the store never had (404)
     ├── StoreEmpty              the store has no version yet and nothing to seed it with (409)
-    └── StoreUnavailable        the store cannot be opened or reached (503)
+    ├── StoreUnavailable        the store cannot be opened or reached (503)
+    ├── ConfigInvalid           `strangler proxy` settings are missing or wrong; names the variable
+    └── AdminCallFailed         the CLI's call to the admin API failed (carries the API's status and error)
+        └── AdminUnreachable    nothing answered at STRANGLER_ADMIN_URL
 
 The admin API maps each class to one HTTP status and one JSON error shape; the CLI maps each to an exit code.
 """
@@ -76,3 +79,20 @@ class StoreEmpty(ControlPlaneError):
 class StoreUnavailable(ControlPlaneError):
     status = 503
     code = "store_unavailable"
+
+
+class ConfigInvalid(ControlPlaneError):
+    code = "config_invalid"
+
+
+class AdminCallFailed(ControlPlaneError):
+    def __init__(self, status: int, code: str, detail: str, body: dict[str, object] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.body = body or {"error": code, "status": status, "detail": detail}
+
+
+class AdminUnreachable(AdminCallFailed):
+    pass

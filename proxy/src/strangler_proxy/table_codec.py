@@ -13,7 +13,7 @@ from typing import Any
 
 from .control_errors import Problem, TableInvalid
 from .model import DEFAULT_UPSTREAM, Route, RouteTable, Stage, StickyKey, Upstream
-from .table_rules import check_table, normalise_upstream_url
+from .table_rules import check_serveable, check_table, normalise_upstream_url
 
 TABLE_KEYS = frozenset({"upstreams", "routes", "default_upstream"})
 UPSTREAM_KEYS = frozenset(
@@ -99,6 +99,8 @@ def table_from_dict(data: object, *, version: int = 0) -> RouteTable:
                 positions.append(i)
     table = RouteTable(version=version, upstreams=upstreams, routes=tuple(routes), default_upstream=default_upstream)
     problems.extend(check_table(table, positions, frozenset(declared - upstreams.keys())))
+    if not problems:
+        problems.extend(check_serveable(table))
     if problems:
         raise TableInvalid(problems)
     return table

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from .control_errors import Problem
+from .errors import BadRequestPath
 from .model import Route, RouteTable, Stage
+from .routing import InvalidRouteTable, canonicalise, validate_table
 
 UPSTREAM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 # RFC 3986 pchar without percent-escapes: a rule is written with decoded characters only.
@@ -104,7 +106,23 @@ def check_route_path(path: str) -> str | None:
             return f"{path!r} has a percent-escape; write the decoded character instead"
         if not PLAIN_SEGMENT.match(segment):
             return f"{path!r} has a character that is not allowed in a path segment ({segment!r})"
+    if not params:
+        try:
+            canonical = canonicalise(path.encode())
+        except BadRequestPath as exc:
+            return f"{path!r} cannot be canonicalised: {exc}"
+        if canonical != path:
+            return f"the proxy canonicalises {path!r} to {canonical!r}: write that"
     return None
+
+
+def check_serveable(table: RouteTable) -> list[Problem]:
+    """The data plane's own check, so nothing is stored that a running proxy would refuse to load."""
+    try:
+        validate_table(table)
+    except InvalidRouteTable as exc:
+        return [Problem("", f"the proxy cannot serve this table: {exc}")]
+    return []
 
 
 def route_shape(path: str) -> str:

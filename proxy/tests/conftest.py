@@ -130,7 +130,7 @@ def start_stack(
         await monolith.start()
         await catalog.start()
         app = ProxyApp(make_table(monolith.url, catalog.url, routes, **upstream_opts), settings or ProxySettings())
-        server = ProxyServer(public_app=app, host="127.0.0.1", port=0, limits=limits)
+        server = ProxyServer(public_app=app, host="127.0.0.1", port=0, limits=limits or ServerLimits(shutdown_grace=1))
         await server.start()
         return Stack(lt, monolith, catalog, app, server)
 

@@ -108,6 +108,7 @@ class HttpProtocol(asyncio.Protocol):
         self.in_head = False
         self.head_bytes = 0
         self.header_count = 0
+        self.header_size = 0
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.timer: asyncio.TimerHandle | None = None
@@ -116,6 +117,7 @@ class HttpProtocol(asyncio.Protocol):
         self.drain_waiters: list[asyncio.Future[None]] = []
         self.closing = False
         self.stopping = False
+        self.rejected: _Reject | None = None
 
     # connection lifetime
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -165,11 +167,13 @@ class HttpProtocol(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass  # served as a plain request: the Upgrade header is hop-by-hop and never forwarded
-        except _Reject as exc:
-            self.reject(exc.status, exc.detail)
-            return
         except httptools.HttpParserError as exc:
-            self.reject(400, f"malformed request: {exc}")
+            # httptools wraps exceptions raised in callbacks; the reason was kept aside
+            rejected, self.rejected = self.rejected, None
+            if rejected is not None:
+                self.reject(rejected.status, rejected.detail)
+            else:
+                self.reject(400, f"malformed request: {exc}")
             return
         if self.in_head and self.head_bytes > self.limits.max_header_bytes + self.limits.max_url_bytes:
             self.reject(431, "request head too large")
@@ -180,24 +184,36 @@ class HttpProtocol(asyncio.Protocol):
         self.url = b""
         self.headers = []
         self.header_count = 0
+        self.header_size = 0
         self._arm(self.limits.header_timeout, self._head_timeout)
 
     def on_url(self, url: bytes) -> None:
         self.url += url
         if len(self.url) > self.limits.max_url_bytes:
-            raise _Reject(414, "request URL too long")
+            self._refuse(414, "request URL too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_count += 1
+        self.header_size += len(name) + len(value) + 4
         if self.header_count > self.limits.max_headers:
-            raise _Reject(431, "too many request headers")
+            self._refuse(431, "too many request headers")
+        if self.header_size > self.limits.max_header_bytes:
+            self._refuse(431, "request headers too large")
         self.headers.append((name.lower(), value))
+
+    def _refuse(self, status: int, detail: str) -> None:
+        self.rejected = _Reject(status, detail)
+        raise self.rejected
 
     def on_headers_complete(self) -> None:
         self.in_head = False
         self.head_bytes = 0
         self._disarm()
-        cycle = self._new_cycle()
+        try:
+            cycle = self._new_cycle()
+        except _Reject as exc:
+            self.rejected = exc
+            raise
         self.parsing = cycle
         if self.cycle is None:
             self.cycle = cycle

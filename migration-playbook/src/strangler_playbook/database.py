@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -56,6 +56,7 @@ class Database:
     url: str
     raw: Any  # psycopg.Connection[Any] or sqlite3.Connection
     bypasses_constraints: bool = False
+    _unique_sets: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def ph(self) -> str:
@@ -152,6 +153,29 @@ class Database:
         else:
             rows = [(r[3], r[2]) for r in self.fetchall(f"PRAGMA foreign_key_list({quote(table)})")]
         return {str(col): str(ref).strip('"') for col, ref in rows}
+
+    def unique_column_sets(self, table: str) -> list[tuple[str, ...]]:
+        """Column tuples of the table's plain unique indexes other than the primary key (cached)."""
+        if table not in self._unique_sets:
+            self._unique_sets[table] = self._unique_column_sets(table)
+        return self._unique_sets[table]
+
+    def _unique_column_sets(self, table: str) -> list[tuple[str, ...]]:
+        if self.engine == "postgresql":
+            rows = self.fetchall(
+                "SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_index i "
+                "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
+                "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+                "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND NOT i.indisprimary "
+                "AND i.indexprs IS NULL AND i.indpred IS NULL GROUP BY i.indexrelid",
+                (quote(table),),
+            )
+            return [tuple(r[0]) for r in rows]
+        sets = []
+        for index in self.fetchall(f"PRAGMA index_list({quote(table)})"):
+            if index[2] and index[3] != "pk" and not index[4]:
+                sets.append(tuple(str(c[2]) for c in self.fetchall(f"PRAGMA index_info({quote(index[1])})")))
+        return sets
 
     def row_estimate(self, table: str, where: str | None = None) -> int:
         if self.engine == "postgresql" and where is None:

@@ -113,6 +113,36 @@ def upsert(target: Database, table: Table, rows: Sequence[tuple[Any, ...]]) -> N
         raise translate(target, exc, sql) from exc
 
 
+def clear_unique_conflicts(target: Database, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Delete target rows that hold a unique value an incoming row now has, under a different key.
+
+    The source allowed the incoming row that value, so the target row holding it has changed since it was
+    copied (its change is in this batch or a later one, which rewrites it); without this, a value moving
+    from one row to another fails the batch on the target's unique index.
+    """
+    if not rows:
+        return
+    names = [c.target for c in table.columns]
+    key = key_sql(target, table, side="target")
+    width = len(table.key_indexes)
+    keys = [row_key(r, table) for r in rows]
+    for columns in target.unique_column_sets(table.target):
+        if not set(columns) <= set(names):
+            continue
+        positions = [names.index(c) for c in columns]
+        values = [tuple(r[p] for p in positions) for r in rows]
+        values = [v for v in values if None not in v]
+        if not values:
+            continue
+        unique = quote(columns[0]) if len(columns) == 1 else "(" + ", ".join(quote(c) for c in columns) + ")"
+        value_ph = ", ".join([key_params_sql(target, len(columns))] * len(values))
+        key_ph = ", ".join([key_params_sql(target, width)] * len(keys))
+        target.execute(
+            f"DELETE FROM {quote(table.target)} WHERE {unique} IN ({value_ph}) AND {key} NOT IN ({key_ph})",
+            [v for t in values for v in t] + [v for k in keys for v in k],
+        )
+
+
 def delete_keys(target: Database, table: Table, keys: Sequence[Key]) -> None:
     if not keys:
         return

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import catalog_fixture
+import psycopg
+import pytest
+from strangler_playbook.backfill import run_backfill
+from strangler_playbook.errors import StateError
+from strangler_playbook.run_context import open_context
+from strangler_playbook.spec import load_spec
+from strangler_playbook.sync import run_sync
+from strangler_playbook.verify import run_verify
+
+
+def execute(url: str, *statements: str) -> None:
+    conn = catalog_fixture.connect(url)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    finally:
+        conn.close()
+
+
+def fetch(url: str, sql: str) -> list[tuple]:
+    conn = catalog_fixture.connect(url)
+    try:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+    finally:
+        conn.close()
+
+
+TRUE = {True: "true", False: "false"}
+
+
+def test_sync_applies_inserts_updates_and_deletes_made_after_the_backfill(
+    catalog_pair: tuple[str, str], spec_path: Path
+) -> None:
+    source, target = catalog_pair
+    spec = load_spec(spec_path)
+    with open_context(spec, source, target) as ctx:
+        run_backfill(ctx)
+    yes = "true" if catalog_fixture.is_pg(source) else "1"
+    execute(
+        source,
+        "UPDATE catalog_product SET price = 12.50, name = 'renamed' WHERE id = 5",
+        "DELETE FROM catalog_product WHERE id = 6",
+        "INSERT INTO catalog_product (id, sku, name, slug, description, price, currency, active, category_id, "
+        f"created_at, updated_at) VALUES (90001, 'NEW-1', 'new', 'new-1', '', 1.05, 'EUR', {yes}, 3, "
+        "'2025-03-04 05:06:07.123456', '2025-03-04 05:06:07')",
+        "UPDATE catalog_product SET id = 90002, slug = 'moved' WHERE id = 7",
+        "UPDATE catalog_category SET name = 'Shoes' WHERE id = 2",
+    )
+    with open_context(spec, source, target) as ctx:
+        result = run_sync(ctx)
+        report = run_verify(ctx)
+    assert result.applied == 6  # update, delete, insert, key change (insert + delete), category update
+    assert report.clean, report.as_dict()
+    assert fetch(target, "SELECT name FROM catalog_product WHERE id = 5") == [("renamed",)]
+    assert fetch(target, "SELECT count(*) FROM catalog_product WHERE id IN (6, 7)") == [(0,)]
+    assert fetch(target, "SELECT slug FROM catalog_product WHERE id IN (90001, 90002) ORDER BY id") == [
+        ("new-1",),
+        ("moved",),
+    ]
+
+
+def test_sync_does_not_skip_a_change_whose_transaction_commits_after_a_later_one(make_pg, spec_path: Path) -> None:
+    """Changelog id 1 is taken by a transaction that commits after the one holding id 2 was applied."""
+    source, target = make_pg(), make_pg()
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(source, products=20)
+    spec = load_spec(spec_path)
+    with open_context(spec, source, target) as ctx:
+        run_backfill(ctx)
+    slow = psycopg.connect(source)  # not autocommit: stays open
+    slow.execute("UPDATE catalog_product SET name = 'slow' WHERE id = 1")
+    execute(source, "UPDATE catalog_product SET name = 'fast' WHERE id = 2")
+    ids = fetch(source, "SELECT id, pk FROM _strangler_catalog_changelog ORDER BY id")
+    assert [pk for _, pk in ids] == ["[2]"]  # the slow transaction's entry is invisible, with a lower id
+    with open_context(spec, source, target) as ctx:
+        assert run_sync(ctx).applied == 1
+        slow.commit()
+        slow.close()
+        assert run_sync(ctx).applied == 1
+        assert run_verify(ctx).clean
+    slow_id = fetch(source, "SELECT min(id) FROM _strangler_catalog_changelog")
+    assert fetch(target, "SELECT name FROM catalog_product WHERE id IN (1, 2) ORDER BY id") == [("slow",), ("fast",)]
+    assert slow_id == [(None,)] or slow_id[0][0] < ids[0][0]
+
+
+def test_sync_refuses_to_run_before_the_backfill_has_finished(make_sqlite, spec_path: Path) -> None:
+    source, target = make_sqlite(), make_sqlite()
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    with open_context(load_spec(spec_path), source, target) as ctx, pytest.raises(StateError, match="backfill"):
+        run_sync(ctx)
+
+
+@pytest.mark.parametrize(("monolith_engine", "service_engine"), [("sqlite", "pg"), ("pg", "pg")])
+def test_reverse_sync_carries_service_writes_back_to_the_monolith(
+    make_db, spec_path: Path, monolith_engine: str, service_engine: str
+) -> None:
+    monolith, service = make_db(monolith_engine), make_db(service_engine)
+    for url in (monolith, service):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(monolith, products=200)
+    spec = load_spec(spec_path)
+    with open_context(spec, monolith, service) as ctx:
+        run_backfill(ctx)
+        run_sync(ctx)
+    # Cutover: the service becomes the system of record; the reverse capture starts from "now".
+    with open_context(spec, service, monolith, reverse=True) as ctx:
+        run_backfill(ctx, allow_nonempty=True)
+    execute(
+        service,
+        "UPDATE catalog_product SET price = 99.99 WHERE id = 10",
+        "DELETE FROM catalog_product WHERE id = 11",
+    )
+    with open_context(spec, service, monolith, reverse=True) as ctx:
+        assert run_sync(ctx).applied == 2
+        assert run_verify(ctx).clean
+    assert fetch(monolith, "SELECT count(*) FROM catalog_product WHERE id = 11") == [(0,)]
+    assert float(fetch(monolith, "SELECT price FROM catalog_product WHERE id = 10")[0][0]) == 99.99
+
+
+def test_a_row_updated_out_of_the_filter_is_removed_from_the_target(make_sqlite, tmp_path: Path) -> None:
+    source, target = make_sqlite(), make_sqlite()
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(source, products=100)
+    spec = load_spec(
+        catalog_fixture.write_spec(
+            tmp_path,
+            'name = "catalog"\n[[tables]]\nsource = "catalog_product"\nfilter = "active = 1"\n',
+        )
+    )
+    active = fetch(source, "SELECT min(id) FROM catalog_product WHERE active = 1")[0][0]
+    with open_context(spec, source, target) as ctx:
+        run_backfill(ctx)
+        assert fetch(target, "SELECT count(*) FROM catalog_product WHERE active = 0") == [(0,)]
+        execute(source, f"UPDATE catalog_product SET active = 0 WHERE id = {active}")
+        run_sync(ctx)
+        assert run_verify(ctx).clean
+    assert fetch(target, f"SELECT count(*) FROM catalog_product WHERE id = {active}") == [(0,)]

@@ -1,0 +1,69 @@
+import importlib
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+KEY = "k" * 32
+
+
+def load(module: str):
+    sys.modules.pop(module, None)
+    sys.modules.pop("config.settings.base", None)
+    return importlib.import_module(module)
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("ALLOWED_HOSTS", "catalog.internal")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://catalog@catalog-db:5432/catalog")
+    monkeypatch.setenv("STRANGLER_IDENTITY_KEY", KEY)
+    return monkeypatch
+
+
+def test_production_refuses_to_start_without_a_secret_key(production_env):
+    production_env.delenv("SECRET_KEY")
+
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        load("config.settings.production")
+
+
+def test_production_refuses_to_start_without_an_identity_key(production_env):
+    production_env.delenv("STRANGLER_IDENTITY_KEY")
+
+    with pytest.raises(ImproperlyConfigured, match="STRANGLER_IDENTITY_KEY"):
+        load("config.settings.production")
+
+
+def test_a_short_identity_key_is_refused_in_every_environment(production_env):
+    production_env.setenv("STRANGLER_IDENTITY_KEY", "k" * 31)
+
+    for module in ("config.settings.production", "config.settings.development"):
+        with pytest.raises(ImproperlyConfigured, match=r"STRANGLER_IDENTITY_KEY.*at least 32"):
+            load(module)
+
+
+def test_production_reads_everything_from_the_environment(production_env):
+    production_env.setenv("DEBUG", "false")
+
+    settings = load("config.settings.production")
+
+    assert settings.SECRET_KEY == "s3cret"
+    assert settings.ALLOWED_HOSTS == ["catalog.internal"]
+    assert settings.DATABASES["default"]["NAME"] == "catalog"
+    assert settings.STRANGLER_IDENTITY_KEY == KEY
+    assert settings.DEBUG is False
+
+
+def test_development_defaults_to_its_own_sqlite_file_next_to_manage_py(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+
+    settings = load("config.settings.development")
+
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert str(settings.DATABASES["default"]["NAME"]).endswith("extracted/catalog/db.sqlite3")
+    assert settings.SECRET_KEY
+    assert len(settings.STRANGLER_IDENTITY_KEY) >= 32

@@ -1,0 +1,116 @@
+"""Settings shared by every environment. Each environment module decides SECRET_KEY, DEBUG, the database and the
+identity key."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+env = environ.Env()
+
+IDENTITY_KEY_VARIABLE = "STRANGLER_IDENTITY_KEY"
+IDENTITY_KEY_MIN_LENGTH = 32
+
+
+def identity_key(default: str | environ.NoValue = environ.Env.NOTSET) -> str:
+    """The key shared with the proxy that signs X-Strangler-Identity (see docs/identity.md)."""
+    key = env.str(IDENTITY_KEY_VARIABLE, default=default)
+    if len(key) < IDENTITY_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"Set the {IDENTITY_KEY_VARIABLE} environment variable to the proxy's identity key "
+            f"(at least {IDENTITY_KEY_MIN_LENGTH} characters; it is {len(key)})."
+        )
+    return key
+
+
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
+
+# No django.contrib.auth: the monolith stays the identity provider and the proxy passes a signed identity.
+INSTALLED_APPS = [
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "common",
+    "identity",
+    "catalog",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    },
+]
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+# Set where `collectstatic` has run (production); without it whitenoise serves from the apps' static folders.
+STATIC_ROOT: str | None = env.str("STATIC_ROOT", default=None)
+WHITENOISE_USE_FINDERS = STATIC_ROOT is None
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+REST_FRAMEWORK = {
+    # The only way in: an identity the proxy signed after asking the monolith. Its 401s name `Token`, as the
+    # monolith's do, so clients see the same WWW-Authenticate.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.SignedIdentityAuthentication"],
+    "UNAUTHENTICATED_USER": "identity.user.AnonymousIdentity",
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "common.exception_handler.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Strangler catalog service API",
+    "DESCRIPTION": "Categories and products, extracted from the Strangler monolith.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

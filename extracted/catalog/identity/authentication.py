@@ -1,0 +1,42 @@
+"""DRF authentication from X-Strangler-Identity, the identity the proxy signed after asking the monolith.
+
+No header: anonymous (the proxy sends none for a client without credentials). A header that does not verify
+(forged, expired, malformed, unsigned, another version): 401 with the body the monolith gives for an invalid
+token, because to the client the only credential in play was its token or session.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from identity.signing import InvalidIdentity, verify
+from identity.user import ServiceUser
+
+HEADER = "HTTP_X_STRANGLER_IDENTITY"
+# The monolith's first authentication class is DRF's TokenAuthentication: the same challenge and message.
+CHALLENGE = "Token"
+INVALID_MESSAGE = "Invalid token."
+
+logger = logging.getLogger(__name__)
+
+
+class SignedIdentityAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ServiceUser, None] | None:
+        header = request.META.get(HEADER)
+        if header is None:
+            return None
+        try:
+            identity = verify(header, key=settings.STRANGLER_IDENTITY_KEY, now=time.time())
+        except InvalidIdentity as exc:
+            # The reason only: the header itself is a bearer credential for its lifetime.
+            logger.warning("refused X-Strangler-Identity: %s", exc)
+            raise exceptions.AuthenticationFailed(INVALID_MESSAGE) from exc
+        return ServiceUser(id=identity.user_id, username=identity.username, is_staff=identity.is_staff), None
+
+    def authenticate_header(self, request: Request) -> str:
+        return CHALLENGE

@@ -1,0 +1,116 @@
+"""The X-Strangler-Identity format, service side (the proxy's copy is strangler_proxy.identity; docs/identity.md
+is the contract and holds the test vector both sides check).
+
+    v1.<base64url(payload)>.<base64url(HMAC-SHA256(key, "v1." + base64url(payload)))>
+
+base64url without padding; the payload is a JSON object {"sub": int, "username": str, "staff": bool,
+"iat": int, "exp": int} (seconds since the epoch). Verification refuses anything that is not exactly that.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+VERSION = "v1"
+MAX_HEADER_LENGTH = 4096
+# The proxy signs per request with a short expiry; a clock a few seconds off must not refuse everyone.
+LEEWAY_SECONDS = 5
+# Refuse identities that claim to live longer than this, whatever their signature says.
+MAX_LIFETIME_SECONDS = 300
+
+
+class InvalidIdentity(Exception):
+    """The header is not a valid, current identity signed with our key. The message says why (for logs)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: int
+    username: str
+    is_staff: bool
+    issued_at: int
+    expires_at: int
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    if not text or "=" in text:
+        raise InvalidIdentity("not unpadded base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidIdentity("not base64url") from exc
+
+
+def _mac(key: str, signed: str) -> bytes:
+    return hmac.new(key.encode("utf-8"), signed.encode("ascii"), hashlib.sha256).digest()
+
+
+def sign(identity: Identity, *, key: str) -> str:
+    """Used by the service's tests to stand in for the proxy."""
+    payload = {
+        "sub": identity.user_id,
+        "username": identity.username,
+        "staff": identity.is_staff,
+        "iat": identity.issued_at,
+        "exp": identity.expires_at,
+    }
+    payload_b64 = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+    signed = f"{VERSION}.{payload_b64}"
+    return f"{signed}.{_b64encode(_mac(key, signed))}"
+
+
+def verify(header: str, *, key: str, now: float) -> Identity:
+    if len(header) > MAX_HEADER_LENGTH:
+        raise InvalidIdentity("too long")
+    parts = header.split(".")
+    if len(parts) != 3:
+        raise InvalidIdentity("not three dot-separated parts")
+    version, payload_b64, signature_b64 = parts
+    if version != VERSION:
+        raise InvalidIdentity(f"unknown version {version[:10]!r}")
+    if not payload_b64.isascii():
+        raise InvalidIdentity("not ASCII")
+    expected = _mac(key, f"{version}.{payload_b64}")
+    if not hmac.compare_digest(expected, _b64decode(signature_b64)):
+        raise InvalidIdentity("bad signature")
+    try:
+        claims = json.loads(_b64decode(payload_b64))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidIdentity("payload is not JSON") from exc
+    identity = _identity_from(claims)
+    if identity.expires_at - identity.issued_at > MAX_LIFETIME_SECONDS or identity.expires_at < identity.issued_at:
+        raise InvalidIdentity("lifetime out of bounds")
+    if now > identity.expires_at + LEEWAY_SECONDS:
+        raise InvalidIdentity("expired")
+    if identity.issued_at > now + LEEWAY_SECONDS:
+        raise InvalidIdentity("issued in the future")
+    return identity
+
+
+def _identity_from(claims: Any) -> Identity:
+    if not isinstance(claims, dict) or set(claims) != {"sub", "username", "staff", "iat", "exp"}:
+        raise InvalidIdentity("payload does not hold exactly sub, username, staff, iat, exp")
+    for name in ("sub", "iat", "exp"):
+        if type(claims[name]) is not int:
+            raise InvalidIdentity(f"{name} is not an integer")
+    if type(claims["staff"]) is not bool:
+        raise InvalidIdentity("staff is not a boolean")
+    if not isinstance(claims["username"], str) or not claims["username"]:
+        raise InvalidIdentity("username is not a non-empty string")
+    return Identity(
+        user_id=claims["sub"],
+        username=claims["username"],
+        is_staff=claims["staff"],
+        issued_at=claims["iat"],
+        expires_at=claims["exp"],
+    )

@@ -180,6 +180,23 @@ def seed(url: str, *, categories: int = 10, products: int = 1000, seed_value: in
         conn.close()
 
 
+def execute(url: str, *statements: str) -> None:
+    conn = connect(url)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    finally:
+        conn.close()
+
+
+def fetch(url: str, sql: str) -> list[tuple[Any, ...]]:
+    conn = connect(url)
+    try:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+    finally:
+        conn.close()
+
+
 def write_spec(directory: Path, text: str = SPEC) -> Path:
     path = directory / "catalog.toml"
     path.write_text(text)

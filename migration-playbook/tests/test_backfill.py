@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pytest
 
-import catalog_fixture
 from strangler_playbook.backfill import run_backfill
 from strangler_playbook.errors import StateError
 from strangler_playbook.progress import SilentReporter
 from strangler_playbook.run_context import open_context
 from strangler_playbook.spec import load_spec
 from strangler_playbook.verify import run_verify
+
+import catalog_fixture
 
 
 def count(url: str, table: str) -> int:

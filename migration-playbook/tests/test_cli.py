@@ -4,12 +4,12 @@ import json
 import socket
 from pathlib import Path
 
-import catalog_fixture
 import pytest
 from click.testing import CliRunner
+
 from strangler_playbook.cli import data
 
-from test_sync import execute, fetch
+import catalog_fixture
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -22,14 +22,14 @@ def run(*args: str) -> tuple[int, str, str]:
 def snapshot(url: str) -> list[tuple]:
     """Everything a failed command must not have touched: the schema objects and the rows."""
     if catalog_fixture.is_pg(url):
-        objects = fetch(
+        objects = catalog_fixture.fetch(
             url,
             "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace UNION ALL "
             "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1",
         )
     else:
-        objects = fetch(url, "SELECT name FROM sqlite_master ORDER BY name")
-    rows = fetch(url, "SELECT count(*), coalesce(sum(id), 0) FROM catalog_product")
+        objects = catalog_fixture.fetch(url, "SELECT name FROM sqlite_master ORDER BY name")
+    rows = catalog_fixture.fetch(url, "SELECT count(*), coalesce(sum(id), 0) FROM catalog_product")
     return objects + rows
 
 
@@ -48,7 +48,7 @@ def test_the_whole_flow_through_the_cli_ends_clean_with_status_showing_it(
     source, target = sqlite_pair
     common = [str(spec_path), "--source", source, "--target", target, "--json"]
     assert run("backfill", *common)[0] == 0
-    execute(source, "UPDATE catalog_product SET name = 'changed' WHERE id = 3")
+    catalog_fixture.execute(source, "UPDATE catalog_product SET name = 'changed' WHERE id = 3")
     code, out, _ = run("sync", *common)
     assert code == 0 and json.loads(out)["applied"] == 1
     assert run("verify", *common)[0] == 0
@@ -93,7 +93,7 @@ def test_verify_exits_2_and_names_the_rows_when_the_target_differs(
     source, target = sqlite_pair
     common = [str(spec_path), "--source", source, "--target", target]
     run("backfill", *common)
-    execute(target, "DELETE FROM catalog_product WHERE id = 42")
+    catalog_fixture.execute(target, "DELETE FROM catalog_product WHERE id = 42")
     code, out, err = run("verify", *common)
     assert code == 2
     assert "missing (1): [42]" in out
@@ -106,7 +106,7 @@ def test_a_spec_with_an_unknown_key_exits_1_and_names_it(sqlite_pair: tuple[str,
         tmp_path, 'name = "catalog"\n[[tables]]\nsource = "catalog_product"\nfitler = "x"\n'
     )
     before = snapshot(source), snapshot(target)
-    code, out, err = run("backfill", str(spec), "--source", source, "--target", target, "--json")
+    code, out, _err = run("backfill", str(spec), "--source", source, "--target", target, "--json")
     assert code == 1
     assert "unknown key 'fitler'" in json.loads(out)["error"]
     assert (snapshot(source), snapshot(target)) == before

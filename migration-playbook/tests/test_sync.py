@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import catalog_fixture
 import psycopg
 import pytest
+
 from strangler_playbook.backfill import run_backfill
 from strangler_playbook.errors import StateError
 from strangler_playbook.run_context import open_context
@@ -12,25 +12,7 @@ from strangler_playbook.spec import load_spec
 from strangler_playbook.sync import run_sync
 from strangler_playbook.verify import run_verify
 
-
-def execute(url: str, *statements: str) -> None:
-    conn = catalog_fixture.connect(url)
-    try:
-        for statement in statements:
-            conn.execute(statement)
-    finally:
-        conn.close()
-
-
-def fetch(url: str, sql: str) -> list[tuple]:
-    conn = catalog_fixture.connect(url)
-    try:
-        return [tuple(r) for r in conn.execute(sql).fetchall()]
-    finally:
-        conn.close()
-
-
-TRUE = {True: "true", False: "false"}
+import catalog_fixture
 
 
 def test_sync_applies_inserts_updates_and_deletes_made_after_the_backfill(
@@ -41,7 +23,7 @@ def test_sync_applies_inserts_updates_and_deletes_made_after_the_backfill(
     with open_context(spec, source, target) as ctx:
         run_backfill(ctx)
     yes = "true" if catalog_fixture.is_pg(source) else "1"
-    execute(
+    catalog_fixture.execute(
         source,
         "UPDATE catalog_product SET price = 12.50, name = 'renamed' WHERE id = 5",
         "DELETE FROM catalog_product WHERE id = 6",
@@ -56,9 +38,9 @@ def test_sync_applies_inserts_updates_and_deletes_made_after_the_backfill(
         report = run_verify(ctx)
     assert result.applied == 6  # update, delete, insert, key change (insert + delete), category update
     assert report.clean, report.as_dict()
-    assert fetch(target, "SELECT name FROM catalog_product WHERE id = 5") == [("renamed",)]
-    assert fetch(target, "SELECT count(*) FROM catalog_product WHERE id IN (6, 7)") == [(0,)]
-    assert fetch(target, "SELECT slug FROM catalog_product WHERE id IN (90001, 90002) ORDER BY id") == [
+    assert catalog_fixture.fetch(target, "SELECT name FROM catalog_product WHERE id = 5") == [("renamed",)]
+    assert catalog_fixture.fetch(target, "SELECT count(*) FROM catalog_product WHERE id IN (6, 7)") == [(0,)]
+    assert catalog_fixture.fetch(target, "SELECT slug FROM catalog_product WHERE id IN (90001, 90002) ORDER BY id") == [
         ("new-1",),
         ("moved",),
     ]
@@ -75,18 +57,19 @@ def test_sync_does_not_skip_a_change_whose_transaction_commits_after_a_later_one
         run_backfill(ctx)
     slow = psycopg.connect(source)  # not autocommit: stays open
     slow.execute("UPDATE catalog_product SET name = 'slow' WHERE id = 1")
-    execute(source, "UPDATE catalog_product SET name = 'fast' WHERE id = 2")
-    ids = fetch(source, "SELECT id, pk FROM _strangler_catalog_changelog ORDER BY id")
-    assert [pk for _, pk in ids] == ["[2]"]  # the slow transaction's entry is invisible, with a lower id
+    catalog_fixture.execute(source, "UPDATE catalog_product SET name = 'fast' WHERE id = 2")
+    ids = catalog_fixture.fetch(source, "SELECT id, pk FROM _strangler_catalog_changelog ORDER BY id")
+    assert [pk for _, pk in ids] == ["[2]"]  # the slow transaction's entry is invisible to others...
+    own = slow.execute("SELECT id FROM _strangler_catalog_changelog WHERE pk = '[1]'").fetchone()
+    assert own is not None and own[0] < ids[0][0]  # ...and has the lower id
     with open_context(spec, source, target) as ctx:
         assert run_sync(ctx).applied == 1
         slow.commit()
         slow.close()
         assert run_sync(ctx).applied == 1
         assert run_verify(ctx).clean
-    slow_id = fetch(source, "SELECT min(id) FROM _strangler_catalog_changelog")
-    assert fetch(target, "SELECT name FROM catalog_product WHERE id IN (1, 2) ORDER BY id") == [("slow",), ("fast",)]
-    assert slow_id == [(None,)] or slow_id[0][0] < ids[0][0]
+    names = catalog_fixture.fetch(target, "SELECT name FROM catalog_product WHERE id IN (1, 2) ORDER BY id")
+    assert names == [("slow",), ("fast",)]
 
 
 def test_sync_refuses_to_run_before_the_backfill_has_finished(make_sqlite, spec_path: Path) -> None:
@@ -112,7 +95,7 @@ def test_reverse_sync_carries_service_writes_back_to_the_monolith(
     # Cutover: the service becomes the system of record; the reverse capture starts from "now".
     with open_context(spec, service, monolith, reverse=True) as ctx:
         run_backfill(ctx, allow_nonempty=True)
-    execute(
+    catalog_fixture.execute(
         service,
         "UPDATE catalog_product SET price = 99.99 WHERE id = 10",
         "DELETE FROM catalog_product WHERE id = 11",
@@ -120,8 +103,8 @@ def test_reverse_sync_carries_service_writes_back_to_the_monolith(
     with open_context(spec, service, monolith, reverse=True) as ctx:
         assert run_sync(ctx).applied == 2
         assert run_verify(ctx).clean
-    assert fetch(monolith, "SELECT count(*) FROM catalog_product WHERE id = 11") == [(0,)]
-    assert float(fetch(monolith, "SELECT price FROM catalog_product WHERE id = 10")[0][0]) == 99.99
+    assert catalog_fixture.fetch(monolith, "SELECT count(*) FROM catalog_product WHERE id = 11") == [(0,)]
+    assert float(catalog_fixture.fetch(monolith, "SELECT price FROM catalog_product WHERE id = 10")[0][0]) == 99.99
 
 
 def test_a_row_updated_out_of_the_filter_is_removed_from_the_target(make_sqlite, tmp_path: Path) -> None:
@@ -135,11 +118,11 @@ def test_a_row_updated_out_of_the_filter_is_removed_from_the_target(make_sqlite,
             'name = "catalog"\n[[tables]]\nsource = "catalog_product"\nfilter = "active = 1"\n',
         )
     )
-    active = fetch(source, "SELECT min(id) FROM catalog_product WHERE active = 1")[0][0]
+    active = catalog_fixture.fetch(source, "SELECT min(id) FROM catalog_product WHERE active = 1")[0][0]
     with open_context(spec, source, target) as ctx:
         run_backfill(ctx)
-        assert fetch(target, "SELECT count(*) FROM catalog_product WHERE active = 0") == [(0,)]
-        execute(source, f"UPDATE catalog_product SET active = 0 WHERE id = {active}")
+        assert catalog_fixture.fetch(target, "SELECT count(*) FROM catalog_product WHERE active = 0") == [(0,)]
+        catalog_fixture.execute(source, f"UPDATE catalog_product SET active = 0 WHERE id = {active}")
         run_sync(ctx)
         assert run_verify(ctx).clean
-    assert fetch(target, f"SELECT count(*) FROM catalog_product WHERE id = {active}") == [(0,)]
+    assert catalog_fixture.fetch(target, f"SELECT count(*) FROM catalog_product WHERE id = {active}") == [(0,)]

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import catalog_fixture
 import pytest
+
 from strangler_playbook.backfill import run_backfill
 from strangler_playbook.run_context import open_context
 from strangler_playbook.spec import load_spec
 from strangler_playbook.status import read_status
 from strangler_playbook.verify import run_verify
 
-from test_sync import execute
+import catalog_fixture
 
 
 @pytest.mark.parametrize(("source_engine", "target_engine"), [("pg", "pg"), ("sqlite", "pg"), ("pg", "sqlite")])
@@ -26,7 +26,7 @@ def test_verify_narrows_differences_down_to_the_exact_missing_extra_and_differen
         run_backfill(ctx)
     # Behind the engine's back: a lost row, a stray row, and changes of one value of several kinds.
     stamp = "'2030-01-01 00:00:00.000001'"
-    execute(
+    catalog_fixture.execute(
         target,
         "DELETE FROM catalog_product WHERE id = 1234",
         "INSERT INTO catalog_product SELECT 77777, 'X', name, 'x-slug', description, price, currency, active, "

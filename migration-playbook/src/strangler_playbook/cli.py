@@ -175,11 +175,8 @@ def sync(
             _print_json(summary)
         else:
             p99 = summary["lag_p99_s"]
-            click.echo(
-                f"applied {summary['applied']} changes in {summary['batches']} batches; lag p99 {p99:.3f}s; "
-                if p99 is not None
-                else f"applied {summary['applied']} changes; "
-            )
+            lag = f", lag p99 {p99:.3f}s" if p99 is not None else ""
+            click.echo(f"applied {summary['applied']} changes in {summary['batches']} batches{lag}")
             click.echo(f"pending now: {summary['pending']}")
         return 0
 
@@ -235,7 +232,7 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
         if json_output:
             _print_json(result)
         else:
-            console = Console()
+            console = _console()
             console.print(f"[bold]{result['spec']}[/] ({result['direction']}): phase [bold]{result['phase']}[/]")
             table = RichTable("table", "rows copied", "backfill")
             for name, t in result["tables"].items():
@@ -267,12 +264,17 @@ def _run(action: Callable[[], int], json_output: bool) -> None:
     sys.exit(code)
 
 
+def _console() -> Console:
+    # Piped output keeps whole table cells rather than rich's 80-column default.
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
 def _print_json(body: Any) -> None:
     click.echo(json.dumps(body, indent=2, default=str))
 
 
 def _print_plan(result: dict[str, Any]) -> None:
-    console = Console()
+    console = _console()
     console.print(
         f"[bold]{result['spec']}[/] ({result['direction']}): {result['source']['engine']} {result['source']['url']} → "
         f"{result['target']['engine']} {result['target']['url']}   phase: {result['phase']}"

@@ -20,6 +20,8 @@ api_patterns = [
 urlpatterns = [
     path("api/", include(api_patterns)),
     path("api-auth/", include("rest_framework.urls")),
+    # Forward auth for the proxy (docs/identity.md).
+    path("internal/", include("identity.urls")),
     path("admin/", admin.site.urls),
     path("healthz", common_views.healthz, name="healthz"),
 ]

@@ -85,11 +85,32 @@ class Stack:
         finally:
             conn.close()
 
+    def client(self) -> KeepAliveClient:
+        return KeepAliveClient(self.port)
+
     def raw(self, data: bytes, timeout: float = 5) -> bytes:
         return raw_exchange(self.port, data, timeout)
 
     def drain_shadow(self) -> None:
         self.lt.run(self.app.shadow.drain())
+
+
+class KeepAliveClient:
+    """One keep-alive connection to the proxy for many quick requests."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+
+    def request(
+        self, method: str, target: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        self.conn.request(method, target, body=body, headers=headers or {})
+        resp = self.conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 5) -> bytes:

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "customers",
     "orders",
     "reviews",
+    "seeding",
     "identity",
 ]
 

@@ -17,6 +17,8 @@ class ColumnMap:
     kind: Kind  # what both sides are normalised to
     source_kind: Kind
     target_kind: Kind
+    source_type: str = ""  # as declared in each database
+    target_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def resolve(spec: TableSpec, source: Database, target: Database, *, require_targ
         source_kind = parse_kind(source_cols[src])
         target_kind = parse_kind(target_cols[column]) if target_exists else source_kind
         kind = parse_kind(spec.types[column]) if column in spec.types else merge_kinds(source_kind, target_kind)
-        maps.append(ColumnMap(column, src, kind, source_kind, target_kind))
+        declared_target = target_cols[column] if target_exists else ""
+        maps.append(ColumnMap(column, src, kind, source_kind, target_kind, source_cols[src], declared_target))
     return Table(spec=spec, columns=tuple(maps), target_exists=target_exists)
 
 

@@ -136,3 +136,20 @@ def test_snapshots_are_stored_as_plain_json(sqlite_url: str) -> None:
     open_store(sqlite_url).commit(make_table(api_catalog="shadow"), expected_version=0, author="a", reason="r")
     (snapshot,) = sqlite3.connect(sqlite_url).execute("select snapshot from strangler_route_versions").fetchone()
     assert json.loads(snapshot)["routes"][0]["path"] == "/api/catalog"
+
+
+def test_a_version_whose_notification_was_lost_is_found_by_the_poll(fresh_postgres_url: str) -> None:
+    import psycopg
+
+    watcher = open_store(fresh_postgres_url)
+    try:
+        watcher.commit(make_table(), expected_version=0, author="a", reason="seed")
+        assert watcher.wait_for_change(0, timeout=1) == 1
+        with psycopg.connect(fresh_postgres_url, autocommit=True) as conn:  # a write that sends no NOTIFY
+            conn.execute(
+                "insert into strangler_route_versions (version, author, reason, summary, snapshot) "
+                "select 2, 'b', 'r', 's', snapshot from strangler_route_versions where version = 1"
+            )
+        assert watcher.wait_for_change(1, timeout=0.3) == 2
+    finally:
+        watcher.close()

@@ -136,6 +136,7 @@ class AdminApp:
                     (b"content-type", content_type.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"cache-control", b"no-store"),
+                    (b"x-strangler-admin", b"1"),
                     *headers,
                 ],
             }

@@ -94,7 +94,31 @@ def json_option[F: Callable[..., Any]](fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class PluginGroup(click.Group):
+    """Loads the `strangler.commands` plugins only when a name is not built in (or for --help): importing
+    another part's CLI costs it its start-up time, which `strangler routes ...` should not pay."""
+
+    plugins_loaded = False
+
+    def _load_plugins(self) -> None:
+        if not self.plugins_loaded:
+            self.plugins_loaded = True
+            load_plugins(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugins()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugins()
+        return super().list_commands(ctx)
+
+
 @click.group(
+    cls=PluginGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
     epilog=EXIT_CODES_HELP,
 )
@@ -483,7 +507,6 @@ def load_plugins(group: click.Group) -> None:
 
 
 def main() -> None:
-    load_plugins(cli)
     try:
         code = cli.main(prog_name="strangler", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:

@@ -93,3 +93,20 @@ def test_staff_identity_sees_inactive_products_and_customers_do_not(client_for, 
 
     assert client_for(charlie).get(PRODUCTS).json()["count"] == 1
     assert client_for(alice).get(PRODUCTS).json()["count"] == 0
+
+
+def vary(response) -> set[str]:
+    return {word.strip() for word in response.get("Vary", "").split(",") if word.strip()}
+
+
+def test_vary_names_the_cookie_exactly_where_the_monolith_falls_back_to_its_session(client_for, alice, db):
+    with_token = client_for(alice)
+    with_token.credentials(HTTP_X_STRANGLER_IDENTITY=identity_header(alice), HTTP_AUTHORIZATION="Token abc")
+    with_bearer = client_for(alice)
+    with_bearer.credentials(HTTP_X_STRANGLER_IDENTITY=identity_header(alice), HTTP_AUTHORIZATION="Bearer abc")
+
+    assert "Cookie" in vary(APIClient().get(PRODUCTS))
+    assert "Cookie" in vary(client_for(alice).get(PRODUCTS))  # a session user, as far as the service can tell
+    assert "Cookie" in vary(with_bearer.get(PRODUCTS))
+    assert "Cookie" not in vary(with_token.get(PRODUCTS))
+    assert "Cookie" not in vary(APIClient().get("/api/nothing/"))

@@ -1,0 +1,77 @@
+"""The stacks the parity suite runs against: per database engine, the monolith and the catalog service as real
+processes on loopback ports, on separate databases holding the same catalog rows."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from copy_catalog import copy_catalog
+from databases import database, postgres_server
+from parity import IDENTITY_KEY, PUBLIC_HOST, Side
+from processes import ROOT, Server, django, run
+from seed import Shop, seed
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+@dataclass(frozen=True)
+class Stack:
+    engine: str
+    monolith: Server
+    catalog: Server
+    shop: Shop
+    monolith_database: str
+    catalog_database: str
+    logs: Path
+
+
+def _django_env(database_url: str) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "DEBUG": "false",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "e2e-not-secret",
+        "ALLOWED_HOSTS": f"{PUBLIC_HOST},127.0.0.1,localhost",
+        "STRANGLER_IDENTITY_KEY": IDENTITY_KEY,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    engine: str = request.param
+    if engine == "postgresql" and not postgres_server():
+        pytest.skip("PostgreSQL parity runs when STRANGLER_TEST_POSTGRES is set")
+    folder = tmp_path_factory.mktemp(f"stack-{engine}")
+    with contextlib.ExitStack() as stack:
+        monolith_db = stack.enter_context(database(engine, "monolith", folder))
+        catalog_db = stack.enter_context(database(engine, "catalog", folder))
+        monolith_env = _django_env(monolith_db)
+        catalog_env = _django_env(catalog_db)
+        run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT / "monolith", env=monolith_env)
+        run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT / "extracted" / "catalog", env=catalog_env)
+        monolith = stack.enter_context(django("monolith", ROOT / "monolith", monolith_env, folder))
+        shop = seed(monolith.url, monolith_env)
+        copy_catalog(monolith_db, catalog_db)
+        catalog = stack.enter_context(django("catalog", ROOT / "extracted" / "catalog", catalog_env, folder))
+        yield Stack(engine, monolith, catalog, shop, monolith_db, catalog_db, folder)
+
+
+@pytest.fixture(scope="session")
+def monolith(stack: Stack) -> Iterator[Side]:
+    side = Side("monolith", stack.monolith.url, stack.shop, sign=False)
+    yield side
+    side.close()
+
+
+@pytest.fixture(scope="session")
+def service(stack: Stack) -> Iterator[Side]:
+    side = Side("catalog service", stack.catalog.url, stack.shop, sign=True)
+    yield side
+    side.close()

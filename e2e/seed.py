@@ -1,0 +1,102 @@
+"""A small deterministic shop: the personas (with monolith tokens) and a catalog made through the monolith's
+own API by staff, so the data is exactly what a client would have created."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from processes import ROOT, run
+
+MONOLITH = ROOT / "monolith"
+
+PERSONAS_SCRIPT = """
+import json
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+User = get_user_model()
+made = {}
+for name, staff in (("alice", False), ("bob", False), ("charlie", True)):
+    user = User.objects.create_user(name, f"{name}@example.com", f"{name}-password", is_staff=staff)
+    made[name] = {"id": user.id, "token": Token.objects.create(user=user).key, "is_staff": staff}
+print(json.dumps(made))
+"""
+
+CATEGORIES = [  # (slug, name, parent slug)
+    ("clothing", "Clothing", None),
+    ("shoes", "Shoes", "clothing"),
+    ("trail", "Trail", "shoes"),
+    ("garden", "Garden", None),
+    ("kitchen", "Kitchen", None),
+    ("camping", "Camping", None),
+]
+
+PRODUCTS = [  # (sku, name, price, currency, active, category slug, description)
+    ("TENT-0001", "Alpine tent", "349.00", "EUR", True, "camping", "Two walls, four seasons"),
+    ("STOVE-001", "Camp stove", "59.90", "EUR", True, "camping", "Fits under a tent porch"),
+    ("MAT-0001", "Sleeping mat", "45.00", "EUR", False, "camping", ""),
+    ("SHOE-0001", "Trail shoe", "129.95", "EUR", True, "trail", "Light and grippy"),
+    ("SHOE-0002", "Road shoe", "99.00", "USD", True, "shoes", ""),
+    ("SHOE-0003", "Winter boot", "10.00", "EUR", True, "shoes", "Warm"),
+    ("SHIRT-001", "Linen shirt", "20.00", "EUR", True, "clothing", ""),
+    ("SHIRT-002", "Wool shirt", "20.01", "GBP", True, "clothing", "Merino"),
+    ("HAT-00001", "Sun hat", "15.50", "USD", False, "clothing", ""),
+    ("RAKE-0001", "Leaf rake", "24.00", "EUR", True, "garden", "Not for tents"),
+    ("HOSE-0001", "Garden hose", "5.00", "EUR", True, "garden", ""),
+    ("MUG-00001", "Enamel mug", "12.50", "EUR", True, "kitchen", "Holds 350 ml"),
+    ("PAN-00001", "Cast iron pan", "0.00", "EUR", True, "kitchen", "Free sample"),
+]
+PRODUCTS += [
+    (f"SOCK-{n:04d}", f"Sock pair {n}", f"{3 + n % 7}.{n % 10}0", "EUR", n % 5 != 0, "clothing", "Cotton")
+    for n in range(1, 19)
+]
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    id: int
+    token: str
+    is_staff: bool
+
+
+@dataclass(frozen=True)
+class Shop:
+    personas: dict[str, Persona]
+    categories: dict[str, int]  # slug -> id
+    products: dict[str, int]  # sku -> id
+
+
+def seed(monolith_url: str, env: dict[str, str]) -> Shop:
+    printed = run([sys.executable, "manage.py", "shell", "--no-imports", "-c", PERSONAS_SCRIPT], cwd=MONOLITH, env=env)
+    made = json.loads(printed.strip().splitlines()[-1])
+    personas = {name: Persona(name=name, **fields) for name, fields in made.items()}
+    staff = {"Authorization": f"Token {personas['charlie'].token}"}
+    categories: dict[str, int] = {}
+    products: dict[str, int] = {}
+    with httpx.Client(base_url=monolith_url, headers=staff, timeout=10) as client:
+        for slug, name, parent in CATEGORIES:
+            body = {"name": name, "slug": slug, "parent": categories[parent] if parent else None}
+            categories[slug] = _created(client.post("/api/catalog/categories/", json=body))["id"]
+        for sku, name, price, currency, active, category, description in PRODUCTS:
+            body: dict[str, Any] = {
+                "sku": sku,
+                "name": name,
+                "slug": sku.lower(),
+                "price": price,
+                "currency": currency,
+                "active": active,
+                "category": categories[category],
+                "description": description,
+            }
+            products[sku] = _created(client.post("/api/catalog/products/", json=body))["id"]
+    return Shop(personas=personas, categories=categories, products=products)
+
+
+def _created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 201, (response.status_code, response.text)
+    return response.json()

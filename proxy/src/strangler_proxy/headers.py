@@ -14,7 +14,7 @@ Response (upstream → client): hop-by-hop headers and those named in ``Connecti
 from __future__ import annotations
 
 import ipaddress
-import uuid
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,6 +44,9 @@ _DROPPED_FROM_CLIENT = HOP_BY_HOP | {
     b"x-request-id",
 }
 CONTROL_PREFIX = b"x-strangler-"
+# Request ids need to be unique, not secret: the Mersenne twister (seeded from the OS at start) costs no syscall,
+# where uuid4 reads os.urandom on every request.
+_random_bits = random.Random().getrandbits
 _MAX_REQUEST_ID = 200
 
 
@@ -125,7 +128,7 @@ def upstream_request_headers(
     via.append(b"1.1 " + via_name.encode())
     out.append((b"via", b", ".join(via)))
     if request_id is None or not _valid_request_id(request_id):
-        request_id = uuid.uuid4().hex.encode()
+        request_id = b"%032x" % _random_bits(128)
     out.append((b"x-request-id", request_id))
     return out, ForwardedFor(client_ip=client_ip, request_id=request_id.decode("ascii"))
 

@@ -285,7 +285,7 @@ class HttpProtocol(asyncio.Protocol):
             "scheme": self.scheme,
             "method": method,
             "root_path": "",
-            "path": unquote(raw_path.decode("latin-1")),
+            "path": unquote(raw_path.decode("latin-1")) if b"%" in raw_path else raw_path.decode("latin-1"),
             "raw_path": raw_path,
             "query_string": query,
             "headers": self.headers,

@@ -99,10 +99,10 @@ def _canonical_segment(raw: bytes) -> str:
 @dataclass(frozen=True, slots=True)
 class CompiledRoute:
     route: Route
-    index: int
     segments: tuple[str | None, ...]  # None: a {parameter}
-    literal_count: int
     methods: frozenset[str] | None
+    names: tuple[str, ...]  # parameter names in order
+    rank: tuple[int, int, int]  # precedence: longer prefix, then more literal segments, then earlier rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,40 +139,53 @@ def param_names(path: str) -> list[str]:
 
 
 class Router:
-    """Matches canonical paths against a table's routes. Built once per table; immutable."""
+    """Matches canonical paths against a table's routes. Built once per table; immutable.
 
-    __slots__ = ("_routes",)
+    Candidates are kept sorted by precedence and indexed by their first segment, so a match is the first hit.
+    """
+
+    __slots__ = ("_by_first", "_wildcard")
 
     def __init__(self, table: RouteTable) -> None:
-        compiled: list[CompiledRoute] = []
+        by_first: dict[str, list[CompiledRoute]] = {}
+        wildcard: list[CompiledRoute] = []  # routes whose first segment is a parameter, or the root route
         for index, route in enumerate(table.routes):
             segments = compile_route_path(route.path)
             methods = frozenset(m.upper() for m in route.methods) if route.methods is not None else None
             literal_count = sum(1 for s in segments if s is not None)
-            compiled.append(CompiledRoute(route, index, segments, literal_count, methods))
-        self._routes = tuple(compiled)
+            compiled = CompiledRoute(
+                route, segments, methods, tuple(param_names(route.path)), (-len(segments), -literal_count, index)
+            )
+            first = segments[0] if segments else None
+            if first is None:
+                wildcard.append(compiled)
+            else:
+                by_first.setdefault(first, []).append(compiled)
+        self._wildcard = tuple(sorted(wildcard, key=lambda c: c.rank))
+        self._by_first = {k: tuple(sorted(v + wildcard, key=lambda c: c.rank)) for k, v in by_first.items()}
 
     def match(self, method: str, path: str) -> Match | None:
-        parts = path[1:].split("/") if path != "/" else []
-        if parts and parts[-1] == "":
+        parts = path[1:].split("/")
+        if parts[-1] == "":
             parts.pop()
-        best: CompiledRoute | None = None
-        for candidate in self._routes:
+        candidates = self._by_first.get(parts[0], self._wildcard) if parts else self._wildcard
+        n = len(parts)
+        for candidate in candidates:
             methods = candidate.methods
             if methods is not None and method not in methods and not (method == "HEAD" and "GET" in methods):
                 continue
             segments = candidate.segments
-            if len(segments) > len(parts):
+            if len(segments) > n:
                 continue
-            if not all(s is None or s == p for s, p in zip(segments, parts, strict=False)):
-                continue
-            if best is None or (len(segments), candidate.literal_count) > (len(best.segments), best.literal_count):
-                best = candidate
-        if best is None:
-            return None
-        names = param_names(best.route.path)
-        values = [p for s, p in zip(best.segments, parts, strict=False) if s is None]
-        return Match(best.route, dict(zip(names, values, strict=True)))
+            for i, segment in enumerate(segments):
+                if segment is not None and segment != parts[i]:
+                    break
+            else:
+                if not candidate.names:
+                    return Match(candidate.route, {})
+                values = [p for s, p in zip(segments, parts, strict=False) if s is None]
+                return Match(candidate.route, dict(zip(candidate.names, values, strict=True)))
+        return None
 
 
 def validate_table(table: RouteTable) -> None:

@@ -1,0 +1,242 @@
+"""Benchmark: a fast upstream direct, through nginx (1 worker) and through Strangler (1 worker), with wrk.
+
+    make bench-proxy            # or: .venv/bin/python bench/proxy/run.py [--duration 5] [--json]
+
+Needs Debian's nginx and wrk on PATH. The upstream is nginx itself answering a small static response (so the
+upstream costs as little CPU as possible), in its own process with one worker. For every concurrency it prints
+req/s, p50 and p99 latency per target and the ratios to nginx, then:
+
+* added p50 at half load: wrk at a fixed rate (half of Strangler's measured maximum, paced with wrk's Lua
+  `delay`) against the upstream direct and through each proxy; the difference of the p50s is what the proxy adds;
+* shadow on vs off: the same route in stage `off` and in stage `shadow` (every GET mirrored to a second upstream),
+  p99 and req/s compared.
+
+This is a measurement, not a test: on a shared 2-core machine, wrk, the proxy and the upstream compete for CPU.
+Run it when the machine is quiet. Goals (issue 3): >= 0.5x nginx req/s; added p50 <= 0.5 ms at half load;
+shadow on/off p99 <= 1.05x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BODY = '{"id":1,"name":"fast upstream","price":"9.99"}'
+
+
+@dataclass
+class Result:
+    target: str
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port} after {timeout}s")
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+{user}
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    {servers}
+}}
+"""
+
+UPSTREAM_SERVER = """
+    server {{
+        listen 127.0.0.1:{port} reuseport;
+        location / {{ default_type application/json; return 200 '{body}'; }}
+    }}
+"""
+
+PROXY_SERVER = """
+    upstream fast {{ server 127.0.0.1:{upstream}; keepalive 256; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://fast;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+"""
+
+
+@contextlib.contextmanager
+def nginx(servers: str) -> Iterator[None]:
+    prefix = tempfile.mkdtemp(prefix="strangler-bench-nginx-")
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf = Path(prefix) / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(prefix=prefix, servers=servers, user=user))
+    proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", prefix], stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def strangler(port: int, monolith: str, service: str, stage: str) -> Iterator[None]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "strangler_target.py"), str(port), monolith, service, stage],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if m is None:
+        raise ValueError(text)
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def wrk(url: str, connections: int, duration: float, script: str | None = None) -> tuple[float, float, float, int]:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "5s"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = 0
+    for m in re.finditer(r"(?:Non-2xx or 3xx responses|Socket errors: .*?timeout)\s*:?\s*(\d+)", out):
+        errors += int(m.group(1))
+    return rps, p50, p99, errors
+
+
+def paced_script(rate_per_connection: float) -> str:
+    path = Path(tempfile.mkstemp(prefix="strangler-bench-", suffix=".lua")[1])
+    path.write_text(f"function delay() return {max(1000.0 / rate_per_connection, 0.0):.3f} end\n")
+    return str(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
+    parser.add_argument("--connections", default="8,32,128", help="comma-separated concurrencies")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = parser.parse_args()
+    for tool in ("nginx", "wrk"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} not found: apt-get install -y nginx wrk")
+    conns = [int(c) for c in args.connections.split(",")]
+    up, up2, ngx, strg = free_port(), free_port(), free_port(), free_port()
+    servers = (
+        UPSTREAM_SERVER.format(port=up, body=BODY)
+        + UPSTREAM_SERVER.format(port=up2, body=BODY)
+        + PROXY_SERVER.format(port=ngx, upstream=up)
+    )
+    results: list[Result] = []
+    extra: dict[str, object] = {}
+    with nginx(servers):
+        wait_port(up)
+        wait_port(ngx)
+        targets = {"direct": f"http://127.0.0.1:{up}/api/items/1", "nginx": f"http://127.0.0.1:{ngx}/api/items/1"}
+        with strangler(strg, f"http://127.0.0.1:{up}", f"http://127.0.0.1:{up2}", "off"):
+            targets["strangler"] = f"http://127.0.0.1:{strg}/api/items/1"
+            for url in targets.values():
+                wrk(url, 32, 1)  # warm up connections and caches
+            for c in conns:
+                for name, url in targets.items():
+                    rps, p50, p99, errors = wrk(url, c, args.duration)
+                    results.append(Result(name, c, rps, p50, p99, errors))
+            peak = max(r.rps for r in results if r.target == "strangler")
+            half_conns = 8
+            script = paced_script(peak / 2 / half_conns)
+            half: dict[str, tuple[float, float, float, int]] = {}
+            for name, url in targets.items():
+                half[name] = wrk(url, half_conns, args.duration, script)
+            os.unlink(script)
+            extra["half_load_rps_target"] = round(peak / 2)
+            extra["half_load"] = {n: {"rps": v[0], "p50_ms": v[1], "p99_ms": v[2]} for n, v in half.items()}
+            off = wrk(targets["strangler"], 32, args.duration)
+        with strangler(strg, f"http://127.0.0.1:{up}", f"http://127.0.0.1:{up2}", "shadow"):
+            url = f"http://127.0.0.1:{strg}/api/items/1"
+            wrk(url, 32, 1)
+            on = wrk(url, 32, args.duration)
+        extra["shadow"] = {"off": {"rps": off[0], "p99_ms": off[2]}, "on": {"rps": on[0], "p99_ms": on[2]}}
+
+    print(f"{'target':<10} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x nginx':>8} {'errors':>6}")
+    for r in results:
+        nginx_rps = next(x.rps for x in results if x.target == "nginx" and x.connections == r.connections)
+        ratio = r.rps / nginx_rps if nginx_rps else 0
+        print(
+            f"{r.target:<10} {r.connections:>5} {r.rps:>10.0f} {r.p50_ms:>8.3f} {r.p99_ms:>8.3f}"
+            f" {ratio:>8.2f} {r.errors:>6}"
+        )
+    best_ratio = max(
+        r.rps / next(x.rps for x in results if x.target == "nginx" and x.connections == r.connections)
+        for r in results
+        if r.target == "strangler"
+    )
+    d = half["direct"][1]
+    print(f"\nhalf load (~{extra['half_load_rps_target']} req/s, {half_conns} connections, paced):")
+    for name, (rps, p50, p99, _) in half.items():
+        added = "" if name == "direct" else f"  added p50 {p50 - d:+.3f} ms"
+        print(f"  {name:<10} {rps:>8.0f} req/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms{added}")
+    ratio99 = on[2] / off[2] if off[2] else float("inf")
+    print(f"\nshadow off: {off[0]:.0f} req/s p99 {off[2]:.3f} ms; shadow on: {on[0]:.0f} req/s p99 {on[2]:.3f} ms")
+    print("\ngoals:")
+    print(f"  strangler >= 0.5x nginx req/s:      best {best_ratio:.2f}x  {'met' if best_ratio >= 0.5 else 'NOT met'}")
+    added_p50 = half["strangler"][1] - d
+    print(f"  added p50 <= 0.5 ms at half load:   {added_p50:.3f} ms  {'met' if added_p50 <= 0.5 else 'NOT met'}")
+    print(f"  shadow on/off p99 <= 1.05x:         {ratio99:.2f}x  {'met' if ratio99 <= 1.05 else 'NOT met'}")
+    if args.json:
+        print(json.dumps({"results": [asdict(r) for r in results], **extra}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

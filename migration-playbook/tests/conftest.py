@@ -21,6 +21,11 @@ def _server_url() -> str:
 
 
 @pytest.fixture
+def pg_server() -> str:
+    return _server_url()
+
+
+@pytest.fixture
 def make_pg() -> Iterator[Callable[[], str]]:
     """Creates empty databases named strangler_playbook_<random>; drops them afterwards."""
     server = _server_url()

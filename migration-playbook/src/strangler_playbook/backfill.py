@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from strangler_playbook.capture import install_capture
+from strangler_playbook.capture import capture_installed, install_capture
 from strangler_playbook.errors import StateError
 from strangler_playbook.index_deferral import deferrable_indexes, rebuild
 from strangler_playbook.progress import Reporter, SilentReporter
@@ -71,7 +71,9 @@ def run_backfill(
                 )
     ensure_state_table(target)
     result = BackfillResult()
-    install_capture(ctx.source, ctx.spec.name, ctx.tables)
+    # Re-creating triggers takes a brief exclusive lock on each live table: only do it when something is missing.
+    if not all(capture_installed(ctx.source, ctx.spec.name, [t.source for t in ctx.tables]).values()):
+        install_capture(ctx.source, ctx.spec.name, ctx.tables)
     with target.transaction():
         if read_state(target, ctx.prefix + "sync/position") is None:
             write_state(target, ctx.prefix + "sync/position", ChangeFeed(ctx.source, ctx.capture).start_position())

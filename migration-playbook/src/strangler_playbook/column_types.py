@@ -158,7 +158,7 @@ def pg_text_sql(column: str, kind: Kind) -> str:
     """SQL text expression for a (quoted) PostgreSQL column, NULL-safe, matching `text_of`."""
     name = kind.name
     if name == "bool":
-        expr = f"CASE WHEN {column} THEN '1' ELSE '0' END"
+        expr = f"CASE WHEN {column} THEN '1' WHEN NOT {column} THEN '0' END"
     elif name == "decimal":
         expr = (
             f"trim_scale({column}::numeric)::text"

@@ -56,6 +56,7 @@ class Database:
     url: str
     raw: Any  # psycopg.Connection[Any] or sqlite3.Connection
     bypasses_constraints: bool = False
+    defers_constraints: bool = False  # PostgreSQL without the right to bypass: defer FKs in each transaction
     _unique_sets: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
     @property
@@ -90,6 +91,8 @@ class Database:
         if self.engine == "postgresql":
             try:
                 with self.raw.transaction():
+                    if self.defers_constraints:
+                        self.raw.execute("SET CONSTRAINTS ALL DEFERRED")
                     yield
             except psycopg.Error as exc:
                 raise EngineError(f"postgresql at {self.display} refused: {_first_line(exc)}") from exc
@@ -219,7 +222,7 @@ def connect(url: str, *, role: str, for_writes: bool = False) -> Database:
                 conn.execute("SET session_replication_role = replica")
                 db.bypasses_constraints = True
             except psycopg.Error:
-                conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                db.defers_constraints = True
         return db
     if not path.exists():
         raise ConnectError(

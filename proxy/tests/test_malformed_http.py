@@ -102,7 +102,8 @@ def test_too_many_headers_are_refused_with_431(stack: Stack) -> None:
 
 @pytest.fixture
 def impatient(loop_thread: LoopThread) -> Iterator[Stack]:
-    s = start_stack(loop_thread, limits=ServerLimits(header_timeout=0.5, keepalive_timeout=0.5, shutdown_grace=1))
+    limits = ServerLimits(header_timeout=0.5, keepalive_timeout=0.5, body_timeout=0.5, shutdown_grace=1)
+    s = start_stack(loop_thread, limits=limits)
     yield s
     stop_stack(s)
 
@@ -151,3 +152,11 @@ def test_a_good_request_after_a_refused_one_on_another_connection_is_served(stac
     reply, _ = exchange(stack.port, b"GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
     assert status_of(reply) == 200
     assert [r.target for r in stack.monolith.received] == [b"/ok"]
+
+
+def test_a_client_that_stalls_mid_body_gets_a_408_and_the_upstream_no_request(impatient: Stack) -> None:
+    started = time.monotonic()
+    reply, closed = exchange(impatient.port, b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc")
+    assert status_of(reply) == 408 and closed
+    assert time.monotonic() - started < 2
+    assert impatient.monolith.received == []  # the upstream saw a connection cut before the body was complete

@@ -10,8 +10,9 @@ all of these. Rejected with a response and a closed connection:
 * HTTP/1.1 without exactly one ``Host``, HTTP/1.0 with more than one → 400;
 * a request target that is not origin-form (``/path?query``; ``*`` only for OPTIONS) → 400;
 * a URL over `ServerLimits.max_url_bytes` → 414; a head over `max_header_bytes` or `max_headers` → 431;
-* a head that takes longer than `header_timeout` to arrive (slowloris) → 408 and close; an idle keep-alive
-  connection is closed after `keepalive_timeout`;
+* a head that takes longer than `header_timeout` to arrive (slowloris) → 408 and close; a request body that
+  stalls for `body_timeout` → 408 (if no response started) and close; an idle keep-alive connection is closed
+  after `keepalive_timeout`;
 * HTTP versions other than 1.0 and 1.1 → 505; ``Upgrade`` is not supported (the request is served without it).
 
 Bodies stream with back-pressure both ways: reading from the client pauses while more than `high_water` bytes
@@ -50,8 +51,17 @@ class ServerLimits:
     max_headers: int = 100
     header_timeout: float = 10.0  # from a request's first byte to the end of its head
     keepalive_timeout: float = 5.0  # idle time between requests on one connection
+    body_timeout: float = 30.0  # longest wait for the next piece of a request body the app is reading
     high_water: int = 64 * 1024  # request-body bytes buffered before reading from the client pauses
     shutdown_grace: float = 10.0  # in-flight requests get this long to finish on shutdown
+
+
+_TIMED_OUT = object()
+
+
+def _expire(waiter: asyncio.Future[object]) -> None:
+    if not waiter.done():
+        waiter.set_result(_TIMED_OUT)
 
 
 class ClientDisconnected(OSError):
@@ -425,7 +435,7 @@ class RequestCycle:
         self.body = bytearray()
         self.complete = False
         self.disconnected = False
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter: asyncio.Future[object] | None = None
         self.response_started = False
         self.response_complete = False
         self.status = 0
@@ -447,11 +457,19 @@ class RequestCycle:
             if self.proto.transport is not None:
                 self.proto.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         while not self.body and not self.complete:
-            if self.proto.cycle is self and self.proto.parsing is self:
-                self.proto._resume_reading()
-            self.waiter = self.proto.loop.create_future()
-            await self.waiter
-            self.waiter = None
+            proto = self.proto
+            if proto.cycle is self and proto.parsing is self:
+                proto._resume_reading()
+            waiter = self.waiter = proto.loop.create_future()
+            timer = proto.loop.call_later(proto.limits.body_timeout, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self.waiter = None
+            if waiter.result() is _TIMED_OUT:
+                self.disconnected = True
+                proto.reject(408, "request body not received in time")
             if self.disconnected:
                 return {"type": "http.disconnect"}
         data = bytes(self.body)

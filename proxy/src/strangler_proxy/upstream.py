@@ -33,6 +33,7 @@ from strangler_proxy.errors import (
 from strangler_proxy.headers import Headers
 from strangler_proxy.model import Upstream
 
+MAX_RESPONSE_HEADER_BYTES = 64 * 1024
 IDLE_SECONDS = 4.0  # below the 5 s keep-alive of uvicorn/granian/gunicorn, so a pooled connection is rarely stale
 
 
@@ -61,6 +62,8 @@ class _Connection(asyncio.Protocol):
         self.until_eof = False
         self.is_head = False
         self.any_bytes = False
+        self.request_sent = False  # the whole request, body included, went out: only then may the conn be reused
+        self.header_bytes = 0
         self.error: UpstreamError | None = None
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
@@ -79,8 +82,11 @@ class _Connection(asyncio.Protocol):
             return  # bytes after a HEAD response or junk after a complete one: the connection is not reused
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(UpstreamBroken(self._pool.name, "the upstream switched protocols, which was not asked for"))
+            self.close()
         except httptools.HttpParserError as exc:
-            self._fail(UpstreamBroken(self._pool.name, f"malformed response: {exc}"))
+            self._fail(self.error or UpstreamBroken(self._pool.name, f"malformed response: {exc}"))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -103,6 +109,10 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes += len(name) + len(value)
+        if self.header_bytes > MAX_RESPONSE_HEADER_BYTES:
+            self.error = UpstreamBroken(self._pool.name, "response headers too large")
+            raise self.error
         self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
@@ -214,7 +224,8 @@ class UpstreamResponse:
             return
         self._released = True
         conn = self._conn
-        self._pool.release(conn, reusable=conn.complete and conn.keep_alive and not conn.closed and not conn.chunks)
+        reusable = conn.complete and conn.keep_alive and conn.request_sent and not conn.closed and not conn.chunks
+        self._pool.release(conn, reusable=reusable)
 
 
 class UpstreamPool:
@@ -384,6 +395,7 @@ class UpstreamPool:
             raise UpstreamBroken(self.name, "connection closed before the request was sent")
         transport.write(b"".join(head))
         if body is None:
+            conn.request_sent = True
             return
         try:
             async for piece in body:
@@ -400,6 +412,7 @@ class UpstreamPool:
             else:
                 if chunked and not conn.closed:
                     transport.write(b"0\r\n\r\n")
+                conn.request_sent = True
         except ClientGone:
             raise
         if conn.closed and not conn.head_done:

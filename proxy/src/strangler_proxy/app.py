@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from strangler_proxy import access_log
 from strangler_proxy.asgi_types import Message, Receive, Scope, Send
@@ -65,8 +65,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRAC
 DEFAULT_ROUTE = "default"
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     route: Route | None
     route_label: str
     stage: str
@@ -405,6 +404,13 @@ class ProxyApp:
                     "headers": downstream_response_headers(response.headers),
                 }
             )
+            whole = response.complete_body()
+            if whole is not None:
+                response.release()  # before the write: the connection is free for the next request at once
+                if capture is not None:
+                    capture.extend(whole[:limit])
+                await send({"type": "http.response.body", "body": whole, "more_body": False})
+                return response.status, len(whole), None
             async for chunk in response.chunks():
                 if capture is not None and len(capture) < limit:
                     capture.extend(chunk[: limit - len(capture)])

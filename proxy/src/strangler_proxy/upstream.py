@@ -202,6 +202,17 @@ class UpstreamResponse:
         self.headers = conn.headers
         self.reused = conn.reused
 
+    def complete_body(self) -> bytes | None:
+        """The whole body if it has already arrived (the common small response), else None: stream `chunks()`."""
+        conn = self._conn
+        if not conn.complete or conn.error is not None:
+            return None
+        chunks = conn.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        conn.buffered = 0
+        return body
+
     async def chunks(self) -> AsyncIterator[bytes]:
         conn = self._conn
         timeout = self._pool.upstream.read_timeout

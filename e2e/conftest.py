@@ -14,10 +14,11 @@ import pytest
 from copy_catalog import copy_catalog
 from databases import database, postgres_server
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
-from processes import ROOT, Server, django, run
+from processes import ROOT, Server, django, run_together
 from seed import Shop, seed
 
 ENGINES = ["sqlite", "postgresql"]
+CATALOG = ROOT / "extracted" / "catalog"
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,12 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         catalog_db = stack.enter_context(database(engine, "catalog", folder))
         monolith_env = _django_env(monolith_db)
         catalog_env = _django_env(catalog_db)
-        run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT / "monolith", env=monolith_env)
-        run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT / "extracted" / "catalog", env=catalog_env)
+        migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
+        run_together([(migrate, ROOT / "monolith", monolith_env), (migrate, CATALOG, catalog_env)])
         monolith = stack.enter_context(django("monolith", ROOT / "monolith", monolith_env, folder))
         shop = seed(monolith.url, monolith_env)
         copy_catalog(monolith_db, catalog_db)
-        catalog = stack.enter_context(django("catalog", ROOT / "extracted" / "catalog", catalog_env, folder))
+        catalog = stack.enter_context(django("catalog", CATALOG, catalog_env, folder))
         yield Stack(engine, monolith, catalog, shop, monolith_db, catalog_db, folder)
 
 

@@ -45,6 +45,22 @@ def run(args: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float = 
     return done.stdout
 
 
+def run_together(commands: list[tuple[list[str], Path, Mapping[str, str]]], timeout: float = 180) -> None:
+    """Run independent one-off commands at the same time (the migrations of two databases)."""
+    pipe, merged = subprocess.PIPE, subprocess.STDOUT
+    started = [
+        (args, subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, stdout=pipe, stderr=merged))
+        for args, cwd, env in commands
+    ]
+    failures = []
+    for args, process in started:
+        output, _ = process.communicate(timeout=timeout)
+        if process.returncode != 0:
+            failures.append(f"{' '.join(args)} failed ({process.returncode}):\n{output.decode(errors='replace')}")
+    if failures:
+        raise RuntimeError("\n".join(failures))
+
+
 def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 

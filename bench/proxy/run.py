@@ -9,7 +9,8 @@ req/s, p50 and p99 latency per target and the ratios to nginx, then:
 * added p50 at half load: wrk at a fixed rate (half of Strangler's measured maximum, paced with wrk's Lua
   `delay`) against the upstream direct and through each proxy; the difference of the p50s is what the proxy adds;
 * shadow on vs off: the same route in stage `off` and in stage `shadow` (every GET mirrored to a second upstream),
-  p99 and req/s compared.
+  p99 and req/s compared at half load (the goal) and saturated at 32 connections (where mirrors, which run on
+  the same event loop, necessarily take CPU from client traffic).
 
 This is a measurement, not a test: on a shared 2-core machine, wrk, the proxy and the upstream compete for CPU.
 Run it when the machine is quiet. Goals (issue 3): >= 0.5x nginx req/s; added p50 <= 0.5 ms at half load;
@@ -168,6 +169,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
     parser.add_argument("--connections", default="8,32,128", help="comma-separated concurrencies")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    parser.add_argument("--monolith", help="also measure a running monolith (base URL) direct vs through Strangler")
+    parser.add_argument("--monolith-path", default="/", help="the path to request on the monolith (default /)")
     args = parser.parse_args()
     for tool in ("nginx", "wrk"):
         if shutil.which(tool) is None:
@@ -199,15 +202,23 @@ def main() -> None:
             half: dict[str, tuple[float, float, float, int]] = {}
             for name, url in targets.items():
                 half[name] = wrk(url, half_conns, args.duration, script)
-            os.unlink(script)
             extra["half_load_rps_target"] = round(peak / 2)
             extra["half_load"] = {n: {"rps": v[0], "p50_ms": v[1], "p99_ms": v[2]} for n, v in half.items()}
+            off_paced = wrk(targets["strangler"], half_conns, args.duration, script)
             off = wrk(targets["strangler"], 32, args.duration)
         with strangler(strg, f"http://127.0.0.1:{up}", f"http://127.0.0.1:{up2}", "shadow"):
             url = f"http://127.0.0.1:{strg}/api/items/1"
             wrk(url, 32, 1)
+            on_paced = wrk(url, half_conns, args.duration, script)
             on = wrk(url, 32, args.duration)
-        extra["shadow"] = {"off": {"rps": off[0], "p99_ms": off[2]}, "on": {"rps": on[0], "p99_ms": on[2]}}
+        os.unlink(script)
+        extra["shadow"] = {
+            "half_load": {
+                "off": {"rps": off_paced[0], "p99_ms": off_paced[2]},
+                "on": {"rps": on_paced[0], "p99_ms": on_paced[2]},
+            },
+            "saturated_32": {"off": {"rps": off[0], "p99_ms": off[2]}, "on": {"rps": on[0], "p99_ms": on[2]}},
+        }
 
     print(f"{'target':<10} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x nginx':>8} {'errors':>6}")
     for r in results:
@@ -227,15 +238,38 @@ def main() -> None:
     for name, (rps, p50, p99, _) in half.items():
         added = "" if name == "direct" else f"  added p50 {p50 - d:+.3f} ms"
         print(f"  {name:<10} {rps:>8.0f} req/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms{added}")
-    ratio99 = on[2] / off[2] if off[2] else float("inf")
-    print(f"\nshadow off: {off[0]:.0f} req/s p99 {off[2]:.3f} ms; shadow on: {on[0]:.0f} req/s p99 {on[2]:.3f} ms")
+    ratio99 = on_paced[2] / off_paced[2] if off_paced[2] else float("inf")
+    print("\nshadow (every GET mirrored to a second upstream) off vs on:")
+    print(
+        f"  half load:      off {off_paced[0]:.0f} req/s p99 {off_paced[2]:.3f} ms;"
+        f" on {on_paced[0]:.0f} req/s p99 {on_paced[2]:.3f} ms"
+    )
+    print(f"  saturated (32): off {off[0]:.0f} req/s p99 {off[2]:.3f} ms; on {on[0]:.0f} req/s p99 {on[2]:.3f} ms")
     print("\ngoals:")
     print(f"  strangler >= 0.5x nginx req/s:      best {best_ratio:.2f}x  {'met' if best_ratio >= 0.5 else 'NOT met'}")
     added_p50 = half["strangler"][1] - d
     print(f"  added p50 <= 0.5 ms at half load:   {added_p50:.3f} ms  {'met' if added_p50 <= 0.5 else 'NOT met'}")
-    print(f"  shadow on/off p99 <= 1.05x:         {ratio99:.2f}x  {'met' if ratio99 <= 1.05 else 'NOT met'}")
+    print(f"  shadow on/off p99 <= 1.05x (half):  {ratio99:.2f}x  {'met' if ratio99 <= 1.05 else 'NOT met'}")
+    if args.monolith:
+        extra["monolith"] = monolith_comparison(args.monolith, args.monolith_path, args.duration)
     if args.json:
         print(json.dumps({"results": [asdict(r) for r in results], **extra}, indent=2))
+
+
+def monolith_comparison(base: str, path: str, duration: float) -> dict[str, object]:
+    """The real monolith direct vs through Strangler (stage off), at 8 and 32 connections."""
+    port = free_port()
+    out: dict[str, object] = {}
+    print(f"\nthe monolith at {base}{path}, direct vs through Strangler:")
+    with strangler(port, base, base, "off"):
+        for conns in (8, 32):
+            for name, url in (("direct", base + path), ("strangler", f"http://127.0.0.1:{port}{path}")):
+                rps, p50, p99, errors = wrk(url, conns, duration)
+                out[f"{name}_{conns}"] = {"rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors}
+                print(
+                    f"  {name:<10} {conns:>4} conns {rps:>8.0f} req/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}"
+                )
+    return out
 
 
 if __name__ == "__main__":

@@ -267,7 +267,8 @@ def monolith_comparison(base: str, path: str, duration: float) -> dict[str, obje
                 rps, p50, p99, errors = wrk(url, conns, duration)
                 out[f"{name}_{conns}"] = {"rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors}
                 print(
-                    f"  {name:<10} {conns:>4} conns {rps:>8.0f} req/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}"
+                    f"  {name:<10} {conns:>4} conns {rps:>8.0f} req/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms"
+                    f"  errors {errors}"
                 )
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 from control_plane_helpers import ADMIN_TOKEN, public_placeholder, serve_in_thread
 from strangler_proxy import admin as admin_module
 from strangler_proxy.admin import AdminApp
-from strangler_proxy.store import RouteStore
+from strangler_proxy.store import RouteStore, open_store
 
 pytest_plugins = ("control_plane_fixtures",)
 
@@ -223,3 +224,14 @@ def test_without_a_token_the_api_answers_only_to_a_loopback_host(store: RouteSto
         assert httpx.get(served.admin_url + "/routes").status_code == 200
         rebound = httpx.get(served.admin_url + "/routes", headers={"Host": "evil.example:80"})
         assert_error(rebound, 403, "forbidden")
+
+
+def test_an_unreachable_store_gets_503_in_the_same_shape(tmp_path: Path) -> None:
+    path = tmp_path / "routes.sqlite3"
+    store = open_store(str(path))
+    with serve_in_thread(public_placeholder, AdminApp(store, token=ADMIN_TOKEN)) as served:
+        for leftover in tmp_path.iterdir():
+            leftover.unlink()
+        path.mkdir()  # the store's file is now a directory: SQLite cannot open it
+        body = assert_error(call(served.admin_url, "GET", "/routes"), 503, "store_unavailable")
+        assert str(path) in body["detail"]

@@ -128,6 +128,13 @@ class AdminApp:
         started = time.perf_counter()
         request = Request(scope, receive)
         status, body, content_type, headers = await self._respond(request)
+        log.info(
+            "admin %s %s -> %d in %.1f ms",
+            request.method,
+            request.path,
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
         await send(
             {
                 "type": "http.response.start",
@@ -142,13 +149,6 @@ class AdminApp:
             }
         )
         await send({"type": "http.response.body", "body": body})
-        log.info(
-            "admin %s %s -> %d in %.1f ms",
-            request.method,
-            request.path,
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
 
     async def _respond(self, request: Request) -> tuple[int, bytes, str, list[tuple[bytes, bytes]]]:
         try:
@@ -178,6 +178,10 @@ class AdminApp:
             if isinstance(exc, StaleVersion):
                 extra["current_version"] = exc.current
             return exc.status, _error(exc.status, exc.code, str(exc), **extra), "application/json", []
+        except Exception:
+            log.exception("admin %s %s failed", request.method, request.path)
+            detail = "the admin API failed unexpectedly; the proxy's log has the details"
+            return 500, _error(500, "internal_error", detail), "application/json", []
 
     def _authenticate(self, request: Request) -> None:
         if self._token is None:

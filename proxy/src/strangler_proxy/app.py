@@ -50,6 +50,7 @@ from strangler_proxy.errors import (
     error_body,
 )
 from strangler_proxy.headers import Headers, downstream_response_headers, upstream_request_headers
+from strangler_proxy.health import Health, check_all
 from strangler_proxy.http11 import ClientDisconnected
 from strangler_proxy.metrics import CONTENT_TYPE, ProxyMetrics
 from strangler_proxy.model import SAFE_METHODS, Route, RouteTable, Stage, Upstream
@@ -169,6 +170,10 @@ class ProxyApp:
     def _breaker_changed(self, upstream: str, state: BreakerState) -> None:
         self.metrics.breaker_state(upstream, int(state))
         log.warning("circuit breaker of %s is now %s", upstream, state.name.lower())
+
+    async def check_health(self) -> list[Health]:
+        """GET each upstream's `health_path` now (see `health.py`)."""
+        return await check_all([self._pool(name) for name in self._state.table.upstreams])
 
     def breaker_states(self) -> dict[str, str]:
         return {u.name: p.breaker.state.name.lower() for u, p in self._pools.items()}

@@ -112,7 +112,7 @@ def test_a_slow_service_in_shadow_neither_delays_clients_nor_queues_without_boun
         assert client.request("GET", f"/api/catalog/{i}")[0] == 200
     elapsed = time.monotonic() - started
     client.close()
-    assert elapsed < 0.5
+    assert elapsed < 0.9  # a proxy that waited for the 1 s mirror would need over 1 s for the first request
     metrics = stack.app.metrics_text().decode()
     assert 'strangler_proxy_shadow_total{outcome="dropped_queue_full",route="/api/catalog"} 4.0' in metrics
     assert 'strangler_proxy_shadow_total{outcome="mirrored",route="/api/catalog"} 2.0' in metrics

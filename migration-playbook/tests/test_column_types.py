@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from strangler_playbook.column_types import Kind, bind_value, canonical, parse_kind, pg_text_sql, text_of
+from strangler_playbook.column_types import Kind, bind_value, canonical, parse_kind, pg_text_sql, row_text, text_of
 
 CASES = [
     (Kind("bool"), "true", [1, "1", True, "t"]),
@@ -73,3 +75,34 @@ def test_values_written_to_sqlite_look_like_what_django_writes() -> None:
 )
 def test_declared_types_of_both_engines_map_to_kinds(declared: str, kind: Kind) -> None:
     assert parse_kind(declared) == kind
+
+
+@given(
+    st.one_of(
+        st.integers(-(10**12), 10**12).map(lambda cents: cents / 100),
+        st.integers(-(10**9), 10**9),
+        st.floats(allow_nan=False, allow_infinity=False, width=64),
+        st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+    ),
+    st.sampled_from([0, 2, 4]),
+)
+def test_the_fast_sqlite_decimal_text_agrees_with_the_general_one(value: object, scale: int) -> None:
+    kind = Kind("decimal", scale=scale)
+    assert row_text(kind.code, (value,)) == text_of(canonical(value, kind), kind)
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 1, 1)))
+def test_the_fast_sqlite_timestamp_text_agrees_with_the_general_one(stamp: datetime) -> None:
+    kind = Kind("timestamp")
+    for stored in (str(stamp), stamp.isoformat(sep=" ", timespec="microseconds"), stamp.isoformat()):
+        assert row_text(kind.code, (stored,)) == text_of(canonical(stored, kind), kind)
+
+
+@given(st.one_of(st.integers(), st.booleans(), st.text(), st.none()))
+def test_the_fast_sqlite_text_of_ints_texts_and_booleans_agrees_with_the_general_one(value: object) -> None:
+    for kind in (Kind("int"), Kind("text"), Kind("bool")):
+        try:
+            expected = text_of(canonical(value, kind), kind)
+        except ValueError:
+            continue
+        assert row_text(kind.code, (value,)) == expected

@@ -203,6 +203,9 @@ def _verify_table(ctx: RunContext, table: Table, range_rows: int) -> TableReport
 def _both(
     pool: ThreadPoolExecutor, source: _Side, target: _Side, lo: Key | None, hi: Key | None
 ) -> tuple[tuple[int, str | None], tuple[int, str | None]]:
+    if source.db.engine == target.db.engine == "sqlite":
+        # Both sides run Python per row under one GIL: threads would only add contention.
+        return source.summary(lo, hi), target.summary(lo, hi)
     src = pool.submit(source.summary, lo, hi)
     tgt = pool.submit(target.summary, lo, hi)
     return src.result(), tgt.result()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +236,26 @@ def test_an_unreachable_store_gets_503_in_the_same_shape(tmp_path: Path) -> None
         path.mkdir()  # the store's file is now a directory: SQLite cannot open it
         body = assert_error(call(served.admin_url, "GET", "/routes"), 503, "store_unavailable")
         assert str(path) in body["detail"]
+
+
+def test_of_two_simultaneous_changes_from_the_same_version_one_wins_and_one_gets_409(
+    admin: tuple[str, RouteStore],
+) -> None:
+    url = seeded(admin)
+    barrier = threading.Barrier(2)
+    answers: list[httpx.Response] = []
+
+    def change(stage: str) -> None:
+        body = {"path": "/api/catalog", "service": "catalog", "stage": stage, "reason": stage, "expected_version": 1}
+        barrier.wait()
+        answers.append(call(url, "POST", "/routes", body))
+
+    threads = [threading.Thread(target=change, args=(stage,)) for stage in ("live", "off")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    winner = next(r for r in answers if r.status_code == 200).json()
+    stored = admin[1].load().table
+    assert stored.version == 2 and stored.routes[0].stage.value == winner["table"]["routes"][0]["stage"]

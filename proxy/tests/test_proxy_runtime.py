@@ -111,6 +111,8 @@ def test_the_admin_api_is_not_reachable_through_the_public_listener(tmp_path: Pa
         r = httpx.post(proxy.public_url + "/apply", headers=AUTH, json={"table": {}, "dry_run": True})
         assert r.json()["upstream"] == "monolith"
         assert httpx.get(proxy.admin_url + "/routes", headers=AUTH).json()["version"] == 1
+        metrics = httpx.get(proxy.admin_url + "/metrics", headers=AUTH)
+        assert metrics.status_code == 200 and "strangler_proxy_route_table_version 1.0" in metrics.text
 
 
 def test_secrets_never_reach_the_proxy_log(tmp_path: Path) -> None:

@@ -42,3 +42,20 @@ def test_development_defaults_to_sqlite_next_to_manage_py(monkeypatch):
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert str(settings.DATABASES["default"]["NAME"]).endswith("monolith/db.sqlite3")
     assert settings.SECRET_KEY
+
+
+def test_an_sqlite_file_is_set_up_for_concurrent_requests(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.sqlite3'}")
+
+    options = load("config.settings.development").DATABASES["default"]["OPTIONS"]
+
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in options["init_command"]
+
+
+def test_postgresql_options_are_left_alone(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://shop@db:5432/shop")
+
+    database = load("config.settings.development").DATABASES["default"]
+
+    assert "transaction_mode" not in database.get("OPTIONS", {})

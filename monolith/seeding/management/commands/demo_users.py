@@ -20,10 +20,11 @@ DEMO_USERS = {
 
 
 class Command(BaseCommand):
-    help = "Create or reset the demo staff user and demo customer (development only: the passwords are public)."
+    help = "Create the demo staff user and demo customer (development only: the passwords are public)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="print the credentials and tokens as JSON")
+        parser.add_argument("--reset", action="store_true", help="also reset the password and role of existing ones")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if str(settings.SETTINGS_MODULE).endswith(".production"):
@@ -31,10 +32,14 @@ class Command(BaseCommand):
         user_model = get_user_model()
         lines = []
         for username, (password, is_staff) in DEMO_USERS.items():
-            user, _ = user_model.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
-            user.is_staff = user.is_superuser = is_staff
-            user.set_password(password)
-            user.save()
+            user, created = user_model.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com"}
+            )
+            # Hashing is slow on purpose (~1 s); do it when the user is new or when asked to.
+            if created or options["reset"]:
+                user.is_staff = user.is_superuser = is_staff
+                user.set_password(password)
+                user.save()
             customer_services.customer_ensure(user=user)
             token, _ = Token.objects.get_or_create(user=user)
             lines.append({"username": username, "password": password, "staff": is_staff, "token": token.key})

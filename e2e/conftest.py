@@ -15,6 +15,7 @@ from copy_catalog import copy_catalog
 from databases import database, postgres_server
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
 from processes import ROOT, Server, django, run_together
+from proxy_stack import Proxy, proxy_in_front
 from seed import Shop, seed
 
 ENGINES = ["sqlite", "postgresql"]
@@ -76,3 +77,9 @@ def service(stack: Stack) -> Iterator[Side]:
     side = Side("catalog service", stack.catalog.url, stack.shop, sign=True)
     yield side
     side.close()
+
+
+@pytest.fixture(scope="session")
+def proxy(stack: Stack) -> Iterator[Proxy]:
+    with proxy_in_front(stack.monolith.url, stack.catalog.url, stack.logs) as running:
+        yield running

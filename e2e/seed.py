@@ -17,12 +17,20 @@ MONOLITH = ROOT / "monolith"
 PERSONAS_SCRIPT = """
 import json
 from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
 from rest_framework.authtoken.models import Token
 User = get_user_model()
 made = {}
 for name, staff in (("alice", False), ("bob", False), ("charlie", True)):
     user = User.objects.create_user(name, f"{name}@example.com", f"{name}-password", is_staff=staff)
-    made[name] = {"id": user.id, "token": Token.objects.create(user=user).key, "is_staff": staff}
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    token = Token.objects.create(user=user).key
+    made[name] = {"id": user.id, "token": token, "session": session.session_key, "is_staff": staff}
 print(json.dumps(made))
 """
 
@@ -61,6 +69,7 @@ class Persona:
     name: str
     id: int
     token: str
+    session: str  # a logged-in browser's sessionid cookie
     is_staff: bool
 
 

@@ -10,13 +10,16 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+PRINT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -33,16 +36,20 @@ def pg_url(database: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + database
 
 
+# Longest first: two suites run at once (STRANGLER_TEST_JOBS), and the long ones should not start last.
 SUITES = [
-    Suite("monolith (SQLite)", "monolith", env={"DATABASE_URL": "sqlite:///:memory:"}),
-    Suite("monolith (PostgreSQL)", "monolith", needs_pg=True,
-          env={"DATABASE_URL": pg_url("strangler_monolith")}),
     Suite("proxy", "proxy"),
     Suite("migration-playbook", "migration-playbook"),
-    Suite("extracted/catalog (SQLite)", "extracted/catalog", env={"DATABASE_URL": "sqlite:///:memory:"}),
-    Suite("extracted/catalog (PostgreSQL)", "extracted/catalog", needs_pg=True,
-          env={"DATABASE_URL": pg_url("strangler_catalog")}),
     Suite("end-to-end", "e2e"),
+    Suite("monolith (SQLite)", "monolith", env={"DATABASE_URL": "sqlite:///:memory:"}),
+    Suite("monolith (PostgreSQL)", "monolith", needs_pg=True, env={"DATABASE_URL": pg_url("strangler_monolith")}),
+    Suite("extracted/catalog (SQLite)", "extracted/catalog", env={"DATABASE_URL": "sqlite:///:memory:"}),
+    Suite(
+        "extracted/catalog (PostgreSQL)",
+        "extracted/catalog",
+        needs_pg=True,
+        env={"DATABASE_URL": pg_url("strangler_catalog")},
+    ),
     Suite("repository (compose, CI)", "tests"),
 ]
 
@@ -65,7 +72,7 @@ def count(junit: Path) -> dict[str, int]:
     totals = {"passed": 0, "failed": 0, "skipped": 0}
     if not junit.exists():
         return totals
-    for suite in ET.parse(junit).getroot().iter("testsuite"):
+    for suite in ET.parse(junit).getroot().iter("testsuite"):  # noqa: S314 - pytest's own report, not untrusted
         tests = int(suite.get("tests", 0))
         failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         skipped = int(suite.get("skipped", 0))
@@ -73,6 +80,28 @@ def count(junit: Path) -> dict[str, int]:
         totals["skipped"] += skipped
         totals["passed"] += tests - failed - skipped
     return totals
+
+
+def run_suite(
+    i: int, suite: Suite, tmp: Path, env_base: dict[str, str], pg_problem: str | None
+) -> tuple[str, dict[str, int], int, float]:
+    """Run one suite with its output in a file, printed whole when it ends, so parallel suites stay readable."""
+    if suite.needs_pg and pg_problem:
+        return suite.name + " — skipped, no PostgreSQL", {"passed": 0, "failed": 0, "skipped": 0}, 0, 0.0
+    junit, log = tmp / f"{i}.xml", tmp / f"{i}.log"
+    started = time.monotonic()
+    with log.open("w") as out:
+        rc = subprocess.call(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *suite.args],
+            cwd=ROOT / suite.cwd,
+            env={**env_base, **suite.env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    with PRINT_LOCK:
+        print(f"\n=== {suite.name} ===\n{log.read_text()}", flush=True)
+    return suite.name, count(junit), rc, time.monotonic() - started
 
 
 def main() -> int:
@@ -91,25 +120,17 @@ def main() -> int:
     else:
         env_base["STRANGLER_TEST_POSTGRES"] = pg
 
-    results: list[tuple[str, dict[str, int], int, float]] = []
     tmp = Path(tempfile.mkdtemp(prefix="strangler-tests-"))
-    for i, suite in enumerate(SUITES):
-        if selected and not any(s in suite.name for s in selected):
-            continue
-        if not (ROOT / suite.cwd / "pyproject.toml").exists() and not (ROOT / suite.cwd / "conftest.py").exists():
-            continue
-        if suite.needs_pg and pg_problem:
-            results.append((suite.name + " — skipped, no PostgreSQL", {"passed": 0, "failed": 0, "skipped": 0}, 0, 0.0))
-            continue
-        junit = tmp / f"{i}.xml"
-        print(f"\n=== {suite.name} ===", flush=True)
-        started = time.monotonic()
-        rc = subprocess.call(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *suite.args],
-            cwd=ROOT / suite.cwd,
-            env={**env_base, **suite.env},
-        )
-        results.append((suite.name, count(junit), rc, time.monotonic() - started))
+    chosen = [
+        (i, suite)
+        for i, suite in enumerate(SUITES)
+        if (not selected or any(s in suite.name for s in selected))
+        and ((ROOT / suite.cwd / "pyproject.toml").exists() or (ROOT / suite.cwd / "conftest.py").exists())
+    ]
+    jobs = max(1, int(os.environ.get("STRANGLER_TEST_JOBS", "2")))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_suite, i, suite, tmp, env_base, pg_problem) for i, suite in chosen]
+        results = [f.result() for f in futures]
 
     print("\n=== summary ===")
     totals = {"passed": 0, "failed": 0, "skipped": 0}
@@ -120,7 +141,8 @@ def main() -> int:
         status = "ok" if rc == 0 else f"FAILED (pytest exit {rc})"
         if rc != 0:
             failed_suites.append(name)
-        print(f"  {name:<40} {c['passed']:>5} passed {c['failed']:>3} failed {c['skipped']:>3} skipped  {secs:6.1f}s  {status}")
+        counts = f"{c['passed']:>5} passed {c['failed']:>3} failed {c['skipped']:>3} skipped"
+        print(f"  {name:<40} {counts}  {secs:6.1f}s  {status}")
     # pytest exits 5 when it collects nothing: a suite that ran no test is a failure here.
     if failed_suites and totals["failed"] == 0:
         totals["failed"] = len(failed_suites)

@@ -8,7 +8,7 @@ import httpx
 
 from .control_errors import AdminCallFailed, AdminUnreachable
 
-DEFAULT_ADMIN_URL = "http://127.0.0.1:9901"
+DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 

@@ -145,7 +145,7 @@ def cli() -> None:
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--listen", help="Public listener HOST:PORT.  [env STRANGLER_LISTEN; default 127.0.0.1:8080]")
 @click.option(
-    "--admin-listen", help="Admin API listener HOST:PORT.  [env STRANGLER_ADMIN_LISTEN; default 127.0.0.1:9901]"
+    "--admin-listen", help="Admin API listener HOST:PORT.  [env STRANGLER_ADMIN_LISTEN; default 127.0.0.1:8081]"
 )
 @click.option(
     "--route-store",

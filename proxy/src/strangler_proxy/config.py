@@ -24,7 +24,7 @@ from .control_errors import ConfigInvalid
 from .table_rules import normalise_upstream_url
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-DEFAULT_ADMIN_LISTEN = "127.0.0.1:9901"
+DEFAULT_ADMIN_LISTEN = "127.0.0.1:8081"
 DEFAULT_ROUTE_STORE = "./strangler-routes.sqlite3"
 DEFAULT_STORE_POLL = 2.0
 MIN_TOKEN_LENGTH = 32

@@ -76,3 +76,8 @@ def test_metrics_count_requests_by_route_upstream_and_status_class(stack: Stack)
     assert 'strangler_proxy_request_duration_seconds_count{route="/api/catalog",upstream="catalog"} 3.0' in text
     assert f"strangler_proxy_route_table_version {float(stack.app.table.version)}" in text
     assert stack.app.metrics_content_type.startswith("text/plain")
+
+
+def test_breaker_state_is_exported_from_the_first_request(stack: Stack) -> None:
+    stack.request("GET", "/x")
+    assert 'strangler_proxy_breaker_state{upstream="monolith"} 0.0' in stack.app.metrics_text().decode()

@@ -166,3 +166,12 @@ def test_a_client_that_leaves_mid_response_frees_the_upstream_connection(quick: 
 
     quick.monolith.handler = echo
     assert quick.request("GET", "/after")[0] == 200  # max_connections=1: the slot was given back
+
+
+def test_a_client_that_leaves_mid_upload_gets_the_upstream_connection_cut_too(quick: Stack) -> None:
+    with socket.create_connection(("127.0.0.1", quick.port)) as sock:
+        sock.sendall(b"POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 1000)
+        time.sleep(0.2)
+    time.sleep(0.3)
+    assert quick.monolith.received == []  # the upstream never saw a complete request
+    assert quick.request("POST", "/after", body=b"ok")[0] == 200  # and the only connection slot is free again

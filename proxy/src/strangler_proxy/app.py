@@ -137,7 +137,7 @@ class ProxyApp:
         upstream = self._state.table.upstreams[name]
         pool = self._pools.get(upstream)
         if pool is None:
-            pool = self._pools[upstream] = self._new_pool(upstream, upstream.max_connections)
+            pool = self._pools[upstream] = self._new_pool(upstream)
         return pool
 
     def _shadow_pool(self, name: str) -> UpstreamPool | None:
@@ -155,10 +155,11 @@ class ProxyApp:
                 max_pending=self.settings.shadow_queue,
                 health_path=upstream.health_path,
             )
-            pool = self._shadow_pools[upstream] = self._new_pool(limited, self.settings.shadow_workers)
+            pool = self._shadow_pools[upstream] = self._new_pool(limited)
         return pool
 
-    def _new_pool(self, upstream: Upstream, _max: int) -> UpstreamPool:
+    def _new_pool(self, upstream: Upstream) -> UpstreamPool:
+        self.metrics.breaker_state(upstream.name, int(BreakerState.CLOSED))
         return UpstreamPool(
             upstream,
             chunk=self.settings.stream_chunk,

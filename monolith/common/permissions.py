@@ -6,8 +6,6 @@ change answer 403. Querysets scope what can be seen, these classes decide what c
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -27,17 +25,3 @@ class IsStaff(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
-
-
-class IsAuthorOrReadOnly(permissions.BasePermission):
-    """Anyone reads; only the object's author changes it. Views expose `author_user_id(obj)`."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return bool(request.user and request.user.is_authenticated)
-
-    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return bool(view.author_user_id(obj) == request.user.id)

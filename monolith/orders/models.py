@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -57,5 +59,5 @@ class OrderLine(models.Model):
         return f"{self.quantity} x product {self.product_id}"
 
     @property
-    def line_total(self):
+    def line_total(self) -> Decimal:
         return self.unit_price * self.quantity

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from customers import selectors as customer_selectors
 from customers import services as customer_services
 from reviews import selectors, services
 from reviews.filters import ReviewFilter
@@ -27,8 +28,7 @@ class IsAuthorOrStaffDeletes(permissions.BasePermission):
             return True
         if request.method == "DELETE" and request.user.is_staff:
             return True
-        customer_id = customer_services.customer_id_for_user(user=request.user)
-        return obj.customer_id == customer_id
+        return obj.customer_id == customer_selectors.customer_id_for_user(user_id=request.user.id)
 
 
 class ReviewViewSet(viewsets.ModelViewSet):

@@ -48,3 +48,16 @@ def test_session_login_works_as_well_as_tokens(alice):
     client = APIClient()
     assert client.login(username="alice", password="alice-password")
     assert client.get(ME).json()["username"] == "alice"
+
+
+def test_a_session_write_without_a_csrf_token_is_refused_and_changes_nothing(alice):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(alice)
+
+    error = assert_error(client.patch(ME, {"first_name": "Mallory"}), 403, "permission_denied")
+
+    assert "CSRF" in error["message"]
+    alice.refresh_from_db()
+    assert alice.first_name == ""

@@ -92,9 +92,10 @@ def test_reverse_sync_carries_service_writes_back_to_the_monolith(
     with open_context(spec, monolith, service) as ctx:
         run_backfill(ctx)
         run_sync(ctx)
-    # Cutover: the service becomes the system of record; the reverse capture starts from "now".
+    # Cutover: both sides verified equal, the service becomes the system of record, reverse capture starts now.
     with open_context(spec, service, monolith, reverse=True) as ctx:
-        run_backfill(ctx, allow_nonempty=True)
+        assert run_verify(ctx).clean
+        assert run_backfill(ctx, capture_only=True).rows == 0
     catalog_fixture.execute(
         service,
         "UPDATE catalog_product SET price = 99.99 WHERE id = 10",

@@ -58,10 +58,16 @@ def run_backfill(
     reporter: Reporter | None = None,
     use_copy: bool = True,
     allow_nonempty: bool = False,
+    capture_only: bool = False,
 ) -> BackfillResult:
+    """Copy every row after installing capture; `capture_only` skips the copy for tables already equal.
+
+    `capture_only` is for the start of the reverse sync at cutover, when writes are held and verify has just
+    proved both sides equal: it installs capture and records the start position without re-copying.
+    """
     reporter = reporter or SilentReporter()
     target = ctx.target
-    if read_state(target, ctx.prefix + "sync/position") is None and not allow_nonempty:
+    if read_state(target, ctx.prefix + "sync/position") is None and not (allow_nonempty or capture_only):
         for table in ctx.tables:
             if not target.is_empty(table.target):
                 raise StateError(
@@ -82,6 +88,18 @@ def run_backfill(
         if read_state(target, ctx.prefix + "phase") in (None, "capture-installed"):
             write_state(target, ctx.prefix + "phase", "backfilling")
     for table in ctx.tables:
+        if capture_only:
+            with target.transaction():
+                if read_state(target, checkpoint_name(ctx, table)) is None:
+                    done: dict[str, Any] = {
+                        "mode": "capture-only",
+                        "last_key": None,
+                        "rows": 0,
+                        "done": True,
+                        "deferred_indexes": [],
+                    }
+                    write_state(target, checkpoint_name(ctx, table), done)
+            continue
         result.tables.append(_backfill_table(ctx, table, chunk_rows, throttle_rows_per_s, reporter, use_copy))
     with target.transaction():
         if read_state(target, ctx.prefix + "phase") == "backfilling":

@@ -91,6 +91,11 @@ def plan(spec_path: str, source_url: str | None, target_url: str | None, reverse
 )
 @click.option("--no-copy", is_flag=True, help="Use batched upserts even between two PostgreSQL databases.")
 @click.option("--allow-nonempty", is_flag=True, help="Upsert over target tables that already hold rows.")
+@click.option(
+    "--capture-only",
+    is_flag=True,
+    help="Install capture and record the sync start without copying (cutover's reverse start, tables verified equal).",
+)
 def backfill(
     spec_path: str,
     source_url: str | None,
@@ -101,6 +106,7 @@ def backfill(
     throttle: float,
     no_copy: bool,
     allow_nonempty: bool,
+    capture_only: bool,
 ) -> None:
     """Install change capture, then copy every row in keyset chunks. Safe to kill and re-run: it resumes."""
 
@@ -115,6 +121,7 @@ def backfill(
                 reporter=progress,
                 use_copy=not no_copy,
                 allow_nonempty=allow_nonempty,
+                capture_only=capture_only,
             )
         body = {
             "resumed": result.resumed,

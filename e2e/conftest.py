@@ -58,10 +58,12 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         catalog_env = _django_env(catalog_db)
         migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
         run_together([(migrate, ROOT / "monolith", monolith_env), (migrate, CATALOG, catalog_env)])
-        monolith = stack.enter_context(django("monolith", ROOT / "monolith", monolith_env, folder))
-        shop = seed(monolith.url, monolith_env)
+        shop = seed(monolith_env)
         copy_catalog(monolith_db, catalog_db)
+        monolith = stack.enter_context(django("monolith", ROOT / "monolith", monolith_env, folder))
         catalog = stack.enter_context(django("catalog", CATALOG, catalog_env, folder))
+        monolith.wait_until_ready()
+        catalog.wait_until_ready()
         yield Stack(engine, monolith, catalog, shop, monolith_db, catalog_db, folder)
 
 

@@ -29,6 +29,25 @@ class Server:
     name: str
     url: str
     log: Path
+    process: subprocess.Popen[bytes]
+    ready_path: str
+
+    def wait_until_ready(self) -> Server:
+        """Block until `ready_path` answers 200; raise with the log's tail if the process dies or takes too long."""
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            if self.process.poll() is not None:
+                raise ServerDidNotStart(f"{self.name} exited with {self.process.returncode}:\n{_tail(self.log)}")
+            try:
+                if httpx.get(self.url + self.ready_path, timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServerDidNotStart(
+                    f"{self.name} did not answer {self.ready_path} in {START_SECONDS:.0f}s:\n{_tail(self.log)}"
+                )
+            time.sleep(0.1)
 
 
 def free_port() -> int:
@@ -69,26 +88,15 @@ def _tail(path: Path, lines: int = 40) -> str:
 def serving(
     name: str, args: list[str], *, cwd: Path, env: Mapping[str, str], url: str, logs: Path, ready_path: str
 ) -> Iterator[Server]:
-    """Start `args`, wait until `url + ready_path` answers 200, yield, then stop the process group."""
+    """Start `args` and yield it (call `wait_until_ready` before using it: servers can boot side by side), then
+    stop its process group."""
     log = logs / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             args, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise ServerDidNotStart(f"{name} exited with {process.returncode}:\n{_tail(log)}")
-            try:
-                if httpx.get(url + ready_path, timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise ServerDidNotStart(f"{name} did not answer {ready_path} in {START_SECONDS:.0f}s:\n{_tail(log)}")
-            time.sleep(0.1)
-        yield Server(name=name, url=url, log=log)
+        yield Server(name=name, url=url, log=log, process=process, ready_path=ready_path)
     finally:
         _stop(process)
 

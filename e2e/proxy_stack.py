@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from parity import IDENTITY_KEY
@@ -51,9 +51,10 @@ def proxy_in_front(monolith_url: str, catalog_url: str, folder: Path) -> Iterato
     }
     args = [STRANGLER, "proxy"]
     with serving("proxy", args, cwd=folder, env=env, url=admin_url, logs=folder, ready_path="/healthz") as admin:
+        admin.wait_until_ready()
         run(
             [STRANGLER, "routes", "apply", str(routes), "--reason", "e2e stack"],
             cwd=folder,
             env={"STRANGLER_ADMIN_URL": admin_url, "STRANGLER_ADMIN_TOKEN": ADMIN_TOKEN},
         )
-        yield Proxy(Server("proxy", f"http://127.0.0.1:{port}", admin.log), admin_url, folder)
+        yield Proxy(replace(admin, url=f"http://127.0.0.1:{port}"), admin_url, folder)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import socket
 import time
 from collections.abc import Iterator
 
@@ -210,3 +211,24 @@ def test_a_canary_route_with_a_dead_service_falls_back_too(stack: Stack) -> None
     stack.lt.run(stack.catalog.stop())
     assert stack.request("GET", "/api/catalog/1")[0] == 200
     assert len(stack.monolith.received) == 1
+
+
+def test_ten_thousand_clients_through_the_proxy_split_ten_ninety_within_the_binomial_interval(stack: Stack) -> None:
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.CANARY, percent=10, sticky=USER_KEY))
+    n, batch = 10_000, 500
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as sock:
+        for start in range(0, n, batch):  # pipelined: 500 requests per write
+            sock.sendall(
+                b"".join(
+                    b"GET /api/catalog/1 HTTP/1.1\r\nHost: h\r\nX-User: client-%d\r\n\r\n" % i
+                    for i in range(start, start + batch)
+                )
+            )
+            replies = b""
+            while replies.count(b"HTTP/1.1 200 OK") < batch or not replies.endswith(b"}"):
+                replies += sock.recv(1 << 20)
+    on_service = {r.header("X-User") for r in stack.catalog.received}
+    assert len(stack.catalog.received) + len(stack.monolith.received) == n
+    half_width = 4 * math.sqrt(n * 0.1 * 0.9)
+    assert n * 0.1 - half_width <= len(on_service) <= n * 0.1 + half_width
+    assert on_service == {b"client-%d" % i for i in range(n) if in_canary(bucket(f"header:client-{i}", "catalog"), 10)}

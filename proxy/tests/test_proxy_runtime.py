@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,9 @@ import pytest
 from control_plane_helpers import ADMIN_TOKEN, STRANGLER, proxy_env, proxy_process, upstream_server, wait_for
 from strangler_proxy.config import RuntimeConfig
 from strangler_proxy.control_errors import ConfigInvalid
+from strangler_proxy.model import RouteTable
+from strangler_proxy.runtime import ensure_seeded
+from strangler_proxy.store import open_store
 
 pytest_plugins = ("control_plane_fixtures",)
 
@@ -172,3 +176,21 @@ def test_two_proxies_sharing_postgresql_pick_up_a_change_within_a_second(fresh_p
         took = wait_for(lambda: httpx.get(second.public_url + "/api/catalog").json()["upstream"] == "catalog", 1)
         print(f"second replica rerouted {took * 1000:.0f} ms after the change")
         assert httpx.get(second.admin_url + "/routes", headers=AUTH).json()["version"] == version + 1
+
+
+def test_replicas_seeding_an_empty_shared_store_together_make_exactly_one_version(fresh_postgres_url: str) -> None:
+    barrier = threading.Barrier(4)
+    tables: list[RouteTable] = []
+
+    def start() -> None:
+        barrier.wait()
+        store = open_store(fresh_postgres_url)  # creating the schema races too
+        tables.append(ensure_seeded(store, "http://127.0.0.1:8000"))
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [t.version for t in tables] == [1, 1, 1, 1]
+    assert open_store(fresh_postgres_url).latest_version() == 1

@@ -25,6 +25,7 @@ from .control_errors import (
     ConfigInvalid,
     ControlPlaneError,
     StaleVersion,
+    StoreEmpty,
     StoreUnavailable,
     TableInvalid,
 )
@@ -413,7 +414,7 @@ def routes_export(rc: RoutesContext, as_json: bool, version: int | None) -> None
     """Print the route table as a routes file (TOML) that `apply` accepts."""
     current = rc.client.get("/routes" if version is None else f"/versions/{version}")
     if current.get("table") is None:
-        raise TableInvalid([])  # pragma: no cover - an empty store has nothing to export
+        raise StoreEmpty("the route store is empty (version 0): nothing to export yet")
     if as_json:
         click.echo(json.dumps(current["table"], indent=2))
         return

@@ -14,6 +14,7 @@ from control_plane_helpers import ADMIN_TOKEN, public_placeholder, serve_in_thre
 from strangler_proxy import admin as admin_module
 from strangler_proxy.admin import AdminApp
 from strangler_proxy.store import RouteStore, open_store
+from test_table_validation import BAD
 
 pytest_plugins = ("control_plane_fixtures",)
 
@@ -259,3 +260,15 @@ def test_of_two_simultaneous_changes_from_the_same_version_one_wins_and_one_gets
     winner = next(r for r in answers if r.status_code == 200).json()
     stored = admin[1].load().table
     assert stored.version == 2 and stored.routes[0].stage.value == winner["table"]["routes"][0]["stage"]
+
+
+def test_every_invalid_table_is_refused_by_apply_and_changes_nothing(admin: tuple[str, RouteStore]) -> None:
+    url = seeded(admin)
+    for name, data, field, message in BAD:
+        body = assert_error(
+            call(url, "POST", "/apply", {"table": data, "expected_version": 1, "reason": name}),
+            422,
+            "validation_failed",
+        )
+        assert any(p["field"] == field and message in p["message"] for p in body["problems"]), (name, body)
+    assert admin[1].latest_version() == 1 and len(admin[1].history()) == 1

@@ -41,9 +41,10 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: Any
+    raw: bytes | None = None  # the body byte for byte: equal JSON is not enough, clients may hash or diff it
 
     def masked(self) -> Answer:
-        """The same answer with the timestamps of objects written during the run blanked."""
+        """The same answer with the timestamps of objects written during the run blanked (and so no raw body)."""
         return Answer(self.status, self.headers, _mask(self.body))
 
 
@@ -101,7 +102,7 @@ def answer_of(response: httpx.Response) -> Answer:
     body: Any = response.content.decode("utf-8", "replace")
     if response.headers.get("content-type", "").startswith("application/json") and response.content:
         body = response.json()
-    return Answer(response.status_code, headers, body)
+    return Answer(response.status_code, headers, body, response.content)
 
 
 def _mask(body: Any) -> Any:

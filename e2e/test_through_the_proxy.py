@@ -43,7 +43,7 @@ def scenario(proxy_url: str, stack, served_by: Callable[[str], None]) -> list[tu
         def step(label: str, method: str, path: str, headers: dict[str, str], body: Any = None) -> Answer:
             answer = answer_of(client.request(method, path, headers=headers, json=body))
             kept = {k: v for k, v in answer.headers.items() if k in SCENARIO_HEADERS}
-            seen.append((label, Answer(answer.status, kept, answer.body).masked()))
+            seen.append((label, Answer(answer.status, kept, answer.body, answer.raw).masked()))
             return answer
 
         created = step("staff create", "POST", PRODUCTS, token["charlie"], kettle)

@@ -20,7 +20,9 @@ def error_body(*, status: int, code: str, message: str, fields: dict[str, Any] |
 
 
 def error_response(*, status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:
-    return JsonResponse(error_body(status=status, code=code, message=message, fields=fields), status=status)
+    body = error_body(status=status, code=code, message=message, fields=fields)
+    # Compact like DRF's JSONRenderer, so every error body is byte-for-byte in the same style.
+    return JsonResponse(body, status=status, json_dumps_params={"separators": (",", ":")})
 
 
 def is_api_request(request: HttpRequest) -> bool:

@@ -42,3 +42,11 @@ def test_the_schema_is_served_as_yaml_by_default(anon, db):
     response = anon.get("/api/schema/")
     assert response.status_code == 200
     assert b"openapi:" in response.content
+
+
+def test_the_schema_generates_without_warnings_and_validates(tmp_path, db):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi:")

@@ -5,7 +5,7 @@
     app.metrics_text()            # Prometheus exposition for the admin listener's /metrics
     app.shadow.on_shadow(cb)      # mirrored (request, monolith response, service response) for the comparator
 
-Which upstream answers (`decide`):
+Which upstream answers (`stages.decide`):
 
 =========  ==========================================  ============================================
 stage      safe request (GET, HEAD, OPTIONS)           unsafe request
@@ -35,12 +35,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import NamedTuple
 
 from strangler_proxy import access_log
 from strangler_proxy.asgi_types import Message, Receive, Scope, Send
 from strangler_proxy.breaker import BreakerState
-from strangler_proxy.cohort import bucket, in_canary, sticky_key
 from strangler_proxy.errors import (
     BadRequestPath,
     ProxyError,
@@ -53,27 +51,17 @@ from strangler_proxy.headers import Headers, downstream_response_headers, upstre
 from strangler_proxy.health import Health, check_all
 from strangler_proxy.http11 import ClientDisconnected
 from strangler_proxy.metrics import CONTENT_TYPE, ProxyMetrics
-from strangler_proxy.model import SAFE_METHODS, Route, RouteTable, Stage, Upstream
+from strangler_proxy.model import SAFE_METHODS, RouteTable, Upstream
 from strangler_proxy.pinning import PinStore
 from strangler_proxy.routing import Router, canonicalise, validate_table
 from strangler_proxy.settings import ProxySettings
 from strangler_proxy.shadow import CapturedResponse, MirroredRequest, ShadowPool
+from strangler_proxy.stages import DEFAULT_ROUTE, decide
 from strangler_proxy.upstream import ClientGone, UpstreamPool, UpstreamResponse
 
 log = logging.getLogger("strangler.proxy")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-DEFAULT_ROUTE = "default"
-
-
-class Decision(NamedTuple):
-    route: Route | None
-    route_label: str
-    stage: str
-    upstream: str
-    fallback: str | None  # where a safe request goes when `upstream` fails before answering
-    mirror_to: str | None
-    pin_key: str | None  # set for an unsafe request on a canary route: pin this client after it
 
 
 class _State:
@@ -179,30 +167,6 @@ class ProxyApp:
     def breaker_states(self) -> dict[str, str]:
         return {u.name: p.breaker.state.name.lower() for u, p in self._pools.items()}
 
-    # routing decision
-    def decide(self, state: _State, method: str, path: str, headers: Headers, client_ip: str) -> Decision:
-        table = state.table
-        default = table.default_upstream
-        match = state.router.match(method, path)
-        if match is None:
-            return Decision(None, DEFAULT_ROUTE, "default", default, None, None, None)
-        route = match.route
-        safe = method in SAFE_METHODS
-        stage = route.stage
-        if stage is Stage.OFF:
-            return Decision(route, route.path, stage.value, default, None, None, None)
-        if stage is Stage.SHADOW:
-            mirror = route.service if (safe or route.mirror_unsafe) and route.service != default else None
-            return Decision(route, route.path, stage.value, default, None, mirror, None)
-        if stage is Stage.LIVE:
-            return Decision(route, route.path, stage.value, route.service, default if safe else None, None, None)
-        key = sticky_key(route, headers, client_ip)
-        if not safe:
-            return Decision(route, route.path, stage.value, default, None, None, key)
-        if self.pins.pinned(route.service, key) or not in_canary(bucket(key, route.service), route.percent):
-            return Decision(route, route.path, stage.value, default, None, None, None)
-        return Decision(route, route.path, stage.value, route.service, default, None, None)
-
     # ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -247,7 +211,7 @@ class ProxyApp:
         log_fields["path"] = path
         query: bytes = scope.get("query_string", b"")
         target = path.encode() + (b"?" + query if query else b"")
-        decision = self.decide(state, method, path, headers, who.client_ip)
+        decision = decide(state.table, state.router, self.pins, method, path, headers, who.client_ip)
 
         has_body = False
         chunked = False

@@ -1,0 +1,48 @@
+"""Which upstream answers a request, given its route's stage (the table is in `app.py`'s docstring)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from strangler_proxy.cohort import bucket, in_canary, sticky_key
+from strangler_proxy.headers import Headers
+from strangler_proxy.model import SAFE_METHODS, Route, RouteTable, Stage
+from strangler_proxy.pinning import PinStore
+from strangler_proxy.routing import Router
+
+DEFAULT_ROUTE = "default"  # the route label of requests no rule matched
+
+
+class Decision(NamedTuple):
+    route: Route | None
+    route_label: str
+    stage: str
+    upstream: str
+    fallback: str | None  # where a safe request goes when `upstream` fails before answering
+    mirror_to: str | None
+    pin_key: str | None  # set for an unsafe request on a canary route: pin this client after it
+
+
+def decide(
+    table: RouteTable, router: Router, pins: PinStore, method: str, path: str, headers: Headers, client_ip: str
+) -> Decision:
+    default = table.default_upstream
+    match = router.match(method, path)
+    if match is None:
+        return Decision(None, DEFAULT_ROUTE, "default", default, None, None, None)
+    route = match.route
+    safe = method in SAFE_METHODS
+    stage = route.stage
+    if stage is Stage.OFF:
+        return Decision(route, route.path, stage.value, default, None, None, None)
+    if stage is Stage.SHADOW:
+        mirror = route.service if (safe or route.mirror_unsafe) and route.service != default else None
+        return Decision(route, route.path, stage.value, default, None, mirror, None)
+    if stage is Stage.LIVE:
+        return Decision(route, route.path, stage.value, route.service, default if safe else None, None, None)
+    key = sticky_key(route, headers, client_ip)
+    if not safe:
+        return Decision(route, route.path, stage.value, default, None, None, key)
+    if pins.pinned(route.service, key) or not in_canary(bucket(key, route.service), route.percent):
+        return Decision(route, route.path, stage.value, default, None, None, None)
+    return Decision(route, route.path, stage.value, route.service, default, None, None)

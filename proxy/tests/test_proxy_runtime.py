@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from control_plane_helpers import ADMIN_TOKEN, STRANGLER, proxy_env, proxy_process, upstream_server, wait_for
 from strangler_proxy.config import RuntimeConfig
@@ -14,9 +15,11 @@ from strangler_proxy.control_errors import ConfigInvalid
 from strangler_proxy.model import RouteTable
 from strangler_proxy.runtime import ensure_seeded
 from strangler_proxy.store import open_store
+from strangler_proxy.table_codec import table_from_dict
 
 pytest_plugins = ("control_plane_fixtures",)
 
+WATCHERS = "select pid from pg_stat_activity where application_name = 'strangler-proxy-watcher'"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
@@ -194,3 +197,30 @@ def test_replicas_seeding_an_empty_shared_store_together_make_exactly_one_versio
         t.join()
     assert [t.version for t in tables] == [1, 1, 1, 1]
     assert open_store(fresh_postgres_url).latest_version() == 1
+
+
+def test_a_proxy_whose_store_connection_dies_reconnects_and_catches_up(fresh_postgres_url: str) -> None:
+    with (
+        upstream_server("monolith") as monolith,
+        upstream_server("catalog") as catalog,
+        proxy_process(
+            STRANGLER_ROUTE_STORE=fresh_postgres_url, STRANGLER_MONOLITH_URL=monolith, STRANGLER_STORE_POLL="30"
+        ) as proxy,
+    ):
+        with psycopg.connect(fresh_postgres_url, autocommit=True) as conn:
+            wait_for(lambda: conn.execute(WATCHERS).fetchall() != [], timeout=5)
+            killed = conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where application_name = 'strangler-proxy-watcher' and datname = current_database()"
+            ).fetchall()
+            assert killed == [(True,)]
+        table = {
+            "upstreams": {"monolith": monolith, "catalog": catalog},
+            "routes": [{"path": "/api/catalog", "service": "catalog", "stage": "live"}],
+        }
+        # Written behind the proxy's back (no admin call, so no immediate local swap): only the watcher can see it.
+        store = open_store(fresh_postgres_url)
+        store.commit(table_from_dict(table), expected_version=1, author="bob", reason="while the watcher was down")
+        wait_for(lambda: httpx.get(proxy.public_url + "/api/catalog").json()["upstream"] == "catalog", timeout=5)
+        wait_for(lambda: "route store reachable again" in proxy.log_text(), timeout=5)
+        assert "route store unreachable, still serving version 1" in proxy.log_text()

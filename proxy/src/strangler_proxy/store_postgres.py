@@ -21,6 +21,9 @@ from .store import TABLE_NAME, RouteStore, StoredRow, VersionInfo
 
 CHANNEL = "strangler_routes"
 CONNECT_TIMEOUT = 5
+# Named so an operator can tell the proxies' connections apart in pg_stat_activity.
+APPLICATION_NAME = "strangler-proxy"
+LISTENER_APPLICATION_NAME = "strangler-proxy-watcher"
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,9 @@ class PostgresStore(RouteStore):
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection[Any]]:
         try:
-            conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True)
+            conn = psycopg.connect(
+                self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True, application_name=APPLICATION_NAME
+            )
         except psycopg.Error as exc:
             raise StoreUnavailable(
                 f"cannot connect to the PostgreSQL route store {self.url_for_humans}: {exc}"
@@ -127,7 +132,9 @@ class PostgresStore(RouteStore):
     def _listen(self) -> psycopg.Connection[Any]:
         # LISTEN before the first version check, so no commit can slip between the check and the wait.
         if self._listener is None or self._listener.closed:
-            conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True)
+            conn = psycopg.connect(
+                self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True, application_name=LISTENER_APPLICATION_NAME
+            )
             conn.execute(sql.SQL("listen {}").format(sql.Identifier(CHANNEL)))
             self._listener = conn
         return self._listener

@@ -232,3 +232,40 @@ def test_ten_thousand_clients_through_the_proxy_split_ten_ninety_within_the_bino
     half_width = 4 * math.sqrt(n * 0.1 * 0.9)
     assert n * 0.1 - half_width <= len(on_service) <= n * 0.1 + half_width
     assert on_service == {b"client-%d" % i for i in range(n) if in_canary(bucket(f"header:client-{i}", "catalog"), 10)}
+
+
+def test_a_request_in_flight_finishes_on_its_table_when_a_swap_removes_its_upstream(stack: Stack) -> None:
+    from strangler_proxy.model import RouteTable
+    from strangler_proxy.model import Upstream as UpstreamConfig
+
+    calls = 0
+
+    async def breaks_once_after_the_swap(req: Received, writer: asyncio.StreamWriter) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await asyncio.sleep(0.3)
+            writer.close()  # broken before the head: the GET is retried, after the swap, on its own table
+            return
+        await respond(writer, 200, None, b"from catalog")
+
+    stack.catalog.handler = breaks_once_after_the_swap
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.LIVE))
+    results: list[tuple[int, bytes]] = []
+
+    def call() -> None:
+        status, _, body = stack.request("GET", "/api/catalog/1")
+        results.append((status, body))
+
+    import threading
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(0.1)
+    only_monolith = RouteTable(
+        version=99, upstreams={"monolith": UpstreamConfig("monolith", stack.monolith.url)}, routes=()
+    )
+    stack.lt.call(stack.app.set_table, only_monolith)
+    thread.join()
+    assert results == [(200, b"from catalog")]
+    assert stack.request("GET", "/api/catalog/1")[0] == 200 and len(stack.monolith.received) == 1

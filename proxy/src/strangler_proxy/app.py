@@ -97,7 +97,11 @@ class ProxyApp:
         return self._state.table
 
     def set_table(self, table: RouteTable) -> None:
-        """Swap in a new route table atomically; raises `InvalidRouteTable` and keeps the old one if it is bad."""
+        """Swap in a new route table atomically; raises `InvalidRouteTable` and keeps the old one if it is bad.
+
+        Call it on the event loop's thread (from another thread: `loop.call_soon_threadsafe(app.set_table, t)`).
+        Requests in flight finish on the table they started with.
+        """
         validate_table(table)
         self._state = _State(table, Router(table))
         self.metrics.table_version.set(table.version)
@@ -121,8 +125,9 @@ class ProxyApp:
             pools.clear()
 
     # pools
-    def _pool(self, name: str) -> UpstreamPool:
-        upstream = self._state.table.upstreams[name]
+    def _pool(self, name: str, table: RouteTable | None = None) -> UpstreamPool:
+        """The pool for upstream `name` as `table` (the request's own, which a swap may have replaced) defines it."""
+        upstream = (table or self._state.table).upstreams[name]
         pool = self._pools.get(upstream)
         if pool is None:
             pool = self._pools[upstream] = self._new_pool(upstream)
@@ -252,7 +257,7 @@ class ProxyApp:
         while True:
             attempts += 1
             try:
-                pool = self._pool(upstream_name)
+                pool = self._pool(upstream_name, state.table)
                 response = await pool.request(
                     method, target, out_headers, body=body() if has_body else None, chunked=chunked
                 )

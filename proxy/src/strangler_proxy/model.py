@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from .compare_settings import DEFAULT_COMPARE, CompareSettings
+
 DEFAULT_UPSTREAM = "monolith"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -50,6 +52,7 @@ class Route:
     sticky: StickyKey = field(default_factory=StickyKey)
     mirror_unsafe: bool = False  # shadow mirrors unsafe methods only when the route opts in
     pin_seconds: float = 5.0  # read-your-writes: after an unsafe request, pin the client to the monolith
+    compare: CompareSettings = DEFAULT_COMPARE  # comparator, noise and gate settings (compare_settings.py)
 
 
 @dataclass(frozen=True, slots=True)

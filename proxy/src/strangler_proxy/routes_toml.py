@@ -68,6 +68,9 @@ def dump_routes_toml(table: RouteTable) -> str:
     for route in table.routes:
         data = route_to_dict(route)
         data["sticky"] = _sticky_text(route.sticky)
+        data["compare"] = {k: v for k, v in data["compare"].items() if v != defaults_route["compare"][k]}
+        if not data["compare"]:
+            data["compare"] = defaults_route["compare"]  # equal to the default, so left out below
         routes.append(
             {
                 k: v

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .compare_settings import check_compare, compare_from_dict, compare_to_dict
 from .control_errors import Problem, TableInvalid
 from .model import DEFAULT_UPSTREAM, Route, RouteTable, Stage, StickyKey, Upstream
 from .table_rules import check_serveable, check_table, normalise_upstream_url
@@ -19,7 +20,9 @@ TABLE_KEYS = frozenset({"upstreams", "routes", "default_upstream"})
 UPSTREAM_KEYS = frozenset(
     {"url", "connect_timeout", "read_timeout", "max_connections", "max_pending", "health_path", "name"}
 )
-ROUTE_KEYS = frozenset({"path", "service", "stage", "percent", "methods", "sticky", "mirror_unsafe", "pin_seconds"})
+ROUTE_KEYS = frozenset(
+    {"path", "service", "stage", "percent", "methods", "sticky", "mirror_unsafe", "pin_seconds", "compare"}
+)
 STICKY_KINDS = ("cookie", "header", "client")
 
 
@@ -52,6 +55,7 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         "sticky": {"kind": route.sticky.kind, "name": route.sticky.name},
         "mirror_unsafe": route.mirror_unsafe,
         "pin_seconds": route.pin_seconds,
+        "compare": compare_to_dict(route.compare),
     }
 
 
@@ -177,6 +181,8 @@ def route_from_dict(raw: object, where: str, problems: list[Problem]) -> Route |
         problems.append(Problem(f"{where}.mirror_unsafe", "must be true or false"))
         mirror_unsafe = False
     pin_seconds = _number(raw, "pin_seconds", 5.0, where, problems, low=0, high=3600)
+    compare = compare_from_dict(raw.get("compare"), f"{where}.compare", problems)
+    problems.extend(check_compare(compare, f"{where}.compare"))
     if len(problems) > before:
         return None
     return Route(
@@ -188,6 +194,7 @@ def route_from_dict(raw: object, where: str, problems: list[Problem]) -> Route |
         sticky=sticky,
         mirror_unsafe=mirror_unsafe,
         pin_seconds=pin_seconds,
+        compare=compare,
     )
 
 

@@ -70,7 +70,19 @@ def _without_stage(route: Route) -> dict[str, Any]:
 
 
 def _field_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
-    return ", ".join(f"{key} {_show(old[key])} -> {_show(new[key])}" for key in old if old[key] != new[key])
+    changes: list[str] = []
+    for key in old:
+        if old[key] == new[key]:
+            continue
+        if key == "compare":  # one entry per setting: `compare.noise_sample 0.1 -> 1.0`
+            changes.extend(
+                f"compare.{k} {_show(old[key][k])} -> {_show(new[key][k])}"
+                for k in old[key]
+                if old[key][k] != new[key][k]
+            )
+        else:
+            changes.append(f"{key} {_show(old[key])} -> {_show(new[key])}")
+    return ", ".join(changes)
 
 
 def _show(value: object) -> str:

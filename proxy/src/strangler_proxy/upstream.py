@@ -50,6 +50,8 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.reused = False
         self.idle_since = 0.0
+        self._deadline: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -91,6 +93,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.head_done and not self.complete and self.until_eof:
             self.complete = True
         elif not self.complete:
@@ -159,17 +164,38 @@ class _Connection(asyncio.Protocol):
             self._waiter.set_result(None)
 
     async def wait(self, seconds: float, what: str) -> None:
-        """Wait for the parser to make progress; a timer rather than asyncio.timeout: this is the hot path."""
+        """Wait for the parser to make progress, at most `seconds`.
+
+        The connection keeps one lazy timer (see `_tick`) instead of a call_later/cancel pair per wait: this is the
+        hot path, and most waits end long before their deadline.
+        """
         waiter = self._loop.create_future()
         self._waiter = waiter
-        handle = self._loop.call_later(seconds, _expire, waiter)
+        deadline = self._loop.time() + seconds
+        self._deadline = deadline
+        if self._timer is not None and self._timer.when() > deadline:
+            self._timer.cancel()
+            self._timer = None
+        if self._timer is None:
+            self._timer = self._loop.call_at(deadline, self._tick)
         try:
             await waiter
         except TimeoutError:
             raise UpstreamTimeout(self._pool.name, f"no {what} within {seconds:g}s") from None
         finally:
-            handle.cancel()
+            self._deadline = None
             self._waiter = None
+
+    def _tick(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None or self.closed:
+            return
+        if self._loop.time() < deadline:
+            self._timer = self._loop.call_at(deadline, self._tick)
+            return
+        if self._waiter is not None:
+            _expire(self._waiter)
 
     async def drain(self) -> None:
         if not self.write_paused or self.closed:

@@ -187,8 +187,8 @@ def test_replicas_seeding_an_empty_shared_store_together_make_exactly_one_versio
 
     def start() -> None:
         barrier.wait()
-        store = open_store(fresh_postgres_url)  # creating the schema races too
-        tables.append(ensure_seeded(store, "http://127.0.0.1:8000"))
+        with open_store(fresh_postgres_url) as store:  # creating the schema races too
+            tables.append(ensure_seeded(store, "http://127.0.0.1:8000"))
 
     threads = [threading.Thread(target=start) for _ in range(4)]
     for t in threads:
@@ -196,7 +196,8 @@ def test_replicas_seeding_an_empty_shared_store_together_make_exactly_one_versio
     for t in threads:
         t.join()
     assert [t.version for t in tables] == [1, 1, 1, 1]
-    assert open_store(fresh_postgres_url).latest_version() == 1
+    with open_store(fresh_postgres_url) as store:
+        assert store.latest_version() == 1
 
 
 def test_a_proxy_whose_store_connection_dies_reconnects_and_catches_up(fresh_postgres_url: str) -> None:
@@ -219,8 +220,8 @@ def test_a_proxy_whose_store_connection_dies_reconnects_and_catches_up(fresh_pos
             "routes": [{"path": "/api/catalog", "service": "catalog", "stage": "live"}],
         }
         # Written behind the proxy's back (no admin call, so no immediate local swap): only the watcher can see it.
-        store = open_store(fresh_postgres_url)
-        store.commit(table_from_dict(table), expected_version=1, author="bob", reason="while the watcher was down")
+        with open_store(fresh_postgres_url) as store:
+            store.commit(table_from_dict(table), expected_version=1, author="bob", reason="while the watcher was down")
         wait_for(lambda: httpx.get(proxy.public_url + "/api/catalog").json()["upstream"] == "catalog", timeout=5)
         wait_for(lambda: "route store reachable again" in proxy.log_text(), timeout=5)
         assert "route store unreachable, still serving version 1" in proxy.log_text()

@@ -67,7 +67,8 @@ def test_a_stale_writer_is_refused_and_changes_nothing(store: RouteStore) -> Non
 
 
 def test_of_two_concurrent_conflicting_writers_exactly_one_wins(store_url: str) -> None:
-    open_store(store_url).commit(make_table(), expected_version=0, author="alice", reason="seed")
+    with open_store(store_url) as seeder:
+        seeder.commit(make_table(), expected_version=0, author="alice", reason="seed")
     barrier = threading.Barrier(8)
     outcomes: list[object] = []
 
@@ -91,7 +92,8 @@ def test_of_two_concurrent_conflicting_writers_exactly_one_wins(store_url: str) 
     winners = [o for o in outcomes if not isinstance(o, StaleVersion)]
     assert len(winners) == 1 and len(outcomes) == 8
     assert all(isinstance(o, StaleVersion) and o.current == 2 for o in outcomes if o not in winners)
-    assert open_store(store_url).latest_version() == 2
+    with open_store(store_url) as reader:
+        assert reader.latest_version() == 2
 
 
 def test_rollback_appends_a_version_equal_to_an_earlier_one(store: RouteStore) -> None:
@@ -133,7 +135,8 @@ def test_a_waiting_watcher_hears_of_a_commit_from_another_connection(store_url: 
 def test_snapshots_are_stored_as_plain_json(sqlite_url: str) -> None:
     import sqlite3
 
-    open_store(sqlite_url).commit(make_table(api_catalog="shadow"), expected_version=0, author="a", reason="r")
+    with open_store(sqlite_url) as store:
+        store.commit(make_table(api_catalog="shadow"), expected_version=0, author="a", reason="r")
     (snapshot,) = sqlite3.connect(sqlite_url).execute("select snapshot from strangler_route_versions").fetchone()
     assert json.loads(snapshot)["routes"][0]["path"] == "/api/catalog"
 
@@ -153,3 +156,21 @@ def test_a_version_whose_notification_was_lost_is_found_by_the_poll(fresh_postgr
         assert watcher.wait_for_change(1, timeout=0.3) == 2
     finally:
         watcher.close()
+
+
+def test_a_store_whose_connection_was_killed_reconnects_on_next_use(fresh_postgres_url: str) -> None:
+    import psycopg
+
+    store = open_store(fresh_postgres_url)
+    try:
+        store.commit(make_table(), expected_version=0, author="a", reason="seed")
+        with psycopg.connect(fresh_postgres_url, autocommit=True) as conn:
+            killed = conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where application_name = 'strangler-proxy' and datname = current_database()"
+            ).fetchall()
+        assert (True,) in killed
+        assert store.latest_version() == 1
+        assert store.commit(make_table(api_x="live"), expected_version=1, author="a", reason="r").version == 2
+    finally:
+        store.close()

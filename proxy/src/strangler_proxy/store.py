@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Self
 
 from .control_errors import StaleVersion, StoreEmpty, StoreUnavailable, UnknownVersion
 from .model import RouteTable
@@ -83,6 +84,12 @@ class RouteStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - engines without long-lived resources need nothing here
         pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def load(self, version: int | None = None) -> Snapshot:
         wanted = self.latest_version() if version is None else version

@@ -9,6 +9,7 @@ it is committed; a slow poll covers notifications lost while the listening conne
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,6 +51,10 @@ class PostgresStore(RouteStore):
         self.url = url
         self.url_for_humans = _redact(url)
         self._listener: psycopg.Connection[Any] | None = None
+        # One connection per store, reused under a lock: connecting costs far more than the queries (an admin
+        # change is five of them), and admin changes are rare enough to take turns.
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
         with self._connect() as conn, conn.transaction():
             # Replicas starting together would race on `create table if not exists` (a catalog unique violation).
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (TABLE_NAME,))
@@ -57,21 +62,34 @@ class PostgresStore(RouteStore):
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._lock:
+            conn = self._usable_connection()
+            try:
+                yield conn
+            except psycopg.errors.UniqueViolation:
+                raise
+            except psycopg.Error as exc:
+                if conn.broken or conn.closed:
+                    self._conn = None
+                raise StoreUnavailable(f"PostgreSQL route store {self.url_for_humans}: {exc}") from exc
+
+    def _usable_connection(self) -> psycopg.Connection[Any]:
+        if self._conn is not None and not self._conn.closed:
+            try:
+                self._conn.execute("select 1")  # a server-side kill is only seen on use: find out now
+                return self._conn
+            except psycopg.Error:
+                self._conn.close()
+        self._conn = None
         try:
-            conn = psycopg.connect(
+            self._conn = psycopg.connect(
                 self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True, application_name=APPLICATION_NAME
             )
         except psycopg.Error as exc:
             raise StoreUnavailable(
                 f"cannot connect to the PostgreSQL route store {self.url_for_humans}: {exc}"
             ) from exc
-        with conn:
-            try:
-                yield conn
-            except psycopg.errors.UniqueViolation:
-                raise
-            except psycopg.Error as exc:
-                raise StoreUnavailable(f"PostgreSQL route store {self.url_for_humans}: {exc}") from exc
+        return self._conn
 
     def latest_version(self) -> int:
         with self._connect() as conn:
@@ -143,6 +161,10 @@ class PostgresStore(RouteStore):
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def _max_version(conn: psycopg.Connection[Any]) -> int:

@@ -44,8 +44,7 @@ def warehouse_delete(*, warehouse: Warehouse) -> None:
 
 @transaction.atomic
 def stock_create(*, product_id: int, warehouse: Warehouse, quantity: int) -> Stock:
-    if not catalog_selectors.product_exists(product_id=product_id, active_only=False):
-        raise InvalidInput("Unknown product.", fields={"product": [f"No product with id {product_id}."]})
+    _require_product(product_id)
     if Stock.objects.filter(product_id=product_id, warehouse=warehouse).exists():
         raise Conflict("This warehouse already has a stock record for the product; change its quantity.", code="exists")
     return Stock.objects.create(product_id=product_id, warehouse=warehouse, quantity=quantity)
@@ -78,6 +77,7 @@ def reservation_create(
     *, product_id: int, warehouse: Warehouse, quantity: int, order_id: int | None = None
 ) -> Reservation:
     """Hold `quantity` units in one warehouse, e.g. for a phone order taken by staff."""
+    _require_product(product_id)
     stock = Stock.objects.select_for_update().filter(product_id=product_id, warehouse=warehouse).first()
     free = stock.quantity - _reserved(product_id=product_id, warehouse_id=warehouse.id) if stock else 0
     if quantity > free:
@@ -149,6 +149,11 @@ def stock_fulfil_for_order(*, order_id: int) -> int:
         )
     Reservation.objects.filter(id__in=[r.id for r in reservations]).update(status=Reservation.Status.FULFILLED)
     return len(reservations)
+
+
+def _require_product(product_id: int) -> None:
+    if not catalog_selectors.product_exists(product_id=product_id, active_only=False):
+        raise InvalidInput("Unknown product.", fields={"product": [f"No product with id {product_id}."]})
 
 
 def _reserved(*, product_id: int, warehouse_id: int) -> int:

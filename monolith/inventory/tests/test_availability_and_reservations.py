@@ -78,3 +78,13 @@ def test_a_zero_quantity_reservation_is_a_400(client_for, charlie, make_product,
 
     assert_error(response, 400, "invalid")
     assert not Reservation.objects.exists()
+
+
+def test_reserving_an_unknown_product_is_a_400(client_for, charlie, make_warehouse):
+    response = client_for(charlie).post(
+        RESERVATIONS, {"product": 999999, "warehouse": make_warehouse().id, "quantity": 1}
+    )
+
+    error = assert_error(response, 400, "invalid")
+    assert list(error["fields"]) == ["product"]
+    assert not Reservation.objects.exists()

@@ -31,6 +31,7 @@ from strangler_proxy.identity import (
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "identity.md"
 KEY = "a-key-for-these-tests-only-0123456789"
 CHARLIE = User(id=3, username="charlie", is_staff=True)
+TARGET = b"/api/catalog/products/?page=2"
 TOKENS = {
     "Token alice-token": {"id": 1, "username": "alice", "is_staff": False},
     "Token charlie-token": {
@@ -161,7 +162,7 @@ def test_a_request_without_credentials_is_anonymous_without_asking_the_monolith(
     async def check(monolith: Monolith) -> None:
         auth = auth_for(monolith)
         try:
-            assert await auth.resolve("POST", request()) is None
+            assert await auth.resolve("POST", TARGET, request()) is None
         finally:
             await auth.close()
         assert monolith.seen == []
@@ -173,7 +174,7 @@ def test_a_token_is_resolved_to_its_user_with_the_original_method_and_host():
     async def check(monolith: Monolith) -> None:
         auth = auth_for(monolith)
         try:
-            answer = await auth.resolve("PATCH", request("Token charlie-token", x_request_id="r-1"))
+            answer = await auth.resolve("PATCH", TARGET, request("Token charlie-token", x_request_id="r-1"))
         finally:
             await auth.close()
         assert answer == CHARLIE
@@ -183,6 +184,7 @@ def test_a_token_is_resolved_to_its_user_with_the_original_method_and_host():
         assert seen["Host"] == "shop.example"
         assert seen["X-Forwarded-Proto"] == "https"
         assert seen["X-Request-Id"] == "r-1"
+        assert seen["X-Original-URI"] == TARGET.decode()
         assert "Content-Type" not in seen and "User-Agent" not in seen
 
     served(check)
@@ -193,17 +195,34 @@ def test_answers_are_cached_per_credentials_and_safety_until_they_expire():
         clock = Clock()
         auth = auth_for(monolith, cache_seconds=5.0, clock=clock)
         try:
-            await auth.resolve("GET", request("Token alice-token"))
-            await auth.resolve("HEAD", request("Token alice-token"))
+            await auth.resolve("GET", TARGET, request("Token alice-token"))
+            await auth.resolve("HEAD", TARGET, request("Token alice-token"))
             assert len(monolith.seen) == 1
-            await auth.resolve("POST", request("Token alice-token"))  # CSRF may decide differently
-            await auth.resolve("GET", request("Token charlie-token"))
+            await auth.resolve("POST", TARGET, request("Token alice-token"))  # CSRF may decide differently
+            await auth.resolve("GET", TARGET, request("Token charlie-token"))
             assert len(monolith.seen) == 3
             clock.now += 5.1
-            assert await auth.resolve("GET", request("Token alice-token")) == User(1, "alice", False)
+            assert await auth.resolve("GET", TARGET, request("Token alice-token")) == User(1, "alice", False)
             assert len(monolith.seen) == 4
         finally:
             await auth.close()
+
+    served(check)
+
+
+def test_refusals_are_asked_for_each_time_because_they_name_the_endpoints_methods():
+    async def check(monolith: Monolith) -> None:
+        auth = auth_for(monolith)
+        try:
+            for path in (b"/api/catalog/products/", b"/api/catalog/products/", b"/api/catalog/products/1/"):
+                assert isinstance(await auth.resolve("GET", path, request("Token stolen")), Refusal)
+        finally:
+            await auth.close()
+        assert [seen["X-Original-URI"] for seen in monolith.seen] == [
+            "/api/catalog/products/",
+            "/api/catalog/products/",
+            "/api/catalog/products/1/",
+        ]
 
     served(check)
 
@@ -212,7 +231,7 @@ def test_the_cache_keeps_no_credential_in_clear():
     async def check(monolith: Monolith) -> None:
         auth = auth_for(monolith)
         try:
-            await auth.resolve("GET", request("Token charlie-token", cookie="sessionid=s3cret"))
+            await auth.resolve("GET", TARGET, request("Token charlie-token", cookie="sessionid=s3cret"))
         finally:
             await auth.close()
         stored = repr(auth._cache)
@@ -227,7 +246,9 @@ def test_concurrent_requests_with_the_same_credentials_ask_once():
         monolith.delay = 0.2
         auth = auth_for(monolith)
         try:
-            answers = await asyncio.gather(*(auth.resolve("GET", request("Token alice-token")) for _ in range(10)))
+            answers = await asyncio.gather(
+                *(auth.resolve("GET", TARGET, request("Token alice-token")) for _ in range(10))
+            )
         finally:
             await auth.close()
         assert set(answers) == {User(1, "alice", False)}
@@ -240,13 +261,17 @@ def test_a_refusal_is_passed_on_with_its_status_body_and_challenge_only():
     async def check(monolith: Monolith) -> None:
         auth = auth_for(monolith)
         try:
-            answer = await auth.resolve("GET", request("Token stolen"))
+            answer = await auth.resolve("GET", TARGET, request("Token stolen"))
         finally:
             await auth.close()
         assert isinstance(answer, Refusal)
         assert answer.status == 401
         assert answer.body == INVALID
-        assert dict(answer.headers) == {b"content-type": b"application/json", b"www-authenticate": b"Token"}
+        assert dict(answer.headers) == {
+            b"content-type": b"application/json",
+            b"www-authenticate": b"Token",
+            b"allow": b"GET",
+        }
 
     served(check)
 
@@ -255,9 +280,9 @@ def test_a_cookie_set_by_one_answer_is_never_sent_with_another_clients_question(
     async def check(monolith: Monolith) -> None:
         auth = auth_for(monolith, cache_seconds=0)
         try:
-            await auth.resolve("GET", request(cookie="csrftoken=abc"))
-            await auth.resolve("GET", request("Token stolen"))
-            await auth.resolve("GET", request("Token alice-token"))
+            await auth.resolve("GET", TARGET, request(cookie="csrftoken=abc"))
+            await auth.resolve("GET", TARGET, request("Token stolen"))
+            await auth.resolve("GET", TARGET, request("Token alice-token"))
         finally:
             await auth.close()
         assert [seen.get("Cookie") for seen in monolith.seen] == ["csrftoken=abc", None, None]
@@ -278,7 +303,7 @@ def test_an_answer_outside_the_contract_fails_closed(status, body):
         auth = auth_for(monolith)
         try:
             with pytest.raises(ForwardAuthUnavailable) as raised:
-                await auth.resolve("GET", request("Token alice-token"))
+                await auth.resolve("GET", TARGET, request("Token alice-token"))
         finally:
             await auth.close()
         assert raised.value.status == 503
@@ -291,7 +316,7 @@ def test_an_unreachable_monolith_fails_closed():
         auth = ForwardAuth("http://127.0.0.1:9", timeout=1.0)
         try:
             with pytest.raises(ForwardAuthUnavailable):
-                await auth.resolve("GET", request("Token alice-token"))
+                await auth.resolve("GET", TARGET, request("Token alice-token"))
         finally:
             await auth.close()
 
@@ -304,7 +329,7 @@ def test_a_slow_monolith_fails_closed_after_the_timeout():
         auth = auth_for(monolith, timeout=0.2)
         try:
             with pytest.raises(ForwardAuthUnavailable):
-                await auth.resolve("GET", request("Token alice-token"))
+                await auth.resolve("GET", TARGET, request("Token alice-token"))
         finally:
             await auth.close()
 

@@ -102,3 +102,22 @@ def test_the_original_method_is_required(anon, db):
 def test_no_answer_may_be_cached_by_anyone_but_the_proxy(anon, db):
     assert ask(anon)["Cache-Control"] == "private, no-store"
     assert anon.get(IDENTITY)["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("path", [PRODUCTS, f"{PRODUCTS}7/", "/api/catalog/categories/", "/api/orders/"])
+def test_a_refusal_names_the_methods_of_the_endpoint_asked_about(path, db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    answer = client.get(IDENTITY, HTTP_X_ORIGINAL_METHOD="GET", HTTP_X_ORIGINAL_URI=f"{path}?page=2")
+    api = client.get(path)
+
+    assert answer.status_code == api.status_code == 401
+    assert answer["Allow"] == api["Allow"]
+
+
+def test_a_path_no_api_view_serves_gets_no_allow(anon, db):
+    answer = anon.get(IDENTITY, HTTP_X_ORIGINAL_METHOD="GET", HTTP_X_ORIGINAL_URI="/api/no-such-thing/")
+
+    assert answer.status_code == 200
+    assert "Allow" not in answer

@@ -4,14 +4,15 @@ endpoint, header format, test vector — is docs/identity.md.
 
     signer = IdentitySigner.from_env()                   # STRANGLER_IDENTITY_KEY, >= 32 characters
     auth = ForwardAuth("http://127.0.0.1:8000")          # the monolith; one pooled client per proxy
-    answer = await auth.resolve(method, out_headers)     # User | None (anonymous) | Refusal
+    answer = await auth.resolve(method, target, out_headers)   # User | None (anonymous) | Refusal
     await auth.close()                                   # on shutdown
 
 How `ProxyApp` calls it, for a request whose decision sends it to a service (``upstream != default``) — never
 for requests to the monolith, which authenticates them itself:
 
 1. Build ``out_headers`` as today (`headers.upstream_request_headers` already drops client-sent
-   ``X-Strangler-*``), then ``answer = await auth.resolve(method, out_headers)`` before opening the upstream.
+   ``X-Strangler-*``), then ``answer = await auth.resolve(method, target, out_headers)`` before opening the
+   upstream (``target``: the canonical path and query the upstream will receive).
 2. ``Refusal``: send ``answer.status``, ``answer.headers`` and ``answer.body`` to the client (the monolith's own
    401/403 for those credentials) and stop; do not call the service. Log it like an upstream answer from
    ``monolith`` with ``error="identity_refused"``.
@@ -22,7 +23,9 @@ for requests to the monolith, which authenticates them itself:
    ignores it. Shadow copies to a service are resolved the same way (mirrors of anonymous requests need no call).
 
 Credentials are never logged or stored in clear: the cache is keyed by a SHA-256 of the headers that decide the
-answer, and holds only the answer.
+answer, and holds only the answer. Only users and anonymous answers are cached: a refusal names the methods of
+the endpoint asked about (``Allow``), so it is asked for each time (concurrent identical questions still share
+one call).
 """
 
 from __future__ import annotations
@@ -73,7 +76,20 @@ CREDENTIAL_HEADERS = (b"authorization", b"cookie")
 # Everything the monolith's answer depends on: the credentials, and what its CSRF check reads.
 DECIDING_HEADERS = (*CREDENTIAL_HEADERS, b"x-csrftoken", b"origin", b"referer", b"host", b"x-forwarded-proto")
 TRACE_HEADERS = (b"x-request-id", b"traceparent")
-REFUSAL_HEADERS = (b"content-type", b"www-authenticate")
+# A refusal keeps the monolith's headers except these: framing, the identity endpoint's own caching rule, and
+# cookies (the answer is about the request, it must not change the client's state).
+DROPPED_FROM_REFUSAL = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"content-length",
+        b"date",
+        b"server",
+        b"cache-control",
+        b"set-cookie",
+    }
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 log = logging.getLogger("strangler.proxy.identity")
@@ -196,9 +212,9 @@ class ForwardAuth:
             raise IdentityKeyInvalid("STRANGLER_IDENTITY_CACHE_SECONDS must not be negative")
         return cls(monolith_url, cache_seconds=seconds)
 
-    async def resolve(self, method: str, headers: Headers) -> Answer:
-        """Who `headers` (the request as it will go upstream) name: a user, None for anonymous, or the
-        monolith's refusal. Raises `ForwardAuthUnavailable` when the monolith cannot tell."""
+    async def resolve(self, method: str, target: bytes, headers: Headers) -> Answer:
+        """Who `headers` (the request for `target` as it will go upstream) name: a user, None for anonymous, or
+        the monolith's refusal. Raises `ForwardAuthUnavailable` when the monolith cannot tell."""
         if not any(n.lower() in CREDENTIAL_HEADERS for n, _ in headers):
             return None
         key = self._cache_key(method, headers)
@@ -210,10 +226,11 @@ class ForwardAuth:
             del self._cache[key]
         # One question per key at a time; it runs as its own task so that a caller who goes away does not
         # cancel the answer others are waiting for.
-        task = self._inflight.get(key)
+        question = key + target.partition(b"?")[0]
+        task = self._inflight.get(question)
         if task is None:
-            task = self._inflight[key] = asyncio.ensure_future(self._ask(method, headers))
-            task.add_done_callback(lambda done: self._settle(key, done))
+            task = self._inflight[question] = asyncio.ensure_future(self._ask(method, target, headers))
+            task.add_done_callback(lambda done: self._settle(question, key, done))
         return await asyncio.shield(task)
 
     async def close(self) -> None:
@@ -227,14 +244,14 @@ class ForwardAuth:
             digest.update(b"\0" + name + b"\0" + value)
         return digest.digest()
 
-    def _settle(self, key: bytes, task: asyncio.Future[Answer]) -> None:
-        del self._inflight[key]
+    def _settle(self, question: bytes, key: bytes, task: asyncio.Future[Answer]) -> None:
+        del self._inflight[question]
         if task.cancelled() or task.exception() is not None:
             return
         self._remember(key, task.result())
 
     def _remember(self, key: bytes, answer: Answer) -> None:
-        if self._cache_seconds <= 0:
+        if self._cache_seconds <= 0 or isinstance(answer, Refusal):
             return
         self._cache[key] = _Cached(answer, self._clock() + self._cache_seconds)
         while len(self._cache) > self._cache_size:
@@ -251,13 +268,14 @@ class ForwardAuth:
             )
         return self._session
 
-    async def _ask(self, method: str, headers: Headers) -> Answer:
+    async def _ask(self, method: str, target: bytes, headers: Headers) -> Answer:
         out: CIMultiDict[str] = CIMultiDict()
         for name, value in headers:
             lower = name.lower()
             if lower in DECIDING_HEADERS or lower in TRACE_HEADERS:
                 out.add(lower.decode("latin-1"), value.decode("latin-1"))
         out["X-Original-Method"] = method.upper()
+        out["X-Original-URI"] = target.decode("latin-1")
         self.calls += 1
         try:
             async with self._client().get(self.url, headers=out, allow_redirects=False) as response:
@@ -266,7 +284,7 @@ class ForwardAuth:
                 kept = [
                     (n.lower().encode("latin-1"), v.encode("latin-1"))
                     for n, v in response.headers.items()
-                    if n.lower().encode("latin-1") in REFUSAL_HEADERS
+                    if n.lower().encode("latin-1") not in DROPPED_FROM_REFUSAL
                 ]
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("forward auth: %s unreachable: %s", self.url, type(exc).__name__)

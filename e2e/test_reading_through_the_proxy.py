@@ -1,0 +1,37 @@
+"""The read suite once more, through the real proxy with /api/catalog `live`: a client that only ever talks to
+the proxy, with its monolith token, gets what the monolith itself answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import strangler_proxy.app
+
+from parity import ANONYMOUS, Side
+from test_reading_parity import CASES, case_id
+
+IDENTITY_WIRED = hasattr(strangler_proxy.app, "ForwardAuth")
+
+
+@pytest.fixture(scope="module")
+def through_the_proxy(proxy, stack) -> Iterator[Side]:
+    side = Side("proxy", proxy.server.url, stack.shop, sign=False)
+    proxy.route("live")
+    try:
+        yield side
+    finally:
+        proxy.route("off")
+        side.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_a_client_of_the_proxy_gets_the_monoliths_answer(monolith, through_the_proxy, stack, case):
+    who, method, path, query = case
+    if who != ANONYMOUS and not IDENTITY_WIRED:
+        pytest.skip("credentials through the proxy need ForwardAuth wired into ProxyApp (docs/identity.md)")
+    ids = {"p": stack.shop.products, "c": stack.shop.categories}
+    path = path.format(**ids)
+    query = {key: value.format(**ids) for key, value in query.items()}
+
+    assert through_the_proxy.ask(who, method, path, params=query) == monolith.ask(who, method, path, params=query)

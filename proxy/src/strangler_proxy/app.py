@@ -246,16 +246,15 @@ class ProxyApp:
                             captured_request.extend(chunk)
                     yield chunk
                 if not message.get("more_body", False):
+                    body_state.complete = True
                     return
 
         upstream_name = decision.upstream
-        attempts = 0
         retries = 0
         fell_back = False
         safe = method in SAFE_METHODS
         retryable = method in IDEMPOTENT_METHODS and not has_body
         while True:
-            attempts += 1
             try:
                 pool = self._pool(upstream_name, state.table)
                 response = await pool.request(
@@ -338,6 +337,9 @@ class ProxyApp:
         if mirror_to and error is None:
             if body_state.too_large:
                 self.metrics.shadow(decision.route_label, "skipped_body_too_large")
+                return
+            if has_body and not body_state.complete:
+                self.metrics.shadow(decision.route_label, "skipped_body_incomplete")
                 return
             assert captured_response is not None
             self.shadow.submit(
@@ -449,11 +451,12 @@ class ProxyApp:
 
 
 class _BodyState:
-    __slots__ = ("too_large", "touched")
+    __slots__ = ("complete", "too_large", "touched")
 
     def __init__(self) -> None:
-        self.touched = False
-        self.too_large = False
+        self.touched = False  # reading began: the request can no longer be replayed elsewhere
+        self.too_large = False  # over the shadow body limit: not mirrored
+        self.complete = False  # read to its end (an upstream that answered early may leave it unread)
 
 
 class _Truncated(ProxyError):

@@ -5,8 +5,8 @@ strangler_proxy_request_duration_seconds{route,upstream}     histogram, whole re
 strangler_proxy_upstream_errors_total{upstream,error}          refused / timeout / broken / overloaded / circuit
 strangler_proxy_retries_total{upstream}
 strangler_proxy_fallbacks_total{route}                         service down → monolith (safe requests only)
-strangler_proxy_shadow_total{route,outcome}                    mirrored / dropped_queue_full / skipped_body_too_large
-                                                               / completed / failed
+strangler_proxy_shadow_total{route,outcome}                    mirrored / dropped_queue_full / completed / failed
+                                                               / skipped_body_too_large / skipped_body_incomplete
 strangler_proxy_breaker_state{upstream}                        0 closed, 1 half-open, 2 open
 strangler_proxy_route_table_version
 """

@@ -42,6 +42,10 @@ class StackError(Exception):
     """The stack cannot start or stopped working; the message says what to do."""
 
 
+class Interrupted(StackError):
+    """Ctrl-C or SIGTERM arrived before the stack was up."""
+
+
 @dataclass(frozen=True)
 class Config:
     state_dir: Path
@@ -120,9 +124,11 @@ class Stack:
     def prepare(self) -> None:
         for spec in self.processes:
             for command in spec.prepare:
+                self._raise_if_stopping()
                 print(f"[{spec.name}] {' '.join(command[1:])}", flush=True)
                 result = subprocess.run(command, cwd=spec.cwd, env=self._env(spec), check=False)
                 if result.returncode:
+                    self._raise_if_stopping()  # Ctrl-C reached the command too
                     raise StackError(f"{spec.name}: `{' '.join(command[1:])}` failed (exit {result.returncode})")
 
     def start(self) -> None:
@@ -164,6 +170,7 @@ class Stack:
         deadline = time.monotonic() + HEALTH_TIMEOUT
         process = self.running[spec.name]
         while time.monotonic() < deadline:
+            self._raise_if_stopping()
             if process.poll() is not None:
                 raise StackError(
                     f"{spec.name} exited with {process.returncode} before it was healthy{self._hint(spec)}"
@@ -176,6 +183,10 @@ class Stack:
                 pass
             time.sleep(0.2)
         raise StackError(f"{spec.name} did not answer {spec.health_url} within {HEALTH_TIMEOUT:.0f}s{self._hint(spec)}")
+
+    def _raise_if_stopping(self) -> None:
+        if self.stopping:
+            raise Interrupted("interrupted before the stack was up; stopped what had started")
 
     def _hint(self, spec: ProcessSpec) -> str:
         return f"; see {self._log_path(spec)}" if self.config.check else ""
@@ -252,7 +263,7 @@ def up(config: Config) -> int:
         return stack.watch()
     except StackError as exc:
         print(f"stack: {exc}", file=sys.stderr)
-        return 1
+        return 130 if isinstance(exc, Interrupted) else 1
     finally:
         stack.stop()
 

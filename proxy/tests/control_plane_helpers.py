@@ -120,6 +120,8 @@ def proxy_env(**variables: str) -> dict[str, str]:
         STRANGLER_ADMIN_LISTEN="127.0.0.1:0",
         STRANGLER_ADMIN_TOKEN=ADMIN_TOKEN,
         STRANGLER_STORE_POLL="0.5",
+        # The data plane signs identities for services with this key (docs/identity.md); any 32+ characters do here.
+        STRANGLER_IDENTITY_KEY="control-plane-tests-identity-key-0123456789",
     )
     env.update(variables)
     return env

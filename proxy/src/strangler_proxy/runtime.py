@@ -24,6 +24,7 @@ from .admin import AdminApp
 from .app import ProxyApp
 from .config import RuntimeConfig
 from .control_errors import ConfigInvalid, ControlPlaneError, StaleVersion
+from .errors import ProxyError
 from .model import RouteTable
 from .routing import InvalidRouteTable
 from .server import ProxyServer, ServerLimits, new_event_loop, serve
@@ -51,7 +52,10 @@ def run(**kwargs: Any) -> None:
         raise ConfigInvalid(str(exc)) from exc
     store = open_store(config.route_store)
     table = ensure_seeded(store, config.monolith_url)
-    app = ProxyApp(table, settings)
+    try:
+        app = ProxyApp(table, settings)
+    except ProxyError as exc:  # e.g. a data-plane setting or key that is missing: a start-up problem, said plainly
+        raise ConfigInvalid(str(exc)) from exc
     if settings.access_log:
         configure_access_log()
     with asyncio.Runner(loop_factory=new_event_loop) as runner:

@@ -175,3 +175,29 @@ def test_a_client_that_leaves_mid_upload_gets_the_upstream_connection_cut_too(qu
     time.sleep(0.3)
     assert quick.monolith.received == []  # the upstream never saw a complete request
     assert quick.request("POST", "/after", body=b"ok")[0] == 200  # and the only connection slot is free again
+
+
+def test_an_upstream_that_never_accepts_gives_a_504_after_the_connect_timeout(stack: Stack) -> None:
+    from strangler_proxy.model import RouteTable
+    from strangler_proxy.model import Upstream as UpstreamConfig
+
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    port = full.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))  # fills the accept queue: further SYNs are dropped
+    try:
+        table = RouteTable(
+            version=5,
+            upstreams={"monolith": UpstreamConfig("monolith", f"http://127.0.0.1:{port}", connect_timeout=0.3)},
+            routes=(),
+        )
+        stack.lt.call(stack.app.set_table, table)
+        started = time.monotonic()
+        status, _, body = stack.request("GET", "/x")
+        assert status == 504 and error_of(body) == "upstream_timeout"
+        assert b"connect timeout" in body
+        assert 0.25 < time.monotonic() - started < 2
+    finally:
+        filler.close()
+        full.close()

@@ -220,3 +220,16 @@ def test_a_plugin_group_is_loaded_and_a_broken_one_is_skipped_with_a_warning(tmp
     assert "warning: skipping `strangler broken`" in listed.stderr and "strangler_missing_module" in listed.stderr
     said = run_cli("hello", admin_url="http://127.0.0.1:9", env=env)
     assert said.returncode == 0 and said.stdout == "hello from a plugin\n"
+
+
+def test_a_file_with_several_problems_lists_each_one_once(running: Running, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[upstreams.monolith]\nurl = "http://m:1"\n[[routes]]\npath = "/a/"\nservice = "ghost"\n')
+    result = run_cli("routes", "apply", str(bad), admin_url=running.proxy.admin_url)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: 2 problems, nothing was changed:",
+        "  - routes[0].path: '/a/' must not end with / "
+        "(a prefix matches with and without a trailing slash): write '/a'",
+        "  - routes[0].service: 'ghost' is not a known upstream (known: monolith); add it under [upstreams] first",
+    ]

@@ -73,11 +73,13 @@ def fail(exc: ControlPlaneError, as_json: bool) -> NoReturn:
     if as_json:
         click.echo(json.dumps(body, indent=2))
     else:
-        click.secho(f"error: {body.get('detail', exc)}", fg="red", err=True)
         problems = body.get("problems") or []
-        if len(problems) > 1 or (problems and problems[0].get("field")):
+        if len(problems) > 1:
+            click.secho(f"error: {len(problems)} problems, nothing was changed:", fg="red", err=True)
             for p in problems:
                 click.echo(f"  - {p['field']}: {p['message']}" if p["field"] else f"  - {p['message']}", err=True)
+        else:
+            click.secho(f"error: {body.get('detail', exc)}", fg="red", err=True)
     sys.exit(exit_code_for(exc))
 
 

@@ -1,6 +1,7 @@
 """The concurrency harness's writer: random inserts, updates and deletes against the source until SIGTERM.
 
-Two threads on two connections write disjoint keys (a thread touches only the rows it owns: seeded ids with
+Inserts, updates, deletes and moves of a unique slug from one row to another. Two threads on two connections
+write disjoint keys (a thread touches only the rows it owns: seeded ids with
 id % 2 == thread, and rows it inserted), each holding its transaction open for a random few milliseconds so
 that changelog ids commit out of order. Every write is logged as JSON *after* its commit returned: the log is
 the list of acknowledged writes the test then looks for in the target.
@@ -55,6 +56,15 @@ def worker(index: int, url: str, log: Any, seed: int, seeded: int, categories: i
                 new_id = cur.fetchone()[0]
                 entry = {"op": "upsert", "id": new_id, "name": row[2], "price": str(row[5]), "active": row[7]}
                 owned.append(new_id)
+            elif roll < 0.40 and len(owned) >= 2:
+                # A unique value moves from one row to another in one transaction (the sync must not trip on it).
+                a, b = rng.sample(owned, 2)
+                (slug,) = conn.execute(f"SELECT slug FROM catalog_product WHERE id = {ph}", (a,)).fetchone()
+                conn.execute(
+                    f"UPDATE catalog_product SET slug = {ph} WHERE id = {ph}", (f"moved-{seed}-{index}-{version}", a)
+                )
+                conn.execute(f"UPDATE catalog_product SET slug = {ph} WHERE id = {ph}", (slug, b))
+                entry = None
             elif roll < 0.85:
                 target = rng.choice(owned)
                 name = f"upd {version} {rng.random():.6f}"
@@ -75,9 +85,10 @@ def worker(index: int, url: str, log: Any, seed: int, seeded: int, categories: i
                 conn.execute("ROLLBACK")
             print(f"writer {index}: {exc}", file=sys.stderr)
             continue
-        with log_lock:
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
+        if entry is not None:
+            with log_lock:
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
         time.sleep(rng.random() * 0.004)
     conn.close()
 

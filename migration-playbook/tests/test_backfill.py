@@ -10,6 +10,7 @@ from strangler_playbook.plan import make_plan
 from strangler_playbook.progress import SilentReporter
 from strangler_playbook.run_context import open_context
 from strangler_playbook.spec import load_spec
+from strangler_playbook.sync import run_sync
 from strangler_playbook.verify import run_verify
 
 import catalog_fixture
@@ -101,3 +102,38 @@ def test_backfill_refuses_a_target_that_already_has_rows_and_changes_nothing(mak
     conn.close()
     assert names == []
     assert count(target, "catalog_product") == 1
+
+
+class WriteAfterFirstProductChunk(SilentReporter):
+    def __init__(self, url: str, *statements: str) -> None:
+        self.url, self.statements, self.done, self.table = url, statements, False, ""
+
+    def start(self, label: str, total: int, done: int) -> None:
+        self.table = label
+
+    def advance(self, rows: int) -> None:
+        if self.table == "catalog_product" and not self.done:
+            self.done = True
+            catalog_fixture.execute(self.url, "BEGIN", *self.statements, "COMMIT")
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "pg"])
+def test_a_unique_value_moving_between_rows_during_the_load_does_not_break_the_backfill(
+    make_db, spec_path: Path, engine: str
+) -> None:
+    """Row 1 is copied with slug product-1-0; then the slug moves to row 900, copied in a later chunk."""
+    source, target = make_db(engine), make_db(engine)
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(source, products=1000)
+    mover = WriteAfterFirstProductChunk(
+        source,
+        "UPDATE catalog_product SET slug = 'moved-away' WHERE id = 1",
+        "UPDATE catalog_product SET slug = 'product-1-0' WHERE id = 900",
+    )
+    with open_context(load_spec(spec_path), source, target) as ctx:
+        run_backfill(ctx, chunk_rows=100, reporter=mover)
+        assert mover.done
+        run_sync(ctx)
+        assert run_verify(ctx).clean
+    assert catalog_fixture.fetch(target, "SELECT id FROM catalog_product WHERE slug = 'product-1-0'") == [(900,)]

@@ -127,3 +127,18 @@ def test_a_row_updated_out_of_the_filter_is_removed_from_the_target(make_sqlite,
         run_sync(ctx)
         assert run_verify(ctx).clean
     assert catalog_fixture.fetch(target, f"SELECT count(*) FROM catalog_product WHERE id = {active}") == [(0,)]
+
+
+def test_a_second_engine_process_on_the_same_spec_is_refused_while_the_first_runs(make_pg, spec_path: Path) -> None:
+    source, target = make_pg(), make_pg()
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    spec = load_spec(spec_path)
+    with open_context(spec, source, target, exclusive=True):
+        with (
+            pytest.raises(StateError, match="another engine process is running for catalog"),
+            open_context(spec, source, target, exclusive=True, lock_wait_s=0.2),
+        ):
+            pass
+        with open_context(spec, source, target, exclusive=True, reverse=True, lock_wait_s=0.2):
+            pass  # the other direction is a different lock

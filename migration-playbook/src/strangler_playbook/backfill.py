@@ -21,7 +21,14 @@ from strangler_playbook.capture import capture_installed, install_capture
 from strangler_playbook.errors import StateError
 from strangler_playbook.index_deferral import deferrable_indexes, rebuild
 from strangler_playbook.progress import Reporter, SilentReporter
-from strangler_playbook.rows import convert, copy_range_pg, next_bound, read_range, upsert
+from strangler_playbook.rows import (
+    convert,
+    copy_range_pg,
+    next_bound,
+    read_range,
+    replace_rows,
+    settle_unique_duplicates,
+)
 from strangler_playbook.run_context import RunContext
 from strangler_playbook.schema import Table
 from strangler_playbook.state import ensure_state_table, read_state, write_state
@@ -135,8 +142,8 @@ def _backfill_table(
             if mode == "copy":
                 count = copy_range_pg(source, target, table, last, bound)
             else:
-                rows = read_range(source, table, last, bound)
-                upsert(target, table, convert(rows, table, source, target))
+                rows = convert(read_range(source, table, last, bound), table, source, target)
+                replace_rows(target, table, rows)
                 count = len(rows)
             checkpoint = {**checkpoint, "last_key": list(bound), "rows": checkpoint["rows"] + count}
             write_state(target, name, checkpoint)
@@ -151,6 +158,7 @@ def _backfill_table(
                 time.sleep(ahead)
     with target.transaction():
         if checkpoint["deferred_indexes"]:
+            settle_unique_duplicates(source, target, table, checkpoint.get("unique_sets", []))
             rebuild(target, checkpoint["deferred_indexes"])
         write_state(target, name, {**checkpoint, "done": True, "deferred_indexes": []})
     return TableResult(table.target, mode, copied, chunks, time.monotonic() - started)
@@ -163,6 +171,7 @@ def _first_checkpoint(ctx: RunContext, table: Table, use_copy: bool) -> dict[str
     checkpoint: dict[str, Any] = {"mode": mode, "last_key": None, "rows": 0, "done": False, "deferred_indexes": []}
     with target.transaction():
         if mode == "copy":
+            checkpoint["unique_sets"] = [list(s) for s in target.unique_column_sets(table.target)]
             deferred = deferrable_indexes(target, table.target)
             for index in deferred:
                 target.execute(index.drop)

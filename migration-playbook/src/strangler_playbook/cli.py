@@ -113,7 +113,10 @@ def backfill(
     def action() -> int:
         spec = load_spec(spec_path)
         src, tgt = database_urls(spec, source_url, target_url, reverse=reverse)
-        with open_context(spec, src, tgt, reverse=reverse) as ctx, reporter(json_output=json_output) as progress:
+        with (
+            open_context(spec, src, tgt, reverse=reverse, exclusive=True) as ctx,
+            reporter(json_output=json_output) as progress,
+        ):
             result = run_backfill(
                 ctx,
                 chunk_rows=chunk_rows,
@@ -168,7 +171,7 @@ def sync(
     def action() -> int:
         spec = load_spec(spec_path)
         src, tgt = database_urls(spec, source_url, target_url, reverse=reverse)
-        with open_context(spec, src, tgt, reverse=reverse) as ctx:
+        with open_context(spec, src, tgt, reverse=reverse, exclusive=True) as ctx:
             result = run_sync(
                 ctx,
                 follow=follow or duration is not None,

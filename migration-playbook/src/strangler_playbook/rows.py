@@ -10,6 +10,7 @@ import psycopg
 
 from strangler_playbook.column_types import bind_value, canonical
 from strangler_playbook.database import Database, quote, translate
+from strangler_playbook.errors import EngineError
 from strangler_playbook.schema import Table, key_order_sql, key_params_sql, key_select_sql, key_sql
 
 Key = tuple[Any, ...]
@@ -113,7 +114,12 @@ def upsert(target: Database, table: Table, rows: Sequence[tuple[Any, ...]]) -> N
         raise translate(target, exc, sql) from exc
 
 
-def clear_unique_conflicts(target: Database, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+def clear_unique_conflicts(
+    target: Database,
+    table: Table,
+    rows: Sequence[tuple[Any, ...]],
+    unique_sets: Sequence[Sequence[str]] | None = None,
+) -> None:
     """Delete target rows that hold a unique value an incoming row now has, under a different key.
 
     The source allowed the incoming row that value, so the target row holding it has changed since it was
@@ -126,7 +132,7 @@ def clear_unique_conflicts(target: Database, table: Table, rows: Sequence[tuple[
     key = key_sql(target, table, side="target")
     width = len(table.key_indexes)
     keys = [row_key(r, table) for r in rows]
-    for columns in target.unique_column_sets(table.target):
+    for columns in unique_sets if unique_sets is not None else target.unique_column_sets(table.target):
         if not set(columns) <= set(names):
             continue
         positions = [names.index(c) for c in columns]
@@ -141,6 +147,60 @@ def clear_unique_conflicts(target: Database, table: Table, rows: Sequence[tuple[
             f"DELETE FROM {quote(table.target)} WHERE {unique} IN ({value_ph}) AND {key} NOT IN ({key_ph})",
             [v for t in values for v in t] + [v for k in keys for v in k],
         )
+
+
+def replace_rows(
+    target: Database,
+    table: Table,
+    rows: Sequence[tuple[Any, ...]],
+    unique_sets: Sequence[Sequence[str]] | None = None,
+) -> None:
+    """Make the target hold exactly these rows for their keys, whatever unique values moved among them.
+
+    The rows' keys are deleted first, then any other row holding one of their unique values, then the rows are
+    written; within the caller's transaction, so readers never see the gap. An in-place upsert would fail when
+    a value moves from row A to row B and B is written before A.
+    """
+    if not rows:
+        return
+    delete_keys(target, table, [row_key(r, table) for r in rows])
+    clear_unique_conflicts(target, table, rows, unique_sets)
+    upsert(target, table, rows)
+
+
+def settle_unique_duplicates(
+    source: Database, target: Database, table: Table, unique_sets: Sequence[Sequence[str]]
+) -> int:
+    """Before rebuilding dropped unique indexes: re-copy every row whose unique value is duplicated in the target.
+
+    A value that moved between rows during the load leaves the stale holder (copied before the move) next to the
+    new one. Both are re-read from the source, which holds the value once; a stale holder outside the group is
+    cleared as in the sync (its own change is in the changelog). Returns the rows re-copied.
+    """
+    recopied = 0
+    key = key_select_sql(table, side="target")
+    for _ in range(10):
+        keys: list[Key] = []
+        for columns in unique_sets:
+            cols = ", ".join(quote(c) for c in columns)
+            not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+            keys.extend(
+                tuple(r)
+                for r in target.fetchall(
+                    f"SELECT {key} FROM {quote(table.target)} WHERE ({cols}) IN "
+                    f"(SELECT {cols} FROM {quote(table.target)} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1)"
+                )
+            )
+        if not keys:
+            return recopied
+        rows = convert(read_keys(source, table, keys), table, source, target)
+        delete_keys(target, table, keys)
+        replace_rows(target, table, rows, unique_sets)
+        recopied += len(rows)
+    raise EngineError(
+        f"{table.target}: unique values keep colliding while rebuilding its indexes",
+        hint="re-run the backfill; it resumes at the index rebuild",
+    )
 
 
 def delete_keys(target: Database, table: Table, keys: Sequence[Key]) -> None:

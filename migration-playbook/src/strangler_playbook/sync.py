@@ -20,16 +20,7 @@ from types import FrameType
 from typing import Any
 
 from strangler_playbook.errors import StateError
-from strangler_playbook.rows import (
-    Key,
-    clear_unique_conflicts,
-    convert,
-    delete_keys,
-    read_keys,
-    row_key,
-    target_keys,
-    upsert,
-)
+from strangler_playbook.rows import Key, convert, delete_keys, read_keys, replace_rows, row_key, target_keys
 from strangler_playbook.run_context import RunContext
 from strangler_playbook.state import read_prefix, read_state, write_state
 from strangler_playbook.sync_position import Change, ChangeFeed
@@ -105,9 +96,7 @@ def apply_batch(
         for table, rows, gone in reads:
             # Deletes first: a row that left the source (or changed key) frees its unique values.
             delete_keys(target, table, target_keys(gone, table, ctx.source, target))
-            converted = convert(rows, table, ctx.source, target)
-            clear_unique_conflicts(target, table, converted)
-            upsert(target, table, converted)
+            replace_rows(target, table, convert(rows, table, ctx.source, target))
         if changes or new_position != position:
             write_state(target, ctx.prefix + "sync/position", new_position)
         if changes:

@@ -6,6 +6,7 @@ import json
 import socket
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,21 +55,35 @@ class Running:
         return path
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[Running]:
+@contextmanager
+def stack(folder: Path) -> Iterator[Running]:
     with (
         upstream_server("monolith") as monolith,
         upstream_server("catalog") as catalog,
-        proxy_process(STRANGLER_ROUTE_STORE=str(tmp_path / "r.sqlite3"), STRANGLER_MONOLITH_URL=monolith) as proxy,
+        proxy_process(STRANGLER_ROUTE_STORE=str(folder / "r.sqlite3"), STRANGLER_MONOLITH_URL=monolith) as proxy,
     ):
-        yield Running(proxy, monolith, catalog, tmp_path)
+        yield Running(proxy, monolith, catalog, folder)
 
 
-def test_list_shows_the_seeded_table(running: Running) -> None:
-    listed = running.cli_json("routes", "list")
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    """A proxy of its own, for a test that changes routes."""
+    with stack(tmp_path) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One proxy shared by the tests that must leave the table at its seeded version 1 (each asserts it does)."""
+    with stack(tmp_path_factory.mktemp("pristine")) as started:
+        yield started
+
+
+def test_list_shows_the_seeded_table(pristine: Running) -> None:
+    listed = pristine.cli_json("routes", "list")
     assert listed["version"] == 1 and listed["author"] == "strangler proxy (seed)"
-    assert listed["table"]["upstreams"]["monolith"]["url"] == running.monolith and listed["table"]["routes"] == []
-    human = running.cli("routes", "list")
+    assert listed["table"]["upstreams"]["monolith"]["url"] == pristine.monolith and listed["table"]["routes"] == []
+    human = pristine.cli("routes", "list")
     assert human.returncode == 0 and "route table version 1" in human.stdout and "(default)" in human.stdout
 
 
@@ -130,16 +145,16 @@ def test_set_history_and_rollback_are_audited_versions(running: Running) -> None
     )
 
 
-def test_a_new_route_needs_a_known_service(running: Running) -> None:
-    result = running.cli(
+def test_a_new_route_needs_a_known_service(pristine: Running) -> None:
+    result = pristine.cli(
         "routes", "set", "/api/orders", "--service", "orders", "--stage", "live", "--reason", "r", "--json"
     )
     assert result.returncode == 1
     error = json.loads(result.stdout)
     assert error["error"] == "validation_failed" and error["problems"][0]["field"] == "service"
-    human = running.cli("routes", "set", "/api/orders", "--service", "orders", "--stage", "live", "--reason", "r")
+    human = pristine.cli("routes", "set", "/api/orders", "--service", "orders", "--stage", "live", "--reason", "r")
     assert human.returncode == 1 and "'orders' is not a known upstream" in human.stderr
-    assert running.cli_json("routes", "list")["version"] == 1
+    assert pristine.cli_json("routes", "list")["version"] == 1
 
 
 def test_a_stale_version_exits_2_and_says_to_re_read(running: Running) -> None:
@@ -153,15 +168,15 @@ def test_a_stale_version_exits_2_and_says_to_re_read(running: Running) -> None:
     assert running.cli_json("routes", "list")["version"] == 2
 
 
-def test_auth_failures_exit_4_and_say_which_variable_to_set(running: Running) -> None:
-    wrong = running.cli("routes", "list", token="not-the-token-0123456789")
+def test_auth_failures_exit_4_and_say_which_variable_to_set(pristine: Running) -> None:
+    wrong = pristine.cli("routes", "list", token="not-the-token-0123456789")
     assert wrong.returncode == 4 and "STRANGLER_ADMIN_TOKEN" in wrong.stderr
     assert "not-the-token" not in wrong.stderr
-    missing = running.cli("routes", "list", "--json", token=None)
+    missing = pristine.cli("routes", "list", "--json", token=None)
     assert missing.returncode == 4 and json.loads(missing.stdout)["error"] == "unauthorized"
 
 
-def test_an_unreachable_admin_api_exits_3(running: Running) -> None:
+def test_an_unreachable_admin_api_exits_3(pristine: Running) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
@@ -171,23 +186,24 @@ def test_an_unreachable_admin_api_exits_3(running: Running) -> None:
         and "cannot reach the admin API" in result.stderr
         and "STRANGLER_ADMIN_URL" in result.stderr
     )
-    public = run_cli("routes", "list", admin_url=running.proxy.public_url)
+    public = run_cli("routes", "list", admin_url=pristine.proxy.public_url)
     assert public.returncode == 3 and "is this the admin listener" in public.stderr
 
 
-def test_bad_files_and_bad_usage_exit_1_before_calling_the_api(running: Running, tmp_path: Path) -> None:
+def test_bad_files_and_bad_usage_exit_1_before_calling_the_api(pristine: Running, tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[[routes]]\npath = /api\n")
     result = run_cli("routes", "apply", str(broken), admin_url="http://127.0.0.1:9")
     assert result.returncode == 1 and "broken.toml is not valid TOML" in result.stderr and "line 2" in result.stderr
-    invalid = running.routes_file(stage="live", percent=50)
+    invalid = pristine.routes_file(stage="live", percent=50)
     result = run_cli("routes", "apply", str(invalid), "--json", admin_url="http://127.0.0.1:9")
     assert result.returncode == 1 and json.loads(result.stdout)["problems"][0]["field"] == "routes[0].percent"
     missing = run_cli("routes", "apply", str(tmp_path / "nope.toml"), admin_url="http://127.0.0.1:9")
     assert missing.returncode == 1 and "cannot read" in missing.stderr
-    no_reason = running.cli("routes", "set", "/api/catalog", "--stage", "live")
+    no_reason = pristine.cli("routes", "set", "/api/catalog", "--stage", "live")
     assert no_reason.returncode == 1 and "Missing option '--reason'" in no_reason.stderr
-    assert running.cli("routes", "frobnicate").returncode == 1
+    assert pristine.cli("routes", "frobnicate").returncode == 1
+    assert pristine.cli_json("routes", "list")["version"] == 1
 
 
 def test_help_teaches_with_examples_and_exit_codes() -> None:
@@ -222,10 +238,10 @@ def test_a_plugin_group_is_loaded_and_a_broken_one_is_skipped_with_a_warning(tmp
     assert said.returncode == 0 and said.stdout == "hello from a plugin\n"
 
 
-def test_a_file_with_several_problems_lists_each_one_once(running: Running, tmp_path: Path) -> None:
+def test_a_file_with_several_problems_lists_each_one_once(pristine: Running, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[upstreams.monolith]\nurl = "http://m:1"\n[[routes]]\npath = "/a/"\nservice = "ghost"\n')
-    result = run_cli("routes", "apply", str(bad), admin_url=running.proxy.admin_url)
+    result = run_cli("routes", "apply", str(bad), admin_url=pristine.proxy.admin_url)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "error: 2 problems, nothing was changed:",
@@ -233,3 +249,4 @@ def test_a_file_with_several_problems_lists_each_one_once(running: Running, tmp_
         "(a prefix matches with and without a trailing slash): write '/a'",
         "  - routes[0].service: 'ghost' is not a known upstream (known: monolith); add it under [upstreams] first",
     ]
+    assert pristine.cli_json("routes", "list")["version"] == 1

@@ -160,3 +160,19 @@ def test_a_client_that_stalls_mid_body_gets_a_408_and_the_upstream_no_request(im
     assert status_of(reply) == 408 and closed
     assert time.monotonic() - started < 2
     assert impatient.monolith.received == []  # the upstream saw a connection cut before the body was complete
+
+
+def test_connections_beyond_the_cap_are_closed_at_once(loop_thread: LoopThread) -> None:
+    s = start_stack(loop_thread, limits=ServerLimits(max_connections=2, shutdown_grace=1))
+    try:
+        held = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(2)]
+        time.sleep(0.1)
+        reply, closed = exchange(s.port, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert reply == b"" and closed
+        for sock in held:
+            sock.close()
+        time.sleep(0.1)
+        reply, _ = exchange(s.port, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        assert status_of(reply) == 200
+    finally:
+        stop_stack(s)

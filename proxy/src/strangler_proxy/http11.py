@@ -13,6 +13,7 @@ all of these. Rejected with a response and a closed connection:
 * a head that takes longer than `header_timeout` to arrive (slowloris) → 408 and close; a request body that
   stalls for `body_timeout` → 408 (if no response started) and close; an idle keep-alive connection is closed
   after `keepalive_timeout`;
+* more than `max_connections` open connections → new ones are closed before a byte is read;
 * HTTP versions other than 1.0 and 1.1 → 505; ``Upgrade`` is not supported (the request is served without it).
 
 Bodies stream with back-pressure both ways: reading from the client pauses while more than `high_water` bytes
@@ -52,6 +53,7 @@ class ServerLimits:
     body_timeout: float = 30.0  # longest wait for the next piece of a request body the app is reading
     high_water: int = 64 * 1024  # request-body bytes buffered before reading from the client pauses
     shutdown_grace: float = 10.0  # in-flight requests get this long to finish on shutdown
+    max_connections: int = 10_000  # open client connections per listener; beyond it new ones are closed at once
 
 
 class _Reject(Exception):
@@ -120,6 +122,10 @@ class HttpProtocol(asyncio.Protocol):
     # connection lifetime
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
+        if len(self.registry.connections) >= self.limits.max_connections:
+            self.closing = True
+            self.transport.close()  # before reading a byte: cheaper for both sides than a 503
+            return
         self.registry.add(self)
         peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("sockname")

@@ -1,5 +1,6 @@
 """The stacks the parity suite runs against: per database engine, the monolith and the catalog service as real
-processes on loopback ports, on separate databases holding the same catalog rows."""
+processes on loopback ports, on separate databases; the service's catalog rows are the monolith's, moved by the
+migration engine."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from copy_catalog import copy_catalog
+from data_move import backfill
 from databases import database, postgres_server
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
 from processes import ROOT, Server, django, run_together
@@ -59,7 +60,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
         run_together([(migrate, ROOT / "monolith", monolith_env), (migrate, CATALOG, catalog_env)])
         shop = seed(monolith_env)
-        copy_catalog(monolith_db, catalog_db)
+        backfill(monolith_db, catalog_db)
         monolith = stack.enter_context(django("monolith", ROOT / "monolith", monolith_env, folder))
         catalog = stack.enter_context(django("catalog", CATALOG, catalog_env, folder))
         monolith.wait_until_ready()

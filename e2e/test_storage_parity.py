@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from copy_catalog import TABLES
+from data_move import TABLES
 
 
 def describe(url: str, table: str) -> dict[str, Any]:

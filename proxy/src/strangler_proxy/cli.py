@@ -491,6 +491,7 @@ def _columns(rows: list[list[str]]) -> None:
 def load_plugins(group: click.Group) -> None:
     """Add the command groups other parts register under the `strangler.commands` entry-point group."""
     from importlib.metadata import entry_points  # ~70 ms: only paid when a plugin may be needed
+
     for ep in entry_points(group=PLUGIN_GROUP):
         if ep.name in group.commands:
             continue

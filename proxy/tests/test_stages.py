@@ -269,3 +269,13 @@ def test_a_request_in_flight_finishes_on_its_table_when_a_swap_removes_its_upstr
     thread.join()
     assert results == [(200, b"from catalog")]
     assert stack.request("GET", "/api/catalog/1")[0] == 200 and len(stack.monolith.received) == 1
+
+
+def test_a_write_during_shadow_pins_the_writer_when_the_route_moves_to_canary(stack: Stack) -> None:
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.SHADOW, sticky=USER_KEY, pin_seconds=5))
+    stack.request("POST", "/api/catalog/1", body=b"{}", headers=by_user("alice"))
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.CANARY, percent=100, sticky=USER_KEY))
+    stack.request("GET", "/api/catalog/1", headers=by_user("alice"))
+    stack.request("GET", "/api/catalog/1", headers=by_user("bob"))
+    assert [(r.method, r.header("X-User")) for r in stack.monolith.received] == [("POST", b"alice"), ("GET", b"alice")]
+    assert [r.header("X-User") for r in stack.catalog.received] == [b"bob"]

@@ -18,6 +18,9 @@ canary     service if the client's bucket < percent    monolith (system of recor
 live       service                                     service
 =========  ==========================================  ============================================
 
+An unsafe request that goes to the monolith on an off, shadow or canary route pins its client to the monolith
+for that service's canary reads during the route's `pin_seconds` (read-your-writes; per replica, see `pinning`).
+
 A safe request whose service fails before answering (refused, timeout, broken, breaker open, overloaded) on a
 canary or live route is served by the monolith instead (counted as a fallback). Idempotent requests without a
 body are retried (`ProxySettings.retries`) on a refused connect or a connection that broke before the response

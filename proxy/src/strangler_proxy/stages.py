@@ -20,7 +20,7 @@ class Decision(NamedTuple):
     upstream: str
     fallback: str | None  # where a safe request goes when `upstream` fails before answering
     mirror_to: str | None
-    pin_key: str | None  # set for an unsafe request on a canary route: pin this client after it
+    pin_key: str | None  # set for an unsafe request that goes to the monolith: pin this client after it
 
 
 def decide(
@@ -33,16 +33,19 @@ def decide(
     route = match.route
     safe = method in SAFE_METHODS
     stage = route.stage
+    # A write that went to the monolith pins its client on off and shadow routes too: a route raised to canary
+    # seconds later must not send that client's reads to a service the sync has not reached yet.
+    pin = None if safe or stage is Stage.LIVE else sticky_key(route, headers, client_ip)
     if stage is Stage.OFF:
-        return Decision(route, route.path, stage.value, default, None, None, None)
+        return Decision(route, route.path, stage.value, default, None, None, pin)
     if stage is Stage.SHADOW:
         mirror = route.service if (safe or route.mirror_unsafe) and route.service != default else None
-        return Decision(route, route.path, stage.value, default, None, mirror, None)
+        return Decision(route, route.path, stage.value, default, None, mirror, pin)
     if stage is Stage.LIVE:
         return Decision(route, route.path, stage.value, route.service, default if safe else None, None, None)
-    key = sticky_key(route, headers, client_ip)
     if not safe:
-        return Decision(route, route.path, stage.value, default, None, None, key)
+        return Decision(route, route.path, stage.value, default, None, None, pin)
+    key = sticky_key(route, headers, client_ip)
     if pins.pinned(route.service, key) or not in_canary(bucket(key, route.service), route.percent):
         return Decision(route, route.path, stage.value, default, None, None, None)
     return Decision(route, route.path, stage.value, route.service, default, None, None)

@@ -1,6 +1,6 @@
-"""Read-your-writes pins: after a client's unsafe request went to the monolith on a canary route, its safe
-requests to that service's routes go to the monolith for `Route.pin_seconds`, so it reads its own write before
-the sync has carried it to the service.
+"""Read-your-writes pins: after a client's unsafe request went to the monolith on an off, shadow or canary route,
+its safe requests on that service's canary routes go to the monolith for `Route.pin_seconds`, so it reads its own
+write before the sync has carried it to the service.
 
 Pins live in memory, per proxy replica (bounded, oldest evicted). With several replicas a client is pinned only
 on the replica that saw its write; put replicas behind a balancer with client affinity, or accept that a client

@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from strangler_proxy.control_errors import StaleVersion, StoreEmpty, UnknownVersion
+from strangler_proxy.control_errors import StaleVersion, StoreEmpty, StoreUnavailable, UnknownVersion
 from strangler_proxy.model import RouteTable, Stage
 from strangler_proxy.store import RouteStore, open_store
 from strangler_proxy.table_codec import same_content, table_from_dict
@@ -174,3 +174,10 @@ def test_a_store_whose_connection_was_killed_reconnects_on_next_use(fresh_postgr
         assert store.commit(make_table(api_x="live"), expected_version=1, author="a", reason="r").version == 2
     finally:
         store.close()
+
+
+def test_an_unreachable_postgresql_store_is_named_without_its_password() -> None:
+    with pytest.raises(StoreUnavailable) as caught:
+        open_store("postgresql://strangler:hunter2@127.0.0.1:1/routes")
+    assert "cannot connect to the PostgreSQL route store" in str(caught.value)
+    assert "hunter2" not in str(caught.value) and "***" in str(caught.value)

@@ -128,3 +128,14 @@ def stop_compare_stack(cs: CompareStack) -> None:
 
 def snapshot(store: RouteStore) -> dict[str, Any]:
     return table_to_dict(store.load().table)
+
+
+def require_installed_commands() -> None:
+    """The `strangler diffs`/`replay` groups exist once `make venv` installed proxy/pyproject.toml's entry points."""
+    from importlib.metadata import entry_points
+
+    import pytest
+
+    names = {ep.name for ep in entry_points(group="strangler.commands")}
+    if not {"diffs", "replay"} <= names:
+        pytest.skip("`strangler diffs`/`replay` are not installed yet: run `make venv` to register the entry points")

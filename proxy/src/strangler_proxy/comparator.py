@@ -312,6 +312,7 @@ def mismatch_record(
         "actual": _answer(actual, redactor, max_body),
         "diffs": [_redacted_diff(d.as_dict(), redactor) for d in comparison.diffs],
         "net_fields": sorted(net_set),
+        "settings": {"ignore": list(route.compare.ignore), "headers": list(route.compare.headers)},
         "upstreams": {
             "expected": monolith.url if monolith else "",
             "actual": service.url if service else "",

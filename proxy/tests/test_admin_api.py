@@ -272,3 +272,18 @@ def test_every_invalid_table_is_refused_by_apply_and_changes_nothing(admin: tupl
         )
         assert any(p["field"] == field and message in p["message"] for p in body["problems"]), (name, body)
     assert admin[1].latest_version() == 1 and len(admin[1].history()) == 1
+
+
+def test_an_endpoint_another_part_adds_gets_the_same_auth_and_error_shape(store: RouteStore) -> None:
+    app = AdminApp(store, token=ADMIN_TOKEN)
+
+    async def mismatches(request: admin_module.Request) -> tuple[int, Any]:
+        if request.query("route") is None:
+            raise admin_module.HttpError(400, "missing_route", "give ?route=")
+        return 200, {"mismatches": [], "route": request.query("route")}
+
+    app.routes[("GET", "/mismatches")] = mismatches
+    with serve_in_thread(public_placeholder, app) as served:
+        assert_error(call(served.admin_url, "GET", "/mismatches?route=x", headers={}), 401, "unauthorized")
+        assert_error(call(served.admin_url, "GET", "/mismatches"), 400, "missing_route")
+        assert call(served.admin_url, "GET", "/mismatches?route=x").json() == {"mismatches": [], "route": "x"}

@@ -12,8 +12,12 @@
 
 Every endpoint except /healthz needs `Authorization: Bearer <STRANGLER_ADMIN_TOKEN>`, compared with
 hmac.compare_digest. Every error has one shape: {"error", "status", "detail", "producer", "problems"?}.
-Without a token (the dev mode runtime allows only on loopback) requests must carry a loopback Host header,
-so a web page in the operator's browser cannot reach the API through DNS rebinding.
+Other parts add endpoints to a built app: `admin.routes[("GET", "/mismatches")] = handler`, where `handler` is
+`async (Request) -> (status, json_data)` and raises ControlPlaneError or HttpError for the error shape; auth and
+logging come with it.
+
+Without a token (the dev mode runtime allows only on loopback) requests must carry a loopback Host header, so a
+web page in the operator's browser cannot reach the API through DNS rebinding.
 """
 
 from __future__ import annotations

@@ -34,11 +34,14 @@ class Stack:
     logs: Path
 
 
-def _django_env(database_url: str) -> dict[str, str]:
+def _django_env(database_url: str, static_root: Path) -> dict[str, str]:
+    """Production settings, as each would be deployed (cookies not Secure: the tests speak plain HTTP)."""
     return {
-        "DJANGO_SETTINGS_MODULE": "config.settings.development",
-        "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DATABASE_URL": database_url,
+        "STATIC_ROOT": str(static_root),
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
         "SECRET_KEY": "e2e-not-secret",
         "ALLOWED_HOSTS": f"{PUBLIC_HOST},127.0.0.1,localhost",
         "STRANGLER_IDENTITY_KEY": IDENTITY_KEY,
@@ -55,8 +58,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with contextlib.ExitStack() as stack:
         monolith_db = stack.enter_context(database(engine, "monolith", folder))
         catalog_db = stack.enter_context(database(engine, "catalog", folder))
-        monolith_env = _django_env(monolith_db)
-        catalog_env = _django_env(catalog_db)
+        monolith_env = _django_env(monolith_db, folder / "monolith-static")
+        catalog_env = _django_env(catalog_db, folder / "catalog-static")
         migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
         run_together([(migrate, ROOT / "monolith", monolith_env), (migrate, CATALOG, catalog_env)])
         shop = seed(monolith_env)

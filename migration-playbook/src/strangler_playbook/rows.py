@@ -228,15 +228,21 @@ def target_keys(keys: Sequence[Key], table: Table, source: Database, target: Dat
 
 
 def copy_range_pg(source: Database, target: Database, table: Table, lo: Key | None, hi: Key | None) -> int:
-    """Stream one key range from source to target with COPY, inside the caller's target transaction."""
+    """Stream one key range from source to target with COPY, inside the caller's target transaction.
+
+    Binary when every column has the same declared type on both sides (no text formatting and parsing of
+    timestamps and numerics); text otherwise, so the target's input functions convert compatible types.
+    """
+    same_types = all(c.source_type.lower() == c.target_type.lower() for c in table.columns)
+    options = " (FORMAT BINARY)" if same_types else ""
     where, params = range_where(source, table, lo, hi, side="source")
     select = psycopg.ClientCursor(source.raw).mogrify(
         f"SELECT {table.source_select_list()} FROM {quote(table.source)} WHERE {where}", params
     )
     with source.raw.cursor() as scur, target.raw.cursor() as tcur:
         with (
-            scur.copy(f"COPY ({select}) TO STDOUT") as out,
-            tcur.copy(f"COPY {quote(table.target)} ({table.target_column_list()}) FROM STDIN") as into,
+            scur.copy(f"COPY ({select}) TO STDOUT{options}") as out,
+            tcur.copy(f"COPY {quote(table.target)} ({table.target_column_list()}) FROM STDIN{options}") as into,
         ):
             for data in out:
                 into.write(data)

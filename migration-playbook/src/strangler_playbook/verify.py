@@ -31,6 +31,7 @@ from strangler_playbook.state import ensure_state_table, write_state
 RANGE_ROWS = 100_000
 LEAF_ROWS = 256
 MAX_LISTED_KEYS = 1_000
+HASH_RECORD_SINCE = 140000  # hash_record_extended() arrived in PostgreSQL 14
 
 
 @dataclass
@@ -174,8 +175,10 @@ def run_verify(ctx: RunContext, *, range_rows: int = RANGE_ROWS, record: bool = 
 def _verify_table(ctx: RunContext, table: Table, range_rows: int) -> TableReport:
     started = time.monotonic()
     report = TableReport(table.target)
-    native = ctx.source.engine == ctx.target.engine == "postgresql" and all(
-        c.source_type.lower() == c.target_type.lower() for c in table.columns
+    native = (
+        ctx.source.engine == ctx.target.engine == "postgresql"
+        and min(ctx.source.raw.info.server_version, ctx.target.raw.info.server_version) >= HASH_RECORD_SINCE
+        and all(c.source_type.lower() == c.target_type.lower() for c in table.columns)
     )
     source = _Side(ctx.source, table, "source", native=native)
     target = _Side(ctx.target, table, "target", native=native)

@@ -7,7 +7,8 @@ SHELL := /bin/bash
 PYTHON := $(shell tools/find-python)
 VENV := .venv
 PY := $(VENV)/bin/python
-PARTS := $(patsubst %/pyproject.toml,%,$(wildcard */pyproject.toml extracted/*/pyproject.toml))
+# An installable part is a folder whose pyproject.toml has a [project] table (e2e/ and tests/ only configure pytest).
+PARTS := $(patsubst %/pyproject.toml,%,$(shell grep -l '^\[project\]' */pyproject.toml extracted/*/pyproject.toml 2>/dev/null))
 PART_PROJECTS := $(foreach p,$(PARTS),$(p)/pyproject.toml)
 
 .PHONY: help venv up test lint fmt typecheck bench-proxy bench-data clean
@@ -39,6 +40,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd monolith && ../$(VENV)/bin/lint-imports
 
 fmt: venv
 	$(VENV)/bin/ruff format .

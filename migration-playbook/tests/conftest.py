@@ -25,23 +25,67 @@ def pg_server() -> str:
     return _server_url()
 
 
+class _DatabasePool:
+    """Databases named strangler_playbook_<random>, emptied between tests and dropped at the end of the session.
+
+    Creating and dropping a database costs ≈1.7 s here; emptying one (schema public dropped and re-created,
+    leftover sessions of killed engines terminated) costs ≈50 ms.
+    """
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.free: list[str] = []
+        self.created: list[str] = []
+
+    def url(self, name: str) -> str:
+        return self.server.rsplit("/", 1)[0] + "/" + name
+
+    def take(self) -> str:
+        if self.free:
+            return self.free.pop()
+        name = f"strangler_playbook_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return name
+
+    def give_back(self, name: str) -> None:
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        with psycopg.connect(self.url(name), autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        self.free.append(name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_pool() -> Iterator[_DatabasePool]:
+    pool = _DatabasePool(_server_url())
+    yield pool
+    pool.drop_all()
+
+
 @pytest.fixture
-def make_pg() -> Iterator[Callable[[], str]]:
-    """Creates empty databases named strangler_playbook_<random>; drops them afterwards."""
-    server = _server_url()
-    created: list[str] = []
+def make_pg(pg_pool: _DatabasePool) -> Iterator[Callable[[], str]]:
+    """Empty PostgreSQL databases for this test only."""
+    taken: list[str] = []
 
     def make() -> str:
-        name = f"strangler_playbook_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        return server.rsplit("/", 1)[0] + "/" + name
+        name = pg_pool.take()
+        taken.append(name)
+        return pg_pool.url(name)
 
     yield make
-    with psycopg.connect(server, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for name in taken:
+        pg_pool.give_back(name)
 
 
 @pytest.fixture

@@ -80,6 +80,7 @@ class Comparator:
         self._stored_this_minute: dict[str, tuple[int, int]] = {}
         self._writer = _MismatchWriter(mismatches, self.metrics) if mismatches is not None else None
         self._rollbacks: set[asyncio.Task[None]] = set()
+        self._route_metrics: dict[str, _RouteMetrics] = {}
 
     # lifecycle
     def start(self) -> None:
@@ -126,6 +127,8 @@ class Comparator:
                 log.exception("comparing %s %s failed", result.request.method, result.request.route)
             finally:
                 self._queue.task_done()
+            # Let client traffic run between two comparisons: a full queue must not hold the loop for a batch.
+            await asyncio.sleep(0)
 
     # one result
     async def process(self, result: ShadowResult) -> Comparison | None:
@@ -216,21 +219,25 @@ class Comparator:
     def _count(
         self, label: str, comparison: Comparison, net: list[str], expected: CapturedResponse, actual: CapturedResponse
     ) -> None:
-        m = self.metrics
-        outcome = "equal" if comparison.equal else "differ" if net else "noise_only"
-        m.requests.labels(label, outcome).inc()
+        m = self._route_metrics.get(label)
+        if m is None:
+            m = self._route_metrics[label] = _RouteMetrics(self.metrics, label)
+        m.outcome("equal" if comparison.equal else "differ" if net else "noise_only").inc()
         tally = self.noise.route(label)
-        for name in {d.field for d in comparison.diffs}:
-            if name in tally.fields:
-                m.field_diffs.labels(label, name, "raw").inc()
-        for name in net:
-            if name in tally.fields:
-                m.field_diffs.labels(label, name, "net").inc()
-        for side, answer in (("monolith", expected), ("service", actual)):
-            m.seconds.labels(label, side).observe(answer.seconds)
-            if answer.status >= 500:
-                m.errors.labels(label, side).inc()
-        m.net_diff_rate.labels(label).set(tally.net_diffs / tally.compared if tally.compared else 0.0)
+        if comparison.diffs:
+            for name in {d.field for d in comparison.diffs}:
+                if name in tally.fields:
+                    m.field(name, "raw").inc()
+            for name in net:
+                if name in tally.fields:
+                    m.field(name, "net").inc()
+        m.monolith_seconds.observe(expected.seconds)
+        m.service_seconds.observe(actual.seconds)
+        if expected.status >= 500:
+            m.monolith_5xx.inc()
+        if actual.status >= 500:
+            m.service_5xx.inc()
+        m.net_diff_rate.set(tally.net_diffs / tally.compared if tally.compared else 0.0)
 
     def _should_store(self, label: str) -> bool:
         if self.config.mismatch_sample < 1 and self._rng.random() >= self.config.mismatch_sample:
@@ -342,6 +349,33 @@ def _redacted_diff(diff: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
         diff["expected"] = REDACTED if diff["expected"] is not None else None
         diff["actual"] = REDACTED if diff["actual"] is not None else None
     return diff
+
+
+class _RouteMetrics:
+    """One route's metric children, looked up once: `labels()` costs more than the increment itself."""
+
+    def __init__(self, metrics: CompareMetrics, route: str) -> None:
+        self._metrics = metrics
+        self.route = route
+        self._outcomes: dict[str, Any] = {}
+        self._fields: dict[tuple[str, str], Any] = {}
+        self.monolith_seconds = metrics.seconds.labels(route, "monolith")
+        self.service_seconds = metrics.seconds.labels(route, "service")
+        self.monolith_5xx = metrics.errors.labels(route, "monolith")
+        self.service_5xx = metrics.errors.labels(route, "service")
+        self.net_diff_rate = metrics.net_diff_rate.labels(route)
+
+    def outcome(self, name: str) -> Any:
+        child = self._outcomes.get(name)
+        if child is None:
+            child = self._outcomes[name] = self._metrics.requests.labels(self.route, name)
+        return child
+
+    def field(self, name: str, count: str) -> Any:
+        child = self._fields.get((name, count))
+        if child is None:
+            child = self._fields[(name, count)] = self._metrics.field_diffs.labels(self.route, name, count)
+        return child
 
 
 class _MismatchWriter:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from .compare_settings import CompareSettings
 from .headers import Headers
 from .jsonpath import PathPart, PathRule, format_path, generalise, matches_any, parse_path
-from .normalise import Context, headers_to_compare, json_value, text_body
+from .normalise import Context, headers_to_compare, text_body
 
 JSON_LIMIT = 256 * 1024  # larger bodies are compared by hash: parsing them would hold the event loop too long
 SHOWN = 200  # characters of a value kept in a diff
@@ -104,7 +104,7 @@ def compare_responses(
     right = _json(actual.body, json_limit)
     if left is not _NOT_JSON and right is not _NOT_JSON:
         rules = rules_for(settings.ignore)
-        _walk(json_value(left, ctx), json_value(right, ctx), [], rules, diffs)
+        _walk(left, right, [], rules, diffs, ctx)
         return result
     result.body_compared = "hash"
     a_hash, b_hash = body_hash(text_body(expected.body, ctx)), body_hash(text_body(actual.body, ctx))
@@ -134,14 +134,17 @@ def _json(body: bytes, limit: int) -> Any:
         return _NOT_JSON
 
 
-def _walk(a: Any, b: Any, path: list[PathPart], rules: tuple[PathRule, ...], diffs: list[FieldDiff]) -> None:
+def _walk(
+    a: Any, b: Any, path: list[PathPart], rules: tuple[PathRule, ...], diffs: list[FieldDiff], ctx: Context
+) -> None:
     if rules and path and matches_any(rules, path):
         return
-    if isinstance(a, dict) and isinstance(b, dict):
+    ta, tb = type(a), type(b)
+    if ta is dict and tb is dict:
         for key in a:
             path.append(key)
             if key in b:
-                _walk(a[key], b[key], path, rules, diffs)
+                _walk(a[key], b[key], path, rules, diffs, ctx)
             elif not (rules and matches_any(rules, path)):
                 diffs.append(FieldDiff(format_path(path), generalise(path), "missing", _shown(a[key]), None))
             path.pop()
@@ -152,7 +155,7 @@ def _walk(a: Any, b: Any, path: list[PathPart], rules: tuple[PathRule, ...], dif
                     diffs.append(FieldDiff(format_path(path), generalise(path), "extra", None, _shown(b[key])))
                 path.pop()
         return
-    if isinstance(a, list) and isinstance(b, list):
+    if ta is list and tb is list:
         for i in range(max(len(a), len(b))):
             path.append(i)
             if i >= len(b):
@@ -162,13 +165,16 @@ def _walk(a: Any, b: Any, path: list[PathPart], rules: tuple[PathRule, ...], dif
                 if not (rules and matches_any(rules, path)):
                     diffs.append(FieldDiff(format_path(path), generalise(path), "extra", None, _shown(b[i])))
             else:
-                _walk(a[i], b[i], path, rules, diffs)
+                _walk(a[i], b[i], path, rules, diffs, ctx)
             path.pop()
         return
-    if _kind(a) != _kind(b):
-        diffs.append(FieldDiff(format_path(path), generalise(path), "type", _shown(a), _shown(b)))
-    elif a != b:
+    if ta is tb or _kind(a) == _kind(b):
+        # Strings are normalised only when they differ: most fields are equal, and normalising costs.
+        if a == b or (ta is str and tb is str and ctx.text(a) == ctx.text(b)):
+            return
         diffs.append(FieldDiff(format_path(path), generalise(path), "changed", _shown(a), _shown(b)))
+    else:
+        diffs.append(FieldDiff(format_path(path), generalise(path), "type", _shown(a), _shown(b)))
 
 
 def _kind(value: Any) -> str:

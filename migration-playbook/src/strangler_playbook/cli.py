@@ -196,7 +196,7 @@ def sync(
 @data.command()
 @_common
 @click.option(
-    "--range-rows", type=click.IntRange(min=2), default=100_000, show_default=True, help="Rows per checksum range."
+    "--range-rows", type=click.IntRange(min=2), default=1_000_000, show_default=True, help="Rows per checksum range."
 )
 def verify(
     spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool, range_rows: int

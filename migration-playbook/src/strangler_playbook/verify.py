@@ -15,6 +15,7 @@ Measured cost per 100k-row range (2 cores shared with other work, PostgreSQL 15,
 
 from __future__ import annotations
 
+import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,7 +29,10 @@ from strangler_playbook.run_context import RunContext
 from strangler_playbook.schema import Table, key_order_sql, key_select_sql
 from strangler_playbook.state import ensure_state_table, write_state
 
-RANGE_ROWS = 100_000
+# A clean table costs one scan per range, so ranges are large (a whole-range query scans in parallel); a
+# mismatching range is cut into FAN_OUT parts per level, reaching 256-row leaves from 10⁶ rows in 4 levels.
+RANGE_ROWS = 1_000_000
+FAN_OUT = 8
 LEAF_ROWS = 256
 MAX_LISTED_KEYS = 1_000
 HASH_RECORD_SINCE = 140000  # hash_record_extended() arrived in PostgreSQL 14
@@ -231,10 +235,13 @@ def _narrow(
         report.different.extend(sorted(k for k in src_rows if k in tgt_rows and src_rows[k] != tgt_rows[k]))
         return
     side, count = (source, src_count) if src_count >= tgt_count else (target, tgt_count)
-    mid = side.split_key(lo, hi, count // 2 - 1)
-    if mid is None or mid == hi:
-        return
-    for part_lo, part_hi in ((lo, mid), (mid, hi)):
+    cuts: list[Key | None] = [lo]
+    for part in range(1, FAN_OUT):
+        cut = side.split_key(lo, hi, count * part // FAN_OUT - 1)
+        if cut is not None and cut != cuts[-1] and cut != hi:
+            cuts.append(cut)
+    cuts.append(hi)
+    for part_lo, part_hi in itertools.pairwise(cuts):
         (sc, sh), (tc, th) = _both(pool, source, target, part_lo, part_hi)
         if (sc, sh) != (tc, th):
             _narrow(pool, source, target, part_lo, part_hi, sc, tc, report)

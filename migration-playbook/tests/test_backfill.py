@@ -137,3 +137,36 @@ def test_a_unique_value_moving_between_rows_during_the_load_does_not_break_the_b
         run_sync(ctx)
         assert run_verify(ctx).clean
     assert catalog_fixture.fetch(target, "SELECT id FROM catalog_product WHERE slug = 'product-1-0'") == [(900,)]
+
+
+def test_throttle_holds_the_copy_rate_under_its_limit(make_sqlite, spec_path: Path) -> None:
+    source, target = make_sqlite(), make_sqlite()
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(source, products=1500)
+    with open_context(load_spec(spec_path), source, target) as ctx:
+        result = run_backfill(ctx, chunk_rows=250, throttle_rows_per_s=2500)
+    product = result.tables[1]
+    assert product.rows == 1500
+    assert product.rows / product.seconds <= 2500 * 1.05
+    assert product.seconds >= 0.55
+
+
+def test_postgres_tables_with_different_column_types_are_copied_as_text_and_compared_normalised(
+    make_pg, spec_path: Path
+) -> None:
+    source, target = make_pg(), make_pg()
+    catalog_fixture.create_schema(source)
+    catalog_fixture.create_schema(target)
+    catalog_fixture.seed(source, products=400)
+    catalog_fixture.execute(
+        target,
+        "ALTER TABLE catalog_product ALTER COLUMN price TYPE numeric(14, 4)",
+        "ALTER TABLE catalog_product ALTER COLUMN name TYPE text",
+        "ALTER TABLE catalog_product ALTER COLUMN category_id TYPE integer",
+    )
+    with open_context(load_spec(spec_path), source, target) as ctx:
+        run_backfill(ctx)
+        assert run_verify(ctx).clean
+        catalog_fixture.execute(target, "UPDATE catalog_product SET price = price + 0.0001 WHERE id = 7")
+        assert run_verify(ctx).tables[1].different == [(7,)]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,17 @@ def test_no_database_url_exits_3_naming_the_environment_variable(spec_path: Path
 
 def test_a_usage_mistake_exits_1(spec_path: Path) -> None:
     assert run("backfill", str(spec_path), "--chunk-rows", "zero")[0] == 1
+
+
+def test_status_reports_pending_changes_and_the_age_of_the_oldest_as_lag(
+    sqlite_pair: tuple[str, str], spec_path: Path
+) -> None:
+    source, target = sqlite_pair
+    common = [str(spec_path), "--source", source, "--target", target, "--json"]
+    run("backfill", *common)
+    catalog_fixture.execute(source, "UPDATE catalog_product SET name = 'a' WHERE id IN (1, 2, 3)")
+    time.sleep(0.3)
+    status = json.loads(run("status", *common)[1])
+    assert status["sync"]["pending_changes"] == 3
+    assert status["sync"]["lag_s"] >= 0.3
+    assert status["phase"] == "backfilled"

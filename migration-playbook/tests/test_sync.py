@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from strangler_playbook.backfill import run_backfill
+from strangler_playbook.capture import capture_installed, install_capture, uninstall_capture
 from strangler_playbook.errors import StateError
 from strangler_playbook.run_context import open_context
 from strangler_playbook.spec import load_spec
@@ -142,3 +143,31 @@ def test_a_second_engine_process_on_the_same_spec_is_refused_while_the_first_run
             pass
         with open_context(spec, source, target, exclusive=True, reverse=True, lock_wait_s=0.2):
             pass  # the other direction is a different lock
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "pg"])
+def test_uninstalling_capture_leaves_no_trigger_function_or_changelog_behind(
+    make_db, spec_path: Path, engine: str
+) -> None:
+    source, target = make_db(engine), make_db(engine)
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    tables = ["catalog_category", "catalog_product"]
+    with open_context(load_spec(spec_path), source, target) as ctx:
+        install_capture(ctx.source, "catalog", ctx.tables)
+        assert capture_installed(ctx.source, "catalog", tables) == dict.fromkeys(tables, True)
+        uninstall_capture(ctx.source, "catalog", tables)
+        assert capture_installed(ctx.source, "catalog", tables) == dict.fromkeys(tables, False)
+    if engine == "pg":
+        leftovers = catalog_fixture.fetch(
+            source,
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal UNION ALL "
+            "SELECT proname FROM pg_proc WHERE proname LIKE '\\_strangler%' UNION ALL "
+            "SELECT relname FROM pg_class WHERE relname LIKE '\\_strangler%'",
+        )
+    else:
+        leftovers = catalog_fixture.fetch(
+            source, "SELECT name FROM sqlite_master WHERE name LIKE '\\_strangler%' ESCAPE '\\'"
+        )
+    assert leftovers == []
+    catalog_fixture.execute(source, "DELETE FROM catalog_product")  # and the tables still take writes

@@ -7,16 +7,18 @@ Exit codes: 0 ok · 1 bad usage or spec · 2 verify found differences · 3 canno
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+import psycopg
 from rich.console import Console
 from rich.table import Table as RichTable
 
 from strangler_playbook.backfill import run_backfill
-from strangler_playbook.errors import PlaybookError
+from strangler_playbook.errors import ConnectError, EngineError, PlaybookError
 from strangler_playbook.plan import make_plan
 from strangler_playbook.progress import reporter
 from strangler_playbook.run_context import database_urls, open_context
@@ -267,16 +269,29 @@ def _run(action: Callable[[], int], json_output: bool) -> None:
     try:
         code = action()
     except PlaybookError as exc:
-        if json_output:
-            _print_json({"error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code})
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(exc, json_output)
+    except psycopg.OperationalError as exc:  # the connection dropped mid-run
+        _fail(
+            ConnectError(f"lost the database connection: {exc}", hint="check the database, then re-run: it resumes"),
+            json_output,
+        )
+    except (psycopg.Error, sqlite3.Error) as exc:
+        _fail(
+            EngineError(f"a database refused an operation: {exc}", hint="re-run once the cause is fixed"), json_output
+        )
     sys.exit(code)
 
 
 def _console() -> Console:
     # Piped output keeps whole table cells rather than rich's 80-column default.
     return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _fail(exc: PlaybookError, json_output: bool) -> NoReturn:
+    if json_output:
+        _print_json({"error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code})
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
 
 
 def _print_json(body: Any) -> None:

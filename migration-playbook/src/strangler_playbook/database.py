@@ -108,21 +108,6 @@ class Database:
         else:
             self.execute("COMMIT")
 
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """A read-only transaction whose reads all see one consistent state."""
-        if self.engine == "postgresql":
-            try:
-                self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                yield
-                self.raw.execute("COMMIT")
-            except BaseException:
-                self.raw.execute("ROLLBACK")
-                raise
-            return
-        with self.transaction(write=False):
-            yield
-
     # --- introspection -------------------------------------------------------------------------------------
 
     def table_exists(self, table: str) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from strangler_playbook.column_types import FIELD_SEPARATOR, bind_value, canonical, pg_row_text_sql, text_of
+from strangler_playbook.column_types import bind_value, canonical, pg_row_text_sql
 from strangler_playbook.database import Database, quote
 from strangler_playbook.rows import Key, next_bound, range_where
 from strangler_playbook.run_context import RunContext
@@ -245,7 +245,3 @@ def _narrow(
         (sc, sh), (tc, th) = _both(pool, source, target, part_lo, part_hi)
         if (sc, sh) != (tc, th):
             _narrow(pool, source, target, part_lo, part_hi, sc, tc, report)
-
-
-def describe_key(key: Key, table: Table) -> str:
-    return FIELD_SEPARATOR.join(text_of(v, k) for v, k in zip(key, table.key_kinds, strict=True))

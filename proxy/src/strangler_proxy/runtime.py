@@ -17,6 +17,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .access_log import configure_access_log
@@ -138,7 +139,7 @@ def ensure_seeded(store: RouteStore, monolith_url: str | None) -> RouteTable:
 class TableWatcher:
     """Follows the store on its own thread and hands each new table to `deliver` (thread-safe)."""
 
-    def __init__(self, store_url: str, known: int, poll: float, deliver: Any) -> None:
+    def __init__(self, store_url: str, known: int, poll: float, deliver: Callable[[RouteTable], object]) -> None:
         self.store_url = store_url
         self.known = known
         self.poll = poll
@@ -166,7 +167,10 @@ class TableWatcher:
                 if latest != self.known and latest > 0:
                     table = store.load(latest).table
                     self.known = latest
-                    self.deliver(table)
+                    try:
+                        self.deliver(table)
+                    except RuntimeError:  # the event loop has closed: the proxy is shutting down
+                        return
                 if failing:
                     log.warning("route store reachable again")
                     failing = False

@@ -5,7 +5,9 @@ and stores a sample of mismatches — all off the client's response path.
     comparator.start()            # subscribes to app.shadow.on_shadow; call on the event loop
     await comparator.drain()      # tests: wait until every queued result is compared
 
-`on_shadow` only does `put_nowait` into a bounded queue (full: the result is skipped and counted). One worker
+`on_shadow` only does `put_nowait` into a bounded queue (full: the result is skipped and counted), and at most
+`STRANGLER_COMPARE_MAX_PER_SECOND` results a second are taken (a token bucket), which bounds the comparator's CPU
+whatever the traffic: beyond it results are skipped and counted, and statistics come from a sample. One worker
 task compares results one by one; per result that costs a JSON parse of both bodies (bodies over
 `compare.JSON_LIMIT` are hashed instead) and, for a noise sample, one more request to the monolith on a
 connection pool of the comparator's own. Mismatch records go to a writer thread through a bounded queue, and a
@@ -81,6 +83,8 @@ class Comparator:
         self._writer = _MismatchWriter(mismatches, self.metrics) if mismatches is not None else None
         self._rollbacks: set[asyncio.Task[None]] = set()
         self._route_metrics: dict[str, _RouteMetrics] = {}
+        self._tokens = self.config.max_per_second  # a bucket of one second's worth: bursts up to that pass
+        self._refilled = time.monotonic()
 
     # lifecycle
     def start(self) -> None:
@@ -113,6 +117,14 @@ class Comparator:
 
     # the on_shadow callback: never blocks
     def submit(self, result: ShadowResult) -> None:
+        now = time.monotonic()
+        rate = self.config.max_per_second
+        self._tokens = min(rate, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens < 1:
+            self.metrics.requests.labels(result.request.route, "skipped_rate").inc()
+            return
+        self._tokens -= 1
         try:
             self._queue.put_nowait(result)
         except asyncio.QueueFull:

@@ -6,6 +6,7 @@ Per-route settings (ignore rules, headers, noise sample, gates) live on the rout
 |---|---|---|
 | STRANGLER_COMPARE | 1 | compare mirrored answers (0: mirror only) |
 | STRANGLER_COMPARE_QUEUE | 256 | finished mirrors waiting for the comparator; when full, new ones are skipped |
+| STRANGLER_COMPARE_MAX_PER_SECOND | 200 | comparisons a second at most (token bucket); beyond, results are skipped |
 | STRANGLER_MISMATCH_SAMPLE | 1.0 | share of mismatches stored |
 | STRANGLER_MISMATCH_PER_MINUTE | 60 | at most this many stored per route and minute |
 | STRANGLER_MISMATCH_MAX_ROWS | 10000 | stored mismatches kept (oldest deleted first) |
@@ -34,6 +35,7 @@ T = TypeVar("T")
 class CompareConfig:
     enabled: bool = True
     queue: int = 256
+    max_per_second: float = 200.0  # bounds the comparator's CPU: ~150 µs per comparison of a small JSON answer
     mismatch_sample: float = 1.0
     mismatch_per_minute: int = 60
     mismatch_max_rows: int = 10_000
@@ -80,6 +82,9 @@ class CompareConfig:
         return cls(
             enabled=read("COMPARE", d.enabled, flag, lambda v: True, "1 or 0"),
             queue=read("COMPARE_QUEUE", d.queue, int, positive, "a whole number >= 1"),
+            max_per_second=read(
+                "COMPARE_MAX_PER_SECOND", d.max_per_second, float, lambda v: v > 0, "a number of comparisons > 0"
+            ),
             mismatch_sample=read("MISMATCH_SAMPLE", d.mismatch_sample, float, fraction, "a number from 0 to 1"),
             mismatch_per_minute=read(
                 "MISMATCH_PER_MINUTE", d.mismatch_per_minute, int, lambda v: v >= 0, "a whole number >= 0"

@@ -1,6 +1,7 @@
 """Prometheus metrics of the comparator, registered in the data plane's registry (served at the admin /metrics).
 
-strangler_compare_requests_total{route,outcome}        equal / noise_only / differ / skipped_queue_full / mirror_failed
+strangler_compare_requests_total{route,outcome}        equal / noise_only / differ / skipped_queue_full / skipped_rate /
+                                                        mirror_failed
 strangler_compare_field_diffs_total{route,field,count}  count = raw | net (fields bounded per route)
 strangler_compare_noise_samples_total{route}            monolith asked twice
 strangler_compare_5xx_total{route,side}                 side = monolith | service

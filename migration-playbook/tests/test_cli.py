@@ -192,3 +192,19 @@ def test_status_reports_pending_changes_and_the_age_of_the_oldest_as_lag(
     assert status["sync"]["pending_changes"] == 3
     assert status["sync"]["lag_s"] >= 0.3
     assert status["phase"] == "backfilled"
+
+
+def test_reset_removes_capture_and_state_so_a_new_backfill_starts_over(
+    sqlite_pair: tuple[str, str], spec_path: Path
+) -> None:
+    source, target = sqlite_pair
+    common = [str(spec_path), "--source", source, "--target", target, "--json"]
+    pristine = snapshot(source)
+    run("backfill", *common)
+    assert run("reset", *common)[0] == 1  # without --yes
+    assert run("reset", *common, "--yes")[0] == 0
+    assert snapshot(source) == pristine
+    assert json.loads(run("status", *common)[1])["phase"] == "not started"
+    catalog_fixture.execute(target, "DELETE FROM catalog_product", "DELETE FROM catalog_category")
+    assert run("backfill", *common)[0] == 0
+    assert run("verify", *common)[0] == 0

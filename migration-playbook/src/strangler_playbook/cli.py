@@ -18,11 +18,13 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from strangler_playbook.backfill import run_backfill
-from strangler_playbook.errors import ConnectError, EngineError, PlaybookError
+from strangler_playbook.capture import uninstall_capture
+from strangler_playbook.errors import ConnectError, EngineError, PlaybookError, SpecError
 from strangler_playbook.plan import make_plan
 from strangler_playbook.progress import reporter
 from strangler_playbook.run_context import database_urls, open_context
 from strangler_playbook.spec import load_spec
+from strangler_playbook.state import delete_prefix
 from strangler_playbook.status import read_status
 from strangler_playbook.sync import run_sync
 from strangler_playbook.verify import run_verify
@@ -227,6 +229,36 @@ def verify(
             if not report.clean:
                 click.echo("differences found: run `sync` until caught up, then verify again", err=True)
         return 0 if report.clean else EXIT_DIFFERENCES
+
+    _run(action, json_output)
+
+
+@data.command()
+@_common
+@click.option("--yes", is_flag=True, help="Confirm: the sync state is forgotten and capture removed.")
+def reset(
+    spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool, yes: bool
+) -> None:
+    """Abandon this direction's data phases: remove capture from the source and forget the engine's state.
+
+    Rows already copied stay in the target. Safe before cutover (the monolith is still the system of record);
+    run `backfill` again to start over, after emptying the target tables.
+    """
+
+    def action() -> int:
+        if not yes:
+            raise SpecError("reset needs --yes", hint="re-run with --yes once you mean it")
+        spec = load_spec(spec_path)
+        src, tgt = database_urls(spec, source_url, target_url, reverse=reverse)
+        with open_context(spec, src, tgt, reverse=reverse, require_target=False, exclusive=True) as ctx:
+            uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
+            with ctx.target.transaction():
+                delete_prefix(ctx.target, ctx.prefix)
+        if json_output:
+            _print_json({"reset": ctx.spec.name, "direction": ctx.direction})
+        else:
+            click.echo(f"{ctx.spec.name} ({ctx.direction}): capture removed, state forgotten")
+        return 0
 
     _run(action, json_output)
 

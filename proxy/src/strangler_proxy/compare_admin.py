@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import unquote_plus
 
 from .admin import AdminApp, Request
 from .comparator import Comparator
@@ -32,7 +33,8 @@ def add_compare_endpoints(admin: AdminApp, comparator: Comparator, mismatches: M
     async def get_diffs(request: Request) -> tuple[int, Any]:
         store = _store(mismatches)
         limit = _whole(request.query("limit") or "50", "limit")
-        rows = await asyncio.to_thread(store.recent, limit=limit, route=request.query("route") or None)
+        route = unquote_plus(request.query("route") or "") or None  # Request.query leaves values percent-encoded
+        rows = await asyncio.to_thread(store.recent, limit=limit, route=route)
         return 200, {"mismatches": [r.as_dict() for r in rows]}
 
     async def get_one(request: Request) -> tuple[int, Any]:

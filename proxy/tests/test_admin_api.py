@@ -287,3 +287,45 @@ def test_an_endpoint_another_part_adds_gets_the_same_auth_and_error_shape(store:
         assert_error(call(served.admin_url, "GET", "/mismatches?route=x", headers={}), 401, "unauthorized")
         assert_error(call(served.admin_url, "GET", "/mismatches"), 400, "missing_route")
         assert call(served.admin_url, "GET", "/mismatches?route=x").json() == {"mismatches": [], "route": "x"}
+
+
+def test_an_upstream_is_added_changed_and_removed_as_versions(admin: tuple[str, RouteStore]) -> None:
+    url = seeded(admin)
+    added = call(
+        url,
+        "POST",
+        "/upstreams",
+        {"name": "orders", "url": "http://127.0.0.1:8002", "reason": "deployed", "expected_version": 1},
+    )
+    assert added.status_code == 200 and added.json()["diff"] == ["+ upstream orders http://127.0.0.1:8002"]
+    changed = call(
+        url, "POST", "/upstreams", {"name": "orders", "read_timeout": 5, "reason": "fail fast", "expected_version": 2}
+    )
+    assert changed.json()["diff"] == ["~ upstream orders: read_timeout 30.0 -> 5.0"]
+    assert changed.json()["table"]["upstreams"]["orders"]["url"] == "http://127.0.0.1:8002"
+    removed = call(url, "DELETE", "/upstreams", {"name": "orders", "reason": "abandoned", "expected_version": 3})
+    assert removed.json()["diff"] == ["- upstream orders (http://127.0.0.1:8002)"]
+
+
+BAD_UPSTREAM_CHANGES = [
+    ("POST", {"name": "orders"}, "upstreams.orders.url", "is required"),
+    ("POST", {"name": "catalog", "url": "http://c:1/api"}, "upstreams.catalog.url", "no path"),
+    ("POST", {"name": "catalog", "max_connections": 0}, "upstreams.catalog.max_connections", "between 1 and"),
+    ("POST", {"name": "Bad Name", "url": "http://b:1"}, "upstreams.Bad Name", "lowercase"),
+    ("POST", {}, "name", "is required"),
+    ("DELETE", {"name": "catalog"}, "name", "is the service of /api/catalog"),
+    ("DELETE", {"name": "monolith"}, "name", "is the default upstream"),
+    ("DELETE", {"name": "ghost"}, "name", "there is no upstream 'ghost'"),
+]
+
+
+@pytest.mark.parametrize(("method", "change", "field", "message"), BAD_UPSTREAM_CHANGES)
+def test_a_bad_upstream_change_gets_422_and_changes_nothing(
+    admin: tuple[str, RouteStore], method: str, change: dict[str, Any], field: str, message: str
+) -> None:
+    url = seeded(admin)
+    body = assert_error(
+        call(url, method, "/upstreams", {**change, "reason": "r", "expected_version": 1}), 422, "validation_failed"
+    )
+    assert any(p["field"] == field and message in p["message"] for p in body["problems"]), body
+    assert admin[1].latest_version() == 1

@@ -250,3 +250,15 @@ def test_a_file_with_several_problems_lists_each_one_once(pristine: Running, tmp
         "  - routes[0].service: 'ghost' is not a known upstream (known: monolith); add it under [upstreams] first",
     ]
     assert pristine.cli_json("routes", "list")["version"] == 1
+
+
+def test_an_upstream_can_be_added_then_routed_to_and_is_kept_while_in_use(running: Running) -> None:
+    added = running.cli_json("routes", "upstream", "set", "catalog", "--url", running.catalog, "--reason", "deployed")
+    assert added["version"] == 2 and added["diff"] == [f"+ upstream catalog {running.catalog}"]
+    live = ("routes", "set", "/api/catalog", "--service", "catalog", "--stage", "live", "--reason", "go")
+    assert running.cli(*live).returncode == 0
+    wait_for(lambda: httpx.get(running.proxy.public_url + "/api/catalog").json()["upstream"] == "catalog", 1)
+    in_use = running.cli("routes", "upstream", "remove", "catalog", "--reason", "oops")
+    assert in_use.returncode == 1 and "is the service of /api/catalog" in in_use.stderr
+    tuned = running.cli_json("routes", "upstream", "set", "catalog", "--read-timeout", "5", "--reason", "fail fast")
+    assert tuned["diff"] == ["~ upstream catalog: read_timeout 30.0 -> 5.0"]

@@ -9,6 +9,8 @@
     GET    /history?limit=N  versions, newest first, with who/when/why and a change summary
     GET    /versions/{n}     the table as it was at version n
     POST   /rollback         append a copy of an earlier version: {to_version?, reason, expected_version}
+    POST   /upstreams        add or change one upstream: {name, url?, read_timeout?, ..., reason, expected_version}
+    DELETE /upstreams        remove an upstream no route uses: {name, reason, expected_version}
 
 Every endpoint except /healthz needs `Authorization: Bearer <STRANGLER_ADMIN_TOKEN>`, compared with
 hmac.compare_digest. Every error has one shape: {"error", "status", "detail", "producer", "problems"?}.
@@ -35,7 +37,7 @@ from typing import Any
 from .asgi_types import Receive, Scope, Send
 from .control_errors import ControlPlaneError, Problem, StaleVersion, TableInvalid
 from .model import RouteTable
-from .route_changes import route_remove, route_set, table_apply
+from .route_changes import route_remove, route_set, table_apply, upstream_remove, upstream_set
 from .store import CommitResult, RouteStore
 from .table_codec import table_from_dict, table_to_dict
 
@@ -121,6 +123,8 @@ class AdminApp:
             ("POST", "/apply"): self.post_apply,
             ("GET", "/history"): self.get_history,
             ("POST", "/rollback"): self.post_rollback,
+            ("POST", "/upstreams"): self.post_upstreams,
+            ("DELETE", "/upstreams"): self.delete_upstreams,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -259,6 +263,27 @@ class AdminApp:
         )
         return self._committed(result)
 
+    async def post_upstreams(self, request: Request) -> tuple[int, Any]:
+        body = await request.json()
+        expected, author, reason = _write_fields(body, request)
+        name = _upstream_name(body)
+        fields = {k: v for k, v in body.items() if k not in WRITE_FIELDS and k != "name"}
+        result = await asyncio.to_thread(
+            lambda: upstream_set(
+                self.store, name=name, fields=fields, expected_version=expected, author=author, reason=reason
+            )
+        )
+        return self._committed(result)
+
+    async def delete_upstreams(self, request: Request) -> tuple[int, Any]:
+        body = await request.json()
+        expected, author, reason = _write_fields(body, request)
+        name = _upstream_name(body)
+        result = await asyncio.to_thread(
+            lambda: upstream_remove(self.store, name=name, expected_version=expected, author=author, reason=reason)
+        )
+        return self._committed(result)
+
     async def post_apply(self, request: Request) -> tuple[int, Any]:
         body = await request.json()
         dry_run = body.get("dry_run", False)
@@ -319,6 +344,13 @@ def _write_fields(body: dict[str, Any], request: Request) -> tuple[int, str, str
     client = request.scope.get("client") or ("unknown", 0)
     assert isinstance(expected, int) and isinstance(reason, str)
     return expected, (author or f"anonymous@{client[0]}").strip(), reason.strip()
+
+
+def _upstream_name(body: dict[str, Any]) -> str:
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise TableInvalid([Problem("name", "is required: the upstream's name, e.g. catalog")])
+    return name
 
 
 def _host_name(host: str) -> str:

@@ -461,6 +461,51 @@ def routes_rollback(rc: RoutesContext, as_json: bool, to_version: int | None, re
     _show_commit(rc.client.post("/rollback", body), expected, as_json)
 
 
+@routes.group("upstream")
+def routes_upstream() -> None:
+    """Add, change or remove one upstream (the services routes can point at) without a routes file.
+
+    \b
+    Examples:
+      strangler routes upstream set catalog --url http://10.0.0.7:8001 --reason "catalog service deployed"
+      strangler routes upstream set catalog --read-timeout 5 --reason "p99 is 300 ms; fail fast"
+      strangler routes upstream remove catalog --reason "extraction abandoned"
+    """
+
+
+@routes_upstream.command("set")
+@click.argument("name")
+@click.option("--url", help="Base URL, scheme://host:port with no path (required for a new upstream).")
+@click.option("--connect-timeout", type=float, help="Seconds to connect.")
+@click.option("--read-timeout", type=float, help="Seconds to wait for the response.")
+@click.option("--max-connections", type=int, help="Connections kept to it at most.")
+@click.option("--max-pending", type=int, help="Requests waiting for a connection at most (then 503).")
+@click.option("--health-path", help="Path of its health check, e.g. /healthz.")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@json_option
+@pass_routes
+def routes_upstream_set(rc: RoutesContext, /, as_json: bool, name: str, reason: str, **fields: Any) -> None:
+    """Add the upstream NAME or change the fields given."""
+    expected = rc.current_version()
+    body = {k: v for k, v in fields.items() if v is not None}
+    result = rc.client.post(
+        "/upstreams", {"name": name, **body, "reason": reason, "author": rc.author, "expected_version": expected}
+    )
+    _show_commit(result, expected, as_json)
+
+
+@routes_upstream.command("remove")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@json_option
+@pass_routes
+def routes_upstream_remove(rc: RoutesContext, as_json: bool, name: str, reason: str) -> None:
+    """Remove the upstream NAME (refused while a route uses it or it is the default)."""
+    expected = rc.current_version()
+    body = {"name": name, "reason": reason, "author": rc.author, "expected_version": expected}
+    _show_commit(rc.client.delete("/upstreams", body), expected, as_json)
+
+
 def _show_commit(result: dict[str, Any], expected: int, as_json: bool) -> None:
     if as_json:
         click.echo(

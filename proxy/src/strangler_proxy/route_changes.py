@@ -95,3 +95,36 @@ def _checked(data: dict[str, Any], route_index: int) -> RouteTable:
             Problem(p.field.replace(prefix + ".", "", 1).replace(prefix, "route", 1), p.message) for p in exc.problems
         ]
         raise TableInvalid(renamed) from exc
+
+
+def upstream_set(
+    store: RouteStore, *, name: str, fields: dict[str, Any], expected_version: int, author: str, reason: str
+) -> CommitResult:
+    """Add the upstream `name` or change some of its fields (a new one needs `url`)."""
+    current = store.load()
+    if current.table.version != expected_version:
+        raise StaleVersion(expected_version, current.table.version)
+    data = table_to_dict(current.table)
+    data["upstreams"][name] = {**data["upstreams"].get(name, {}), **fields}
+    table = table_from_dict(data)
+    return store.commit(table, expected_version=expected_version, author=author, reason=reason)
+
+
+def upstream_remove(store: RouteStore, *, name: str, expected_version: int, author: str, reason: str) -> CommitResult:
+    current = store.load()
+    if current.table.version != expected_version:
+        raise StaleVersion(expected_version, current.table.version)
+    table = current.table
+    if name not in table.upstreams:
+        known = ", ".join(sorted(table.upstreams))
+        raise TableInvalid([Problem("name", f"there is no upstream {name!r} (known: {known})")])
+    if name == table.default_upstream:
+        raise TableInvalid([Problem("name", f"{name!r} is the default upstream: unmatched requests go there")])
+    users = [r.path for r in table.routes if r.service == name]
+    if users:
+        raise TableInvalid(
+            [Problem("name", f"{name!r} is the service of {', '.join(users)}; remove or change those routes first")]
+        )
+    data = table_to_dict(table)
+    del data["upstreams"][name]
+    return store.commit(table_from_dict(data), expected_version=expected_version, author=author, reason=reason)

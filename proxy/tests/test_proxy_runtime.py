@@ -225,3 +225,22 @@ def test_a_proxy_whose_store_connection_dies_reconnects_and_catches_up(fresh_pos
         wait_for(lambda: httpx.get(proxy.public_url + "/api/catalog").json()["upstream"] == "catalog", timeout=5)
         wait_for(lambda: "route store reachable again" in proxy.log_text(), timeout=5)
         assert "route store unreachable, still serving version 1" in proxy.log_text()
+
+
+def test_two_proxies_sharing_a_sqlite_file_pick_up_a_change_within_a_second(tmp_path: Path) -> None:
+    store = str(tmp_path / "shared.sqlite3")
+    with (
+        upstream_server("monolith") as monolith,
+        upstream_server("catalog") as catalog,
+        proxy_process(STRANGLER_ROUTE_STORE=store, STRANGLER_MONOLITH_URL=monolith) as first,
+        proxy_process(STRANGLER_ROUTE_STORE=store, STRANGLER_MONOLITH_URL=monolith) as second,
+    ):
+        table = {
+            "upstreams": {"monolith": monolith, "catalog": catalog},
+            "routes": [{"path": "/api/catalog", "service": "catalog", "stage": "live"}],
+        }
+        r = httpx.post(
+            first.admin_url + "/apply", headers=AUTH, json={"table": table, "expected_version": 1, "reason": "go live"}
+        )
+        assert r.status_code == 200, r.text
+        wait_for(lambda: httpx.get(second.public_url + "/api/catalog").json()["upstream"] == "catalog", 1)

@@ -7,7 +7,7 @@ fires when any of these is above the route's bound:
 
 * net diff rate (requests with a net difference / samples)      > gate_max_diff_rate
 * service 5xx rate                                               > gate_max_5xx_rate
-* service p99 / monolith p99                                     > gate_max_p99_ratio (0 turns it off)
+* service p99 / monolith p99 (each at least 5 ms)                > gate_max_p99_ratio (0 turns it off)
 
 Firing rolls the route back ONE stage through the route store, as an operator would (`route_changes.route_set`:
 versioned, optimistic concurrency, audited), with author "gate" and the numbers in the reason: `canary` →
@@ -33,6 +33,7 @@ log = logging.getLogger("strangler.gates")
 GATE_AUTHOR = "gate"
 DEFAULT_ROLLBACK_PERCENT = 10
 HISTORY_SCAN = 50
+P99_FLOOR = 0.005  # seconds: both p99s are raised to this before their ratio is taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class Verdict:
     samples: int
     diff_rate: float
     error_rate: float
-    p99_ratio: float | None
+    p99_ratio: float
     reasons: tuple[str, ...]  # empty: the gate holds
 
     @property
@@ -73,13 +74,14 @@ class GateWindow:
         error_rate = sum(s.service_5xx for s in self.samples) / n
         monolith_p99 = percentile([s.monolith_seconds for s in self.samples], 0.99)
         service_p99 = percentile([s.service_seconds for s in self.samples], 0.99)
-        ratio = service_p99 / monolith_p99 if monolith_p99 > 0 else None
+        # Below P99_FLOOR, timing jitter (a GC pause, a busy core) decides a ratio; it says nothing about the service.
+        ratio = max(service_p99, P99_FLOOR) / max(monolith_p99, P99_FLOOR)
         reasons = []
         if diff_rate > settings.gate_max_diff_rate:
             reasons.append(f"net diff rate {diff_rate:.1%} > {settings.gate_max_diff_rate:.1%}")
         if error_rate > settings.gate_max_5xx_rate:
             reasons.append(f"service 5xx rate {error_rate:.1%} > {settings.gate_max_5xx_rate:.1%}")
-        if settings.gate_max_p99_ratio > 0 and ratio is not None and ratio > settings.gate_max_p99_ratio:
+        if settings.gate_max_p99_ratio > 0 and ratio > settings.gate_max_p99_ratio:
             reasons.append(
                 f"service p99 {service_p99 * 1000:.1f} ms is {ratio:.2f}x the monolith's {monolith_p99 * 1000:.1f} ms"
                 f" > {settings.gate_max_p99_ratio:g}x"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from strangler_proxy.compare_config import CompareConfig
 from strangler_proxy.compare_settings import DEFAULT_COMPARE, CompareSettings
-from strangler_proxy.control_errors import TableInvalid
+from strangler_proxy.control_errors import ConfigInvalid, TableInvalid
 from strangler_proxy.routes_toml import dump_routes_toml, read_routes_text
 from strangler_proxy.table_codec import table_from_dict, table_to_dict
 from strangler_proxy.table_diff import diff_tables
@@ -72,3 +73,27 @@ def test_a_compare_setting_change_reads_as_one_line_per_setting_in_the_audit_dif
     assert diff_tables(before, after) == [
         "~ route /api/catalog: compare.ignore  -> $.ts, compare.noise_sample 0.1 -> 1.0"
     ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STRANGLER_COMPARE", "maybe"),
+        ("STRANGLER_COMPARE_QUEUE", "0"),
+        ("STRANGLER_COMPARE_MAX_PER_SECOND", "-5"),
+        ("STRANGLER_MISMATCH_SAMPLE", "2"),
+        ("STRANGLER_MISMATCH_MAX_ROWS", "many"),
+        ("STRANGLER_MISMATCH_MAX_AGE", "0"),
+        ("STRANGLER_CAPTURE_SAMPLE", "1.5"),
+    ],
+)
+def test_a_malformed_comparison_variable_is_refused_naming_it(variable: str, value: str) -> None:
+    with pytest.raises(ConfigInvalid, match=f"^{variable}={value!r} is invalid"):
+        CompareConfig.from_env({variable: value})
+
+
+def test_comparison_variables_are_read_from_the_environment() -> None:
+    config = CompareConfig.from_env(
+        {"STRANGLER_COMPARE": "0", "STRANGLER_REDACT_FIELDS": "ssn, card", "STRANGLER_MISMATCH_MAX_ROWS": "5"}
+    )
+    assert (config.enabled, config.redact_fields, config.mismatch_max_rows) == (False, ("ssn", "card"), 5)

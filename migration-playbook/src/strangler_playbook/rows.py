@@ -15,6 +15,19 @@ from strangler_playbook.schema import Table, key_order_sql, key_params_sql, key_
 
 Key = tuple[Any, ...]
 SQLITE_MAX_PARAMS = 30000
+STAGE_ABOVE_ROWS = 64
+
+
+def in_list(
+    db: Database, expression: str, values: Sequence[tuple[Any, ...]], *, negate: bool = False
+) -> tuple[str, list[Any]]:
+    """`expression IN (values)` as SQL and parameters; on PostgreSQL one array parameter for single columns."""
+    width = len(values[0])
+    if db.engine == "postgresql" and width == 1:
+        sql = f"{expression} = ANY({db.ph})"
+        return (f"NOT ({sql})" if negate else sql), [[v[0] for v in values]]
+    placeholders = ", ".join([key_params_sql(db, width)] * len(values))
+    return f"{expression} {'NOT IN' if negate else 'IN'} ({placeholders})", [v for t in values for v in t]
 
 
 def next_bound(source: Database, table: Table, after: Key | None, chunk: int) -> Key | None:
@@ -64,13 +77,11 @@ def read_keys(source: Database, table: Table, keys: Sequence[Key]) -> list[tuple
     width = len(table.key_indexes)
     step = max(1, SQLITE_MAX_PARAMS // width)
     for start in range(0, len(keys), step):
-        batch = keys[start : start + step]
-        placeholders = ", ".join([key_params_sql(source, width)] * len(batch))
-        params = [v for k in batch for v in k]
+        where, params = in_list(source, key_sql(source, table, side="source"), keys[start : start + step])
         rows.extend(
             source.fetchall(
                 f"SELECT {table.source_select_list()} FROM {quote(table.source)} "
-                f"WHERE {table.source_filter()} AND {key_sql(source, table, side='source')} IN ({placeholders})",
+                f"WHERE {table.source_filter()} AND {where}",
                 params,
             )
         )
@@ -105,13 +116,30 @@ def upsert(target: Database, table: Table, rows: Sequence[tuple[Any, ...]]) -> N
         f"ON CONFLICT ({conflict}) {action}"
     )
     try:
-        if target.engine == "postgresql":
+        if target.engine == "postgresql" and len(rows) >= STAGE_ABOVE_ROWS:
+            _upsert_staged(target, table, rows, f"ON CONFLICT ({conflict}) {action}")
+        elif target.engine == "postgresql":
             with target.raw.cursor() as cur:
                 cur.executemany(sql, rows)
         else:
             target.raw.executemany(sql, rows)
     except (psycopg.Error, sqlite3.Error) as exc:
         raise translate(target, exc, sql) from exc
+
+
+def _upsert_staged(target: Database, table: Table, rows: Sequence[tuple[Any, ...]], on_conflict: str) -> None:
+    """COPY the rows into a temporary table, then one INSERT … SELECT: ≈3x fewer round trips and plans."""
+    stage = quote(f"_strangler_stage_{table.target}"[:63])
+    columns = table.target_column_list()
+    target.raw.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS "
+        f"AS SELECT {columns} FROM {quote(table.target)} WITH NO DATA"
+    )
+    target.raw.execute(f"DELETE FROM {stage}")
+    with target.raw.cursor() as cur, cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    target.raw.execute(f"INSERT INTO {quote(table.target)} ({columns}) SELECT {columns} FROM {stage} {on_conflict}")
 
 
 def clear_unique_conflicts(
@@ -130,7 +158,6 @@ def clear_unique_conflicts(
         return
     names = [c.target for c in table.columns]
     key = key_sql(target, table, side="target")
-    width = len(table.key_indexes)
     keys = [row_key(r, table) for r in rows]
     for columns in unique_sets if unique_sets is not None else target.unique_column_sets(table.target):
         if not set(columns) <= set(names):
@@ -141,12 +168,9 @@ def clear_unique_conflicts(
         if not values:
             continue
         unique = quote(columns[0]) if len(columns) == 1 else "(" + ", ".join(quote(c) for c in columns) + ")"
-        value_ph = ", ".join([key_params_sql(target, len(columns))] * len(values))
-        key_ph = ", ".join([key_params_sql(target, width)] * len(keys))
-        target.execute(
-            f"DELETE FROM {quote(table.target)} WHERE {unique} IN ({value_ph}) AND {key} NOT IN ({key_ph})",
-            [v for t in values for v in t] + [v for k in keys for v in k],
-        )
+        holds, holds_params = in_list(target, unique, values)
+        other, other_params = in_list(target, key, keys, negate=True)
+        target.execute(f"DELETE FROM {quote(table.target)} WHERE {holds} AND {other}", holds_params + other_params)
 
 
 def replace_rows(
@@ -210,11 +234,8 @@ def delete_keys(target: Database, table: Table, keys: Sequence[Key]) -> None:
     key = key_sql(target, table, side="target")
     step = max(1, SQLITE_MAX_PARAMS // width)
     for start in range(0, len(keys), step):
-        batch = keys[start : start + step]
-        placeholders = ", ".join([key_params_sql(target, width)] * len(batch))
-        target.execute(
-            f"DELETE FROM {quote(table.target)} WHERE {key} IN ({placeholders})", [v for k in batch for v in k]
-        )
+        where, params = in_list(target, key, keys[start : start + step])
+        target.execute(f"DELETE FROM {quote(table.target)} WHERE {where}", params)
 
 
 def target_keys(keys: Sequence[Key], table: Table, source: Database, target: Database) -> list[Key]:

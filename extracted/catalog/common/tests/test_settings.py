@@ -67,3 +67,22 @@ def test_development_defaults_to_its_own_sqlite_file_next_to_manage_py(monkeypat
     assert str(settings.DATABASES["default"]["NAME"]).endswith("extracted/catalog/db.sqlite3")
     assert settings.SECRET_KEY
     assert len(settings.STRANGLER_IDENTITY_KEY) >= 32
+
+
+def test_an_sqlite_file_is_set_up_for_concurrent_requests(monkeypatch, tmp_path):
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
+
+    options = load("config.settings.development").DATABASES["default"]["OPTIONS"]
+
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in options["init_command"]
+
+
+def test_postgresql_options_are_left_alone(monkeypatch):
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://catalog@catalog-db:5432/catalog")
+
+    database = load("config.settings.development").DATABASES["default"]
+
+    assert "transaction_mode" not in database.get("OPTIONS", {})

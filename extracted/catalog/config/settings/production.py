@@ -1,11 +1,11 @@
 """Production: nothing secret or environment-specific has a default; a missing variable stops the start."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, STORAGES, env, identity_key
+from .base import BASE_DIR, STORAGES, env, identity_key, serving_ready
 
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": serving_ready(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 STRANGLER_IDENTITY_KEY = identity_key()
 

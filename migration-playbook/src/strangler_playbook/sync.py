@@ -5,8 +5,9 @@ spec's filter) is upserted, a missing one deleted. The rows, the new position an
 target transaction, so a restart of either side resumes exactly after the last applied batch; re-applying a
 batch is harmless because it writes the source's current state.
 
-Measured cost per batch (2 cores, PostgreSQL 15): 1,000 changes ≈ 40 ms (read changelog ≈ 3 ms, re-read rows
-≈ 8 ms, upsert ≈ 25 ms).
+Measured cost per batch of 1,000 changes (catalog_product, 2 cores shared with a load average of ≈4):
+PostgreSQL ≈ 290 ms (of a 2k-row write: delete ≈ 20 ms, unique clearing ≈ 55 ms, staged insert ≈ 140 ms),
+SQLite ≈ 150 ms.
 """
 
 from __future__ import annotations

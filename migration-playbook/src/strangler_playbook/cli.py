@@ -23,6 +23,7 @@ from strangler_playbook.errors import ConnectError, EngineError, PlaybookError, 
 from strangler_playbook.plan import make_plan
 from strangler_playbook.progress import reporter
 from strangler_playbook.run_context import database_urls, open_context
+from strangler_playbook.sequences import realign_sequences
 from strangler_playbook.spec import load_spec
 from strangler_playbook.state import delete_prefix
 from strangler_playbook.status import read_status
@@ -229,6 +230,26 @@ def verify(
             if not report.clean:
                 click.echo("differences found: run `sync` until caught up, then verify again", err=True)
         return 0 if report.clean else EXIT_DIFFERENCES
+
+    _run(action, json_output)
+
+
+@data.command()
+@_common
+def realign(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
+    """Set the target's id sequences past every id either side has used (at each flip of ownership)."""
+
+    def action() -> int:
+        spec = load_spec(spec_path)
+        src, tgt = database_urls(spec, source_url, target_url, reverse=reverse)
+        with open_context(spec, src, tgt, reverse=reverse) as ctx:
+            result = realign_sequences(ctx)
+        if json_output:
+            _print_json(result)
+        else:
+            for table, value in result.items():
+                click.echo(f"{table}: next id {value + 1}")
+        return 0
 
     _run(action, json_output)
 

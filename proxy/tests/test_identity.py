@@ -210,6 +210,22 @@ def test_answers_are_cached_per_credentials_and_safety_until_they_expire():
     served(check)
 
 
+def test_safe_requests_from_different_pages_share_an_answer_but_unsafe_ones_do_not():
+    async def check(monolith: Monolith) -> None:
+        auth = auth_for(monolith)
+        try:
+            for page in ("/a", "/b"):
+                await auth.resolve("GET", TARGET, request("Token alice-token", referer=f"https://shop.example{page}"))
+            assert len(monolith.seen) == 1
+            for page in ("/a", "/b"):
+                await auth.resolve("POST", TARGET, request("Token alice-token", referer=f"https://shop.example{page}"))
+            assert len(monolith.seen) == 3
+        finally:
+            await auth.close()
+
+    served(check)
+
+
 def test_refusals_are_asked_for_each_time_because_they_name_the_endpoints_methods():
     async def check(monolith: Monolith) -> None:
         auth = auth_for(monolith)

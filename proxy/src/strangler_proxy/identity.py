@@ -75,6 +75,7 @@ DEFAULT_MAX_CONNECTIONS = 32
 CREDENTIAL_HEADERS = (b"authorization", b"cookie")
 # Everything the monolith's answer depends on: the credentials, and what its CSRF check reads.
 DECIDING_HEADERS = (*CREDENTIAL_HEADERS, b"x-csrftoken", b"origin", b"referer", b"host", b"x-forwarded-proto")
+SAFE_DECIDING_HEADERS = (*CREDENTIAL_HEADERS, b"host")
 TRACE_HEADERS = (b"x-request-id", b"traceparent")
 # A refusal keeps the monolith's headers except these: framing, the identity endpoint's own caching rule, and
 # cookies (the answer is about the request, it must not change the client's state).
@@ -239,8 +240,11 @@ class ForwardAuth:
             self._session = None
 
     def _cache_key(self, method: str, headers: Headers) -> bytes:
-        digest = hashlib.sha256(b"safe" if method.upper() in SAFE_METHODS else b"unsafe")
-        for name, value in sorted((n.lower(), v) for n, v in headers if n.lower() in DECIDING_HEADERS):
+        safe = method.upper() in SAFE_METHODS
+        # The CSRF headers only matter for unsafe methods; keying safe ones on Referer would split the cache per page.
+        deciding = SAFE_DECIDING_HEADERS if safe else DECIDING_HEADERS
+        digest = hashlib.sha256(b"safe" if safe else b"unsafe")
+        for name, value in sorted((n.lower(), v) for n, v in headers if n.lower() in deciding):
             digest.update(b"\0" + name + b"\0" + value)
         return digest.digest()
 

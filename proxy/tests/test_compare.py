@@ -6,10 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from strangler_proxy.compare import compare_responses
 from strangler_proxy.compare_settings import CompareSettings
 from strangler_proxy.jsonpath import JsonPathError, format_path, generalise, parse_path
 from strangler_proxy.normalise import context_for
+from strangler_proxy.redact import Redactor
 from strangler_proxy.shadow import CapturedResponse
 
 CTX = context_for([(b"host", b"shop.example")], "http://127.0.0.1:8000", "http://127.0.0.1:8001", request_id="rid-42")
@@ -129,3 +132,39 @@ def test_ignore_rules_match_the_paths_they_name(rule: str, path: list[str | int]
 def test_a_malformed_rule_is_refused_with_a_reason(rule: str) -> None:
     with pytest.raises(JsonPathError):
         parse_path(rule)
+
+
+path_parts = st.lists(st.one_of(st.integers(0, 50), st.text(min_size=1, max_size=8)), max_size=6)
+
+
+@given(path_parts, path_parts)
+def test_a_written_path_read_back_as_a_rule_matches_exactly_that_path(
+    path: list[str | int], other: list[str | int]
+) -> None:
+    rule = parse_path(format_path(path))
+    assert rule.matches(path)
+    assert rule.matches(other) is (other == path)
+
+
+def test_secrets_are_redacted_in_headers_cookies_queries_and_bodies() -> None:
+    r = Redactor(fields=["ssn"], headers=["x-private"])
+    headers = r.header_list(
+        [
+            (b"Authorization", b"Bearer abc"),
+            (b"Cookie", b"sessionid=1; theme=dark"),
+            (b"X-Private", b"p"),
+            (b"Accept", b"*/*"),
+        ]
+    )
+    assert headers == [
+        ["Authorization", "[redacted]"],
+        ["Cookie", "sessionid=[redacted]; theme=[redacted]"],
+        ["X-Private", "[redacted]"],
+        ["Accept", "*/*"],
+    ]
+    assert r.target("/a?token=t&q=mug") == "/a?token=%5Bredacted%5D&q=mug"
+    assert json.loads(r.body(b'{"user": {"password": "p", "ssn": "1"}, "items": [{"refresh": "r"}]}')) == {
+        "user": {"password": "[redacted]", "ssn": "[redacted]"},
+        "items": [{"refresh": "[redacted]"}],
+    }
+    assert r.body(b"password=p&name=n", "application/x-www-form-urlencoded") == b"password=%5Bredacted%5D&name=n"

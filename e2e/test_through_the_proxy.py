@@ -8,18 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
-import strangler_proxy.app
 
 from parity import PUBLIC_HOST, Answer, answer_of
 
 PRODUCTS = "/api/catalog/products/"
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(strangler_proxy.app, "ForwardAuth"),
-    reason="the proxy does not resolve identities yet: ForwardAuth is not wired into ProxyApp "
-    "(docs/identity.md, section 3)",
-)
 
 
 def scenario(proxy_url: str, stack, served_by: Callable[[str], None]) -> list[tuple[str, Answer]]:
@@ -70,7 +62,11 @@ def scenario(proxy_url: str, stack, served_by: Callable[[str], None]) -> list[tu
     return seen
 
 
-def test_with_the_catalog_live_a_monolith_token_gets_the_monoliths_answers(proxy, stack, monolith, service):
+def test_with_the_catalog_live_a_monolith_token_gets_the_monoliths_answers(
+    identity_resolving_proxy, stack, monolith, service
+):
+    proxy = identity_resolving_proxy
+
     def only_in(owner, other):
         def check(item: str) -> None:
             assert owner.ask("charlie", "GET", item).status == 200, f"{item} not created in the {owner.name}"

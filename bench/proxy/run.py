@@ -181,6 +181,7 @@ def main() -> None:
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: apt-get install -y nginx wrk")
     conns = [int(c) for c in args.connections.split(",")]
+    load_before = os.getloadavg()[0]
     up, up2, ngx, strg = free_port(), free_port(), free_port(), free_port()
     servers = (
         UPSTREAM_SERVER.format(port=up, body=BODY)
@@ -236,6 +237,10 @@ def main() -> None:
             "saturated_32": {"off": {"rps": off[0], "p99_ms": off[2]}, "on": {"rps": on[0], "p99_ms": on[2]}},
         }
 
+    print(
+        f"machine: {os.cpu_count()} CPUs, 1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f}"
+        f" after; best of {args.repeat} runs of {max(1, round(args.duration))} s each\n"
+    )
     print(f"{'target':<10} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x nginx':>8} {'errors':>6}")
     for r in results:
         nginx_rps = next(x.rps for x in results if x.target == "nginx" and x.connections == r.connections)

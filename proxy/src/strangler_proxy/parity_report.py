@@ -14,6 +14,7 @@ from typing import Any
 from .replay import Example, ParityReport
 
 TOP_FIELDS = 20
+NOISE_NOTE = " <small>(noise, not counted)</small>"
 
 
 def verdict(report: ParityReport) -> str:
@@ -77,6 +78,7 @@ def markdown(report: ParityReport) -> str:
             where, expected, actual = _example_for(report, f.field)
             name = f"`{f.field}`" + (" (noise)" if f.is_noise else "")
             lines.append(f"| {name} | {f.raw} | {f.noise} | {f.net} | {_md(where)} | {_md(expected)} | {_md(actual)} |")
+    noise = {f.field for f in report.fields if f.is_noise}
     if report.examples:
         lines += ["", "## Example requests that differ", ""]
         for e in report.examples:
@@ -84,6 +86,7 @@ def markdown(report: ParityReport) -> str:
             lines.append("")
             lines += [
                 f"- `{d.path}` ({d.kind}): primary {_md(_value(d.expected))}, candidate {_md(_value(d.actual))}"
+                + (" — noise, not counted" if d.field in noise else "")
                 for d in e.diffs
             ]
             lines.append("")
@@ -108,11 +111,12 @@ def html_page(report: ParityReport) -> str:
             f"<td class=n>{f.net}</td><td>{e(where)}</td><td><code>{e(expected)}</code></td>"
             f"<td><code>{e(actual)}</code></td></tr>"
         )
+    noise = {f.field for f in report.fields if f.is_noise}
     examples = ""
     for ex in report.examples:
         items = "".join(
             f"<li><code>{e(d.path)}</code> ({e(d.kind)}): primary <code>{e(_value(d.expected))}</code>, "
-            f"candidate <code>{e(_value(d.actual))}</code></li>"
+            f"candidate <code>{e(_value(d.actual))}</code>{NOISE_NOTE if d.field in noise else ''}</li>"
             for d in ex.diffs
         )
         examples += (

@@ -105,9 +105,9 @@ def html_page(report: ParityReport) -> str:
     fields = ""
     for f in report.fields[:TOP_FIELDS]:
         where, expected, actual = _example_for(report, f.field)
-        noise = " <small>(noise)</small>" if f.is_noise else ""
+        mark = " <small>(noise)</small>" if f.is_noise else ""
         fields += (
-            f"<tr><td><code>{e(f.field)}</code>{noise}</td><td class=n>{f.raw}</td><td class=n>{f.noise}</td>"
+            f"<tr><td><code>{e(f.field)}</code>{mark}</td><td class=n>{f.raw}</td><td class=n>{f.noise}</td>"
             f"<td class=n>{f.net}</td><td>{e(where)}</td><td><code>{e(expected)}</code></td>"
             f"<td><code>{e(actual)}</code></td></tr>"
         )

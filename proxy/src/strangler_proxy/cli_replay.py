@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_CODES_HELP, EXIT_UNREACHABLE, json_option
+from .cli import EXIT_UNREACHABLE, json_option
 from .compare_errors import CorpusInvalid, ReplayFailed
 from .compare_settings import DEFAULT_HEADERS, CompareSettings
 from .jsonpath import JsonPathError, parse_path
@@ -18,9 +18,12 @@ from .replay import replay as run_replay
 
 EXIT_DIFFERENCES = 5
 
-REPLAY_EXIT_HELP = (
-    EXIT_CODES_HELP + "\n  5  the report was written and the candidate differs from the primary beyond noise"
-)
+REPLAY_EXIT_HELP = """\b
+Exit codes:
+  0  the report was written: no difference beyond noise
+  1  usage error, bad --ignore rule or URL, unreadable corpus (the line is named); nothing sent
+  3  no request could be replayed: neither upstream answered
+  5  the report was written and the candidate differs from the primary beyond noise"""
 
 
 @click.command(epilog=REPLAY_EXIT_HELP)

@@ -46,9 +46,13 @@ def _b64decode(text: str) -> bytes:
     if not text or "=" in text:
         raise InvalidIdentity("not unpadded base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise InvalidIdentity("not base64url") from exc
+    # One spelling per value: the decoder ignores stray low bits in the last character, the comparison does not.
+    if _b64encode(data) != text:
+        raise InvalidIdentity("not canonical base64url")
+    return data
 
 
 def _mac(key: str, signed: str) -> bytes:

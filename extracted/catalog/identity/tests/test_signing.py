@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from identity.signing import Identity, InvalidIdentity, sign, verify
 
@@ -124,3 +126,34 @@ def test_a_correctly_signed_payload_of_the_wrong_shape_is_refused(claims):
     mac = hmac.new(KEY.encode(), f"v1.{payload}".encode(), hashlib.sha256).digest()
     with pytest.raises(InvalidIdentity):
         verify(f"v1.{payload}.{b64(mac)}", key=KEY, now=NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_no_header_we_did_not_sign_verifies(header):
+    with pytest.raises(InvalidIdentity):
+        verify(header, key=KEY, now=NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_change_to_a_signed_header_is_refused(data):
+    header = sign(identity(is_staff=True), key=KEY)
+    position = data.draw(st.integers(0, len(header) - 1))
+    replacement = data.draw(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."))
+    changed = header[:position] + replacement + header[position + 1 :]
+    if changed == header:
+        return
+    with pytest.raises(InvalidIdentity):
+        verify(changed, key=KEY, now=NOW)
+
+
+def test_another_spelling_of_the_same_signature_bytes_is_refused():
+    header = sign(identity(), key=KEY)
+    last = header[-1]
+    # The last of 43 characters carries 4 bits of the MAC and 2 padding bits the decoder would ignore.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin = alphabet[alphabet.index(last) ^ 1]
+
+    with pytest.raises(InvalidIdentity, match="canonical"):
+        verify(header[:-1] + twin, key=KEY, now=NOW)

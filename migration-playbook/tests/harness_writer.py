@@ -69,11 +69,14 @@ def worker(index: int, url: str, log: Any, seed: int, seeded: int, categories: i
                 target = rng.choice(owned)
                 name = f"upd {version} {rng.random():.6f}"
                 price, active = Decimal(rng.randrange(100, 99999)) / 100, rng.random() < 0.5
-                conn.execute(
+                cur = conn.execute(
                     f"UPDATE catalog_product SET name = {ph}, price = {ph}, active = {ph} WHERE id = {ph}",
                     (name, price if pg else str(price), active if pg else int(active), target),
                 )
                 entry = {"op": "upsert", "id": target, "name": name, "price": str(price), "active": active}
+                if cur.rowcount == 0:  # deleted by an earlier writer: nothing was written, nothing to expect
+                    owned.remove(target)
+                    entry = None
             else:
                 target = owned.pop(rng.randrange(len(owned)))
                 conn.execute(f"DELETE FROM catalog_product WHERE id = {ph}", (target,))

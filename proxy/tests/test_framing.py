@@ -62,3 +62,25 @@ def test_no_body_statuses_carry_no_body_and_the_connection_stays_usable(stack: S
     assert (status, body, headers["etag"]) == (304, b"", '"v1"')
     client.close()
     assert len(stack.monolith.received) == 2
+
+
+def test_a_small_head_sharing_a_write_with_a_large_body_passes(stack: Stack) -> None:
+    body = b"b" * 300_000
+
+    async def one_write(req: Received, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+
+    stack.monolith.handler = one_write
+    status, _, got = stack.request("GET", "/x")
+    assert status == 200 and got == body
+
+
+def test_an_oversized_response_head_gives_a_502(stack: Stack) -> None:
+    async def huge_head(req: Received, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000 + b"\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    stack.monolith.handler = huge_head
+    status, _, body = stack.request("POST", "/x", body=b"")
+    assert status == 502 and b"response head too large" in body

@@ -56,12 +56,18 @@ class ForwardedFor:
     request_id: str
 
 
+_NO_TOKENS: frozenset[bytes] = frozenset()
+
+
 def connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
-    tokens: set[bytes] = set()
+    tokens: list[bytes] = []
     for name, value in headers:
         if name == b"connection":
-            tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
-    return frozenset(tokens)
+            for token in value.lower().split(b","):
+                token = token.strip()
+                if token:
+                    tokens.append(token)
+    return frozenset(tokens) if tokens else _NO_TOKENS
 
 
 def is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:

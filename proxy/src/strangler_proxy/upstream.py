@@ -82,6 +82,8 @@ class _Connection(asyncio.Protocol):
         self.any_bytes = True
         if self.complete:
             return  # bytes after a HEAD response or junk after a complete one: the connection is not reused
+        if not self.head_done:
+            self.header_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -89,6 +91,11 @@ class _Connection(asyncio.Protocol):
             self.close()
         except httptools.HttpParserError as exc:
             self._fail(self.error or UpstreamBroken(self._pool.name, f"malformed response: {exc}"))
+            self.close()
+            return
+        # counted only while the head is still incomplete, so body bytes that came along never count
+        if not self.head_done and self.header_bytes > MAX_RESPONSE_HEADER_BYTES:
+            self._fail(UpstreamBroken(self._pool.name, "response head too large"))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -114,10 +121,6 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.header_bytes += len(name) + len(value)
-        if self.header_bytes > MAX_RESPONSE_HEADER_BYTES:
-            self.error = UpstreamBroken(self._pool.name, "response headers too large")
-            raise self.error
         self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
@@ -125,13 +128,21 @@ class _Connection(asyncio.Protocol):
         if 100 <= status < 200:
             self.informational = True
             return
+        size = 0
+        framed = False
+        for name, value in self.headers:
+            size += len(name) + len(value)
+            if name == b"content-length" or name == b"transfer-encoding":
+                framed = True
+        if size > MAX_RESPONSE_HEADER_BYTES:
+            self.error = UpstreamBroken(self._pool.name, "response head too large")
+            raise self.error  # stops the parser; data_received turns it into a failed response
         self.status = status
         self.head_done = True
         self.keep_alive = self.parser.should_keep_alive()
         if self.is_head or status in (204, 304):
             self.complete = True
         else:
-            framed = any(n in (b"content-length", b"transfer-encoding") for n, _ in self.headers)
             self.until_eof = not framed
         if self.is_head:
             self.keep_alive = False  # httptools cannot be told the response has no body; do not reuse

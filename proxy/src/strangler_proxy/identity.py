@@ -3,7 +3,7 @@ pattern of nginx ``auth_request`` / Envoy ``ext_authz``) and pass services a sig
 endpoint, header format, test vector — is docs/identity.md.
 
     signer = IdentitySigner.from_env()                   # STRANGLER_IDENTITY_KEY, >= 32 characters
-    auth = ForwardAuth("http://127.0.0.1:8000")          # the monolith; one pooled client per proxy
+    auth = ForwardAuth.from_env("http://127.0.0.1:8000") # the monolith; STRANGLER_IDENTITY_CACHE_SECONDS
     answer = await auth.resolve(method, target, out_headers)   # User | None (anonymous) | Refusal
     await auth.close()                                   # on shutdown
 
@@ -13,14 +13,16 @@ for requests to the monolith, which authenticates them itself:
 1. Build ``out_headers`` as today (`headers.upstream_request_headers` already drops client-sent
    ``X-Strangler-*``), then ``answer = await auth.resolve(method, target, out_headers)`` before opening the
    upstream (``target``: the canonical path and query the upstream will receive).
-2. ``Refusal``: send ``answer.status``, ``answer.headers`` and ``answer.body`` to the client (the monolith's own
-   401/403 for those credentials) and stop; do not call the service. Log it like an upstream answer from
-   ``monolith`` with ``error="identity_refused"``.
+2. ``Refusal``: send ``answer.status``, ``answer.headers`` plus a ``content-length``, and ``answer.body`` to the
+   client (the monolith's own 401/403 for those credentials) and stop; do not call the service. Log it like an
+   upstream answer from ``monolith`` with ``error="identity_refused"``.
 3. ``ForwardAuthUnavailable`` (a `ProxyError`, 503): send it with ``_send_error`` — fail closed.
 4. Otherwise ``out_headers = with_identity(out_headers, signer, answer)``: it removes any identity header and,
    for a user, adds ``X-Strangler-Identity`` signed now (anonymous requests carry none).
 5. A safe request that falls back from the service to the monolith may keep the identity header: the monolith
    ignores it. Shadow copies to a service are resolved the same way (mirrors of anonymous requests need no call).
+
+The exact code, tried end to end against `e2e/`, is in docs/identity.md ("Wiring it into ProxyApp").
 
 Credentials are never logged or stored in clear: the cache is keyed by a SHA-256 of the headers that decide the
 answer, and holds only the answer. Only users and anonymous answers are cached: a refusal names the methods of

@@ -192,6 +192,7 @@ class ForwardAuth:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.monolith_url = monolith_url
         self.url = monolith_url.rstrip("/") + path
         self._timeout = timeout
         self._cache_seconds = cache_seconds

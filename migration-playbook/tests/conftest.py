@@ -101,9 +101,11 @@ def make_sqlite(tmp_path: Path) -> Callable[[], str]:
 
 
 @pytest.fixture
-def make_db(make_pg: Callable[[], str], make_sqlite: Callable[[], str]) -> Callable[[str], str]:
+def make_db(request: pytest.FixtureRequest, make_sqlite: Callable[[], str]) -> Callable[[str], str]:
+    """Either engine; PostgreSQL is only asked for (and skipped without a server) when a test wants it."""
+
     def make(engine: str) -> str:
-        return make_pg() if engine == "pg" else make_sqlite()
+        return request.getfixturevalue("make_pg")() if engine == "pg" else make_sqlite()
 
     return make
 

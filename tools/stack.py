@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""The stack behind `make up`: prepare each process (migrate, seed on first run, demo users), start them all,
-wait until each answers its health check, print where everything is, and stop everything cleanly on Ctrl-C or
-SIGTERM. A process that dies takes the stack down with it (exit 1), so a broken stack never looks healthy.
+"""The stack behind `make up`: the monolith, the extracted catalog service with its own database (filled and
+kept in sync by the migration engine), and the routing proxy in front of both. Each process is prepared
+(migrate, seed on the first run, backfill), started, and waited for until it answers its health check; then the
+URLs are printed. Ctrl-C or SIGTERM stops everything cleanly. A process that dies takes the stack down with it
+(exit 1), so a broken stack never looks healthy.
 
     .venv/bin/python tools/stack.py up            # run until Ctrl-C
-    .venv/bin/python tools/stack.py up --check    # start, probe the API, stop; exit 0 only if all answered
+    .venv/bin/python tools/stack.py up --check    # start, probe through the proxy, stop; exit 0 only if all answered
 
-The stack is a list of ProcessSpec (see `specs`): adding a service or the proxy is one more entry. Every flag
-is also an environment variable: STRANGLER_STATE_DIR (default .run/: databases, logs), STRANGLER_HOST,
-MONOLITH_PORT (default 8000), MONOLITH_SEED_ARGS (seed size on first run), DATABASE_URL (default: SQLite in the
-state directory).
+The stack is a list of ProcessSpec (see `specs`): adding a service is one more entry. Every flag is also an
+environment variable: STRANGLER_STATE_DIR (default .run/: databases, logs, generated dev secrets), STRANGLER_HOST,
+MONOLITH_PORT (8000), CATALOG_PORT (8001), STRANGLER_PROXY_PORT (8080), STRANGLER_ADMIN_PORT (8081),
+MONOLITH_SEED_ARGS (seed size on the first run), DATABASE_URL (the monolith's; default SQLite in the state
+directory) and CATALOG_DATABASE_URL (the service's; default another SQLite file there).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -34,6 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED_ARGS = "--products 2000 --customers 300 --orders 1500 --lines-per-order 3 --seed 42"
+CATALOG_SPEC = ROOT / "migration-playbook" / "specs" / "catalog.toml"
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
@@ -51,13 +56,47 @@ class Config:
     state_dir: Path
     host: str
     monolith_port: int
+    catalog_port: int
+    proxy_port: int
+    admin_port: int
     monolith_database_url: str
+    catalog_database_url: str
     seed_args: list[str]
     check: bool
 
+    def url(self, port: int) -> str:
+        return f"http://{self.host}:{port}"
+
     @property
     def monolith_url(self) -> str:
-        return f"http://{self.host}:{self.monolith_port}"
+        return self.url(self.monolith_port)
+
+    @property
+    def proxy_url(self) -> str:
+        return self.url(self.proxy_port)
+
+    @property
+    def admin_url(self) -> str:
+        return self.url(self.admin_port)
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.monolith_port, self.catalog_port, self.proxy_port, self.admin_port]
+
+
+def dev_secrets(state_dir: Path) -> dict[str, str]:
+    """The admin token and identity key of this development stack: generated once, kept in the state directory
+    (never in the repository), so the CLI keeps working across restarts."""
+    path = state_dir / "secrets.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    values = {
+        "STRANGLER_ADMIN_TOKEN": secrets.token_urlsafe(32),
+        "STRANGLER_IDENTITY_KEY": secrets.token_urlsafe(32),
+    }
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(values, indent=2))
+    return values
 
 
 @dataclass(frozen=True)
@@ -68,42 +107,121 @@ class ProcessSpec:
     argv: list[str]
     cwd: Path
     env: dict[str, str]
-    port: int
-    health_url: str
+    port: int | None  # None: a worker with no listener (alive is healthy)
+    health_url: str | None
     prepare: list[list[str]] = field(default_factory=list)
+    after: list[list[str]] = field(default_factory=list)  # run once the process is healthy
     urls: dict[str, str] = field(default_factory=dict)
 
 
-def specs(config: Config) -> list[ProcessSpec]:
+def specs(config: Config, keys: dict[str, str]) -> list[ProcessSpec]:
     python = sys.executable
+    strangler = str(Path(python).parent / "strangler")
+    granian = [python, "-m", "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads", "4"]
     monolith_env = {
         "DJANGO_SETTINGS_MODULE": "config.settings.development",
         "DATABASE_URL": config.monolith_database_url,
         "PYTHONPATH": str(ROOT / "monolith"),
     }
-    manage = [python, "manage.py"]
+    catalog_env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "DATABASE_URL": config.catalog_database_url,
+        "PYTHONPATH": str(ROOT / "extracted" / "catalog"),
+        "STRANGLER_IDENTITY_KEY": keys["STRANGLER_IDENTITY_KEY"],
+    }
+    data = [python, "-m", "strangler_playbook"]
+    databases = ["--source", config.monolith_database_url, "--target", config.catalog_database_url]
+    route_store = config.state_dir / "strangler-routes.sqlite3"
+    proxy_env = {
+        **keys,
+        "STRANGLER_LISTEN": f"{config.host}:{config.proxy_port}",
+        "STRANGLER_ADMIN_LISTEN": f"{config.host}:{config.admin_port}",
+        "STRANGLER_ROUTE_STORE": str(route_store),
+        "STRANGLER_MONOLITH_URL": config.monolith_url,
+        "STRANGLER_ADMIN_URL": config.admin_url,
+    }
+    routes_file = config.state_dir / "routes.toml"
+    routes_file.write_text(initial_routes(config))
+    # The first start puts the catalog service on the route table (stage `off`); later starts keep whatever
+    # stage the operator has moved it to since, and only point the upstreams at this run's ports.
+    if route_store.exists():
+        reason = ["--reason", "make up: this start's ports"]
+        proxy_after = [
+            [strangler, "routes", "upstream", "set", "monolith", "--url", config.monolith_url, *reason],
+            [strangler, "routes", "upstream", "set", "catalog", "--url", config.url(config.catalog_port), *reason],
+        ]
+    else:
+        reason = ["--reason", "make up: first start registers the catalog service"]
+        proxy_after = [[strangler, "routes", "apply", str(routes_file), *reason]]
     return [
         ProcessSpec(
             name="monolith",
-            argv=[
-                *(python, "-m", "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads", "4"),
-                *("--host", config.host, "--port", str(config.monolith_port), "config.wsgi:application"),
-            ],
+            argv=[*granian, "--host", config.host, "--port", str(config.monolith_port), "config.wsgi:application"],
             cwd=ROOT / "monolith",
             env=monolith_env,
             port=config.monolith_port,
             health_url=f"{config.monolith_url}/healthz",
             # migrate, seed only while the catalog is empty (the first run), demo users: one Django start-up.
-            prepare=[[*manage, "dev_setup", "--seed-args", shlex.join(config.seed_args)]],
+            prepare=[[python, "manage.py", "dev_setup", "--seed-args", shlex.join(config.seed_args)]],
             urls={
-                "API": f"{config.monolith_url}/api/",
-                "products": f"{config.monolith_url}/api/catalog/products/",
+                "API (direct)": f"{config.monolith_url}/api/",
                 "OpenAPI schema": f"{config.monolith_url}/api/schema/",
                 "admin": f"{config.monolith_url}/admin/",
-                "health": f"{config.monolith_url}/healthz",
+            },
+        ),
+        ProcessSpec(
+            name="catalog",
+            argv=[*granian, "--host", config.host, "--port", str(config.catalog_port), "config.wsgi:application"],
+            cwd=ROOT / "extracted" / "catalog",
+            env=catalog_env,
+            port=config.catalog_port,
+            health_url=f"{config.url(config.catalog_port)}/healthz",
+            # Its own database: schema by its migrations, rows by the engine (a no-op once backfilled).
+            prepare=[
+                [python, "manage.py", "migrate", "--noinput", "-v", "0"],
+                [*data, "backfill", str(CATALOG_SPEC), *databases],
+            ],
+            urls={"API (direct)": f"{config.url(config.catalog_port)}/api/catalog/"},
+        ),
+        ProcessSpec(
+            name="catalog-sync",
+            argv=[*data, "sync", str(CATALOG_SPEC), *databases, "--follow"],
+            cwd=ROOT / "migration-playbook",
+            env={},
+            port=None,
+            health_url=None,
+        ),
+        ProcessSpec(
+            name="proxy",
+            argv=[strangler, "proxy"],
+            cwd=ROOT,
+            env=proxy_env,
+            port=config.proxy_port,
+            health_url=f"{config.admin_url}/healthz",
+            after=proxy_after,
+            urls={
+                "shop (via proxy)": f"{config.proxy_url}/api/",
+                "products": f"{config.proxy_url}/api/catalog/products/",
+                "admin API": config.admin_url,
+                "metrics": f"{config.admin_url}/metrics (bearer token)",
             },
         ),
     ]
+
+
+def initial_routes(config: Config) -> str:
+    return f"""# Written by tools/stack.py for `make up`: the catalog service is known, its route is `off`.
+[upstreams.monolith]
+url = "{config.monolith_url}"
+
+[upstreams.catalog]
+url = "{config.url(config.catalog_port)}"
+
+[[routes]]
+path = "/api/catalog"
+service = "catalog"
+stage = "off"
+"""
 
 
 class Stack:
@@ -114,11 +232,10 @@ class Stack:
         self.stopping = False
 
     def check_ports(self) -> None:
-        for spec in self.processes:
-            if not port_is_free(self.config.host, spec.port):
+        for port in self.config.ports:
+            if not port_is_free(self.config.host, port):
                 raise StackError(
-                    f"{spec.name}: port {spec.port} on {self.config.host} is taken; stop what uses it or pick "
-                    f"another port (see --help)"
+                    f"port {port} on {self.config.host} is taken; stop what uses it or pick another port (see --help)"
                 )
 
     def prepare(self) -> None:
@@ -143,6 +260,11 @@ class Stack:
                 output.close()
         for spec in self.processes:
             self._wait_healthy(spec)
+            for command in spec.after:
+                print(f"[{spec.name}] {' '.join(command[1:])}", flush=True)
+                result = subprocess.run(command, cwd=spec.cwd, env=self._env(spec), check=False)
+                if result.returncode:
+                    raise StackError(f"{spec.name}: `{' '.join(command[1:])}` failed (exit {result.returncode})")
 
     def watch(self) -> int:
         """Block until a signal asks us to stop (exit 0) or a process dies on its own (exit 1)."""
@@ -175,6 +297,8 @@ class Stack:
                 raise StackError(
                     f"{spec.name} exited with {process.returncode} before it was healthy{self._hint(spec)}"
                 )
+            if spec.health_url is None:
+                return
             try:
                 with urllib.request.urlopen(spec.health_url, timeout=2) as response:  # noqa: S310 - our own URL
                     if response.status == 200:
@@ -219,9 +343,9 @@ def get_json(url: str) -> Any:
 
 
 def probe(config: Config) -> dict[str, Any]:
-    """What --check verifies: the API serves seeded products as JSON and /healthz answers."""
-    products = get_json(f"{config.monolith_url}/api/catalog/products/")
-    health = get_json(f"{config.monolith_url}/healthz")
+    """What --check verifies: through the proxy, the API serves seeded products as JSON and /healthz answers."""
+    products = get_json(f"{config.proxy_url}/api/catalog/products/")
+    health = get_json(f"{config.proxy_url}/healthz")
     first = products["results"][0] if products.get("results") else None
     return {"healthz": health, "products": products.get("count", 0), "first_product": first}
 
@@ -235,15 +359,27 @@ def print_banner(stack: Stack) -> None:
     print("  staff (admin + catalog/inventory writes)  staff / strangler-staff")
     print("  customer                                  demo / strangler-demo")
     print("  seeded customers                          <username> / shopper-password")
+    print(f"  token: curl -X POST -d username=demo -d password=strangler-demo {stack.config.proxy_url}/api/auth/token/")
+    print("\nMove the catalog (from another terminal):")
+    print(f"  source {stack.config.state_dir / 'cli.env'}     # STRANGLER_ADMIN_URL and STRANGLER_ADMIN_TOKEN")
+    print("  .venv/bin/strangler routes list")
+    print('  .venv/bin/strangler routes set /api/catalog --service catalog --stage shadow --reason "compare first"')
     print(
-        f"  token: curl -X POST -d username=demo -d password=strangler-demo {stack.config.monolith_url}/api/auth/token/"
+        f"  .venv/bin/strangler data status {CATALOG_SPEC.relative_to(ROOT)}"
+        f" --source {stack.config.monolith_database_url} --target {stack.config.catalog_database_url}"
     )
-    print(f"\nState (databases, logs): {stack.config.state_dir}\n", flush=True)
+    print(f"\nState (databases, logs, dev secrets): {stack.config.state_dir}\n", flush=True)
 
 
 def up(config: Config) -> int:
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(config, specs(config))
+    keys = dev_secrets(config.state_dir)
+    cli_env = config.state_dir / "cli.env"
+    cli_env.touch(mode=0o600)
+    cli_env.write_text(
+        f"export STRANGLER_ADMIN_URL={config.admin_url}\nexport STRANGLER_ADMIN_TOKEN={keys['STRANGLER_ADMIN_TOKEN']}\n"
+    )
+    stack = Stack(config, specs(config, keys))
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stack.stopping = True
@@ -277,15 +413,29 @@ def parse_config(argv: Sequence[str]) -> Config:
     parser.add_argument("--check", action="store_true", help="start, probe the API and /healthz, stop")
     parser.add_argument("--state-dir", type=Path, default=Path(env.get("STRANGLER_STATE_DIR", ROOT / ".run")))
     parser.add_argument("--host", default=env.get("STRANGLER_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env.get("MONOLITH_PORT", "8000")), help="monolith port")
+    parser.add_argument(
+        "--port",
+        "--monolith-port",
+        dest="monolith_port",
+        type=int,
+        default=int(env.get("MONOLITH_PORT", "8000")),
+        help="monolith port",
+    )
+    parser.add_argument("--catalog-port", type=int, default=int(env.get("CATALOG_PORT", "8001")))
+    parser.add_argument("--proxy-port", type=int, default=int(env.get("STRANGLER_PROXY_PORT", "8080")))
+    parser.add_argument("--admin-port", type=int, default=int(env.get("STRANGLER_ADMIN_PORT", "8081")))
     parser.add_argument("--seed-args", default=env.get("MONOLITH_SEED_ARGS", DEFAULT_SEED_ARGS))
     args = parser.parse_args(argv)
     state_dir = args.state_dir.resolve()
     return Config(
         state_dir=state_dir,
         host=args.host,
-        monolith_port=args.port,
+        monolith_port=args.monolith_port,
+        catalog_port=args.catalog_port,
+        proxy_port=args.proxy_port,
+        admin_port=args.admin_port,
         monolith_database_url=env.get("DATABASE_URL", f"sqlite:///{state_dir / 'monolith.sqlite3'}"),
+        catalog_database_url=env.get("CATALOG_DATABASE_URL", f"sqlite:///{state_dir / 'catalog.sqlite3'}"),
         seed_args=shlex.split(args.seed_args),
         check=args.check,
     )

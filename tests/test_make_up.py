@@ -1,0 +1,226 @@
+"""`make up` runs `tools/stack.py up`: these tests run that script for real, on free ports and a state directory
+of their own (never the developer's .run/), and talk to what it starts over HTTP and through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STACK = ROOT / "tools" / "stack.py"
+STRANGLER = Path(sys.executable).parent / "strangler"
+SMALL_SHOP = "--products 40 --customers 0 --orders 0"  # the seed itself is tested in monolith/seeding/tests
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def port_args(ports: list[int]) -> list[str]:
+    names = ["--monolith-port", "--catalog-port", "--proxy-port", "--admin-port"]
+    return [arg for name, port in zip(names, ports, strict=True) for arg in (name, str(port))]
+
+
+@pytest.fixture(scope="module")
+def stack_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """`make up` runs on SQLite in the state directory, whatever engine the caller's environment names."""
+    state = tmp_path_factory.mktemp("run")
+    hidden = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CATALOG_DATABASE_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in hidden and not key.startswith("STRANGLER_")}
+    env.update(STRANGLER_STATE_DIR=str(state), MONOLITH_SEED_ARGS=SMALL_SHOP)
+    return env
+
+
+def run_stack(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(STACK), "up", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def get_json(url: str, token: str | None = None) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+class RunningStack:
+    def __init__(self, env: dict[str, str], ports: list[int]) -> None:
+        self.env, self.ports = env, ports
+        self.process = subprocess.Popen(
+            [sys.executable, str(STACK), "up", *port_args(ports)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout], daemon=True).start()
+
+    def wait_for(self, pattern: str, timeout: float = 150) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.output:
+                if match := re.search(pattern, line):
+                    return match
+            assert time.monotonic() < deadline, f"no line matched {pattern!r}:\n" + "".join(self.output)
+            assert self.process.poll() is None, "".join(self.output)
+            try:
+                self.output.append(self.lines.get(timeout=1))
+            except queue.Empty:
+                continue
+
+    def url(self, which: int) -> str:
+        return f"http://127.0.0.1:{self.ports[which]}"
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def running_stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
+    stack = RunningStack(stack_env, free_ports(4))
+    try:
+        yield stack
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+            stack.process.wait()
+
+
+def test_make_up_serves_seeded_products_through_the_proxy_and_answers_healthz(stack_env):
+    result = run_stack(stack_env, "--check", *port_args(free_ports(4)))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["healthz"] == {"status": "ok", "database": "ok"}
+    assert probe["products"] > 0
+    assert probe["first_product"]["sku"]
+    assert "40 products" in result.stdout
+    assert "staff / strangler-staff" in result.stdout
+    state = Path(stack_env["STRANGLER_STATE_DIR"])
+    assert (state / "monolith.sqlite3").exists()
+    assert (state / "catalog.sqlite3").exists()
+
+
+def test_the_catalog_service_answers_once_its_route_is_live_and_sees_monolith_writes(running_stack):
+    staff_token = running_stack.wait_for(r"staff / strangler-staff\s+token (\w+)").group(1)
+    running_stack.wait_for("Strangler stack is up")
+    secrets = json.loads((Path(running_stack.env["STRANGLER_STATE_DIR"]) / "secrets.json").read_text())
+    cli_env = {
+        **running_stack.env,
+        "STRANGLER_ADMIN_URL": running_stack.url(3),
+        "STRANGLER_ADMIN_TOKEN": secrets["STRANGLER_ADMIN_TOKEN"],
+    }
+    # A product written in the monolith while its catalog still owns the data...
+    category = get_json(running_stack.url(0) + "/api/catalog/categories/")["results"][0]["id"]
+    body = json.dumps(
+        {
+            "sku": "MAKE-UP-1",
+            "name": "Sync Probe",
+            "slug": "sync-probe",
+            "price": "9.50",
+            "currency": "EUR",
+            "active": True,
+            "category": category,
+        }
+    ).encode()
+    request = urllib.request.Request(
+        running_stack.url(0) + "/api/catalog/products/",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Token {staff_token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+
+    switched = subprocess.run(
+        [
+            str(STRANGLER),
+            "routes",
+            "set",
+            "/api/catalog",
+            "--service",
+            "catalog",
+            "--stage",
+            "live",
+            "--reason",
+            "test: serve the catalog from the service",
+            "--json",
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert switched.returncode == 0, switched.stdout + switched.stderr
+
+    # ...is served by the service through the proxy once the engine's sync carried it over.
+    deadline = time.monotonic() + 15
+    while True:
+        found = get_json(running_stack.url(2) + "/api/catalog/products/?search=MAKE-UP-1")
+        if found["count"] == 1:
+            break
+        assert time.monotonic() < deadline, "the sync did not carry the monolith's write to the service"
+        time.sleep(0.3)
+    assert found["results"][0]["name"] == "Sync Probe"
+    running_stack.wait_for(r'"upstream":\s*"catalog"')  # the access log names the service as the answerer
+    assert running_stack.stop() == 0
+
+
+def test_a_second_start_keeps_data_and_routes_and_sigterm_stops_every_process(stack_env, tmp_path):
+    stack_env = {**stack_env, "STRANGLER_STATE_DIR": str(tmp_path)}
+    assert run_stack(stack_env, "--check", *port_args(free_ports(4))).returncode == 0
+    ports = free_ports(4)
+    first = RunningStack(stack_env, ports)
+    try:
+        first.wait_for("Strangler stack is up")
+        products = get_json(first.url(2) + "/api/catalog/products/")
+        assert first.stop() == 0
+    finally:
+        if first.process.poll() is None:
+            first.process.kill()
+    text = "".join(first.output)
+    assert "nothing to do" in text  # seeded by the first start only
+    assert "[proxy] routes apply" not in text  # the route table is the operator's after the first start...
+    assert f"upstream set catalog --url http://127.0.0.1:{ports[1]}" in text  # ...but this start's ports count
+    assert products["count"] > 0
+    for port in ports:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine, a listener is not
+            probe.bind(("127.0.0.1", port))
+
+
+def test_a_taken_port_is_refused_before_anything_starts(stack_env, tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        ports = [*free_ports(3), port]
+
+        result = run_stack({**stack_env, "STRANGLER_STATE_DIR": str(tmp_path)}, "--check", *port_args(ports))
+
+    assert result.returncode == 1
+    assert f"port {port}" in result.stderr
+    assert not (tmp_path / "monolith.sqlite3").exists()

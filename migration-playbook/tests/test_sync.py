@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -171,3 +176,57 @@ def test_uninstalling_capture_leaves_no_trigger_function_or_changelog_behind(
         )
     assert leftovers == []
     catalog_fixture.execute(source, "DELETE FROM catalog_product")  # and the tables still take writes
+
+
+def test_a_following_sync_reconnects_after_its_sessions_are_killed_and_keeps_applying(make_pg, spec_path: Path) -> None:
+    source, target = make_pg(), make_pg()
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(source, products=50)
+    with open_context(load_spec(spec_path), source, target) as ctx:
+        run_backfill(ctx)
+    sync = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "strangler_playbook",
+            "sync",
+            str(spec_path),
+            "--source",
+            source,
+            "--target",
+            target,
+            "--json",
+            "--follow",
+            "--poll",
+            "0.05",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)
+        databases = [url.rsplit("/", 1)[1] for url in (source, target)]
+        catalog_fixture.execute(  # what a restart of both servers does to the engine's sessions
+            source,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname IN ('{databases[0]}', '{databases[1]}') AND pid <> pg_backend_pid()",
+        )
+        catalog_fixture.execute(source, "UPDATE catalog_product SET name = 'after the restart' WHERE id = 3")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if catalog_fixture.fetch(target, "SELECT name FROM catalog_product WHERE id = 3") == [
+                ("after the restart",)
+            ]:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the change made after the restart never arrived")
+        assert sync.poll() is None
+    finally:
+        sync.send_signal(signal.SIGTERM)
+        out, err = sync.communicate(timeout=20)
+    assert sync.returncode == 0, err
+    assert "reconnecting" in err
+    assert json.loads(out)["applied"] >= 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -27,10 +28,12 @@ from strangler_playbook.sequences import realign_sequences
 from strangler_playbook.spec import load_spec
 from strangler_playbook.state import delete_prefix
 from strangler_playbook.status import read_status
-from strangler_playbook.sync import run_sync
+from strangler_playbook.sync import SyncResult, run_sync
 from strangler_playbook.verify import run_verify
 
 EXIT_DIFFERENCES = 2
+RECONNECT_FIRST_S = 1.0
+RECONNECT_MAX_S = 30.0
 
 
 class _DataGroup(click.Group):
@@ -176,15 +179,27 @@ def sync(
     def action() -> int:
         spec = load_spec(spec_path)
         src, tgt = database_urls(spec, source_url, target_url, reverse=reverse)
-        with open_context(spec, src, tgt, reverse=reverse, exclusive=True) as ctx:
-            result = run_sync(
-                ctx,
-                follow=follow or duration is not None,
-                duration_s=duration,
-                batch=batch,
-                poll_s=poll,
-                prune=not no_prune,
-            )
+        following = follow or duration is not None
+        deadline = time.monotonic() + duration if duration is not None else None
+        result = SyncResult()
+        delay = RECONNECT_FIRST_S
+        while True:
+            try:
+                with open_context(spec, src, tgt, reverse=reverse, exclusive=True) as ctx:
+                    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    result.merge(
+                        run_sync(
+                            ctx, follow=following, duration_s=remaining, batch=batch, poll_s=poll, prune=not no_prune
+                        )
+                    )
+                break
+            except ConnectError as exc:
+                # A following sync outlives restarts of either database: its position is durable in the target.
+                if not following or (deadline is not None and time.monotonic() >= deadline):
+                    raise
+                click.echo(f"warning: {exc.message}; reconnecting in {delay:.0f}s", err=True)
+                time.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
         summary = result.summary()
         if json_output:
             _print_json(summary)

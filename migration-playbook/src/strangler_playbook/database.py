@@ -71,9 +71,7 @@ class Database:
         try:
             return self.raw.execute(sql, params)
         except (psycopg.Error, sqlite3.Error) as exc:
-            raise EngineError(
-                f"{self.engine} at {self.display} refused: {_first_line(exc)}\n  SQL: {sql[:300]}"
-            ) from exc
+            raise translate(self, exc, sql) from exc
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self.execute(sql, params).fetchall())
@@ -95,7 +93,7 @@ class Database:
                         self.raw.execute("SET CONSTRAINTS ALL DEFERRED")
                     yield
             except psycopg.Error as exc:
-                raise EngineError(f"postgresql at {self.display} refused: {_first_line(exc)}") from exc
+                raise translate(self, exc) from exc
             return
         # IMMEDIATE takes the write lock up front so a busy writer makes us wait, not fail mid-chunk.
         self.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -262,7 +260,12 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def translate(db: Database, exc: BaseException, sql: str = "") -> EngineError:
-    """A driver error → EngineError naming the database and the statement."""
+def translate(db: Database, exc: BaseException, sql: str = "") -> EngineError | ConnectError:
+    """A driver error → ConnectError when the connection is gone, else EngineError naming the statement."""
+    if isinstance(exc, psycopg.OperationalError) or (db.engine == "postgresql" and db.raw.closed):
+        return ConnectError(
+            f"lost the connection to {db.engine} at {db.display}: {_first_line(exc)}",
+            hint="check the database; the engine resumes from its durable position when re-run",
+        )
     suffix = f"\n  SQL: {sql[:300]}" if sql else ""
     return EngineError(f"{db.engine} at {db.display} refused: {_first_line(exc)}{suffix}")

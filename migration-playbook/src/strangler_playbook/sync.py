@@ -39,6 +39,14 @@ class SyncResult:
     oldest_pending_s: float | None = None
     pruned: int = 0
 
+    def merge(self, other: SyncResult) -> None:
+        """Add a later run's figures (after a reconnect); pending is the latest run's."""
+        self.applied += other.applied
+        self.batches += other.batches
+        self.lag_samples.extend(other.lag_samples)
+        self.pruned += other.pruned
+        self.pending, self.oldest_pending_s = other.pending, other.oldest_pending_s
+
     def lag_percentile(self, q: float) -> float | None:
         if not self.lag_samples:
             return None

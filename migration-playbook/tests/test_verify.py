@@ -57,3 +57,15 @@ def test_verify_records_its_result_for_status(make_sqlite, spec_path: Path) -> N
         run_backfill(ctx)
         assert run_verify(ctx).clean
         assert read_status(ctx)["last_verify"]["clean"] is True
+
+
+def test_verify_of_an_empty_target_lists_every_source_key_as_missing(make_sqlite, spec_path: Path) -> None:
+    source, target = make_sqlite(), make_sqlite()
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(source, products=3000)
+    with open_context(load_spec(spec_path), source, target) as ctx:
+        report = run_verify(ctx, range_rows=1000)
+    products = report.tables[1]
+    assert products.missing == [(i,) for i in range(1, 3001)]
+    assert products.extra == [] and products.different == []

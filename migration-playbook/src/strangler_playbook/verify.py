@@ -144,6 +144,11 @@ class _Side:
         width = len(self.table.key_indexes)
         return {self.canonical_key(tuple(r[:width])): str(r[width]) for r in found}
 
+    def keys_in(self, lo: Key | None, hi: Key | None) -> list[Key]:
+        where, params = range_where(self.db, self.table, self.bind_key(lo), self.bind_key(hi), side=self.side)
+        found = self.db.fetchall(f"SELECT {self.keys} FROM {self.relation} WHERE {where}", params)
+        return [self.canonical_key(tuple(r)) for r in found]
+
     def canonical_key(self, key: Key) -> Key:
         return tuple(canonical(v, k) for v, k in zip(key, self.table.key_kinds, strict=True))
 
@@ -228,6 +233,13 @@ def _narrow(
     tgt_count: int,
     report: TableReport,
 ) -> None:
+    if src_count == 0 or tgt_count == 0:
+        # One side is empty here: every key of the other side differs, no need to narrow further.
+        if src_count:
+            report.missing.extend(sorted(source.keys_in(lo, hi)))
+        else:
+            report.extra.extend(sorted(target.keys_in(lo, hi)))
+        return
     if max(src_count, tgt_count) <= LEAF_ROWS:
         src_rows, tgt_rows = source.rows(lo, hi), target.rows(lo, hi)
         report.missing.extend(sorted(k for k in src_rows if k not in tgt_rows))

@@ -225,6 +225,7 @@ def connect(url: str, *, role: str, for_writes: bool = False) -> Database:
         raise ConnectError(f"cannot open {role} SQLite database {path}: {exc}", hint="is it a SQLite file?") from exc
     raw.create_function("strangler_row_text", -1, _sqlite_row_text, deterministic=True)
     raw.create_aggregate("strangler_md5_agg", 1, _Md5Aggregate)  # type: ignore[arg-type]
+    raw.create_aggregate("strangler_md5_rows", -1, _RowsMd5Aggregate)  # type: ignore[arg-type]
     if for_writes:
         raw.execute("PRAGMA foreign_keys = OFF")
     return Database("sqlite", url, raw, bypasses_constraints=for_writes)
@@ -253,6 +254,13 @@ class _Md5Aggregate:
 
     def finalize(self) -> str | None:
         return None if self.first else self.digest.hexdigest()
+
+
+class _RowsMd5Aggregate(_Md5Aggregate):
+    """The same digest, fed raw columns: one Python call per row instead of two (row text, then aggregate)."""
+
+    def step(self, codes: str, *values: Any) -> None:  # type: ignore[override]
+        super().step(row_text(codes, values))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from data_move import backfill
 from databases import database, postgres_server
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
 from processes import ROOT, Server, django, run_together
-from proxy_stack import NOT_WIRED, Proxy, proxy_in_front, resolves_identities
+from proxy_stack import Proxy, proxy_in_front
 from seed import Shop, seed
 
 ENGINES = ["sqlite", "postgresql"]
@@ -89,16 +89,3 @@ def service(stack: Stack) -> Iterator[Side]:
 def proxy(stack: Stack) -> Iterator[Proxy]:
     with proxy_in_front(stack.monolith.url, stack.catalog.url, stack.logs) as running:
         yield running
-
-
-@pytest.fixture(scope="session")
-def proxy_resolves_identities(proxy: Proxy) -> bool:
-    return resolves_identities(proxy, PUBLIC_HOST)
-
-
-@pytest.fixture(scope="session")
-def identity_resolving_proxy(proxy: Proxy, proxy_resolves_identities: bool) -> Proxy:
-    """The proxy, for tests that need it to resolve credentials for the service (skipped, saying why, until it does)."""
-    if not proxy_resolves_identities:
-        pytest.skip(NOT_WIRED)
-    return proxy

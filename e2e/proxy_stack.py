@@ -9,19 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import httpx
-
 from parity import IDENTITY_KEY
 from processes import Server, free_port, run, serving
 
 ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123"  # noqa: S105  (a throwaway test stack)
 STRANGLER = str(Path(sys.executable).parent / "strangler")
-
-
-NOT_WIRED = (
-    "the proxy does not resolve credentials for services yet: a made-up token reached the catalog service as an "
-    "anonymous caller instead of getting the monolith's 401 (wire ForwardAuth into ProxyApp, docs/identity.md §3)"
-)
 
 
 @dataclass(frozen=True)
@@ -37,19 +29,6 @@ class Proxy:
             cwd=self.folder,
             env={"STRANGLER_ADMIN_URL": self.admin_url, "STRANGLER_ADMIN_TOKEN": ADMIN_TOKEN},
         )
-
-
-def resolves_identities(proxy: Proxy, public_host: str) -> bool:
-    """Whether the running proxy resolves credentials for a live service route (docs/identity.md): asked with a
-    token nobody holds, such a proxy answers the monolith's 401; one that does not lets the service answer 200."""
-    proxy.route("live")
-    try:
-        headers = {"Host": public_host, "Authorization": "Token not-a-real-token"}
-        status = httpx.get(f"{proxy.server.url}/api/catalog/categories/", headers=headers, timeout=10).status_code
-    finally:
-        proxy.route("off")
-    assert status in (200, 401), status
-    return status == 401
 
 
 @contextlib.contextmanager

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from parity import ANONYMOUS, Side
-from proxy_stack import NOT_WIRED
+from parity import Side
 from test_reading_parity import CASES, case_id
 
 
 @pytest.fixture(scope="module")
-def through_the_proxy(proxy, stack, proxy_resolves_identities) -> Iterator[Side]:
+def through_the_proxy(proxy, stack) -> Iterator[Side]:
     side = Side("proxy", proxy.server.url, stack.shop, sign=False)
     proxy.route("live")
     try:
@@ -24,12 +23,8 @@ def through_the_proxy(proxy, stack, proxy_resolves_identities) -> Iterator[Side]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
-def test_a_client_of_the_proxy_gets_the_monoliths_answer(
-    monolith, through_the_proxy, stack, case, proxy_resolves_identities
-):
+def test_a_client_of_the_proxy_gets_the_monoliths_answer(monolith, through_the_proxy, stack, case):
     who, method, path, query = case
-    if who != ANONYMOUS and not proxy_resolves_identities:
-        pytest.skip(NOT_WIRED)
     ids = {"p": stack.shop.products, "c": stack.shop.categories}
     path = path.format(**ids)
     query = {key: value.format(**ids) for key, value in query.items()}

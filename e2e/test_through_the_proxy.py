@@ -62,11 +62,7 @@ def scenario(proxy_url: str, stack, served_by: Callable[[str], None]) -> list[tu
     return seen
 
 
-def test_with_the_catalog_live_a_monolith_token_gets_the_monoliths_answers(
-    identity_resolving_proxy, stack, monolith, service
-):
-    proxy = identity_resolving_proxy
-
+def test_with_the_catalog_live_a_monolith_token_gets_the_monoliths_answers(proxy, stack, monolith, service):
     def only_in(owner, other):
         def check(item: str) -> None:
             assert owner.ask("charlie", "GET", item).status == 200, f"{item} not created in the {owner.name}"

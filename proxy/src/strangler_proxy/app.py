@@ -53,6 +53,7 @@ from strangler_proxy.errors import (
 from strangler_proxy.headers import Headers, downstream_response_headers, upstream_request_headers
 from strangler_proxy.health import Health, check_all
 from strangler_proxy.http11 import ClientDisconnected
+from strangler_proxy.identity import ForwardAuth, ForwardAuthUnavailable, IdentitySigner, Refusal, with_identity
 from strangler_proxy.metrics import CONTENT_TYPE, ProxyMetrics
 from strangler_proxy.model import SAFE_METHODS, RouteTable, Upstream
 from strangler_proxy.pinning import PinStore
@@ -76,13 +77,17 @@ class _State:
 
 
 class ProxyApp:
-    def __init__(self, table: RouteTable, settings: ProxySettings | None = None) -> None:
+    def __init__(
+        self, table: RouteTable, settings: ProxySettings | None = None, *, identity: IdentitySigner | None = None
+    ) -> None:
         self.settings = settings or ProxySettings()
         self.settings.validate()
         self.metrics = ProxyMetrics()
         self.pins = PinStore(self.settings.pin_max_clients)
         self._pools: dict[Upstream, UpstreamPool] = {}
         self._shadow_pools: dict[Upstream, UpstreamPool] = {}
+        self._signer = identity
+        self._forward_auth: ForwardAuth | None = None
         self._state: _State
         self.set_table(table)
         self.shadow = ShadowPool(
@@ -122,6 +127,8 @@ class ProxyApp:
 
     async def close(self) -> None:
         await self.shadow.close()
+        if self._forward_auth is not None:
+            await self._forward_auth.close()
         for pools in (self._pools, self._shadow_pools):
             for pool in pools.values():
                 await pool.close()
@@ -220,6 +227,22 @@ class ProxyApp:
         query: bytes = scope.get("query_string", b"")
         target = path.encode() + (b"?" + query if query else b"")
         decision = decide(state.table, state.router, self.pins, method, path, headers, who.client_ip)
+        if self._signer is not None and decision.upstream != state.table.default_upstream:
+            identified = await self._identify(state.table, method, target, out_headers, send, request_id)
+            if isinstance(identified, tuple):  # refused or unavailable: the answer is already sent
+                refused_status, refused_sent, refused_error = identified
+                self._finish(
+                    log_fields,
+                    started,
+                    decision.route_label,
+                    decision.stage,
+                    state.table.default_upstream,
+                    refused_status,
+                    refused_sent,
+                    error=refused_error,
+                )
+                return
+            out_headers = identified
 
         has_body = False
         chunked = False
@@ -436,6 +459,29 @@ class ProxyApp:
                 bytes_out=sent,
                 error=error,
             )
+
+    async def _identify(
+        self, table: RouteTable, method: str, target: bytes, out_headers: Headers, send: Send, request_id: str
+    ) -> Headers | tuple[int, int, str]:
+        """Forward auth for a request a service will answer: the headers with a signed identity, or, when the
+        monolith refuses the credentials (or cannot be asked), (status, bytes sent, error) of the answer sent."""
+        assert self._signer is not None
+        monolith = table.upstreams[table.default_upstream].url
+        if self._forward_auth is None or self._forward_auth.monolith_url != monolith:
+            if self._forward_auth is not None:
+                await self._forward_auth.close()
+            self._forward_auth = ForwardAuth.from_env(monolith)
+        try:
+            answer = await self._forward_auth.resolve(method, target, out_headers)
+        except ForwardAuthUnavailable as exc:
+            await self._send_error(send, exc, request_id)
+            return exc.status, 0, exc.code
+        if isinstance(answer, Refusal):
+            length = (b"content-length", str(len(answer.body)).encode())
+            await send({"type": "http.response.start", "status": answer.status, "headers": [*answer.headers, length]})
+            await send({"type": "http.response.body", "body": answer.body})
+            return answer.status, len(answer.body), "identity_refused"
+        return with_identity(out_headers, self._signer, answer)
 
     async def _send_error(self, send: Send, exc: ProxyError, request_id: str) -> None:
         detail = exc.detail if isinstance(exc, UpstreamError) else str(exc)

@@ -26,6 +26,7 @@ from .app import ProxyApp
 from .config import RuntimeConfig
 from .control_errors import ConfigInvalid, ControlPlaneError, StaleVersion
 from .errors import ProxyError
+from .identity import IdentitySigner
 from .model import RouteTable
 from .routing import InvalidRouteTable
 from .server import ProxyServer, ServerLimits, new_event_loop, serve
@@ -54,7 +55,7 @@ def run(**kwargs: Any) -> None:
     store = open_store(config.route_store)
     table = ensure_seeded(store, config.monolith_url)
     try:
-        app = ProxyApp(table, settings)
+        app = ProxyApp(table, settings, identity=IdentitySigner.from_env())
     except ProxyError as exc:  # e.g. a data-plane setting or key that is missing: a start-up problem, said plainly
         raise ConfigInvalid(str(exc)) from exc
     if settings.access_log:

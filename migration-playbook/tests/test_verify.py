@@ -39,7 +39,9 @@ def test_verify_narrows_differences_down_to_the_exact_missing_extra_and_differen
     )
     with open_context(spec, source, target) as ctx:
         report = run_verify(ctx, range_rows=1000)
+        one_side_at_a_time = run_verify(ctx, range_rows=1000, concurrent=False)
     products = report.tables[1].as_dict()
+    assert one_side_at_a_time.tables[1].as_dict() | {"seconds": 0} == products | {"seconds": 0}
     assert not report.clean
     assert products["missing"] == [[1234]]
     assert products["extra"] == [[77777]]

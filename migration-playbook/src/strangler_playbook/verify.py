@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -164,8 +165,11 @@ class _Side:
         return self.canonical_key(tuple(row)) if row is not None else None
 
 
-def run_verify(ctx: RunContext, *, range_rows: int = RANGE_ROWS, record: bool = True) -> VerifyReport:
-    report = VerifyReport([_verify_table(ctx, table, range_rows) for table in ctx.tables])
+def run_verify(
+    ctx: RunContext, *, range_rows: int = RANGE_ROWS, record: bool = True, concurrent: bool = True
+) -> VerifyReport:
+    """`concurrent` summarises both sides at once (wall time); off, each side's time is its own (benchmarks)."""
+    report = VerifyReport([_verify_table(ctx, table, range_rows, concurrent) for table in ctx.tables])
     if record:
         ensure_state_table(ctx.target)
         with ctx.target.transaction():
@@ -184,7 +188,7 @@ def run_verify(ctx: RunContext, *, range_rows: int = RANGE_ROWS, record: bool = 
     return report
 
 
-def _verify_table(ctx: RunContext, table: Table, range_rows: int) -> TableReport:
+def _verify_table(ctx: RunContext, table: Table, range_rows: int, concurrent: bool) -> TableReport:
     started = time.monotonic()
     report = TableReport(table.target)
     native = (
@@ -201,7 +205,7 @@ def _verify_table(ctx: RunContext, table: Table, range_rows: int) -> TableReport
         ranges.append((last, bound))
         last = bound
     ranges.append((last, None))  # rows past the source's last key: target extras, fresh inserts
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=2) if concurrent else nullcontext() as pool:
         for lo, hi in ranges:
             (src_count, src_hash), (tgt_count, tgt_hash) = _both(pool, source, target, lo, hi)
             report.ranges += 1
@@ -216,10 +220,10 @@ def _verify_table(ctx: RunContext, table: Table, range_rows: int) -> TableReport
 
 
 def _both(
-    pool: ThreadPoolExecutor, source: _Side, target: _Side, lo: Key | None, hi: Key | None
+    pool: ThreadPoolExecutor | None, source: _Side, target: _Side, lo: Key | None, hi: Key | None
 ) -> tuple[tuple[int, str | None], tuple[int, str | None]]:
-    if source.db.engine == target.db.engine == "sqlite":
-        # Both sides run Python per row under one GIL: threads would only add contention.
+    if pool is None or source.db.engine == target.db.engine == "sqlite":
+        # Both SQLite sides run Python per row under one GIL: threads would only add contention.
         return source.summary(lo, hi), target.summary(lo, hi)
     src = pool.submit(source.summary, lo, hi)
     tgt = pool.submit(target.summary, lo, hi)
@@ -227,7 +231,7 @@ def _both(
 
 
 def _narrow(
-    pool: ThreadPoolExecutor,
+    pool: ThreadPoolExecutor | None,
     source: _Side,
     target: _Side,
     lo: Key | None,

@@ -13,8 +13,8 @@ from strangler_playbook.cli import data
 import catalog_fixture
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(data, list(args))
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(data, list(args), env=env)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
@@ -208,3 +208,14 @@ def test_reset_removes_capture_and_state_so_a_new_backfill_starts_over(
     catalog_fixture.execute(target, "DELETE FROM catalog_product", "DELETE FROM catalog_category")
     assert run("backfill", *common)[0] == 0
     assert run("verify", *common)[0] == 0
+
+
+def test_every_option_can_come_from_the_environment(sqlite_pair: tuple[str, str], spec_path: Path) -> None:
+    source, target = sqlite_pair
+    common = [str(spec_path), "--source", source, "--target", target, "--json"]
+    run("backfill", *common)
+    catalog_fixture.execute(target, "DELETE FROM catalog_product WHERE id = 7")
+    assert run("verify", *common, env={"STRANGLER_DATA_VERIFY_RANGE_ROWS": "1"})[0] == 1  # below its minimum
+    code, out, _ = run("verify", *common, env={"STRANGLER_DATA_VERIFY_RANGE_ROWS": "50"})
+    assert code == 2
+    assert json.loads(out)["tables"][1]["ranges"] == 7  # 300 rows in ranges of 50, plus the tail

@@ -62,13 +62,16 @@ def _common[F: Callable[..., Any]](func: F) -> F:
     return func
 
 
-@click.group(cls=_DataGroup)
+@click.group(cls=_DataGroup, context_settings={"auto_envvar_prefix": "STRANGLER_DATA"})
 def data() -> None:
     """Move an extraction's data: plan → backfill → sync → verify, with status at any time.
 
     SPEC is the extraction's TOML spec (tables, column maps, filters, routes). Database URLs are
     postgresql://user@host:port/db, sqlite:////absolute/path.db or a plain SQLite file path; pass them
     with --source/--target or set the environment variables the spec names.
+
+    Every option is also an environment variable: STRANGLER_DATA_<COMMAND>_<OPTION>, e.g.
+    STRANGLER_DATA_SYNC_POLL=0.2.
     """
 
 

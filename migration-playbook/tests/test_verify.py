@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from strangler_playbook.backfill import run_backfill
+from strangler_playbook.cutover import DataState
 from strangler_playbook.run_context import open_context
 from strangler_playbook.spec import load_spec
-from strangler_playbook.status import read_status
+from strangler_playbook.status import data_state, read_status
 from strangler_playbook.verify import run_verify
 
 import catalog_fixture
@@ -59,6 +60,7 @@ def test_verify_records_its_result_for_status(make_sqlite, spec_path: Path) -> N
         run_backfill(ctx)
         assert run_verify(ctx).clean
         assert read_status(ctx)["last_verify"]["clean"] is True
+        assert data_state(ctx) == DataState(spec="catalog", phase="backfilled", lag_s=0.0, last_verify_clean=True)
 
 
 def test_verify_of_an_empty_target_lists_every_source_key_as_missing(make_sqlite, spec_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from strangler_playbook.cutover import DataState
 from strangler_playbook.run_context import RunContext
 from strangler_playbook.state import read_prefix
 from strangler_playbook.sync_position import ChangeFeed
@@ -37,3 +38,15 @@ def read_status(ctx: RunContext) -> dict[str, Any]:
         },
         "last_verify": state.get(ctx.prefix + "verify/last"),
     }
+
+
+def data_state(ctx: RunContext) -> DataState:
+    """What the proxy's gate needs (see cutover.ProxyControl.publish_data_state)."""
+    status = read_status(ctx)
+    last = status["last_verify"]
+    return DataState(
+        spec=status["spec"],
+        phase=status["phase"],
+        lag_s=status["sync"]["lag_s"],
+        last_verify_clean=None if last is None else bool(last["clean"]),
+    )

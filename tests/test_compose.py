@@ -26,7 +26,11 @@ def compose_config(root: Path, env: dict[str, str]) -> subprocess.CompletedProce
     clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
     return subprocess.run(
         ["docker-compose", "-f", str(root / "compose.yaml"), "config"],
-        capture_output=True, text=True, env={**clean, **env}, cwd=root, timeout=60,
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        cwd=root,
+        timeout=60,
     )
 
 

@@ -6,8 +6,9 @@ Needs Debian's nginx and wrk on PATH. The upstream is nginx itself answering a s
 upstream costs as little CPU as possible), in its own process with one worker. For every concurrency it prints
 req/s, p50 and p99 latency per target and the ratios to nginx, then:
 
-* added p50 at half load: wrk at a fixed rate (half of Strangler's measured maximum, paced with wrk's Lua
-  `delay`) against the upstream direct and through each proxy; the difference of the p50s is what the proxy adds;
+* added p50 with one request in flight (wrk -c1), and at half load: wrk at a fixed rate (half of Strangler's
+  measured maximum, paced with wrk's Lua `delay`) against the upstream direct and through each proxy; the
+  difference of the p50s is what the proxy adds;
 * shadow on vs off: the same route in stage `off` and in stage `shadow` (every GET mirrored to a second upstream),
   p99 and req/s compared at half load (the goal) and saturated at 32 connections (where mirrors, which run on
   the same event loop, necessarily take CPU from client traffic).
@@ -214,6 +215,12 @@ def main() -> None:
                 for name, url in targets.items():
                     half_runs[name].append(wrk(url, half_conns, args.duration, script))
             half = {name: min(measured, key=lambda m: m[1]) for name, measured in half_runs.items()}
+            single_runs: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in targets}
+            for _ in range(args.repeat):
+                for name, url in targets.items():
+                    single_runs[name].append(wrk(url, 1, args.duration))
+            single = {name: min(measured, key=lambda m: m[1]) for name, measured in single_runs.items()}
+            extra["one_in_flight"] = {n: {"rps": v[0], "p50_ms": v[1], "p99_ms": v[2]} for n, v in single.items()}
             extra["half_load_rps_target"] = round(peak / 2)
             extra["half_load"] = {n: {"rps": v[0], "p50_ms": v[1], "p99_ms": v[2]} for n, v in half.items()}
             off_paced = min(
@@ -258,6 +265,10 @@ def main() -> None:
     print(f"\nhalf load (~{extra['half_load_rps_target']} req/s, {half_conns} connections, paced):")
     for name, (rps, p50, p99, _) in half.items():
         added = "" if name == "direct" else f"  added p50 {p50 - d:+.3f} ms"
+        print(f"  {name:<10} {rps:>8.0f} req/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms{added}")
+    print("\none request in flight (wrk -c1): the latency a proxy adds when nothing queues:")
+    for name, (rps, p50, p99, _) in single.items():
+        added = "" if name == "direct" else f"  added p50 {p50 - single['direct'][1]:+.3f} ms"
         print(f"  {name:<10} {rps:>8.0f} req/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms{added}")
     ratio99 = on_paced[2] / off_paced[2] if off_paced[2] else float("inf")
     print("\nshadow (every GET mirrored to a second upstream) off vs on:")

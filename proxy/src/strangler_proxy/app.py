@@ -186,7 +186,12 @@ class ProxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._handle(scope, receive, send)
+            shadow = self.shadow
+            shadow.client_started()
+            try:
+                await self._handle(scope, receive, send)
+            finally:
+                shadow.client_finished()
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 

@@ -4,7 +4,8 @@ Mirroring never delays or changes the client's response: the proxy only copies b
 request body and the monolith's response, each up to `ProxySettings.shadow_body_limit`) and, once the client's
 response is complete, offers a job to a bounded queue with `put_nowait`. When the queue is full the job is dropped
 and counted. A fixed number of workers send the jobs on connection pools of their own (`shadow_workers`
-connections per service), so shadow load never takes a connection from client traffic.
+connections per service), so shadow load never takes a connection from client traffic, and each waits (up to
+`IDLE_WAIT`) for a moment without client requests, so mirrors run on CPU that clients leave idle.
 
 Mirrored requests carry ``X-Strangler-Shadow: 1`` (control headers are stripped from clients, so only the proxy can
 set it): a service can use it to skip side effects such as sending mail.
@@ -31,6 +32,7 @@ from strangler_proxy.upstream import UpstreamPool
 log = logging.getLogger("strangler.shadow")
 
 SHADOW_HEADER = (b"x-strangler-shadow", b"1")
+IDLE_WAIT = 0.05  # seconds a mirror waits for a moment without client requests before it goes anyway
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class ShadowPool:
         self._metrics = metrics
         self._pool_for = pool_for
         self.in_flight = 0
+        self._idle: asyncio.Event | None = None  # set while no client request is in flight
+        self._client_requests = 0
 
     def on_shadow(self, callback: ShadowCallback) -> Callable[[], None]:
         """Call `callback` with every finished mirror (on the event loop; keep it quick). Returns an unsubscriber."""
@@ -110,8 +114,32 @@ class ShadowPool:
         self._metrics.shadow(request.route, "mirrored")
         return True
 
+    # Mirrors use the CPU that client traffic leaves: a worker waits until no client request is in flight, for at
+    # most IDLE_WAIT, before sending its mirror. Under saturation mirrors therefore wait, the queue fills, and new
+    # ones are dropped (and counted) instead of taking CPU from clients; the cap keeps a long download from
+    # starving them.
+    def client_started(self) -> None:
+        self._client_requests += 1
+        if self._client_requests == 1 and self._idle is not None:
+            self._idle.clear()
+
+    def client_finished(self) -> None:
+        self._client_requests -= 1
+        if self._client_requests == 0 and self._idle is not None:
+            self._idle.set()
+
+    async def _wait_for_idle(self) -> None:
+        idle = self._idle
+        if idle is None or idle.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(idle.wait(), IDLE_WAIT)
+
     def _start(self) -> None:
         self._queue = asyncio.Queue(self._queue_size)
+        self._idle = asyncio.Event()
+        if self._client_requests == 0:
+            self._idle.set()
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._work()) for _ in range(self._workers)]
 
@@ -119,6 +147,7 @@ class ShadowPool:
         assert self._queue is not None
         while True:
             request, primary = await self._queue.get()
+            await self._wait_for_idle()
             self.in_flight += 1
             try:
                 result = await self._mirror(request, primary)

@@ -140,6 +140,7 @@ def run_sync(
     deadline = time.monotonic() + duration_s if duration_s else None
     with ctx.target.transaction():
         write_state(ctx.target, ctx.prefix + "phase", "syncing")
+    applied_at_prune = -1
     with stop.installed():
         while not stop.requested:
             if deadline is not None and time.monotonic() >= deadline:
@@ -154,8 +155,10 @@ def run_sync(
             window_open = bool(position.get("upto"))
             if changes or window_open:
                 continue
-            if prune:
+            if prune and result.applied > applied_at_prune:
+                # Only after applying something: an idle prune would still take SQLite's write lock every poll.
                 result.pruned += feed.prune(position)
+                applied_at_prune = result.applied
             if not follow:
                 break
             time.sleep(poll_s)

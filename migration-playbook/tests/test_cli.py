@@ -52,6 +52,7 @@ def test_the_whole_flow_through_the_cli_ends_clean_with_status_showing_it(
     catalog_fixture.execute(source, "UPDATE catalog_product SET name = 'changed' WHERE id = 3")
     code, out, _ = run("sync", *common)
     assert code == 0 and json.loads(out)["applied"] == 1
+    assert catalog_fixture.fetch(source, "SELECT count(*) FROM _strangler_catalog_changelog") == [(0,)]  # pruned
     assert run("verify", *common)[0] == 0
     code, out, _ = run("status", *common)
     status = json.loads(out)

@@ -7,6 +7,7 @@
     ├── UnknownVersion          a version that the store never had (404)
     ├── StoreEmpty              the store has no version yet and nothing to seed it with (409)
     ├── StoreUnavailable        the store cannot be opened or reached (503)
+    ├── DataNotReady            a route may not enter canary/live: its data is not synced, verified or owned (409)
     ├── ConfigInvalid           `strangler proxy` settings are missing or wrong; names the variable
     └── AdminCallFailed         the CLI's call to the admin API failed (carries the API's status and error)
         └── AdminUnreachable    nothing answered at STRANGLER_ADMIN_URL
@@ -74,6 +75,13 @@ class UnknownVersion(ControlPlaneError):
 class StoreEmpty(ControlPlaneError):
     status = 409
     code = "store_empty"
+
+
+class DataNotReady(TableInvalid):
+    """A route's data gate refuses its new stage; each problem names the route and the command to run."""
+
+    status = 409
+    code = "data_not_ready"
 
 
 class StoreUnavailable(ControlPlaneError):

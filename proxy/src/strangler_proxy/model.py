@@ -53,6 +53,7 @@ class Route:
     mirror_unsafe: bool = False  # shadow mirrors unsafe methods only when the route opts in
     pin_seconds: float = 5.0  # read-your-writes: after an unsafe request, pin the client to the monolith
     compare: CompareSettings = DEFAULT_COMPARE  # comparator, noise and gate settings (compare_settings.py)
+    data: str | None = None  # the migration spec whose data backs this route: canary/live gated on it (data_state.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ def dump_routes_toml(table: RouteTable) -> str:
             {
                 k: v
                 for k, v in data.items()
-                if k in ("path", "service", "stage") or (v != defaults_route[k] and v is not None and v != "client")
+                if k in ("path", "service", "stage") or (v != defaults_route.get(k) and v is not None and v != "client")
             }
         )
     document: dict[str, Any] = {"default_upstream": table.default_upstream, "upstreams": upstreams}

@@ -25,6 +25,7 @@ from .admin import AdminApp
 from .app import ProxyApp
 from .config import RuntimeConfig
 from .control_errors import ConfigInvalid, ControlPlaneError, StaleVersion
+from .cutover_admin import attach_cutover
 from .errors import ProxyError
 from .identity import IdentitySigner
 from .model import RouteTable
@@ -83,6 +84,7 @@ async def _serve(config: RuntimeConfig, store: RouteStore, app: ProxyApp) -> Non
         metrics=lambda: (app.metrics_text(), app.metrics_content_type),
         on_change=install,
     )
+    attach_cutover(app, admin, store_url=config.route_store, route_store=store)  # write holds, data gate
     watcher = TableWatcher(
         config.route_store, app.table.version, config.store_poll, lambda t: loop.call_soon_threadsafe(install, t)
     )

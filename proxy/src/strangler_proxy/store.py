@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
@@ -57,6 +58,8 @@ class RouteStore(ABC):
     """Engine-independent behaviour on top of four primitives each engine implements."""
 
     url_for_humans: str = ""
+    # Called with (current, new) before every commit that changes something; raises to refuse (data_state.DataGate).
+    gate: Callable[[RouteTable | None, RouteTable], None] | None = None
 
     @abstractmethod
     def latest_version(self) -> int:
@@ -124,6 +127,8 @@ class RouteStore(ABC):
         diff = diff_tables(current, table)
         if current is not None and same_content(current, table):
             return CommitResult(changed=False, version=latest, diff=[], table=current)
+        if self.gate is not None:
+            self.gate(current, table)
         snapshot = json.dumps(table_to_dict(table), sort_keys=True, separators=(",", ":"))
         info = self._append(
             expected=expected_version,

@@ -9,6 +9,7 @@ equality: two tables hold the same routes when their dicts are equal (the versio
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from .compare_settings import check_compare, compare_from_dict, compare_to_dict
@@ -21,9 +22,10 @@ UPSTREAM_KEYS = frozenset(
     {"url", "connect_timeout", "read_timeout", "max_connections", "max_pending", "health_path", "name"}
 )
 ROUTE_KEYS = frozenset(
-    {"path", "service", "stage", "percent", "methods", "sticky", "mirror_unsafe", "pin_seconds", "compare"}
+    {"path", "service", "stage", "percent", "methods", "sticky", "mirror_unsafe", "pin_seconds", "compare", "data"}
 )
 STICKY_KINDS = ("cookie", "header", "client")
+DATA_SPEC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 def table_to_dict(table: RouteTable) -> dict[str, Any]:
@@ -56,6 +58,7 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         "mirror_unsafe": route.mirror_unsafe,
         "pin_seconds": route.pin_seconds,
         "compare": compare_to_dict(route.compare),
+        **({"data": route.data} if route.data is not None else {}),  # absent when unset: older versions compare equal
     }
 
 
@@ -183,6 +186,9 @@ def route_from_dict(raw: object, where: str, problems: list[Problem]) -> Route |
     pin_seconds = _number(raw, "pin_seconds", 5.0, where, problems, low=0, high=3600)
     compare = compare_from_dict(raw.get("compare"), f"{where}.compare", problems)
     problems.extend(check_compare(compare, f"{where}.compare"))
+    data = raw.get("data")
+    if data is not None and (not isinstance(data, str) or not DATA_SPEC.match(data)):
+        problems.append(Problem(f"{where}.data", "must be a migration spec's name (lowercase, e.g. catalog)"))
     if len(problems) > before:
         return None
     return Route(
@@ -195,6 +201,7 @@ def route_from_dict(raw: object, where: str, problems: list[Problem]) -> Route |
         mirror_unsafe=mirror_unsafe,
         pin_seconds=pin_seconds,
         compare=compare,
+        data=data,
     )
 
 

@@ -71,8 +71,8 @@ def _without_stage(route: Route) -> dict[str, Any]:
 
 def _field_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
     changes: list[str] = []
-    for key in old:
-        if old[key] == new[key]:
+    for key in {**old, **new}:
+        if old.get(key) == new.get(key):
             continue
         if key == "compare":  # one entry per setting: `compare.noise_sample 0.1 -> 1.0`
             changes.extend(
@@ -81,7 +81,7 @@ def _field_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
                 if old[key][k] != new[key][k]
             )
         else:
-            changes.append(f"{key} {_show(old[key])} -> {_show(new[key])}")
+            changes.append(f"{key} {_show(old.get(key))} -> {_show(new.get(key))}")
     return ", ".join(changes)
 
 

@@ -1,0 +1,187 @@
+"""Write hold: while a cutover flips a route's system of record, its unsafe requests wait at the proxy.
+
+    holds = WriteHolds()
+    hold = holds.start("/api/catalog", timeout=10.0, max_queue=1000)   # on the event loop
+    refused = await holds.wait(method, path)    # in the request path: None once released, else why refused
+    holds.release(hold.id)                      # the waiting requests go on, routed by the table *then* current
+
+Safe requests (GET, HEAD, OPTIONS) are never held. A held request is forwarded only after the release, and it is
+routed only then, so it reaches the new owner when the cutover installed the new table before releasing.
+
+Bounded both ways, so a crashed cutover never wedges writes: a hold expires on its own after `timeout` seconds (its
+waiting requests get 503 with `Retry-After`: nothing was written anywhere, the client may retry), and beyond
+`max_queue` waiting requests a new one gets 503 at once. Holds are per proxy process (per replica): a cutover
+against several replicas holds on each one's admin API.
+
+Every held request's wait is kept (`stats()`), so the hold's cost is measured by the proxy itself, not by a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import statistics
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .asgi_types import Send
+from .errors import ProxyError, error_body
+from .http11 import ClientDisconnected
+from .model import SAFE_METHODS
+
+DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 120.0
+DEFAULT_MAX_QUEUE = 1000
+MAX_QUEUE = 100_000
+WAITS_KEPT = 10_000
+
+
+class WriteHeld(ProxyError):
+    """A held write could not be forwarded: the hold expired or its queue was full. Nothing reached an upstream."""
+
+    status = 503
+    code = "write_hold"
+
+    def __init__(self, detail: str, *, route: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.route = route
+        self.retry_after = retry_after
+
+
+@dataclass
+class Hold:
+    id: str
+    path: str
+    timeout: float
+    max_queue: int
+    reason: str
+    started: float = field(default_factory=time.monotonic)
+    waiting: int = 0
+    held_total: int = 0
+    refused_total: int = 0
+    outcome: str | None = None  # "released" (go on) or "expired" (refuse)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.timeout
+
+    def covers(self, path: str) -> bool:
+        """Segment-prefix match, like routing: /api/catalog covers /api/catalog/products/, never /api/catalogue."""
+        return self.path == "/" or path == self.path or path.startswith(self.path + "/")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "path": self.path,
+            "reason": self.reason,
+            "timeout": self.timeout,
+            "max_queue": self.max_queue,
+            "age_s": round(time.monotonic() - self.started, 3),
+            "waiting": self.waiting,
+            "held_total": self.held_total,
+            "refused_total": self.refused_total,
+        }
+
+
+class WriteHolds:
+    """The holds of one proxy process. Use it on the event loop's thread only."""
+
+    def __init__(self) -> None:
+        self._holds: dict[str, Hold] = {}
+        self._waits: deque[float] = deque(maxlen=WAITS_KEPT)
+        self.active = False  # the hot path's one check while no cutover runs
+
+    def start(self, path: str, *, timeout: float, max_queue: int, reason: str = "") -> Hold:
+        hold = Hold(id=secrets.token_hex(8), path=path, timeout=timeout, max_queue=max_queue, reason=reason)
+        self._holds[hold.id] = hold
+        self.active = True
+        asyncio.get_running_loop().call_later(timeout, self._expire, hold.id)
+        return hold
+
+    def get(self, hold_id: str) -> Hold | None:
+        return self._holds.get(hold_id)
+
+    def holds(self) -> list[Hold]:
+        return list(self._holds.values())
+
+    def release(self, hold_id: str) -> Hold | None:
+        """Let the hold's waiting requests go on; None if there is no such hold (released or expired already)."""
+        hold = self._holds.pop(hold_id, None)
+        if hold is not None:
+            hold.outcome = "released"
+            hold.done.set()
+            self.active = bool(self._holds)
+        return hold
+
+    def _expire(self, hold_id: str) -> None:
+        hold = self._holds.pop(hold_id, None)
+        if hold is not None:
+            self.active = bool(self._holds)
+            hold.outcome = "expired"
+            hold.done.set()
+
+    async def wait(self, method: str, path: str) -> WriteHeld | None:
+        """Block an unsafe request on `path` while a hold covers it. None: go on (route it now); else refuse."""
+        if method in SAFE_METHODS:
+            return None
+        hold = next((h for h in self._holds.values() if h.covers(path)), None)
+        if hold is None:
+            return None
+        if hold.waiting >= hold.max_queue:
+            hold.refused_total += 1
+            return WriteHeld(
+                f"writes to {hold.path} are held for a cutover and {hold.max_queue} are already waiting; retry shortly",
+                route=hold.path,
+            )
+        hold.waiting += 1
+        hold.held_total += 1
+        began = time.monotonic()
+        try:
+            await hold.done.wait()  # `_expire` sets it at the deadline at the latest
+        finally:
+            hold.waiting -= 1
+        self._waits.append(time.monotonic() - began)
+        if hold.outcome != "released":
+            hold.refused_total += 1
+            return WriteHeld(
+                f"writes to {hold.path} were held for a cutover that did not finish within {hold.timeout:g}s; "
+                f"nothing was written, retry",
+                route=hold.path,
+            )
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        """Waits of held requests (released or refused), in milliseconds."""
+        waits = sorted(self._waits)
+        if not waits:
+            return {"held": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+        p99 = waits[-1] if len(waits) < 2 else statistics.quantiles(waits, n=100, method="inclusive")[98]
+        return {
+            "held": len(waits),
+            "p50_ms": round(statistics.median(waits) * 1000, 3),
+            "p99_ms": round(p99 * 1000, 3),
+            "max_ms": round(waits[-1] * 1000, 3),
+        }
+
+
+async def send_refusal(send: Send, exc: WriteHeld, request_id: str) -> None:
+    """The proxy's JSON error body, with `Retry-After`."""
+    body = error_body(exc.status, exc.code, str(exc), request_id)
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": exc.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(exc.retry_after).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+    except (ClientDisconnected, ConnectionError):
+        pass

@@ -82,7 +82,7 @@ def test_a_write_beyond_the_hold_queue_is_refused_at_once(stack: Stack) -> None:
     thread, result = _in_background(stack, "POST", "/api/catalog/products/", b"{}")
     _wait_until_held(stack, 1)
     started = time.monotonic()
-    status, headers, body = stack.request("DELETE", "/api/catalog/products/2/")
+    status, _headers, body = stack.request("DELETE", "/api/catalog/products/2/")
     assert status == 503 and time.monotonic() - started < 2
     assert "already waiting" in json.loads(body)["detail"]
     stack.lt.call(stack.app.holds.release, hold.id)

@@ -230,3 +230,23 @@ def test_a_following_sync_reconnects_after_its_sessions_are_killed_and_keeps_app
     assert sync.returncode == 0, err
     assert "reconnecting" in err
     assert json.loads(out)["applied"] >= 1
+
+
+@pytest.mark.parametrize("target_engine", ["pg", "sqlite"])
+def test_a_truncate_of_a_source_table_reaches_the_target(make_db, spec_path: Path, target_engine: str) -> None:
+    source, target = make_db("pg"), make_db(target_engine)
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(source, products=300)
+    spec = load_spec(spec_path)
+    with open_context(spec, source, target) as ctx:
+        run_backfill(ctx)
+        catalog_fixture.execute(
+            source,
+            "TRUNCATE catalog_product",
+            "INSERT INTO catalog_product (id, sku, name, slug, description, price, currency, active, category_id, "
+            "created_at, updated_at) VALUES (7, 'S7', 'again', 's7', '', 1, 'EUR', true, 1, now(), now())",
+        )
+        run_sync(ctx)
+        assert run_verify(ctx).clean
+    assert catalog_fixture.fetch(target, "SELECT id, name FROM catalog_product") == [(7, "again")]

@@ -1,6 +1,7 @@
 """Change capture: row triggers on the source tables append the changed keys to a changelog table.
 
-The changelog carries keys, not row images: the sync re-reads the current source row for each key, so
+A TRUNCATE (PostgreSQL; SQLite has none) is logged as one entry with op 'T' and no key. The changelog carries
+keys, not row images: the sync re-reads the current source row for each key, so
 applying a change twice, or out of date, converges to the source's state. On PostgreSQL each entry also
 records the writing transaction's id (xid8), because changelog ids are allocated at insert time and commit in
 a different order; the sync reads by transaction snapshot, not by id (see sync_position.py).
@@ -44,6 +45,7 @@ def uninstall_capture(db: Database, spec_name: str, tables: list[str]) -> None:
             if db.engine == "postgresql":
                 if db.table_exists(table):
                     db.execute(f"DROP TRIGGER IF EXISTS {quote(trigger)} ON {quote(table)}")
+                    db.execute(f"DROP TRIGGER IF EXISTS {quote(trigger + '_t')} ON {quote(table)}")
                 db.execute(f"DROP FUNCTION IF EXISTS {quote(trigger)}()")
             else:
                 for suffix in ("_i", "_u", "_d"):
@@ -60,8 +62,11 @@ def capture_installed(db: Database, spec_name: str, tables: list[str]) -> dict[s
     for table in tables:
         trigger = names.trigger(table)
         if db.engine == "postgresql":
-            count = db.scalar("SELECT count(*) FROM pg_trigger WHERE tgname = %s AND NOT tgisinternal", (trigger,))
-            result[table] = count == 1
+            count = db.scalar(
+                "SELECT count(*) FROM pg_trigger WHERE tgname IN (%s, %s) AND NOT tgisinternal",
+                (trigger, trigger + "_t"),
+            )
+            result[table] = count == 2
         else:
             count = db.scalar(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?)",
@@ -92,6 +97,10 @@ def _install_pg(db: Database, names: CaptureNames, tables: list[Table]) -> None:
         db.execute(
             f"""CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $capture$
 BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    INSERT INTO {log} (tbl, op, pk) VALUES ('{name}', 'T', '[]');
+    RETURN NULL;
+  END IF;
   IF TG_OP <> 'DELETE' THEN
     INSERT INTO {log} (tbl, op, pk) VALUES ('{name}', left(TG_OP, 1), jsonb_build_array({new_keys})::text);
   END IF;
@@ -102,10 +111,16 @@ BEGIN
 END
 $capture$"""
         )
+        truncate_trigger = quote(names.trigger(table.source) + "_t")
         db.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {quote(table.source)}")
+        db.execute(f"DROP TRIGGER IF EXISTS {truncate_trigger} ON {quote(table.source)}")
         db.execute(
             f"CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {quote(table.source)} "
             f"FOR EACH ROW EXECUTE FUNCTION {trigger}()"
+        )
+        db.execute(
+            f"CREATE TRIGGER {truncate_trigger} AFTER TRUNCATE ON {quote(table.source)} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {trigger}()"
         )
 
 

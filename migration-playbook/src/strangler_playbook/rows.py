@@ -239,7 +239,7 @@ def delete_keys(target: Database, table: Table, keys: Sequence[Key]) -> None:
 
 
 def target_keys(keys: Sequence[Key], table: Table, source: Database, target: Database) -> list[Key]:
-    """Keys read from the source (or the changelog) in the target engine's representation."""
+    """Keys as `source`'s driver (or the changelog) gave them, as bind values for `target`'s engine."""
     if source.engine == target.engine:
         return list(keys)
     kinds = table.key_kinds

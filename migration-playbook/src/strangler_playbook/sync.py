@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from strangler_playbook.database import quote
 from strangler_playbook.errors import StateError
 from strangler_playbook.rows import Key, convert, delete_keys, read_keys, replace_rows, row_key, target_keys
 from strangler_playbook.run_context import RunContext
+from strangler_playbook.schema import key_select_sql
 from strangler_playbook.state import read_prefix, read_state, write_state
 from strangler_playbook.sync_position import Change, ChangeFeed
 
@@ -88,8 +90,25 @@ def apply_batch(
 ) -> tuple[list[Change], dict[str, Any]]:
     changes, new_position = feed.next_batch(position, limit)
     by_table: dict[str, dict[Key, None]] = {}
+    truncated: set[str] = set()
     for change in changes:
-        by_table.setdefault(change.table, {})[change.key] = None
+        if change.op == "T":
+            truncated.add(change.table)
+        else:
+            by_table.setdefault(change.table, {})[change.key] = None
+    for table_name in truncated:
+        # Every row the target holds may be gone: re-check them all, like changes to each of their keys.
+        table = ctx.table(table_name)
+        if table is not None:
+            held = [
+                tuple(r)
+                for r in ctx.target.fetchall(
+                    f"SELECT {key_select_sql(table, side='target')} FROM {quote(table.target)}"
+                )
+            ]
+            keys = by_table.setdefault(table_name, {})
+            for key in target_keys(held, table, ctx.target, ctx.source):
+                keys[key] = None
     reads = []
     for table_name, keys in by_table.items():
         table = ctx.table(table_name)

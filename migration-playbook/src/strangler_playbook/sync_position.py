@@ -25,6 +25,7 @@ from strangler_playbook.database import Database, quote
 class Change:
     id: int
     table: str
+    op: str  # I, U, D, or T (the whole table was truncated; key is empty)
     key: tuple[Any, ...]
     created_at: float  # epoch seconds on the source's clock
 
@@ -46,10 +47,10 @@ class ChangeFeed:
         if self.source.engine == "postgresql":
             return self._next_pg(position, limit)
         rows = self.source.fetchall(
-            f"SELECT id, tbl, pk, created_at FROM {self.log} WHERE id > ? ORDER BY id LIMIT ?",
+            f"SELECT id, tbl, op, pk, created_at FROM {self.log} WHERE id > ? ORDER BY id LIMIT ?",
             (position["id"], limit),
         )
-        changes = [_change(r[0], r[1], r[2], _sqlite_epoch(r[3])) for r in rows]
+        changes = [_change(r[0], r[1], r[2], r[3], _sqlite_epoch(r[4])) for r in rows]
         return changes, {"id": changes[-1].id if changes else position["id"]}
 
     def _next_pg(self, position: dict[str, Any], limit: int) -> tuple[list[Change], dict[str, Any]]:
@@ -57,12 +58,12 @@ class ChangeFeed:
         upto = position.get("upto") or self.source.scalar("SELECT pg_current_snapshot()::text")
         after = position.get("after", 0) if position.get("upto") else 0
         rows = self.source.fetchall(
-            f"SELECT id, tbl, pk, extract(epoch FROM created_at)::float8 FROM {self.log} "
+            f"SELECT id, tbl, op, pk, extract(epoch FROM created_at)::float8 FROM {self.log} "
             "WHERE txid >= pg_snapshot_xmin(%s::pg_snapshot) AND NOT pg_visible_in_snapshot(txid, %s::pg_snapshot) "
             "AND pg_visible_in_snapshot(txid, %s::pg_snapshot) AND id > %s ORDER BY id LIMIT %s",
             (base, base, upto, after, limit),
         )
-        changes = [_change(r[0], r[1], r[2], float(r[3])) for r in rows]
+        changes = [_change(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
         if len(changes) < limit:
             return changes, {"base": upto, "upto": None, "after": 0}
         return changes, {"base": base, "upto": upto, "after": changes[-1].id}
@@ -97,8 +98,8 @@ class ChangeFeed:
         return int(cur.rowcount or 0)
 
 
-def _change(change_id: int, table: str, pk: str, created_at: float) -> Change:
-    return Change(int(change_id), str(table), tuple(json.loads(pk)), created_at)
+def _change(change_id: int, table: str, op: str, pk: str, created_at: float) -> Change:
+    return Change(int(change_id), str(table), str(op).strip(), tuple(json.loads(pk)), created_at)
 
 
 def _sqlite_epoch(text: str) -> float:

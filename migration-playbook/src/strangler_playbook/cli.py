@@ -389,3 +389,7 @@ def _print_plan(result: dict[str, Any]) -> None:
     console.print("[bold]steps[/]")
     for number, step in enumerate(result["steps"], 1):
         console.print(f"  {number}. {step}")
+
+
+# cutover, rollback, publish: registered on `data` by importing their module (it imports `data` from here).
+from strangler_playbook import cli_handover  # noqa: E402, F401

@@ -1,5 +1,5 @@
-"""The seam between the engine and the proxy for cutover, rollback and retire (implemented once the proxy's
-admin API exists). The engine depends only on this protocol; `ProxyAdminControl` will implement it over HTTP.
+"""The seam between the engine and the proxy for cutover, rollback and retire. The engine depends only on this
+protocol; `proxy_control.ProxyAdminControl` implements it over the admin API, `handover.py` drives it.
 
 Cutover, as the engine will drive it (any failure → `release_writes(to="monolith")` and the previous stage):
 1. `data_gate(...)` says the data is synced and verified; `hold_writes(routes, max_hold_s)` starts holding;
@@ -26,6 +26,7 @@ class DataState:
     phase: str
     lag_s: float | None
     last_verify_clean: bool | None
+    verified_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class ProxyControl(Protocol):
         """The route's current stage: off, shadow, canary, cutover, live or retired."""
         ...
 
-    def publish_data_state(self, routes: tuple[str, ...], state: DataState) -> None:
+    def publish_data_state(self, routes: tuple[str, ...], state: DataState, *, owner: Owner = "monolith") -> None:
         """Tell the proxy the data state backing `routes`; it refuses canary/live unless synced and verified."""
         ...
 

@@ -5,7 +5,8 @@ PlaybookError
  ├── ConnectError         a database cannot be reached                           (exit 3)
  ├── SchemaError          a table or column the spec names does not exist         (exit 4)
  ├── StateError           the engine was asked to do something out of order       (exit 5)
- └── EngineError          a database refused an operation mid-run                 (exit 6)
+ ├── EngineError          a database refused an operation mid-run                 (exit 6)
+ └── HandoverAborted      cutover/rollback stopped and restored the previous state (exit 7)
 
 Verify finding differences is not an error: it is a result, and the CLI exits 2 for it.
 """
@@ -45,3 +46,9 @@ class StateError(PlaybookError):
 
 class EngineError(PlaybookError):
     exit_code = 6
+
+
+class HandoverAborted(PlaybookError):
+    """A cutover or rollback stopped and put routes, ownership and the write hold back as they were."""
+
+    exit_code = 7

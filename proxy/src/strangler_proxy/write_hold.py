@@ -59,6 +59,7 @@ class Hold:
     reason: str
     started: float = field(default_factory=time.monotonic)
     waiting: int = 0
+    arrivals: list[float] = field(default_factory=list)  # when each waiting request arrived
     held_total: int = 0
     refused_total: int = 0
     outcome: str | None = None  # "released" (go on) or "expired" (refuse)
@@ -112,16 +113,22 @@ class WriteHolds:
         hold = self._holds.pop(hold_id, None)
         if hold is not None:
             hold.outcome = "released"
-            hold.done.set()
-            self.active = bool(self._holds)
+            self._end(hold)
         return hold
 
     def _expire(self, hold_id: str) -> None:
         hold = self._holds.pop(hold_id, None)
         if hold is not None:
-            self.active = bool(self._holds)
             hold.outcome = "expired"
-            hold.done.set()
+            self._end(hold)
+
+    def _end(self, hold: Hold) -> None:
+        # Waits are taken here, not when the waiters wake, so the release's answer already counts them.
+        now = time.monotonic()
+        self._waits.extend(now - arrived for arrived in hold.arrivals)
+        hold.arrivals.clear()
+        self.active = bool(self._holds)
+        hold.done.set()
 
     async def wait(self, method: str, path: str) -> WriteHeld | None:
         """Block an unsafe request on `path` while a hold covers it. None: go on (route it now); else refuse."""
@@ -138,12 +145,11 @@ class WriteHolds:
             )
         hold.waiting += 1
         hold.held_total += 1
-        began = time.monotonic()
+        hold.arrivals.append(time.monotonic())
         try:
             await hold.done.wait()  # `_expire` sets it at the deadline at the latest
         finally:
             hold.waiting -= 1
-        self._waits.append(time.monotonic() - began)
         if hold.outcome != "released":
             hold.refused_total += 1
             return WriteHeld(

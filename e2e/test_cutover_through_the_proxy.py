@@ -1,0 +1,240 @@
+"""The catalog's cutover and rollback through the real proxy, as an operator runs them (`strangler data ...`):
+the data gate refuses canary and live until the data is verified and owned, a failed verify aborts back to the
+stage the route had, and a writer hammering the catalog through the proxy the whole time gets no error while the
+system of record moves to the service and back — every write it saw acknowledged is where it must be.
+
+Runs after the suite's backfill (the monolith owns the data, forward capture installed) and leaves the monolith
+owning it again, with its own proxy (a route that declares `data = "catalog"`), so the other files see no change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from data_move import SPEC
+from parity import PUBLIC_HOST
+from processes import ROOT
+from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
+
+PRODUCTS = "/api/catalog/products/"
+
+
+@pytest.fixture(scope="module")
+def gated_proxy(stack) -> Iterator[Proxy]:
+    folder = stack.logs / "cutover-proxy"
+    folder.mkdir(exist_ok=True)
+    with proxy_in_front(stack.monolith.url, stack.catalog.url, folder) as proxy:
+        admin = _admin(proxy)
+        version = admin.get("/routes").json()["version"]
+        declared = admin.post(
+            "/routes",
+            json={
+                "path": "/api/catalog",
+                "stage": "shadow",
+                "data": "catalog",
+                "expected_version": version,
+                "reason": "e2e: the catalog route stands on the catalog spec's data",
+            },
+        )
+        assert declared.status_code == 200, declared.text
+        yield proxy
+
+
+def _admin(proxy: Proxy) -> httpx.Client:
+    return httpx.Client(base_url=proxy.admin_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+
+
+def _set_stage(proxy: Proxy, stage: str, **extra: Any) -> httpx.Response:
+    with _admin(proxy) as admin:
+        version = admin.get("/routes").json()["version"]
+        body = {"path": "/api/catalog", "stage": stage, "expected_version": version, "reason": "e2e", **extra}
+        return admin.post("/routes", json=body)
+
+
+def _stage(proxy: Proxy) -> str:
+    with _admin(proxy) as admin:
+        table = admin.get("/routes").json()["table"]
+    return next(r["stage"] for r in table["routes"] if r["path"] == "/api/catalog")
+
+
+def data_command(command: str, stack, proxy: Proxy, *extra: str) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "strangler_playbook", command, str(SPEC), "--json", *extra]
+    args += ["--source", stack.monolith_database, "--target", stack.catalog_database]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_")}
+    env.update(STRANGLER_ADMIN_URL=proxy.admin_url, STRANGLER_ADMIN_TOKEN=ADMIN_TOKEN)
+    return subprocess.run(
+        args, cwd=ROOT / "migration-playbook", env=env, capture_output=True, text=True, timeout=90, check=False
+    )
+
+
+def _sql(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=10)) as conn, conn:
+            return list(conn.execute(statement.replace("%s", "?"), params))
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(statement, params)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
+def _products(url: str) -> dict[int, tuple[str, str]]:
+    """id → (sku, price as text with two decimals)."""
+    rows = _sql(url, "SELECT id, sku, price FROM catalog_product")
+    return {int(i): (str(sku), f"{float(price):.2f}") for i, sku, price in rows}
+
+
+@dataclass
+class Writer:
+    """Staff writing products through the proxy without pause: creates, then price changes of what it made."""
+
+    proxy_url: str
+    token: str
+    category: int
+    tag: str
+    acknowledged: dict[int, tuple[str, str]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    requests: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        headers = {"Host": PUBLIC_HOST, "Authorization": f"Token {self.token}"}
+        with httpx.Client(base_url=self.proxy_url, headers=headers, timeout=30) as client:
+            n = 0
+            while not self.stop.is_set():
+                n += 1
+                if n % 3 or not self.acknowledged:
+                    sku = f"CUT-{self.tag}-{n:05d}"
+                    body = {
+                        "sku": sku,
+                        "name": f"Cutover probe {n}",
+                        "slug": sku.lower(),
+                        "price": f"{n % 90 + 10}.50",
+                        "category": self.category,
+                    }
+                    answer = client.post(PRODUCTS, json=body)
+                    self.requests += 1
+                    if answer.status_code == 201:
+                        self.acknowledged[answer.json()["id"]] = (sku, body["price"])
+                    else:
+                        self.failures.append(f"POST {answer.status_code} {answer.text[:200]}")
+                else:
+                    product_id = list(self.acknowledged)[n % len(self.acknowledged)]
+                    price = f"{n % 90 + 100}.25"
+                    answer = client.patch(f"{PRODUCTS}{product_id}/", json={"price": price})
+                    self.requests += 1
+                    if answer.status_code == 200:
+                        self.acknowledged[product_id] = (self.acknowledged[product_id][0], price)
+                    else:
+                        self.failures.append(f"PATCH {answer.status_code} {answer.text[:200]}")
+
+    def __enter__(self) -> Writer:
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while len(self.acknowledged) < 5:  # under way before the command starts
+            assert time.monotonic() < deadline and not self.failures, self.failures
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.thread.join(30)
+
+
+def _writer(stack, proxy: Proxy, tag: str) -> Writer:
+    return Writer(proxy.server.url, stack.shop.personas["charlie"].token, stack.shop.categories["kitchen"], tag)
+
+
+def test_the_gate_refuses_canary_and_live_until_the_data_is_verified_and_owned(stack, gated_proxy):
+    refused = _set_stage(gated_proxy, "canary", percent=10)
+    assert refused.status_code == 409, refused.text
+    error = refused.json()
+    assert error["error"] == "data_not_ready"
+    assert "strangler data verify" in error["detail"] and "strangler data publish" in error["detail"]
+    assert _stage(gated_proxy) == "shadow"
+
+    published = data_command("publish", stack, gated_proxy)
+    assert published.returncode == 0, published.stderr
+    assert json.loads(published.stdout)["verify_clean"] is True
+
+    assert _set_stage(gated_proxy, "canary", percent=10).status_code == 200
+    refused = _set_stage(gated_proxy, "live")
+    assert refused.status_code == 409 and "strangler data cutover" in refused.json()["detail"]
+    assert _stage(gated_proxy) == "canary"
+
+
+def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_proxy):
+    assert _stage(gated_proxy) == "canary"
+    victim, (_sku, price) = next(iter(_products(stack.catalog_database).items()))
+    _sql(stack.catalog_database, "UPDATE catalog_product SET price = %s WHERE id = %s", ("0.01", victim))
+    try:
+        result = data_command("cutover", stack, gated_proxy)
+    finally:
+        _sql(stack.catalog_database, "UPDATE catalog_product SET price = %s WHERE id = %s", (price, victim))
+
+    assert result.returncode == 7, result.stdout + result.stderr
+    error = json.loads(result.stdout)
+    assert "verify found differences" in error["error"] and str(victim) in error["error"]
+    assert "released to the monolith" in error["error"]
+    assert _stage(gated_proxy) == "canary"
+    with _admin(gated_proxy) as admin:
+        assert admin.get("/holds").json()["holds"] == []
+    with httpx.Client(base_url=gated_proxy.server.url, headers={"Host": PUBLIC_HOST}, timeout=10) as client:
+        token = {"Authorization": f"Token {stack.shop.personas['charlie'].token}"}
+        assert client.patch(f"{PRODUCTS}{victim}/", json={"price": price}, headers=token).status_code == 200
+
+
+def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack, gated_proxy):
+    with _writer(stack, gated_proxy, f"F{stack.engine[:2]}") as writer:
+        result = data_command("cutover", stack, gated_proxy)
+        time.sleep(0.5)  # some writes after the release, to the service
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    waits = report["hold_waits"]
+    print(f"\ncutover ({stack.engine}): {writer.requests} writes, held {report['hold_seconds']}s, waits {waits}")
+    assert writer.failures == []
+    assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
+    assert [s["step"] for s in report["steps"]] == [
+        "hold", "drain", "verify", "realign", "flip", "reverse", "publish", "live", "release",
+    ]  # fmt: skip
+    assert _stage(gated_proxy) == "live"
+    in_service = _products(stack.catalog_database)
+    assert {i: in_service.get(i) for i in writer.acknowledged} == writer.acknowledged
+
+    again = data_command("cutover", stack, gated_proxy)
+    assert again.returncode == 0 and json.loads(again.stdout)["outcome"] == "already"
+    with _admin(gated_proxy) as admin:
+        audit = admin.get("/history?limit=5").json()["versions"]
+    assert audit[0]["author"] == "strangler data" and "cutover catalog" in audit[0]["reason"]
+
+
+def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy):
+    assert _stage(gated_proxy) == "live"
+    with _writer(stack, gated_proxy, f"R{stack.engine[:2]}") as writer:
+        time.sleep(0.5)  # writes that only the service has, until the rollback drains them back
+        result = data_command("rollback", stack, gated_proxy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert writer.failures == []
+    assert report["owner"] == "monolith" and report["stages"] == {"/api/catalog": "canary"}
+    assert _stage(gated_proxy) == "canary"
+    in_monolith = _products(stack.monolith_database)
+    assert {i: in_monolith.get(i) for i in writer.acknowledged} == writer.acknowledged
+    # The forward sync resumes from the flip: the service follows the monolith again.
+    synced = data_command("sync", stack, gated_proxy)
+    assert synced.returncode == 0, synced.stderr
+    verified = data_command("verify", stack, gated_proxy)
+    assert verified.returncode == 0, verified.stdout

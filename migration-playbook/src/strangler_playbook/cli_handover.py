@@ -1,0 +1,199 @@
+"""`strangler data cutover | rollback | publish`: the commands that move the system of record with the proxy.
+
+They talk to the proxy's admin API at STRANGLER_ADMIN_URL with STRANGLER_ADMIN_TOKEN (or --admin-url); every
+route change is audited as STRANGLER_ACTOR (default "strangler data"). Exit codes as for the other commands, plus
+7: the cutover or rollback aborted and restored the previous state (the message says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from strangler_playbook.cli import _common, _print_json, _run, data
+from strangler_playbook.handover import (
+    DEFAULT_HOLD_TIMEOUT_S,
+    DEFAULT_MAX_QUEUE,
+    HandoverResult,
+    publish_state,
+    run_cutover,
+    run_rollback,
+)
+from strangler_playbook.proxy_control import ProxyAdminControl
+from strangler_playbook.run_context import database_urls
+from strangler_playbook.spec import load_spec
+
+
+def _hold_options[F: Callable[..., Any]](func: F) -> F:
+    func = click.option(
+        "--hold-timeout",
+        type=click.FloatRange(min=0.1, max=120),
+        default=DEFAULT_HOLD_TIMEOUT_S,
+        show_default=True,
+        help="Seconds the proxy holds writes at most; past it they get 503 + Retry-After and nothing is written.",
+    )(func)
+    func = click.option(
+        "--max-queue",
+        type=click.IntRange(min=1, max=100_000),
+        default=DEFAULT_MAX_QUEUE,
+        show_default=True,
+        help="Held requests at most; beyond it a write gets 503 + Retry-After at once.",
+    )(func)
+    func = click.option(
+        "--admin-url", metavar="URL", help="The proxy's admin API (default: STRANGLER_ADMIN_URL, else :8081)."
+    )(func)
+    return func
+
+
+def _report(result: HandoverResult, json_output: bool) -> int:
+    if json_output:
+        _print_json(result.as_dict())
+        return 0
+    if result.outcome == "already":
+        stages = ", ".join(f"{p} {s}" for p, s in result.stages.items())
+        click.echo(f"{result.spec}: nothing to do, the {result.owner} owns the data ({stages})")
+        return 0
+    waits = result.hold_waits
+    p99 = waits.get("p99_ms")
+    click.echo(
+        f"{result.op} of {result.spec} done: the {result.owner} owns the data; writes held {result.hold_seconds}s"
+        + (f", held requests waited p99 {p99} ms over {waits.get('held')}" if p99 is not None else "")
+    )
+    return 0
+
+
+def _echo_step(json_output: bool) -> Callable[[str, str], None]:
+    def echo(step: str, detail: str) -> None:
+        if not json_output:
+            click.echo(f"  {step:<8} {detail}")
+
+    return echo
+
+
+@data.command()
+@_common
+@_hold_options
+def cutover(
+    spec_path: str,
+    source_url: str | None,
+    target_url: str | None,
+    reverse: bool,
+    json_output: bool,
+    hold_timeout: float,
+    max_queue: int,
+    admin_url: str | None,
+) -> None:
+    """Make the service the system of record and its routes live, with the routes' writes held meanwhile.
+
+    Steps: hold writes → drain the sync → verify (must be clean) → realign the service's sequences → flip
+    ownership → start the reverse sync (service → monolith) → routes live → release the held writes to the
+    service. Any failure puts everything back (exit 7, the reason said). Killed midway, run it again: it finishes.
+    Stop a following forward sync first (`sync --follow` holds the spec); start `sync --reverse --follow` after.
+    """
+
+    def action() -> int:
+        spec = load_spec(spec_path)
+        monolith, service = database_urls(spec, source_url, target_url, reverse=False)
+        proxy = ProxyAdminControl(admin_url)
+        try:
+            result = run_cutover(
+                spec,
+                monolith,
+                service,
+                proxy,
+                hold_timeout_s=hold_timeout,
+                max_queue=max_queue,
+                on_step=_echo_step(json_output),
+            )
+        finally:
+            proxy.close()
+        code = _report(result, json_output)
+        if not json_output and result.outcome == "done":
+            click.echo("next: `strangler data sync SPEC --reverse --follow` (the monolith keeps every write)")
+        return code
+
+    _run(action, json_output)
+
+
+@data.command()
+@_common
+@_hold_options
+def rollback(
+    spec_path: str,
+    source_url: str | None,
+    target_url: str | None,
+    reverse: bool,
+    json_output: bool,
+    hold_timeout: float,
+    max_queue: int,
+    admin_url: str | None,
+) -> None:
+    """Make the monolith the system of record again and put the routes back to their stage before the cutover.
+
+    The mirror of cutover: hold writes → drain the reverse sync → verify it → realign the monolith's sequences →
+    flip ownership back → resume the forward sync from here → routes back (canary/shadow/off) → release.
+    Stop a following reverse sync first; start `sync --follow` after.
+    """
+
+    def action() -> int:
+        spec = load_spec(spec_path)
+        monolith, service = database_urls(spec, source_url, target_url, reverse=False)
+        proxy = ProxyAdminControl(admin_url)
+        try:
+            result = run_rollback(
+                spec,
+                monolith,
+                service,
+                proxy,
+                hold_timeout_s=hold_timeout,
+                max_queue=max_queue,
+                on_step=_echo_step(json_output),
+            )
+        finally:
+            proxy.close()
+        code = _report(result, json_output)
+        if not json_output and result.outcome == "done":
+            click.echo("next: `strangler data sync SPEC --follow` (the service keeps following the monolith)")
+        return code
+
+    _run(action, json_output)
+
+
+@data.command()
+@_common
+@click.option("--admin-url", metavar="URL", help="The proxy's admin API (default: STRANGLER_ADMIN_URL, else :8081).")
+def publish(
+    spec_path: str,
+    source_url: str | None,
+    target_url: str | None,
+    reverse: bool,
+    json_output: bool,
+    admin_url: str | None,
+) -> None:
+    """Tell the proxy the spec's data state (owner, phase, lag, last verify): its gate for canary/live reads it.
+
+    Run it after `verify` (and whenever the sync has caught up) before moving a route to canary.
+    """
+
+    def action() -> int:
+        spec = load_spec(spec_path)
+        monolith, service = database_urls(spec, source_url, target_url, reverse=False)
+        proxy = ProxyAdminControl(admin_url)
+        try:
+            body = publish_state(spec, monolith, service, proxy)
+        finally:
+            proxy.close()
+        if json_output:
+            _print_json(body)
+        else:
+            lag = "n/a" if body["lag_s"] is None else f"{body['lag_s']:.3f}s"
+            verdict = {True: "clean", False: "DIFFERENT", None: "never"}[body["verify_clean"]]
+            click.echo(
+                f"{spec.name}: told the proxy — owner {body['owner']}, phase {body['phase']}, lag {lag}, "
+                f"last verify {verdict}"
+            )
+        return 0
+
+    _run(action, json_output)

@@ -97,6 +97,16 @@ class RunningStack:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=30)
 
+    def close(self) -> None:
+        """Stop the stack the way an operator would, so its children (in sessions of their own) stop too; SIGKILL
+        only if it does not stop in time."""
+        if self.process.poll() is None:
+            try:
+                self.stop()
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
 
 @pytest.fixture
 def running_stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
@@ -104,9 +114,7 @@ def running_stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
     try:
         yield stack
     finally:
-        if stack.process.poll() is None:
-            stack.process.kill()
-            stack.process.wait()
+        stack.close()
 
 
 def test_make_up_serves_seeded_products_through_the_proxy_and_answers_healthz(stack_env):
@@ -199,8 +207,7 @@ def test_a_second_start_keeps_data_and_routes_and_sigterm_stops_every_process(st
         products = get_json(first.url(2) + "/api/catalog/products/")
         assert first.stop() == 0
     finally:
-        if first.process.poll() is None:
-            first.process.kill()
+        first.close()
     text = "".join(first.output)
     assert "nothing to do" in text  # seeded by the first start only
     assert "[proxy] routes apply" not in text  # the route table is the operator's after the first start...

@@ -254,7 +254,13 @@ class Stack:
             output = log.open("ab") if self.config.check else None
             # A session of its own: the terminal's Ctrl-C reaches only us, and we stop children in order.
             self.running[spec.name] = subprocess.Popen(
-                spec.argv, cwd=spec.cwd, env=self._env(spec), stdout=output, stderr=output, start_new_session=True
+                spec.argv,
+                cwd=spec.cwd,
+                env=self._env(spec),
+                stdout=output,
+                stderr=output,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             if output:
                 output.close()
@@ -320,6 +326,16 @@ class Stack:
 
     def _env(self, spec: ProcessSpec) -> dict[str, str]:
         return {**os.environ, **spec.env}
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it if the stack itself dies (even by SIGKILL), so no
+    server outlives `make up`. Elsewhere a no-op: Ctrl-C and SIGTERM still stop everything in order."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -98,25 +98,28 @@ def _products(url: str) -> dict[int, tuple[str, str]]:
 
 @dataclass
 class Writer:
-    """Staff writing products through the proxy without pause: creates, then price changes of what it made."""
+    """Staff writing products through the proxy without pause, on `threads` connections: each creates products and
+    changes the prices of its own (so each product's last acknowledged price is well defined)."""
 
     proxy_url: str
     token: str
     category: int
     tag: str
+    threads: int = 3
     acknowledged: dict[int, tuple[str, str]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     requests: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def run(self) -> None:
+    def run(self, lane: int) -> None:
         headers = {"Host": PUBLIC_HOST, "Authorization": f"Token {self.token}"}
+        mine: dict[int, tuple[str, str]] = {}
         with httpx.Client(base_url=self.proxy_url, headers=headers, timeout=30) as client:
             n = 0
             while not self.stop.is_set():
                 n += 1
-                if n % 3 or not self.acknowledged:
-                    sku = f"CUT-{self.tag}-{n:05d}"
+                if n % 3 or not mine:
+                    sku = f"CUT-{self.tag}{lane}-{n:05d}"
                     body = {
                         "sku": sku,
                         "name": f"Cutover probe {n}",
@@ -125,24 +128,25 @@ class Writer:
                         "category": self.category,
                     }
                     answer = client.post(PRODUCTS, json=body)
-                    self.requests += 1
                     if answer.status_code == 201:
-                        self.acknowledged[answer.json()["id"]] = (sku, body["price"])
+                        mine[answer.json()["id"]] = (sku, body["price"])
                     else:
                         self.failures.append(f"POST {answer.status_code} {answer.text[:200]}")
                 else:
-                    product_id = list(self.acknowledged)[n % len(self.acknowledged)]
+                    product_id = list(mine)[n % len(mine)]
                     price = f"{n % 90 + 100}.25"
                     answer = client.patch(f"{PRODUCTS}{product_id}/", json={"price": price})
-                    self.requests += 1
                     if answer.status_code == 200:
-                        self.acknowledged[product_id] = (self.acknowledged[product_id][0], price)
+                        mine[product_id] = (mine[product_id][0], price)
                     else:
                         self.failures.append(f"PATCH {answer.status_code} {answer.text[:200]}")
+                self.requests += 1
+                self.acknowledged.update(mine)
 
     def __enter__(self) -> Writer:
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
+        self.workers = [threading.Thread(target=self.run, args=(i,), daemon=True) for i in range(self.threads)]
+        for worker in self.workers:
+            worker.start()
         deadline = time.monotonic() + 10
         while len(self.acknowledged) < 5:  # under way before the command starts
             assert time.monotonic() < deadline and not self.failures, self.failures
@@ -151,7 +155,8 @@ class Writer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()
-        self.thread.join(30)
+        for worker in self.workers:
+            worker.join(30)
 
 
 def _writer(stack, proxy: Proxy, tag: str) -> Writer:
@@ -197,6 +202,21 @@ def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_
         assert client.patch(f"{PRODUCTS}{victim}/", json={"price": price}, headers=token).status_code == 200
 
 
+def test_a_cutover_failing_after_the_flip_gives_ownership_back_and_loses_no_write(stack, gated_proxy):
+    with _writer(stack, gated_proxy, f"A{stack.engine[:2]}") as writer:
+        result = data_command("cutover", stack, gated_proxy, "--fail-after", "flip")
+        time.sleep(0.3)
+    assert result.returncode == 7, result.stdout + result.stderr
+    assert "ownership back to the monolith" in json.loads(result.stdout)["error"]
+    assert writer.failures == []
+    assert _stage(gated_proxy) == "canary"
+    in_monolith = _products(stack.monolith_database)
+    assert {i: in_monolith.get(i) for i in writer.acknowledged} == writer.acknowledged
+    # Forward capture is back: what the monolith took after the abort reaches the service.
+    assert data_command("sync", stack, gated_proxy).returncode == 0
+    assert data_command("verify", stack, gated_proxy).returncode == 0
+
+
 def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack, gated_proxy):
     with _writer(stack, gated_proxy, f"F{stack.engine[:2]}") as writer:
         result = data_command("cutover", stack, gated_proxy)
@@ -238,3 +258,24 @@ def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy
     assert synced.returncode == 0, synced.stderr
     verified = data_command("verify", stack, gated_proxy)
     assert verified.returncode == 0, verified.stdout
+
+
+def test_a_cutover_killed_after_the_flip_finishes_when_run_again(stack, gated_proxy):
+    assert _stage(gated_proxy) == "canary"
+    with _writer(stack, gated_proxy, f"K{stack.engine[:2]}") as writer:
+        killed = data_command("cutover", stack, gated_proxy, "--kill-after", "flip", "--hold-timeout", "20")
+        assert killed.returncode == -9, killed.stdout + killed.stderr
+        time.sleep(0.3)  # writes pile up behind the dead run's hold
+        rerun = data_command("cutover", stack, gated_proxy)
+        time.sleep(0.3)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    steps = [s["step"] for s in json.loads(rerun.stdout)["steps"]]
+    assert steps == ["hold", "verify", "reverse", "publish", "live", "release"]  # no second flip
+    assert writer.failures == []
+    assert _stage(gated_proxy) == "live"
+    in_service = _products(stack.catalog_database)
+    assert {i: in_service.get(i) for i in writer.acknowledged} == writer.acknowledged
+    with _admin(gated_proxy) as admin:
+        assert admin.get("/holds").json()["holds"] == []  # the dead run's hold was released too
+    back = data_command("rollback", stack, gated_proxy)
+    assert back.returncode == 0, back.stdout + back.stderr

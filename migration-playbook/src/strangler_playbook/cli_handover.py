@@ -44,6 +44,9 @@ def _hold_options[F: Callable[..., Any]](func: F) -> F:
     func = click.option(
         "--admin-url", metavar="URL", help="The proxy's admin API (default: STRANGLER_ADMIN_URL, else :8081)."
     )(func)
+    # Fault injection for the tests that prove the abort and the re-run after kill -9.
+    func = click.option("--fail-after", metavar="STEP", hidden=True)(func)
+    func = click.option("--kill-after", metavar="STEP", hidden=True)(func)
     return func
 
 
@@ -84,6 +87,8 @@ def cutover(
     hold_timeout: float,
     max_queue: int,
     admin_url: str | None,
+    fail_after: str | None,
+    kill_after: str | None,
 ) -> None:
     """Make the service the system of record and its routes live, with the routes' writes held meanwhile.
 
@@ -106,6 +111,8 @@ def cutover(
                 hold_timeout_s=hold_timeout,
                 max_queue=max_queue,
                 on_step=_echo_step(json_output),
+                fail_after=fail_after,
+                kill_after=kill_after,
             )
         finally:
             proxy.close()
@@ -129,6 +136,8 @@ def rollback(
     hold_timeout: float,
     max_queue: int,
     admin_url: str | None,
+    fail_after: str | None,
+    kill_after: str | None,
 ) -> None:
     """Make the monolith the system of record again and put the routes back to their stage before the cutover.
 
@@ -150,6 +159,8 @@ def rollback(
                 hold_timeout_s=hold_timeout,
                 max_queue=max_queue,
                 on_step=_echo_step(json_output),
+                fail_after=fail_after,
+                kill_after=kill_after,
             )
         finally:
             proxy.close()

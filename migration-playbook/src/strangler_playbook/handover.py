@@ -26,6 +26,8 @@ same command again: steps already done are done again harmlessly, and a flip alr
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,6 +80,9 @@ class _Run:
     proxy: ProxyAdminControl
     result: HandoverResult
     on_step: Callable[[str, str], None]
+    fail_after: str | None = None  # tests: abort after this step
+    kill_after: str | None = None  # tests: SIGKILL this process after this step (the re-run must converge)
+    stale_holds: list[str] = field(default_factory=list)  # holds of a killed run, released with ours
 
     @contextmanager
     def forward(self, *, exclusive: bool = False) -> Iterator[RunContext]:
@@ -132,14 +137,18 @@ def run_cutover(
     max_queue: int = DEFAULT_MAX_QUEUE,
     on_step: Callable[[str, str], None] = lambda step, detail: None,
     fail_after: str | None = None,
+    kill_after: str | None = None,
 ) -> HandoverResult:
-    """Move the system of record to the service and the spec's routes to `live`. `fail_after` (tests) injects a
-    failure after the named step, to prove the abort."""
+    """Move the system of record to the service and the spec's routes to `live`. `fail_after` / `kill_after`
+    (tests) abort or SIGKILL the run after the named step, to prove the abort and the re-run."""
     run = _Run(spec, monolith_url, service_url, proxy, HandoverResult("cutover", spec.name), on_step)
+    run.fail_after, run.kill_after = fail_after, kill_after
     _require_routes(spec)
     journal = run.journal()
+    run.stale_holds = list(journal.get("holds") or [])
     routes = {path: proxy.route(path) for path in run.routes}
     if journal.get("owner") == "service" and all(r.stage == "live" for r in routes.values()):
+        _release_stale(run, journal, to="service")
         run.result.outcome, run.result.owner = "already", "service"
         run.result.stages = {p: r.stage for p, r in routes.items()}
         return run.result
@@ -154,25 +163,27 @@ def run_cutover(
         previous.setdefault(path, {"stage": route.stage, "percent": route.percent})
     journal = {**journal, "op": "cutover", "step": "hold", "previous": previous}
     run.write_journal(journal)
-    hold = _hold(run, hold_timeout_s, max_queue)
+    hold = _hold(run, journal, hold_timeout_s, max_queue)
     flipped = journal.get("owner") == "service"
     verified_at: str | None = None
     try:
         if not flipped:
-            verified_at = _drain_verify_realign(run, forward=True, fail_after=fail_after)
+            verified_at = _drain_verify_realign(run, forward=True)
             run.step("flip", lambda: _flip(run, to="service", journal=journal))
             flipped = True
-            _maybe_fail(fail_after, "flip")
+            _maybe_fail(run, "flip")
+        else:
+            run.step("verify", lambda: _reverify(run, forward=True))
         run.step("reverse", lambda: _start_capture(run, forward=False))
-        _maybe_fail(fail_after, "reverse")
+        _maybe_fail(run, "reverse")
         run.step("publish", lambda: _publish(run, "service", verified_at))
         for path in run.routes:
             run.step("live", partial(_set_stage, run, path, "live", 0, "verified, ownership flipped to the service"))
-        _maybe_fail(fail_after, "live")
+        _maybe_fail(run, "live")
     except Exception as exc:
         _abort_cutover(run, hold, flipped, journal, exc)
-    run.write_journal({**journal, "owner": "service", "op": None, "step": "live"})
     _release(run, hold, to="service")
+    run.write_journal({**journal, "owner": "service", "op": None, "step": "live", "holds": []})
     run.result.owner = "service"
     run.result.stages = dict.fromkeys(run.routes, "live")
     return run.result
@@ -188,11 +199,14 @@ def run_rollback(
     max_queue: int = DEFAULT_MAX_QUEUE,
     on_step: Callable[[str, str], None] = lambda step, detail: None,
     fail_after: str | None = None,
+    kill_after: str | None = None,
 ) -> HandoverResult:
     """Move the system of record back to the monolith and each route to its stage before the cutover."""
     run = _Run(spec, monolith_url, service_url, proxy, HandoverResult("rollback", spec.name), on_step)
+    run.fail_after, run.kill_after = fail_after, kill_after
     _require_routes(spec)
     journal = run.journal()
+    run.stale_holds = list(journal.get("holds") or [])
     previous: dict[str, Any] = journal.get("previous") or {}
     if journal.get("owner") != "service" and journal.get("op") != "rollback":
         routes = {path: proxy.route(path) for path in run.routes}
@@ -201,20 +215,23 @@ def run_rollback(
                 f"the monolith owns the data of {spec.name}, yet a route is live",
                 hint="set the route's stage with `strangler routes set PATH --stage shadow` instead",
             )
+        _release_stale(run, journal, to="monolith")
         run.result.outcome = "already"
         run.result.stages = {p: r.stage for p, r in routes.items()}
         return run.result
     journal = {**journal, "op": "rollback", "step": "hold"}
     run.write_journal(journal)
-    hold = _hold(run, hold_timeout_s, max_queue)
+    hold = _hold(run, journal, hold_timeout_s, max_queue)
     flipped = journal.get("owner") == "monolith"
     verified_at: str | None = None
     try:
         if not flipped:
-            verified_at = _drain_verify_realign(run, forward=False, fail_after=fail_after)
+            verified_at = _drain_verify_realign(run, forward=False)
             run.step("flip", lambda: _flip(run, to="monolith", journal=journal))
             flipped = True
-            _maybe_fail(fail_after, "flip")
+            _maybe_fail(run, "flip")
+        else:
+            run.step("verify", lambda: _reverify(run, forward=False))
         run.step("forward", lambda: _start_capture(run, forward=True))
         run.step("publish", lambda: _publish(run, "monolith", verified_at))
         for path in run.routes:
@@ -223,11 +240,11 @@ def run_rollback(
             why = "rolled back: the monolith owns the data again"
             run.step("stage", partial(_set_stage, run, path, stage, int(before.get("percent", 0)), why))
             run.result.stages[path] = stage
-        _maybe_fail(fail_after, "stage")
+        _maybe_fail(run, "stage")
     except Exception as exc:
         _abort_rollback(run, hold, flipped, journal, exc)
-    run.write_journal({**journal, "owner": "monolith", "op": None, "step": "rolled back"})
     _release(run, hold, to="monolith")
+    run.write_journal({**journal, "owner": "monolith", "op": None, "step": "rolled back", "holds": []})
     run.result.owner = "monolith"
     return run.result
 
@@ -267,11 +284,14 @@ def _require_routes(spec: Spec) -> None:
         )
 
 
-def _hold(run: _Run, hold_timeout_s: float, max_queue: int) -> WriteHold:
+def _hold(run: _Run, journal: dict[str, Any], hold_timeout_s: float, max_queue: int) -> WriteHold:
     hold: list[WriteHold] = []
 
     def start() -> str:
         hold.append(run.proxy.hold_writes(run.routes, max_hold_s=hold_timeout_s, max_queue=max_queue))
+        # Recorded at once: if this run is killed, the next one releases these too (to the owner of the moment).
+        journal["holds"] = [*run.stale_holds, *hold[0].hold_id.split(",")]
+        run.write_journal(journal)
         return f"holding writes to {', '.join(run.routes)} (at most {hold_timeout_s:g}s, {max_queue} requests)"
 
     run.result.hold_seconds = time.monotonic()
@@ -282,6 +302,8 @@ def _hold(run: _Run, hold_timeout_s: float, max_queue: int) -> WriteHold:
 def _release(run: _Run, hold: WriteHold, *, to: Owner) -> None:
     def release() -> str:
         run.proxy.release_writes(hold, to=to)
+        if run.stale_holds:
+            run.proxy.release_writes(WriteHold(",".join(run.stale_holds), hold.routes, hold.max_hold_s), to=to)
         run.result.hold_waits = dict(run.proxy.last_release.get("waits") or {})
         return f"released {run.proxy.last_release.get('released', 0)} held request(s) to the {to}"
 
@@ -290,7 +312,7 @@ def _release(run: _Run, hold: WriteHold, *, to: Owner) -> None:
     run.result.hold_seconds = round(time.monotonic() - started, 3)
 
 
-def _drain_verify_realign(run: _Run, *, forward: bool, fail_after: str | None) -> str:
+def _drain_verify_realign(run: _Run, *, forward: bool) -> str:
     opener = run.forward if forward else run.reverse
     verified_at = ""
     with opener(exclusive=True) as ctx:
@@ -308,31 +330,41 @@ def _drain_verify_realign(run: _Run, *, forward: bool, fail_after: str | None) -
             )
 
         run.step("drain", drain)
-        _maybe_fail(fail_after, "drain")
+        _maybe_fail(run, "drain")
 
         def verify() -> str:
             nonlocal verified_at
-            report = run_verify(ctx)
             verified_at = datetime.now(UTC).isoformat()
-            if not report.clean:
-                listed = "; ".join(
-                    f"{t['table']}: {t['missing_count']} missing, {t['extra_count']} extra, "
-                    f"{t['different_count']} different (e.g. {(t['missing'] + t['extra'] + t['different'])[:5]})"
-                    for t in report.as_dict()["tables"]
-                    if not t["clean"]
-                )
-                raise StateError(
-                    f"verify found differences with writes held: {listed}",
-                    hint=f"investigate with `strangler data verify{'' if forward else ' --reverse'} SPEC`; "
-                    "the sync cannot explain a difference that stays while writes are held",
-                )
-            return f"{ctx.direction} verify clean: {sum(t.source_rows for t in report.tables)} rows"
+            return _verify_clean(ctx, forward=forward)
 
         run.step("verify", verify)
-        _maybe_fail(fail_after, "verify")
+        _maybe_fail(run, "verify")
         run.step("realign", lambda: f"sequences {realign_sequences(ctx)}")
-        _maybe_fail(fail_after, "realign")
+        _maybe_fail(run, "realign")
     return verified_at
+
+
+def _verify_clean(ctx: RunContext, *, forward: bool) -> str:
+    report = run_verify(ctx)
+    if not report.clean:
+        listed = "; ".join(
+            f"{t['table']}: {t['missing_count']} missing, {t['extra_count']} extra, "
+            f"{t['different_count']} different (e.g. {(t['missing'] + t['extra'] + t['different'])[:5]})"
+            for t in report.as_dict()["tables"]
+            if not t["clean"]
+        )
+        raise StateError(
+            f"verify found differences with writes held: {listed}",
+            hint=f"investigate with `strangler data verify{'' if forward else ' --reverse'} SPEC`; "
+            "the sync cannot explain a difference that stays while writes are held",
+        )
+    return f"{ctx.direction} verify clean: {sum(t.source_rows for t in report.tables)} rows"
+
+
+def _reverify(run: _Run, *, forward: bool) -> str:
+    """A resumed run after the flip: prove nothing reached the old owner while no hold was up."""
+    with run.forward() if forward else run.reverse() as ctx:
+        return _verify_clean(ctx, forward=forward)
 
 
 def _flip(run: _Run, *, to: Owner, journal: dict[str, Any]) -> str:
@@ -372,9 +404,18 @@ def _set_stage(run: _Run, path: str, stage: str, percent: int, why: str) -> str:
     return f"{path} -> {stage}" + (f" {percent}%" if stage == "canary" else "")
 
 
-def _maybe_fail(fail_after: str | None, step: str) -> None:
-    if fail_after == step:
+def _maybe_fail(run: _Run, step: str) -> None:
+    if run.kill_after == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if run.fail_after == step:
         raise StateError(f"injected failure after {step}", hint="tests only")
+
+
+def _release_stale(run: _Run, journal: dict[str, Any], *, to: Owner) -> None:
+    """Holds left by a run killed after its last step: release them, or their writes wait for the timeout."""
+    if run.stale_holds:
+        run.proxy.release_writes(WriteHold(",".join(run.stale_holds), run.routes, 0), to=to)
+        run.write_journal({**journal, "holds": []})
 
 
 def _abort_cutover(run: _Run, hold: WriteHold, flipped: bool, journal: dict[str, Any], cause: Exception) -> NoReturn:

@@ -62,7 +62,6 @@ from strangler_proxy.settings import ProxySettings
 from strangler_proxy.shadow import CapturedResponse, MirroredRequest, ShadowPool
 from strangler_proxy.stages import DEFAULT_ROUTE, decide
 from strangler_proxy.upstream import ClientGone, UpstreamPool, UpstreamResponse
-from strangler_proxy.write_hold import WriteHolds, send_refusal
 
 log = logging.getLogger("strangler.proxy")
 
@@ -85,7 +84,6 @@ class ProxyApp:
         self.settings.validate()
         self.metrics = ProxyMetrics()
         self.pins = PinStore(self.settings.pin_max_clients)
-        self.holds = WriteHolds()  # cutover: unsafe requests wait here, then are routed by the table of the moment
         self._pools: dict[Upstream, UpstreamPool] = {}
         self._shadow_pools: dict[Upstream, UpstreamPool] = {}
         self._signer = identity
@@ -233,13 +231,6 @@ class ProxyApp:
         log_fields["path"] = path
         query: bytes = scope.get("query_string", b"")
         target = path.encode() + (b"?" + query if query else b"")
-        if self.holds.active:
-            refused = await self.holds.wait(method, path)
-            if refused is not None:
-                await send_refusal(send, refused, request_id)
-                self._finish(log_fields, started, refused.route, "cutover", "proxy", 503, 0, error=refused.code)
-                return
-            state = self._state
         decision = decide(state.table, state.router, self.pins, method, path, headers, who.client_ip)
         if self._signer is not None and decision.upstream != state.table.default_upstream:
             identified = await self._identify(state.table, method, target, out_headers, send, request_id)

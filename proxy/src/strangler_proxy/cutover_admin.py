@@ -6,7 +6,8 @@
     PUT    /data-state   {spec, routes, phase, owner, lag_seconds, verify_clean, verified_at}   the engine's report
     GET    /data-state                                          -> {states: [...], limits}
 
-`attach_cutover(app, admin, store_url=..., route_store=store)` adds them and installs the data gate on the store.
+`public_app = attach_cutover(app, admin, store_url=..., route_store=store)` adds them, installs the data gate on the
+store and returns the app to serve publicly: the ProxyApp behind the write hold.
 """
 
 from __future__ import annotations
@@ -15,32 +16,42 @@ import asyncio
 from typing import Any
 
 from .admin import AdminApp, HttpError, Request
-from .app import ProxyApp
+from .asgi_types import ASGIApp
 from .control_errors import Problem, TableInvalid
 from .data_state import DataGate, DataStates, GateLimits, open_data_states, state_from_dict
 from .store import RouteStore
 from .table_rules import check_route_path
-from .write_hold import DEFAULT_MAX_QUEUE, DEFAULT_TIMEOUT, MAX_QUEUE, MAX_TIMEOUT
+from .write_hold import (
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_TIMEOUT,
+    MAX_QUEUE,
+    MAX_TIMEOUT,
+    WriteHoldMiddleware,
+    WriteHolds,
+    WritesInFlight,
+    wait_stats,
+)
 
 
 def attach_cutover(
-    app: ProxyApp, admin: AdminApp, *, store_url: str, route_store: RouteStore, limits: GateLimits | None = None
-) -> DataGate:
+    app: ASGIApp, admin: AdminApp, *, store_url: str, route_store: RouteStore, limits: GateLimits | None = None
+) -> WriteHoldMiddleware:
     """Raises ConfigInvalid (a bad STRANGLER_DATA_* value) or StoreUnavailable before anything is served."""
     gate = DataGate(open_data_states(store_url), limits or GateLimits.from_env())
     route_store.gate = gate.check
-    endpoints = _Endpoints(app, gate.states, gate)
+    public = WriteHoldMiddleware(app)
+    endpoints = _Endpoints(public.holds, gate.states, gate)
     admin.routes[("POST", "/holds")] = endpoints.post_hold
     admin.routes[("DELETE", "/holds")] = endpoints.delete_hold
     admin.routes[("GET", "/holds")] = endpoints.get_holds
     admin.routes[("PUT", "/data-state")] = endpoints.put_data_state
     admin.routes[("GET", "/data-state")] = endpoints.get_data_state
-    return gate
+    return public
 
 
 class _Endpoints:
-    def __init__(self, app: ProxyApp, states: DataStates, gate: DataGate) -> None:
-        self.app = app
+    def __init__(self, holds: WriteHolds, states: DataStates, gate: DataGate) -> None:
+        self.holds = holds
         self.states = states
         self.gate = gate
 
@@ -60,7 +71,10 @@ class _Endpoints:
         if problems:
             raise TableInvalid(problems)
         assert isinstance(path, str) and isinstance(reason, str)
-        hold = self.app.holds.start(path, timeout=float(timeout), max_queue=int(max_queue), reason=reason)
+        try:
+            hold = await self.holds.start(path, lifetime=float(timeout), max_queue=int(max_queue), reason=reason)
+        except WritesInFlight as exc:
+            raise HttpError(exc.status, exc.code, str(exc)) from exc
         return 201, hold.as_dict()
 
     async def delete_hold(self, request: Request) -> tuple[int, Any]:
@@ -68,13 +82,13 @@ class _Endpoints:
         hold_id = body.get("id")
         if not isinstance(hold_id, str) or not hold_id:
             raise TableInvalid([Problem("id", "is required: the id POST /holds returned")])
-        hold = self.app.holds.release(hold_id)
+        hold = self.holds.release(hold_id)
         if hold is None:
             raise HttpError(404, "unknown_hold", f"no hold {hold_id!r}: it was released already or it expired")
-        return 200, {"id": hold_id, "released": hold.waiting, "hold": hold.as_dict(), "waits": self.app.holds.stats()}
+        return 200, {"id": hold_id, "released": hold.waiting, "hold": hold.as_dict(), "waits": wait_stats(hold.waits)}
 
     async def get_holds(self, request: Request) -> tuple[int, Any]:
-        return 200, {"holds": [h.as_dict() for h in self.app.holds.holds()], "waits": self.app.holds.stats()}
+        return 200, {"holds": [h.as_dict() for h in self.holds.holds()], "waits": self.holds.stats()}
 
     async def put_data_state(self, request: Request) -> tuple[int, Any]:
         state = state_from_dict(await request.json())

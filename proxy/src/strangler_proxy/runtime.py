@@ -84,7 +84,7 @@ async def _serve(config: RuntimeConfig, store: RouteStore, app: ProxyApp) -> Non
         metrics=lambda: (app.metrics_text(), app.metrics_content_type),
         on_change=install,
     )
-    attach_cutover(app, admin, store_url=config.route_store, route_store=store)  # write holds, data gate
+    public_app = attach_cutover(app, admin, store_url=config.route_store, route_store=store)  # write hold, data gate
     watcher = TableWatcher(
         config.route_store, app.table.version, config.store_poll, lambda t: loop.call_soon_threadsafe(install, t)
     )
@@ -101,7 +101,7 @@ async def _serve(config: RuntimeConfig, store: RouteStore, app: ProxyApp) -> Non
 
     try:
         await serve(
-            public_app=app,
+            public_app=public_app,
             host=config.host,
             port=config.port,
             admin_app=admin,

@@ -163,26 +163,33 @@ def test_the_catalog_service_answers_once_its_route_is_live_and_sees_monolith_wr
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
 
-    switched = subprocess.run(
-        [
-            str(STRANGLER),
-            "routes",
-            "set",
-            "/api/catalog",
-            "--service",
-            "catalog",
-            "--stage",
-            "live",
-            "--reason",
-            "test: serve the catalog from the service",
-            "--json",
-        ],
+    # The route stands on the catalog's data: live is refused until the data cutover gives it to the service.
+    refused = subprocess.run(
+        [str(STRANGLER), "routes", "set", "/api/catalog", "--stage", "live", "--reason", "test: too early", "--json"],
         env=cli_env,
         capture_output=True,
         text=True,
         timeout=30,
     )
+    assert refused.returncode == 5, refused.stdout + refused.stderr
+    assert "strangler data cutover" in refused.stdout
+    state = Path(running_stack.env["STRANGLER_STATE_DIR"])
+    databases = [
+        "--source",
+        f"sqlite:///{state / 'monolith.sqlite3'}",
+        "--target",
+        f"sqlite:///{state / 'catalog.sqlite3'}",
+    ]
+    spec = str(ROOT / "migration-playbook" / "specs" / "catalog.toml")
+    switched = subprocess.run(
+        [str(STRANGLER), "data", "cutover", spec, *databases, "--json"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert switched.returncode == 0, switched.stdout + switched.stderr
+    assert json.loads(switched.stdout)["stages"] == {"/api/catalog": "live"}
 
     # ...is served by the service through the proxy once the engine's sync carried it over.
     deadline = time.monotonic() + 15

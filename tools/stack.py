@@ -184,8 +184,9 @@ def specs(config: Config, keys: dict[str, str]) -> list[ProcessSpec]:
             urls={"API (direct)": f"{config.url(config.catalog_port)}/api/catalog/"},
         ),
         ProcessSpec(
+            # Forward while the monolith owns the catalog, reverse after `strangler data cutover`, and back.
             name="catalog-sync",
-            argv=[*data, "sync", str(CATALOG_SPEC), *databases, "--follow"],
+            argv=[*data, "follow", str(CATALOG_SPEC), *databases],
             cwd=ROOT / "migration-playbook",
             env={},
             port=None,
@@ -221,6 +222,7 @@ url = "{config.url(config.catalog_port)}"
 path = "/api/catalog"
 service = "catalog"
 stage = "off"
+data = "catalog"  # canary and live wait until `strangler data` reports the catalog's data ready
 """
 
 
@@ -380,10 +382,10 @@ def print_banner(stack: Stack) -> None:
     print(f"  source {stack.config.state_dir / 'cli.env'}     # STRANGLER_ADMIN_URL and STRANGLER_ADMIN_TOKEN")
     print("  .venv/bin/strangler routes list")
     print('  .venv/bin/strangler routes set /api/catalog --service catalog --stage shadow --reason "compare first"')
-    print(
-        f"  .venv/bin/strangler data status {CATALOG_SPEC.relative_to(ROOT)}"
-        f" --source {stack.config.monolith_database_url} --target {stack.config.catalog_database_url}"
-    )
+    databases = f" --source {stack.config.monolith_database_url} --target {stack.config.catalog_database_url}"
+    print(f"  .venv/bin/strangler data status {CATALOG_SPEC.relative_to(ROOT)}{databases}")
+    print(f"  .venv/bin/strangler data cutover {CATALOG_SPEC.relative_to(ROOT)}{databases}")
+    print("  (runbook: migration-playbook/runbooks/catalog.md)")
     print(f"\nState (databases, logs, dev secrets): {stack.config.state_dir}\n", flush=True)
 
 

@@ -69,8 +69,9 @@ def _refusal(store: RouteStore, stage: str, **extra: Any) -> str:
 def test_it_refuses_canary_and_live_before_any_data_report(gated: tuple[RouteStore, DataGate]) -> None:
     store, _ = gated
     assert "no report" in _refusal(store, "canary", percent=10)
+    assert "strangler data verify" in _refusal(store, "canary", percent=10)
     message = _refusal(store, "live")
-    assert "/api/catalog" in message and "strangler data verify" in message
+    assert "/api/catalog" in message and "strangler data cutover" in message
 
 
 def test_it_refuses_canary_while_unverified_lagging_or_stale(gated: tuple[RouteStore, DataGate]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from strangler_playbook.cli import _common, _print_json, _run, data
+from strangler_playbook.follow import follow_owner
 from strangler_playbook.handover import (
     DEFAULT_HOLD_TIMEOUT_S,
     DEFAULT_MAX_QUEUE,
@@ -205,6 +206,47 @@ def publish(
                 f"{spec.name}: told the proxy — owner {body['owner']}, phase {body['phase']}, lag {lag}, "
                 f"last verify {verdict}"
             )
+        return 0
+
+    _run(action, json_output)
+
+
+@data.command()
+@_common
+@click.option("--slice", "slice_s", type=click.FloatRange(min=0.1), default=1.0, show_default=True, hidden=True)
+@click.option(
+    "--poll", type=click.FloatRange(min=0.001), default=0.1, show_default=True, help="Idle poll interval (s)."
+)
+@click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds (default: SIGTERM).")
+def follow(
+    spec_path: str,
+    source_url: str | None,
+    target_url: str | None,
+    reverse: bool,
+    json_output: bool,
+    slice_s: float,
+    poll: float,
+    duration: float | None,
+) -> None:
+    """Keep the sync running in the direction the data flows now: forward while the monolith owns the data,
+    reverse once `cutover` gave it to the service, forward again after `rollback`. Pauses during both."""
+
+    def action() -> int:
+        spec = load_spec(spec_path)
+        monolith, service = database_urls(spec, source_url, target_url, reverse=False)
+        applied = follow_owner(
+            spec,
+            monolith,
+            service,
+            slice_s=slice_s,
+            poll_s=poll,
+            duration_s=duration,
+            log=lambda line: click.echo(f"{spec.name}: {line}", err=True),
+        )
+        if json_output:
+            _print_json({"applied": applied})
+        else:
+            click.echo(f"applied {applied} changes")
         return 0
 
     _run(action, json_output)

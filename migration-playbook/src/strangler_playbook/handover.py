@@ -37,7 +37,7 @@ from functools import partial
 from typing import Any, NoReturn
 
 from strangler_playbook.backfill import run_backfill
-from strangler_playbook.capture import uninstall_capture
+from strangler_playbook.capture import capture_installed, uninstall_capture
 from strangler_playbook.cutover import DataState, Owner, WriteHold
 from strangler_playbook.errors import HandoverAborted, PlaybookError, StateError
 from strangler_playbook.proxy_control import ProxyAdminControl
@@ -53,6 +53,7 @@ DEFAULT_HOLD_TIMEOUT_S = 10.0
 DEFAULT_MAX_QUEUE = 1000
 DRAIN_ROUNDS = 20
 LOCK_WAIT_S = 10.0
+FOLLOWER_STALE_S = 5.0  # a follower heartbeat older than this is a follower that is gone
 AUTHOR_NOTE = "strangler data"
 
 
@@ -163,6 +164,7 @@ def run_cutover(
         previous.setdefault(path, {"stage": route.stage, "percent": route.percent})
     journal = {**journal, "op": "cutover", "step": "hold", "previous": previous}
     run.write_journal(journal)
+    _wait_for_follower(run)
     hold = _hold(run, journal, hold_timeout_s, max_queue)
     flipped = journal.get("owner") == "service"
     verified_at: str | None = None
@@ -221,6 +223,7 @@ def run_rollback(
         return run.result
     journal = {**journal, "op": "rollback", "step": "hold"}
     run.write_journal(journal)
+    _wait_for_follower(run)
     hold = _hold(run, journal, hold_timeout_s, max_queue)
     flipped = journal.get("owner") == "monolith"
     verified_at: str | None = None
@@ -282,6 +285,31 @@ def _require_routes(spec: Spec) -> None:
             f"spec {spec.name} names no routes: there is nothing for the proxy to hold or move",
             hint='add routes = ["/api/..."] to the spec',
         )
+
+
+def _wait_for_follower(run: _Run) -> None:
+    """A `strangler data follow` process pauses when it sees the journal's op; wait (bounded) until it says so, so
+    that it neither applies nor records a position while this run drains and flips."""
+    with run.forward() as ctx:
+        beat = read_state(ctx.target, follower_state_name(run.spec.name)) or {}
+    if not beat or beat.get("paused") or time.time() - float(beat.get("at", 0)) > FOLLOWER_STALE_S:
+        return
+    deadline = time.monotonic() + FOLLOWER_STALE_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        with run.forward() as ctx:
+            beat = read_state(ctx.target, follower_state_name(run.spec.name)) or {}
+        if beat.get("paused"):
+            run.on_step("follower", "paused")
+            return
+    raise StateError(
+        f"the `strangler data follow` process of {run.spec.name} did not pause within {FOLLOWER_STALE_S:g}s",
+        hint="stop it, then run this command again",
+    )
+
+
+def follower_state_name(spec_name: str) -> str:
+    return f"{spec_name}/follower"
 
 
 def _hold(run: _Run, journal: dict[str, Any], hold_timeout_s: float, max_queue: int) -> WriteHold:
@@ -382,6 +410,10 @@ def _flip(run: _Run, *, to: Owner, journal: dict[str, Any]) -> str:
 def _start_capture(run: _Run, *, forward: bool) -> str:
     opener = run.forward if forward else run.reverse
     with opener(exclusive=True) as ctx:
+        if not all(capture_installed(ctx.source, ctx.spec.name, [t.source for t in ctx.tables]).values()):
+            # A fresh start: a position left from this direction's last run would point into a dropped changelog.
+            with ctx.target.transaction():
+                delete_prefix(ctx.target, ctx.prefix)
         run_backfill(ctx, capture_only=True)
         return f"{ctx.direction} capture installed, sync starts here (no copy: both sides verified equal)"
 

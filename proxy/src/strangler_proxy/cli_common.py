@@ -14,6 +14,7 @@ from .control_errors import (
     AdminCallFailed,
     AdminUnreachable,
     ControlPlaneError,
+    DataNotReady,
     StaleVersion,
     StoreUnavailable,
     TableInvalid,
@@ -24,6 +25,7 @@ EXIT_INVALID = 1  # usage error, invalid input, unknown version
 EXIT_CONFLICT = 2  # the route table changed since it was read: re-read and retry
 EXIT_UNREACHABLE = 3  # the admin API (or the route store) cannot be reached or failed
 EXIT_AUTH = 4  # the admin API refused the token
+EXIT_DATA_GATE = 5  # the data gate refused canary/live: run the `strangler data` step it names
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -31,7 +33,8 @@ Exit codes:
   1  usage or validation error (the message names the field)
   2  conflict: the routes changed since they were read; re-run to read them again
   3  cannot reach the admin API (or the route store)
-  4  not authorised: set STRANGLER_ADMIN_TOKEN to the proxy's admin token"""
+  4  not authorised: set STRANGLER_ADMIN_TOKEN to the proxy's admin token
+  5  refused by the data gate: the route's data is not synced, verified or owned yet (the message says what to run)"""
 
 
 def exit_code_for(exc: ControlPlaneError) -> int:
@@ -41,10 +44,12 @@ def exit_code_for(exc: ControlPlaneError) -> int:
         if exc.status in (401, 403):
             return EXIT_AUTH
         if exc.status == 409:
-            return EXIT_CONFLICT
+            return EXIT_DATA_GATE if exc.code == "data_not_ready" else EXIT_CONFLICT
         return EXIT_UNREACHABLE if exc.status >= 500 else EXIT_INVALID
     if isinstance(exc, StaleVersion):
         return EXIT_CONFLICT
+    if isinstance(exc, DataNotReady):
+        return EXIT_DATA_GATE
     return EXIT_INVALID
 
 

@@ -271,13 +271,14 @@ class DataGate:
             f"`strangler data sync` until caught up, then `strangler data verify` and `strangler data publish` "
             f"on the {spec} spec"
         )
+        todo = cutover if route.stage is Stage.LIVE else ready
         if state is None:
-            return f"{stage} needs the data of spec {spec!r} synced and verified; the proxy has no report: run {ready}"
+            return f"{stage} needs the data of spec {spec!r} synced and verified; the proxy has no report: run {todo}"
         age = time.time() - state.reported_at
         if age > self.limits.max_age:
             return (
                 f"{stage} needs a fresh data report for spec {spec!r}; the last is {age:.0f}s old "
-                f"(limit {self.limits.max_age:g}s): run {ready}"
+                f"(limit {self.limits.max_age:g}s): run {todo}"
             )
         if route.stage is Stage.LIVE and state.owner != "service":
             return f"live needs the service to own the data of spec {spec!r} (it is the {state.owner}'s): run {cutover}"
@@ -288,7 +289,7 @@ class DataGate:
             )
         if state.verify_clean is not True:
             verdict = "never verified" if state.verify_clean is None else "its last verify found differences"
-            return f"{stage} needs a clean verify of spec {spec!r} ({verdict}): run {ready}"
+            return f"{stage} needs a clean verify of spec {spec!r} ({verdict}): run {todo}"
         lagging = state.lag_seconds is None or state.lag_seconds > self.limits.max_lag
         if route.stage is Stage.CANARY and lagging:
             lag = "unknown" if state.lag_seconds is None else f"{state.lag_seconds:.3f}s"

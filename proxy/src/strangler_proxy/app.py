@@ -365,7 +365,7 @@ class ProxyApp:
             retries=retries,
             fallback=fell_back,
         )
-        if mirror_to and error is None:
+        if mirror_to and error is None and not fell_back:  # a fallback answer is the monolith's own
             if body_state.too_large:
                 self.metrics.shadow(decision.route_label, "skipped_body_too_large")
                 return

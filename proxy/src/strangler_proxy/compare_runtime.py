@@ -1,6 +1,6 @@
 """How `strangler proxy` switches comparison on: comparator, mismatch store, gates, capture, admin endpoints.
 
-    wired = attach_comparison(app, admin, store_url=..., route_store=store, install=install)
+    wired = attach_comparison(app, admin, public_app=outer, store_url=..., route_store=store, install=install)
     await serve(public_app=wired.public_app, ...)
     await wired.close()
 
@@ -55,12 +55,14 @@ def attach_comparison(
     store_url: str,
     route_store: RouteStore,
     install: Callable[[RouteTable], None],
+    public_app: Any = None,
     config: CompareConfig | None = None,
 ) -> Wired:
-    """Call on the event loop, before serving. Raises ConfigInvalid naming the variable that is wrong."""
+    """Call on the event loop, before serving. `public_app` (default `app`) is what clients reach; capture wraps
+    it. Raises ConfigInvalid naming the variable that is wrong."""
     config = config or CompareConfig.from_env()
     comparator = mismatches = corpus = None
-    public_app: Any = app
+    public_app = app if public_app is None else public_app
     if config.enabled:
         mismatches = open_mismatch_store(
             store_url, Limits(config.mismatch_max_rows, config.mismatch_max_age, config.mismatch_max_body)
@@ -75,6 +77,6 @@ def attach_comparison(
         except OSError as exc:
             raise ConfigInvalid(f"STRANGLER_CAPTURE_FILE={config.capture_file!r} cannot be written: {exc}") from exc
         redactor = Redactor(config.redact_fields, config.redact_headers)
-        public_app = CaptureMiddleware(app, corpus, sample=config.capture_sample, redactor=redactor)
+        public_app = CaptureMiddleware(public_app, corpus, sample=config.capture_sample, redactor=redactor)
         log.info("recording %.1f%% of requests to %s", config.capture_sample * 100, config.capture_file)
     return Wired(public_app, comparator, mismatches, corpus)

@@ -23,6 +23,7 @@ from typing import Any
 from .access_log import configure_access_log
 from .admin import AdminApp
 from .app import ProxyApp
+from .compare_runtime import attach_comparison
 from .config import RuntimeConfig
 from .control_errors import ConfigInvalid, ControlPlaneError, StaleVersion
 from .cutover_admin import attach_cutover
@@ -88,6 +89,10 @@ async def _serve(config: RuntimeConfig, store: RouteStore, app: ProxyApp) -> Non
     watcher = TableWatcher(
         config.route_store, app.table.version, config.store_poll, lambda t: loop.call_soon_threadsafe(install, t)
     )
+    # Comparator, gates, mismatch store, capture and their admin endpoints (STRANGLER_COMPARE*, _CAPTURE_*).
+    compare = attach_comparison(
+        app, admin, public_app=public_app, store_url=config.route_store, route_store=store, install=install
+    )
 
     def started(server: ProxyServer) -> None:
         watcher.start()
@@ -101,7 +106,7 @@ async def _serve(config: RuntimeConfig, store: RouteStore, app: ProxyApp) -> Non
 
     try:
         await serve(
-            public_app=public_app,
+            public_app=compare.public_app,
             host=config.host,
             port=config.port,
             admin_app=admin,
@@ -112,6 +117,7 @@ async def _serve(config: RuntimeConfig, store: RouteStore, app: ProxyApp) -> Non
         )
     finally:
         watcher.stop()
+        await compare.close()
         await app.close()
 
 

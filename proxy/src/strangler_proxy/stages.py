@@ -41,11 +41,13 @@ def decide(
     if stage is Stage.SHADOW:
         mirror = route.service if (safe or route.mirror_unsafe) and route.service != default else None
         return Decision(route, route.path, stage.value, default, None, mirror, pin)
+    # compare.shadow_monolith: what the service serves is mirrored back to the monolith, for the comparator.
+    back = default if safe and route.compare.shadow_monolith and route.service != default else None
     if stage is Stage.LIVE:
-        return Decision(route, route.path, stage.value, route.service, default if safe else None, None, None)
+        return Decision(route, route.path, stage.value, route.service, default if safe else None, back, None)
     if not safe:
         return Decision(route, route.path, stage.value, default, None, None, pin)
     key = sticky_key(route, headers, client_ip)
     if pins.pinned(route.service, key) or not in_canary(bucket(key, route.service), route.percent):
         return Decision(route, route.path, stage.value, default, None, None, None)
-    return Decision(route, route.path, stage.value, route.service, default, None, None)
+    return Decision(route, route.path, stage.value, route.service, default, back, None)

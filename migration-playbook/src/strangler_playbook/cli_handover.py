@@ -1,4 +1,4 @@
-"""`strangler data cutover | rollback | publish`: the commands that move the system of record with the proxy.
+"""`strangler data cutover | rollback | publish | follow`: moving the system of record, with the proxy.
 
 They talk to the proxy's admin API at STRANGLER_ADMIN_URL with STRANGLER_ADMIN_TOKEN (or --admin-url); every
 route change is audited as STRANGLER_ACTOR (default "strangler data"). Exit codes as for the other commands, plus
@@ -96,7 +96,8 @@ def cutover(
     Steps: hold writes → drain the sync → verify (must be clean) → realign the service's sequences → flip
     ownership → start the reverse sync (service → monolith) → routes live → release the held writes to the
     service. Any failure puts everything back (exit 7, the reason said). Killed midway, run it again: it finishes.
-    Stop a following forward sync first (`sync --follow` holds the spec); start `sync --reverse --follow` after.
+    A running `strangler data follow` pauses by itself and then follows in reverse; stop a `sync --follow` first
+    (and start `sync --reverse --follow` after). --reverse is ignored: the direction is the journal's.
     """
 
     def action() -> int:
@@ -119,7 +120,7 @@ def cutover(
             proxy.close()
         code = _report(result, json_output)
         if not json_output and result.outcome == "done":
-            click.echo("next: `strangler data sync SPEC --reverse --follow` (the monolith keeps every write)")
+            click.echo("next: `strangler data follow SPEC` keeps the monolith up to date (it follows in reverse now)")
         return code
 
     _run(action, json_output)
@@ -144,7 +145,7 @@ def rollback(
 
     The mirror of cutover: hold writes → drain the reverse sync → verify it → realign the monolith's sequences →
     flip ownership back → resume the forward sync from here → routes back (canary/shadow/off) → release.
-    Stop a following reverse sync first; start `sync --follow` after.
+    A running `strangler data follow` pauses and then follows forward again; stop a `sync --reverse --follow` first.
     """
 
     def action() -> int:
@@ -167,7 +168,7 @@ def rollback(
             proxy.close()
         code = _report(result, json_output)
         if not json_output and result.outcome == "done":
-            click.echo("next: `strangler data sync SPEC --follow` (the service keeps following the monolith)")
+            click.echo("next: `strangler data follow SPEC` keeps the service up to date (it follows forward again)")
         return code
 
     _run(action, json_output)

@@ -71,11 +71,13 @@ def _stage(proxy: Proxy) -> str:
     return next(r["stage"] for r in table["routes"] if r["path"] == "/api/catalog")
 
 
-def data_command(command: str, stack, proxy: Proxy, *extra: str) -> subprocess.CompletedProcess[str]:
+def data_command(
+    command: str, stack, proxy: Proxy, *extra: str, admin_url: str | None = None, token: str = ADMIN_TOKEN
+) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, "-m", "strangler_playbook", command, str(SPEC), "--json", *extra]
     args += ["--source", stack.monolith_database, "--target", stack.catalog_database]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_")}
-    env.update(STRANGLER_ADMIN_URL=proxy.admin_url, STRANGLER_ADMIN_TOKEN=ADMIN_TOKEN)
+    env.update(STRANGLER_ADMIN_URL=admin_url or proxy.admin_url, STRANGLER_ADMIN_TOKEN=token)
     return subprocess.run(
         args, cwd=ROOT / "migration-playbook", env=env, capture_output=True, text=True, timeout=90, check=False
     )
@@ -179,6 +181,21 @@ def test_the_gate_refuses_canary_and_live_until_the_data_is_verified_and_owned(s
     refused = _set_stage(gated_proxy, "live")
     assert refused.status_code == 409 and "strangler data cutover" in refused.json()["detail"]
     assert _stage(gated_proxy) == "canary"
+
+
+def test_a_cutover_without_the_proxy_or_its_token_says_so_and_changes_nothing(stack, gated_proxy):
+    before = _stage(gated_proxy)
+    unreachable = data_command("cutover", stack, gated_proxy, admin_url="http://127.0.0.1:9")
+    assert unreachable.returncode == 3, unreachable.stdout + unreachable.stderr
+    assert "cannot reach the proxy's admin API" in json.loads(unreachable.stdout)["error"]
+    refused = data_command("cutover", stack, gated_proxy, token="not-the-proxy-token-0123456789abcdef")
+    assert refused.returncode == 3
+    assert "STRANGLER_ADMIN_TOKEN" in json.loads(refused.stdout)["hint"]
+    assert _stage(gated_proxy) == before
+    with _admin(gated_proxy) as admin:
+        assert admin.get("/holds").json()["holds"] == []
+    nothing = data_command("rollback", stack, gated_proxy)  # the monolith owns the data: nothing to roll back
+    assert nothing.returncode == 0 and json.loads(nothing.stdout)["outcome"] == "already"
 
 
 def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_proxy):

@@ -6,6 +6,10 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
@@ -29,3 +33,15 @@ class StrictBooleanField(forms.NullBooleanField):
 
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
+
+
+class StableOrderingFilter(OrderingFilter):
+    """`?ordering=` with the primary key as the last tie-breaker. Without it, rows with equal sort values come
+    back in whatever order the database finds them: pages skip or repeat rows, and two databases holding the same
+    rows (the monolith and an extracted service) answer the same request in different orders."""
+
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: APIView) -> list[str] | None:
+        ordering = super().get_ordering(request, queryset, view)
+        if not ordering or any(field.lstrip("-") in {"id", "pk"} for field in ordering):
+            return ordering
+        return [*ordering, "id"]

@@ -198,6 +198,15 @@ def test_a_cutover_without_the_proxy_or_its_token_says_so_and_changes_nothing(st
     assert nothing.returncode == 0 and json.loads(nothing.stdout)["outcome"] == "already"
 
 
+def test_retire_is_refused_while_the_monolith_owns_the_data_and_without_yes(stack, gated_proxy):
+    unconfirmed = data_command("retire", stack, gated_proxy)
+    assert unconfirmed.returncode == 1 and "--yes" in json.loads(unconfirmed.stdout)["error"]
+    refused = data_command("retire", stack, gated_proxy, "--yes")
+    assert refused.returncode == 5, refused.stdout + refused.stderr
+    assert "strangler data cutover" in json.loads(refused.stdout)["hint"]
+    assert _products(stack.monolith_database)  # the monolith's tables are still there
+
+
 def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_proxy):
     assert _stage(gated_proxy) == "canary"
     victim, (_sku, price) = next(iter(_products(stack.catalog_database).items()))

@@ -9,6 +9,7 @@ import queue
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -201,6 +202,22 @@ def test_the_catalog_service_answers_once_its_route_is_live_and_sees_monolith_wr
         time.sleep(0.3)
     assert found["results"][0]["name"] == "Sync Probe"
     running_stack.wait_for(r'"upstream":\s*"catalog"')  # the access log names the service as the answerer
+
+    # Retire: the reverse sync stops and the monolith's catalog tables are archived; the service still answers.
+    retired = subprocess.run(
+        [str(STRANGLER), "data", "retire", spec, *databases, "--yes", "--json"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert retired.returncode == 0, retired.stdout + retired.stderr
+    archived = json.loads(retired.stdout)["archived"]
+    assert set(archived) == {"catalog_category", "catalog_product"}
+    with sqlite3.connect(state / "monolith.sqlite3") as monolith:
+        tables = {row[0] for row in monolith.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "catalog_product" not in tables and archived["catalog_product"] in tables
+    assert get_json(running_stack.url(2) + "/api/catalog/products/?search=MAKE-UP-1")["count"] == 1
     assert running_stack.stop() == 0
 
 

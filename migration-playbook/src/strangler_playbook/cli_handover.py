@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from strangler_playbook.cli import _common, _print_json, _run, data
+from strangler_playbook.errors import SpecError
 from strangler_playbook.follow import follow_owner
 from strangler_playbook.handover import (
     DEFAULT_HOLD_TIMEOUT_S,
@@ -20,6 +21,7 @@ from strangler_playbook.handover import (
     HandoverResult,
     publish_state,
     run_cutover,
+    run_retire,
     run_rollback,
 )
 from strangler_playbook.proxy_control import ProxyAdminControl
@@ -248,6 +250,33 @@ def follow(
             _print_json({"applied": applied})
         else:
             click.echo(f"applied {applied} changes")
+        return 0
+
+    _run(action, json_output)
+
+
+@data.command()
+@_common
+@click.option("--yes", is_flag=True, help="Confirm: the reverse sync stops and the monolith's tables are renamed.")
+def retire(
+    spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool, yes: bool
+) -> None:
+    """After cutover: drain the reverse sync, verify the monolith's tables equal the service's, stop the reverse
+    sync and archive the monolith's tables (renamed <table>_retired_<date>). Run it again and it finishes or says
+    it is done. Refused unless the service owns the data (exit 5); a failed proof archives nothing (exit 7)."""
+
+    def action() -> int:
+        if not yes:
+            raise SpecError("retire needs --yes", hint="re-run with --yes once the monolith's code no longer uses them")
+        spec = load_spec(spec_path)
+        monolith, service = database_urls(spec, source_url, target_url, reverse=False)
+        result = run_retire(spec, monolith, service, on_step=_echo_step(json_output))
+        if json_output:
+            _print_json(result.as_dict())
+        else:
+            names = ", ".join(f"{t} -> {a}" for t, a in result.archived.items())
+            verb = "already retired" if result.outcome == "already" else "retired"
+            click.echo(f"{spec.name}: {verb}; archived {names}")
         return 0
 
     _run(action, json_output)

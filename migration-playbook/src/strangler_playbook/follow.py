@@ -17,7 +17,7 @@ from types import FrameType
 
 import psycopg
 
-from strangler_playbook.database import Database
+from strangler_playbook.database import Database, connect
 from strangler_playbook.errors import PlaybookError
 from strangler_playbook.handover import follower_state_name
 from strangler_playbook.run_context import open_context
@@ -53,11 +53,18 @@ def follow_owner(
     try:
         while not stop["requested"] and (deadline is None or time.monotonic() < deadline):
             try:
-                with open_context(spec, monolith_url, service_url, require_target=False) as ctx:
-                    journal = read_state(ctx.target, f"{spec.name}/handover") or {}
-                    _beat(ctx.target, spec.name, paused=bool(journal.get("op")))
+                db = connect(service_url, role="target", for_writes=True)
+                try:
+                    journal = read_state(db, f"{spec.name}/handover") or {}
+                    _beat(db, spec.name, paused=bool(journal.get("op")) or journal.get("step") == "retired")
                     # Read again after saying "not paused": a handover that began meanwhile saw "paused" and went on.
-                    journal = read_state(ctx.target, f"{spec.name}/handover") or {}
+                    journal = read_state(db, f"{spec.name}/handover") or {}
+                finally:
+                    db.close()
+                if journal.get("step") == "retired":
+                    said = _say(log, said, f"retired: the monolith's {spec.name} tables are archived, nothing to sync")
+                    time.sleep(poll_s * 10)
+                    continue
                 if journal.get("op"):
                     said = _say(log, said, f"paused: a {journal['op']} of {spec.name} is running")
                     time.sleep(poll_s)
@@ -81,8 +88,12 @@ def follow_owner(
         for sig, handler in previous:
             signal.signal(sig, handler)
         try:
-            with open_context(spec, monolith_url, service_url, require_target=False) as ctx, ctx.target.transaction():
-                delete_prefix(ctx.target, follower_state_name(spec.name))
+            db = connect(service_url, role="target", for_writes=True)
+            try:
+                with db.transaction():
+                    delete_prefix(db, follower_state_name(spec.name))
+            finally:
+                db.close()
         except (PlaybookError, psycopg.Error, sqlite3.Error) as exc:
             log(f"could not clear the follower heartbeat: {exc}")
     return applied

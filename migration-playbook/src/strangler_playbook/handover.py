@@ -39,6 +39,7 @@ from typing import Any, NoReturn
 from strangler_playbook.backfill import run_backfill
 from strangler_playbook.capture import capture_installed, uninstall_capture
 from strangler_playbook.cutover import DataState, Owner, WriteHold
+from strangler_playbook.database import Database, connect, quote
 from strangler_playbook.errors import HandoverAborted, PlaybookError, StateError
 from strangler_playbook.proxy_control import ProxyAdminControl
 from strangler_playbook.run_context import RunContext, open_context
@@ -65,6 +66,7 @@ class HandoverResult:
     owner: str = "monolith"
     steps: list[dict[str, Any]] = field(default_factory=list)
     stages: dict[str, str] = field(default_factory=dict)  # route → stage at the end
+    archived: dict[str, str] = field(default_factory=dict)  # retire: monolith table → its archive name
     hold_waits: dict[str, Any] = field(default_factory=dict)
     hold_seconds: float | None = None
     reason: str | None = None
@@ -107,16 +109,25 @@ class _Run:
         self.on_step(name, f"{detail} ({seconds:.3f}s)")
 
     # journal (in the service database, which both directions can reach)
+    @contextmanager
+    def service_db(self) -> Iterator[Database]:
+        """The service database alone (the journal's home): no table resolution, so it works after retire too."""
+        db = connect(self.service_url, role="target", for_writes=True)
+        try:
+            yield db
+        finally:
+            db.close()
+
     def journal(self) -> dict[str, Any]:
-        with self.forward() as ctx:
-            value = read_state(ctx.target, self.journal_name)
+        with self.service_db() as db:
+            value = read_state(db, self.journal_name)
         return dict(value) if isinstance(value, dict) else {"owner": "monolith", "previous": {}}
 
     def write_journal(self, journal: dict[str, Any]) -> None:
-        with self.forward() as ctx:
-            ensure_state_table(ctx.target)
-            with ctx.target.transaction():
-                write_state(ctx.target, self.journal_name, {**journal, "at": datetime.now(UTC).isoformat()})
+        with self.service_db() as db:
+            ensure_state_table(db)
+            with db.transaction():
+                write_state(db, self.journal_name, {**journal, "at": datetime.now(UTC).isoformat()})
 
     @property
     def journal_name(self) -> str:
@@ -290,15 +301,15 @@ def _require_routes(spec: Spec) -> None:
 def _wait_for_follower(run: _Run) -> None:
     """A `strangler data follow` process pauses when it sees the journal's op; wait (bounded) until it says so, so
     that it neither applies nor records a position while this run drains and flips."""
-    with run.forward() as ctx:
-        beat = read_state(ctx.target, follower_state_name(run.spec.name)) or {}
+    with run.service_db() as db:
+        beat = read_state(db, follower_state_name(run.spec.name)) or {}
     if not beat or beat.get("paused") or time.time() - float(beat.get("at", 0)) > FOLLOWER_STALE_S:
         return
     deadline = time.monotonic() + FOLLOWER_STALE_S
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        with run.forward() as ctx:
-            beat = read_state(ctx.target, follower_state_name(run.spec.name)) or {}
+        with run.service_db() as db:
+            beat = read_state(db, follower_state_name(run.spec.name)) or {}
         if beat.get("paused"):
             run.on_step("follower", "paused")
             return
@@ -505,3 +516,75 @@ def _undo_flip(run: _Run, *, back_to: Owner, journal: dict[str, Any]) -> None:
 
 def _short(exc: BaseException) -> str:
     return exc.message if isinstance(exc, PlaybookError) else f"{type(exc).__name__}: {exc}"
+
+
+def run_retire(
+    spec: Spec,
+    monolith_url: str,
+    service_url: str,
+    *,
+    on_step: Callable[[str, str], None] = lambda step, detail: None,
+) -> HandoverResult:
+    """After cutover: drain the reverse sync, prove the monolith's tables equal the service's, stop the reverse
+    sync and archive (rename) the monolith's tables. The proof is the drained sync plus a clean verify: a write
+    that reached the monolith's tables outside the sync shows as a difference, unless the service rewrote the same
+    row later (trigger evidence of foreign writes is future work)."""
+    run = _Run(spec, monolith_url, service_url, _NoProxy(), HandoverResult("retire", spec.name), on_step)
+    journal = run.journal()
+    if journal.get("step") == "retired":
+        run.result.outcome, run.result.owner = "already", "service"
+        run.result.archived = dict(journal.get("archived") or {})
+        return run.result
+    if journal.get("owner") != "service" or journal.get("op") not in (None, "retire"):
+        raise StateError(
+            f"retire needs the service to own the data of {spec.name} (the monolith does, or a handover is running)",
+            hint="run `strangler data cutover SPEC` first; retire only after the route has served live for a while",
+        )
+    journal = {**journal, "op": "retire", "step": "retiring"}
+    run.write_journal(journal)
+    _wait_for_follower(run)
+    suffix = "_retired_" + datetime.now(UTC).strftime("%Y%m%d")
+    archived = dict(journal.get("archived") or {})
+    try:
+        if not archived:
+            with run.reverse(exclusive=True) as ctx:
+                run.step("drain", lambda: f"{run_sync(ctx).applied} change(s) applied, 0 pending")
+                run.step("verify", lambda: _verify_clean(ctx, forward=False))
+                tables = [t.target for t in ctx.tables]
+                uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
+                with ctx.target.transaction():
+                    delete_prefix(ctx.target, ctx.prefix)
+                run.result.steps.append({"step": "stop", "seconds": 0.0, "detail": "reverse capture removed"})
+            archived = {table: table + suffix for table in tables}
+            run.write_journal({**journal, "archived": archived})
+    except Exception as exc:
+        run.write_journal({**journal, "op": None, "step": "live"})
+        raise HandoverAborted(
+            f"retire of {spec.name} aborted: {_short(exc)}; nothing was archived, the reverse sync goes on",
+            hint=getattr(exc, "hint", "") or "fix the cause, then run retire again",
+        ) from exc
+    run.step("archive", lambda: _archive(run, archived))
+    run.write_journal({**journal, "op": None, "step": "retired", "archived": archived})
+    run.result.owner = "service"
+    run.result.archived = archived
+    return run.result
+
+
+def _archive(run: _Run, archived: dict[str, str]) -> str:
+    """Rename each monolith table to its archive name; a table renamed by a killed run is skipped."""
+    db = connect(run.monolith_url, role="target", for_writes=True)
+    try:
+        with db.transaction():
+            for table, archive in archived.items():
+                if db.table_exists(table) and not db.table_exists(archive):
+                    db.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(archive)}")
+    finally:
+        db.close()
+    return ", ".join(f"{t} -> {a}" for t, a in archived.items())
+
+
+class _NoProxy(ProxyAdminControl):
+    """Retire changes no route: it never calls the proxy."""
+
+    def __init__(self) -> None:
+        self.last_release = {}

@@ -20,7 +20,15 @@ from upstream_double import Upstream
 pytest_plugins = ["compare_fixtures"]
 
 PRODUCTS = "/api/catalog/products"
-GATE = {"shadow_monolith": True, "noise_sample": 0.0, "gate_min_samples": 10, "gate_window": 10}
+# The p99 bound is off here: over 10 samples on a busy test machine, p99 is the one slowest request (gates.py's own
+# tests cover the bound).
+GATE = {
+    "shadow_monolith": True,
+    "noise_sample": 0.0,
+    "gate_min_samples": 10,
+    "gate_window": 10,
+    "gate_max_p99_ratio": 0.0,
+}
 
 
 def canary(percent: int = 100, **compare: object) -> Route:

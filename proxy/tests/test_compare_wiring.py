@@ -153,3 +153,13 @@ def test_a_malformed_comparison_variable_stops_strangler_proxy_before_it_serves(
     assert result.returncode == 1
     assert "STRANGLER_COMPARE_QUEUE='none' is invalid" in result.stderr and "Traceback" not in result.stderr
     assert "strangler proxy ready" not in result.stderr
+
+
+def test_a_live_route_never_mirrors_a_write_back_to_the_monolith(make: MakeStack) -> None:
+    live = Route("/api/catalog", "catalog", Stage.LIVE, compare=CompareSettings(**{**GATE, "gate": False}))  # type: ignore[arg-type]
+    cs = make(live)
+    assert cs.stack.request("POST", PRODUCTS, body=b'{"name": "cap"}')[0] == 201
+    cs.get(PRODUCTS, 1)
+    cs.drain()
+    assert sorted(cs.service.products) == [1, 2, 3] and sorted(cs.monolith.products) == [1, 2]
+    assert [r.method for r in cs.stack.monolith.received] == ["GET"]  # only the safe request came back as a mirror

@@ -168,7 +168,7 @@ def test_replay_writes_a_report_naming_the_differing_field_and_the_noise(
     )
     assert "| `$.generated_at` (noise) | 12 |" in md and "| 0 | " in md.split("`$.generated_at` (noise)")[1]
     assert md.index("`$.results[*].price`") < md.index("`$.generated_at`")  # most net differences first
-    assert "- `$.results[1].price` (changed): primary \"15.00\", candidate \"15\"\n" in md
+    assert '- `$.results[1].price` (changed): primary "15.00", candidate "15"\n' in md
     assert "- `$.generated_at` (changed): primary " in md and md.count(" — noise, not counted") == 12
     page = (tmp_path / "parity.html").read_text()
     assert "<code>$.results[*].price</code>" in page and "&quot;15.00&quot;" in page

@@ -74,8 +74,8 @@ def test_ignore_rules_and_header_choices_come_from_the_route(make: MakeStack) ->
     assert cs.comparator.noise.route("/api/catalog").net_diffs == 0
 
 
-def test_mismatches_are_stored_redacted_with_both_answers_and_the_field_diff(make: MakeStack, tmp_path: Path) -> None:
-    cs = make(shadow(), service=Shop(price_style="short"), route_store_url=str(tmp_path / "r.sqlite3"))
+def test_mismatches_are_stored_redacted_with_both_answers_and_the_field_diff(make: MakeStack, db_url: str) -> None:
+    cs = make(shadow(), service=Shop(price_style="short"), route_store_url=db_url)
     client = cs.stack.client()
     client.request(
         "GET", PRODUCTS + "?token=s3cret&page=1", headers={"Authorization": "Token abc", "Cookie": "sessionid=zzz"}

@@ -50,8 +50,8 @@ def test_a_canary_route_with_shadow_monolith_mirrors_what_the_service_served_to_
     assert [(r["field"], r["net"]) for r in report] == [("$.results[*].price", 4)]
 
 
-def test_a_gate_rolls_a_canary_back_after_enough_bad_samples_and_not_before(make: MakeStack, tmp_path: Path) -> None:
-    cs = make(canary(), service=Shop(price_style="short"), route_store_url=str(tmp_path / "routes.sqlite3"))
+def test_a_gate_rolls_a_canary_back_after_enough_bad_samples_and_not_before(make: MakeStack, db_url: str) -> None:
+    cs = make(canary(), service=Shop(price_style="short"), route_store_url=db_url)
     assert cs.routes is not None
     cs.get(PRODUCTS, 9)
     cs.drain()

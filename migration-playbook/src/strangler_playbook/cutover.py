@@ -6,8 +6,8 @@ Cutover, as the engine will drive it (any failure → `release_writes(to="monoli
 2. drain the forward sync to zero pending, verify the held tables, realign the service's sequences;
 3. flip the system of record, start the reverse sync (service → monolith) from a fresh start position;
 4. `set_stage(route, "live")`, then `release_writes(hold, to="service")`.
-Rollback is the same with the directions swapped; retire stops the reverse sync after proving (via the
-monolith's changelog) that no write reached the monolith tables, then archives them.
+Rollback is the same with the directions swapped; retire drains and verifies the reverse sync, stops it and
+archives the monolith's tables (see `handover.run_retire` for what its proof covers).
 """
 
 from __future__ import annotations

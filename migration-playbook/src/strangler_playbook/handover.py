@@ -16,6 +16,9 @@ Rollback (from live) is the mirror image: hold, drain the reverse sync, verify i
 sequences, flip back (reverse capture removed, forward capture re-installed from the verified state), publish,
 each route back to the stage it had before the cutover (default `shadow`), release.
 
+Retire (after cutover, no proxy involved): drain the reverse sync, verify it clean, remove the reverse capture and
+rename the monolith's tables `<table>_retired_<date>`.
+
 Any failure aborts back to where the run started: a flip already made is undone (the writes are still held, so
 both sides are equal), routes get their previous stage, the hold is released, and `HandoverAborted` says why.
 

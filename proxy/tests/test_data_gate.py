@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -135,3 +136,18 @@ def test_a_route_names_its_data_with_a_valid_spec_name(gated: tuple[RouteStore, 
     with pytest.raises(TableInvalid) as caught:
         _move(store, "/api/search", "off", data="Not A Spec")
     assert "data" in str(caught.value)
+
+
+def test_a_routes_file_keeps_the_data_a_route_stands_on_and_the_audit_names_it() -> None:
+    from strangler_proxy.routes_toml import dump_routes_toml
+    from strangler_proxy.table_diff import diff_tables
+
+    upstreams = {"monolith": {"url": "http://127.0.0.1:1"}, "catalog": {"url": "http://127.0.0.1:2"}}
+    declared = table_from_dict(
+        {"upstreams": upstreams, "routes": [{"path": "/api/catalog", "service": "catalog", "data": "catalog"}]}
+    )
+    text = dump_routes_toml(declared)
+    assert 'data = "catalog"' in text
+    assert table_from_dict(tomllib.loads(text)).routes[0].data == "catalog"
+    plain = table_from_dict({"upstreams": upstreams, "routes": [{"path": "/api/catalog", "service": "catalog"}]})
+    assert diff_tables(plain, declared) == ["~ route /api/catalog: data none -> catalog"]

@@ -80,6 +80,8 @@ def _field_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
                 for k in old[key]
                 if old[key][k] != new[key][k]
             )
+        elif key == "data":  # the migration spec the route stands on, or none
+            changes.append(f"data {old.get(key) or 'none'} -> {new.get(key) or 'none'}")
         else:
             changes.append(f"{key} {_show(old.get(key))} -> {_show(new.get(key))}")
     return ", ".join(changes)

@@ -135,7 +135,7 @@ class Comparator:
             result = await self._queue.get()
             try:
                 # Like a mirror, a comparison waits (at most shadow.IDLE_WAIT) for a moment without client requests.
-                await self.app.shadow._wait_for_idle()
+                await self.app.shadow.wait_for_idle()
                 await self.process(result)
             except Exception:  # a bug in one comparison must not stop the comparator
                 log.exception("comparing %s %s failed", result.request.method, result.request.route)

@@ -128,7 +128,7 @@ class ShadowPool:
         if self._client_requests == 0 and self._idle is not None:
             self._idle.set()
 
-    async def _wait_for_idle(self) -> None:
+    async def wait_for_idle(self) -> None:
         idle = self._idle
         if idle is None or idle.is_set():
             return
@@ -147,7 +147,7 @@ class ShadowPool:
         assert self._queue is not None
         while True:
             request, primary = await self._queue.get()
-            await self._wait_for_idle()
+            await self.wait_for_idle()
             self.in_flight += 1
             try:
                 result = await self._mirror(request, primary)

@@ -178,8 +178,7 @@ def run_cutover(
         previous.setdefault(path, {"stage": route.stage, "percent": route.percent})
     journal = {**journal, "op": "cutover", "step": "hold", "previous": previous}
     run.write_journal(journal)
-    _wait_for_follower(run)
-    hold = _hold(run, journal, hold_timeout_s, max_queue)
+    hold = _start_holding(run, journal, hold_timeout_s, max_queue, owner="monolith")
     flipped = journal.get("owner") == "service"
     verified_at: str | None = None
     try:
@@ -237,8 +236,7 @@ def run_rollback(
         return run.result
     journal = {**journal, "op": "rollback", "step": "hold"}
     run.write_journal(journal)
-    _wait_for_follower(run)
-    hold = _hold(run, journal, hold_timeout_s, max_queue)
+    hold = _start_holding(run, journal, hold_timeout_s, max_queue, owner="service")
     flipped = journal.get("owner") == "monolith"
     verified_at: str | None = None
     try:
@@ -299,6 +297,23 @@ def _require_routes(spec: Spec) -> None:
             f"spec {spec.name} names no routes: there is nothing for the proxy to hold or move",
             hint='add routes = ["/api/..."] to the spec',
         )
+
+
+def _start_holding(
+    run: _Run, journal: dict[str, Any], hold_timeout_s: float, max_queue: int, *, owner: Owner
+) -> WriteHold:
+    """Pause the follower and hold writes; if either fails, nothing has changed: say so and let the follower go on
+    (unless an earlier, killed run already flipped: then only finishing the handover is safe)."""
+    try:
+        _wait_for_follower(run)
+        return _hold(run, journal, hold_timeout_s, max_queue)
+    except Exception as exc:
+        if journal.get("owner") == owner:
+            run.write_journal({**journal, "op": None, "step": "not started"})
+        raise HandoverAborted(
+            f"{run.result.op} of {run.spec.name} did not start: {_short(exc)}; nothing changed",
+            hint=getattr(exc, "hint", "") or f"fix the cause, then run the {run.result.op} again",
+        ) from exc
 
 
 def _wait_for_follower(run: _Run) -> None:

@@ -120,10 +120,15 @@ class ProxyAdminControl:
         )
 
     def hold_writes(self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int) -> WriteHold:
-        ids = []
-        for route in routes:
-            body = {"path": route, "timeout": max_hold_s, "max_queue": max_queue, "reason": "strangler data"}
-            ids.append(str(self._call("POST", "/holds", body)["id"]))
+        ids: list[str] = []
+        try:
+            for route in routes:
+                body = {"path": route, "timeout": max_hold_s, "max_queue": max_queue, "reason": "strangler data"}
+                ids.append(str(self._call("POST", "/holds", body)["id"]))
+        except Exception:
+            if ids:  # the routes held so far would otherwise wait for their timeout
+                self.release_writes(WriteHold(",".join(ids), routes, max_hold_s), to="monolith")
+            raise
         return WriteHold(",".join(ids), routes, max_hold_s)
 
     def release_writes(self, hold: WriteHold, *, to: Owner) -> None:

@@ -13,6 +13,7 @@ store and returns the app to serve publicly: the ProxyApp behind the write hold.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from .admin import AdminApp, HttpError, Request
@@ -31,6 +32,8 @@ from .write_hold import (
     WritesInFlight,
     wait_stats,
 )
+
+log = logging.getLogger("strangler_proxy.cutover")
 
 
 def attach_cutover(
@@ -74,7 +77,9 @@ class _Endpoints:
         try:
             hold = await self.holds.start(path, lifetime=float(timeout), max_queue=int(max_queue), reason=reason)
         except WritesInFlight as exc:
+            log.warning("hold of %s not started: %s", path, exc)
             raise HttpError(exc.status, exc.code, str(exc)) from exc
+        log.warning("holding writes to %s for at most %gs (hold %s): %s", path, hold.timeout, hold.id, reason)
         return 201, hold.as_dict()
 
     async def delete_hold(self, request: Request) -> tuple[int, Any]:
@@ -85,7 +90,11 @@ class _Endpoints:
         hold = self.holds.release(hold_id)
         if hold is None:
             raise HttpError(404, "unknown_hold", f"no hold {hold_id!r}: it was released already or it expired")
-        return 200, {"id": hold_id, "released": hold.waiting, "hold": hold.as_dict(), "waits": wait_stats(hold.waits)}
+        waits = wait_stats(hold.waits)
+        log.warning(
+            "released writes to %s (hold %s): %d waited, p99 %s ms", hold.path, hold_id, hold.waiting, waits["p99_ms"]
+        )
+        return 200, {"id": hold_id, "released": hold.waiting, "hold": hold.as_dict(), "waits": waits}
 
     async def get_holds(self, request: Request) -> tuple[int, Any]:
         return 200, {"holds": [h.as_dict() for h in self.holds.holds()], "waits": self.holds.stats()}
@@ -93,6 +102,14 @@ class _Endpoints:
     async def put_data_state(self, request: Request) -> tuple[int, Any]:
         state = state_from_dict(await request.json())
         await asyncio.to_thread(self.states.put, state)
+        log.info(
+            "data state %s: owner %s, phase %s, lag %s, verify %s",
+            state.spec,
+            state.owner,
+            state.phase,
+            state.lag_seconds,
+            state.verify_clean,
+        )
         return 200, state.as_dict()
 
     async def get_data_state(self, request: Request) -> tuple[int, Any]:

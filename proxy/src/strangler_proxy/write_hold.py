@@ -22,6 +22,7 @@ Every held request's wait is kept (`stats()`), so the hold's cost is measured by
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import statistics
 import time
@@ -35,6 +36,8 @@ from .errors import BadRequestPath, ProxyError, error_body
 from .http11 import ClientDisconnected
 from .model import SAFE_METHODS
 from .routing import canonicalise
+
+log = logging.getLogger("strangler_proxy.cutover")
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 120.0
@@ -158,6 +161,13 @@ class WriteHolds:
     def _expire(self, hold_id: str) -> None:
         hold = self._holds.pop(hold_id, None)
         if hold is not None:
+            log.warning(
+                "hold %s of %s expired after %gs: %d waiting write(s) refused with 503, nothing written",
+                hold.id,
+                hold.path,
+                hold.timeout,
+                hold.waiting,
+            )
             hold.outcome = "expired"
             self._end(hold)
 

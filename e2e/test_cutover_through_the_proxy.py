@@ -267,6 +267,31 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
     assert audit[0]["author"] == "strangler data" and "cutover catalog" in audit[0]["reason"]
 
 
+def test_retire_archives_nothing_while_something_else_writes_the_monolith_tables(stack, gated_proxy):
+    assert _stage(gated_proxy) == "live"
+    victim = next(iter(_products(stack.monolith_database)))
+    [(price,)] = _sql(stack.monolith_database, "SELECT price FROM catalog_product WHERE id = %s", (victim,))
+    if stack.engine == "postgresql":
+        # The same value written again: no verify can see it, the guard installed at the flip does.
+        _sql(stack.monolith_database, "UPDATE catalog_product SET price = price WHERE id = %s", (victim,))
+        expected = "outside the sync"
+    else:
+        _sql(stack.monolith_database, "UPDATE catalog_product SET price = %s WHERE id = %s", ("0.02", victim))
+        expected = "verify found differences"
+    try:
+        refused = data_command("retire", stack, gated_proxy, "--yes")
+    finally:
+        if stack.engine == "postgresql":
+            _sql(stack.monolith_database, "DELETE FROM _strangler_catalog_guard")
+        else:
+            _sql(stack.monolith_database, "UPDATE catalog_product SET price = %s WHERE id = %s", (price, victim))
+    assert refused.returncode == 7, refused.stdout + refused.stderr
+    error = json.loads(refused.stdout)["error"]
+    assert expected in error and "nothing was archived" in error
+    assert victim in _products(stack.monolith_database)  # the tables are still there, under their names
+    assert _stage(gated_proxy) == "live"
+
+
 def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy):
     assert _stage(gated_proxy) == "live"
     with _writer(stack, gated_proxy, f"R{stack.engine[:2]}") as writer:

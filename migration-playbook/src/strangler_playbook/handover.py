@@ -44,6 +44,7 @@ from strangler_playbook.capture import capture_installed, uninstall_capture
 from strangler_playbook.cutover import DataState, Owner, WriteHold
 from strangler_playbook.database import Database, connect, quote
 from strangler_playbook.errors import HandoverAborted, PlaybookError, StateError
+from strangler_playbook.guard import foreign_writes, guard_table, install_guard, uninstall_guard
 from strangler_playbook.proxy_control import ProxyAdminControl
 from strangler_playbook.run_context import RunContext, open_context
 from strangler_playbook.sequences import realign_sequences
@@ -431,9 +432,22 @@ def _flip(run: _Run, *, to: Owner, journal: dict[str, Any]) -> str:
         uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
         with ctx.target.transaction():
             delete_prefix(ctx.target, ctx.prefix)
+    guarded = _set_guard(run, on=to == "service")
     journal["owner"] = to
     run.write_journal({**journal, "step": "flipped"})
-    return f"the {to} owns the data of {run.spec.name}"
+    return f"the {to} owns the data of {run.spec.name}" + (
+        " (foreign writes to the monolith logged)" if guarded else ""
+    )
+
+
+def _set_guard(run: _Run, *, on: bool) -> bool:
+    """The retire evidence: while the service owns the data, log writes to the monolith's tables not made by the
+    reverse sync (guard.py)."""
+    tables = [t.source for t in run.spec.tables]
+    if on:
+        return install_guard(run.monolith_url, run.spec.name, tables)
+    uninstall_guard(run.monolith_url, run.spec.name, tables)
+    return False
 
 
 def _start_capture(run: _Run, *, forward: bool) -> str:
@@ -527,6 +541,7 @@ def _undo_flip(run: _Run, *, back_to: Owner, journal: dict[str, Any]) -> None:
         with ctx.target.transaction():
             delete_prefix(ctx.target, ctx.prefix)
     _start_capture(run, forward=back_to == "monolith")
+    _set_guard(run, on=back_to == "service")
     journal["owner"] = back_to
     run.write_journal({**journal, "step": "flip undone"})
     _publish(run, back_to, None)
@@ -568,6 +583,7 @@ def run_retire(
             with run.reverse(exclusive=True) as ctx:
                 run.step("drain", lambda: f"{run_sync(ctx).applied} change(s) applied, 0 pending")
                 run.step("verify", lambda: _verify_clean(ctx, forward=False))
+                run.step("evidence", lambda: _no_foreign_writes(ctx.target, spec.name))
                 tables = [t.target for t in ctx.tables]
                 uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
                 with ctx.target.transaction():
@@ -581,11 +597,26 @@ def run_retire(
             f"retire of {spec.name} aborted: {_short(exc)}; nothing was archived, the reverse sync goes on",
             hint=getattr(exc, "hint", "") or "fix the cause, then run retire again",
         ) from exc
+    _set_guard(run, on=False)
     run.step("archive", lambda: _archive(run, archived))
     run.write_journal({**journal, "op": None, "step": "retired", "archived": archived})
     run.result.owner = "service"
     run.result.archived = archived
     return run.result
+
+
+def _no_foreign_writes(monolith: Database, spec_name: str) -> str:
+    logged = foreign_writes(monolith, spec_name)
+    if logged is None:
+        return "no guard on this monolith (SQLite, or no replica privilege): the clean verify is the proof"
+    if logged:
+        listed = ", ".join(f"{what}: {n}" for what, n in logged.items())
+        raise StateError(
+            f"writes reached the monolith's tables outside the sync since the cutover ({listed} statements)",
+            hint=f"find what still writes them (see {guard_table(spec_name)}: when, which role); "
+            "retire once nothing does, after emptying that table",
+        )
+    return "the guard logged no foreign write since the cutover"
 
 
 def _archive(run: _Run, archived: dict[str, str]) -> str:

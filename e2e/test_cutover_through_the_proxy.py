@@ -250,7 +250,10 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     waits = report["hold_waits"]
-    print(f"\ncutover ({stack.engine}): {writer.requests} writes, held {report['hold_seconds']}s, waits {waits}")
+    steps = " ".join(f"{s['step']}={s['seconds']}" for s in report["steps"])
+    print(
+        f"\ncutover ({stack.engine}): {writer.requests} writes, held {report['hold_seconds']}s, waits {waits}; {steps}"
+    )
     assert writer.failures == []
     assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
     assert [s["step"] for s in report["steps"]] == [

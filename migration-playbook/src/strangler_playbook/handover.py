@@ -184,10 +184,7 @@ def run_cutover(
     verified_at: str | None = None
     try:
         if not flipped:
-            verified_at = _drain_verify_realign(run, forward=True)
-            run.step("flip", lambda: _flip(run, to="service", journal=journal))
-            flipped = True
-            _maybe_fail(run, "flip")
+            verified_at = _drain_verify_realign_flip(run, to="service", journal=journal)
         else:
             run.step("verify", lambda: _reverify(run, forward=True))
         run.step("reverse", lambda: _start_capture(run, forward=False))
@@ -197,7 +194,7 @@ def run_cutover(
             run.step("live", partial(_set_stage, run, path, "live", 0, "verified, ownership flipped to the service"))
         _maybe_fail(run, "live")
     except Exception as exc:
-        _abort_cutover(run, hold, flipped, journal, exc)
+        _abort_cutover(run, hold, journal.get("owner") == "service", journal, exc)
     _release(run, hold, to="service")
     run.write_journal({**journal, "owner": "service", "op": None, "step": "live", "holds": []})
     run.result.owner = "service"
@@ -242,10 +239,7 @@ def run_rollback(
     verified_at: str | None = None
     try:
         if not flipped:
-            verified_at = _drain_verify_realign(run, forward=False)
-            run.step("flip", lambda: _flip(run, to="monolith", journal=journal))
-            flipped = True
-            _maybe_fail(run, "flip")
+            verified_at = _drain_verify_realign_flip(run, to="monolith", journal=journal)
         else:
             run.step("verify", lambda: _reverify(run, forward=False))
         run.step("forward", lambda: _start_capture(run, forward=True))
@@ -258,7 +252,7 @@ def run_rollback(
             run.result.stages[path] = stage
         _maybe_fail(run, "stage")
     except Exception as exc:
-        _abort_rollback(run, hold, flipped, journal, exc)
+        _abort_rollback(run, hold, journal.get("owner") == "monolith", journal, exc)
     _release(run, hold, to="monolith")
     run.write_journal({**journal, "owner": "monolith", "op": None, "step": "rolled back", "holds": []})
     run.result.owner = "monolith"
@@ -370,7 +364,9 @@ def _release(run: _Run, hold: WriteHold, *, to: Owner) -> None:
     run.result.hold_seconds = round(time.monotonic() - started, 3)
 
 
-def _drain_verify_realign(run: _Run, *, forward: bool) -> str:
+def _drain_verify_realign_flip(run: _Run, *, to: Owner, journal: dict[str, Any]) -> str:
+    """The held part of a handover, on one connection pair (each new one costs tens of ms of held writes)."""
+    forward = to == "service"
     opener = run.forward if forward else run.reverse
     verified_at = ""
     with opener(exclusive=True) as ctx:
@@ -399,6 +395,8 @@ def _drain_verify_realign(run: _Run, *, forward: bool) -> str:
         _maybe_fail(run, "verify")
         run.step("realign", lambda: f"sequences {realign_sequences(ctx)}")
         _maybe_fail(run, "realign")
+        run.step("flip", lambda: _flip(ctx, run, to=to, journal=journal))
+        _maybe_fail(run, "flip")
     return verified_at
 
 
@@ -425,13 +423,11 @@ def _reverify(run: _Run, *, forward: bool) -> str:
         return _verify_clean(ctx, forward=forward)
 
 
-def _flip(run: _Run, *, to: Owner, journal: dict[str, Any]) -> str:
+def _flip(ctx: RunContext, run: _Run, *, to: Owner, journal: dict[str, Any]) -> str:
     """Stop capturing the old owner's writes and record the new owner (the writes are held meanwhile)."""
-    opener = run.forward if to == "service" else run.reverse
-    with opener(exclusive=True) as ctx:
-        uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
-        with ctx.target.transaction():
-            delete_prefix(ctx.target, ctx.prefix)
+    uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
+    with ctx.target.transaction():
+        delete_prefix(ctx.target, ctx.prefix)
     guarded = _set_guard(run, on=to == "service")
     journal["owner"] = to
     run.write_journal({**journal, "step": "flipped"})

@@ -21,10 +21,10 @@ from strangler_playbook.handover import (
     HandoverResult,
     publish_state,
     run_cutover,
-    run_retire,
     run_rollback,
 )
 from strangler_playbook.proxy_control import ProxyAdminControl
+from strangler_playbook.retire import run_retire
 from strangler_playbook.run_context import database_urls
 from strangler_playbook.spec import load_spec
 

@@ -16,8 +16,7 @@ Rollback (from live) is the mirror image: hold, drain the reverse sync, verify i
 sequences, flip back (reverse capture removed, forward capture re-installed from the verified state), publish,
 each route back to the stage it had before the cutover (default `shadow`), release.
 
-Retire (after cutover, no proxy involved): drain the reverse sync, verify it clean, remove the reverse capture and
-rename the monolith's tables `<table>_retired_<date>`.
+Retire, after cutover, is `retire.py`.
 
 Any failure aborts back to where the run started: a flip already made is undone (the writes are still held, so
 both sides are equal), routes get their previous stage, the hold is released, and `HandoverAborted` says why.
@@ -42,9 +41,9 @@ from typing import Any, NoReturn
 from strangler_playbook.backfill import run_backfill
 from strangler_playbook.capture import capture_installed, uninstall_capture
 from strangler_playbook.cutover import DataState, Owner, WriteHold
-from strangler_playbook.database import Database, connect, quote
+from strangler_playbook.database import Database, connect
 from strangler_playbook.errors import HandoverAborted, PlaybookError, StateError
-from strangler_playbook.guard import foreign_writes, guard_table, install_guard, uninstall_guard
+from strangler_playbook.guard import install_guard, uninstall_guard
 from strangler_playbook.proxy_control import ProxyAdminControl
 from strangler_playbook.run_context import RunContext, open_context
 from strangler_playbook.sequences import realign_sequences
@@ -545,91 +544,3 @@ def _undo_flip(run: _Run, *, back_to: Owner, journal: dict[str, Any]) -> None:
 
 def _short(exc: BaseException) -> str:
     return exc.message if isinstance(exc, PlaybookError) else f"{type(exc).__name__}: {exc}"
-
-
-def run_retire(
-    spec: Spec,
-    monolith_url: str,
-    service_url: str,
-    *,
-    on_step: Callable[[str, str], None] = lambda step, detail: None,
-) -> HandoverResult:
-    """After cutover: drain the reverse sync, prove the monolith's tables equal the service's, stop the reverse
-    sync and archive (rename) the monolith's tables. The proof is the drained sync plus a clean verify: a write
-    that reached the monolith's tables outside the sync shows as a difference, unless the service rewrote the same
-    row later (trigger evidence of foreign writes is future work)."""
-    run = _Run(spec, monolith_url, service_url, _NoProxy(), HandoverResult("retire", spec.name), on_step)
-    journal = run.journal()
-    if journal.get("step") == "retired":
-        run.result.outcome, run.result.owner = "already", "service"
-        run.result.archived = dict(journal.get("archived") or {})
-        return run.result
-    if journal.get("owner") != "service" or journal.get("op") not in (None, "retire"):
-        raise StateError(
-            f"retire needs the service to own the data of {spec.name} (the monolith does, or a handover is running)",
-            hint="run `strangler data cutover SPEC` first; retire only after the route has served live for a while",
-        )
-    journal = {**journal, "op": "retire", "step": "retiring"}
-    run.write_journal(journal)
-    _wait_for_follower(run)
-    suffix = "_retired_" + datetime.now(UTC).strftime("%Y%m%d")
-    archived = dict(journal.get("archived") or {})
-    try:
-        if not archived:
-            with run.reverse(exclusive=True) as ctx:
-                run.step("drain", lambda: f"{run_sync(ctx).applied} change(s) applied, 0 pending")
-                run.step("verify", lambda: _verify_clean(ctx, forward=False))
-                run.step("evidence", lambda: _no_foreign_writes(ctx.target, spec.name))
-                tables = [t.target for t in ctx.tables]
-                uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
-                with ctx.target.transaction():
-                    delete_prefix(ctx.target, ctx.prefix)
-                run.result.steps.append({"step": "stop", "seconds": 0.0, "detail": "reverse capture removed"})
-            archived = {table: table + suffix for table in tables}
-            run.write_journal({**journal, "archived": archived})
-    except Exception as exc:
-        run.write_journal({**journal, "op": None, "step": "live"})
-        raise HandoverAborted(
-            f"retire of {spec.name} aborted: {_short(exc)}; nothing was archived, the reverse sync goes on",
-            hint=getattr(exc, "hint", "") or "fix the cause, then run retire again",
-        ) from exc
-    _set_guard(run, on=False)
-    run.step("archive", lambda: _archive(run, archived))
-    run.write_journal({**journal, "op": None, "step": "retired", "archived": archived})
-    run.result.owner = "service"
-    run.result.archived = archived
-    return run.result
-
-
-def _no_foreign_writes(monolith: Database, spec_name: str) -> str:
-    logged = foreign_writes(monolith, spec_name)
-    if logged is None:
-        return "no guard on this monolith (SQLite, or no replica privilege): the clean verify is the proof"
-    if logged:
-        listed = ", ".join(f"{what}: {n}" for what, n in logged.items())
-        raise StateError(
-            f"writes reached the monolith's tables outside the sync since the cutover ({listed} statements)",
-            hint=f"find what still writes them (see {guard_table(spec_name)}: when, which role); "
-            "retire once nothing does, after emptying that table",
-        )
-    return "the guard logged no foreign write since the cutover"
-
-
-def _archive(run: _Run, archived: dict[str, str]) -> str:
-    """Rename each monolith table to its archive name; a table renamed by a killed run is skipped."""
-    db = connect(run.monolith_url, role="target", for_writes=True)
-    try:
-        with db.transaction():
-            for table, archive in archived.items():
-                if db.table_exists(table) and not db.table_exists(archive):
-                    db.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(archive)}")
-    finally:
-        db.close()
-    return ", ".join(f"{t} -> {a}" for t, a in archived.items())
-
-
-class _NoProxy(ProxyAdminControl):
-    """Retire changes no route: it never calls the proxy."""
-
-    def __init__(self) -> None:
-        self.last_release = {}

@@ -7,7 +7,7 @@ Cutover, as the engine will drive it (any failure → `release_writes(to="monoli
 3. flip the system of record, start the reverse sync (service → monolith) from a fresh start position;
 4. `set_stage(route, "live")`, then `release_writes(hold, to="service")`.
 Rollback is the same with the directions swapped; retire drains and verifies the reverse sync, stops it and
-archives the monolith's tables (see `handover.run_retire` for what its proof covers).
+archives the monolith's tables (see `retire.run_retire` for what its proof covers).
 """
 
 from __future__ import annotations

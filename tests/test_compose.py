@@ -82,6 +82,14 @@ def test_the_proxy_fronts_the_monolith_and_keeps_its_admin_api_private(config: d
     assert not any(target == 8081 and host != "127.0.0.1" for host, target in published)
 
 
+def test_the_sync_worker_reads_both_databases_and_reaches_the_admin_api(config: dict) -> None:
+    sync = config["services"]["catalog-sync"]["environment"]
+    assert sync["MONOLITH_DATABASE_URL"] == config["services"]["monolith"]["environment"]["DATABASE_URL"]
+    assert sync["CATALOG_DATABASE_URL"] == config["services"]["catalog"]["environment"]["DATABASE_URL"]
+    assert sync["STRANGLER_ADMIN_URL"] == "http://proxy:8081"
+    assert sync["STRANGLER_ADMIN_TOKEN"] == config["services"]["proxy"]["environment"]["STRANGLER_ADMIN_TOKEN"]
+
+
 def test_services_that_check_identities_share_the_proxys_key(config: dict) -> None:
     key = config["services"]["proxy"]["environment"]["STRANGLER_IDENTITY_KEY"]
     assert config["services"]["catalog"]["environment"]["STRANGLER_IDENTITY_KEY"] == key
@@ -97,6 +105,10 @@ def test_every_build_context_has_a_dockerfile_whose_entry_point_exists(config: d
         if "config.wsgi:application" in cmd:
             assert (context / "config" / "wsgi.py").exists(), name
             assert (context / "manage.py").exists(), name
+        elif "strangler_playbook" in cmd:
+            spec = cmd.split('"follow", "')[1].split('"')[0]
+            assert (context / spec).exists(), (name, spec)
+            assert (context / "src" / "strangler_playbook" / "__main__.py").exists()
         elif "strangler" in cmd:
             assert 'strangler = "strangler_proxy.cli:main"' in (context / "pyproject.toml").read_text()
         else:

@@ -102,30 +102,19 @@ def cutover(
     (and start `sync --reverse --follow` after). --reverse is ignored: the direction is the journal's.
     """
 
-    def action() -> int:
-        spec = load_spec(spec_path)
-        monolith, service = database_urls(spec, source_url, target_url, reverse=False)
-        proxy = ProxyAdminControl(admin_url)
-        try:
-            result = run_cutover(
-                spec,
-                monolith,
-                service,
-                proxy,
-                hold_timeout_s=hold_timeout,
-                max_queue=max_queue,
-                on_step=_echo_step(json_output),
-                fail_after=fail_after,
-                kill_after=kill_after,
-            )
-        finally:
-            proxy.close()
-        code = _report(result, json_output)
-        if not json_output and result.outcome == "done":
-            click.echo("next: `strangler data follow SPEC` keeps the monolith up to date (it follows in reverse now)")
-        return code
-
-    _run(action, json_output)
+    _handover(
+        run_cutover,
+        spec_path,
+        source_url,
+        target_url,
+        admin_url,
+        json_output,
+        hold_timeout,
+        max_queue,
+        fail_after,
+        kill_after,
+        next_hint="next: `strangler data follow SPEC` keeps the monolith up to date (it follows in reverse now)",
+    )
 
 
 @data.command()
@@ -150,12 +139,43 @@ def rollback(
     A running `strangler data follow` pauses and then follows forward again; stop a `sync --reverse --follow` first.
     """
 
+    _handover(
+        run_rollback,
+        spec_path,
+        source_url,
+        target_url,
+        admin_url,
+        json_output,
+        hold_timeout,
+        max_queue,
+        fail_after,
+        kill_after,
+        next_hint="next: `strangler data follow SPEC` keeps the service up to date (it follows forward again)",
+    )
+
+
+def _handover(
+    run: Callable[..., HandoverResult],
+    spec_path: str,
+    source_url: str | None,
+    target_url: str | None,
+    admin_url: str | None,
+    json_output: bool,
+    hold_timeout: float,
+    max_queue: int,
+    fail_after: str | None,
+    kill_after: str | None,
+    *,
+    next_hint: str,
+) -> None:
+    """Cutover and rollback: the same journaled run in opposite directions, against the proxy's admin API."""
+
     def action() -> int:
         spec = load_spec(spec_path)
         monolith, service = database_urls(spec, source_url, target_url, reverse=False)
         proxy = ProxyAdminControl(admin_url)
         try:
-            result = run_rollback(
+            result = run(
                 spec,
                 monolith,
                 service,
@@ -170,7 +190,7 @@ def rollback(
             proxy.close()
         code = _report(result, json_output)
         if not json_output and result.outcome == "done":
-            click.echo("next: `strangler data follow SPEC` keeps the service up to date (it follows forward again)")
+            click.echo(next_hint)
         return code
 
     _run(action, json_output)

@@ -17,7 +17,6 @@ skips those).
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import queue
@@ -136,8 +135,10 @@ class CaptureMiddleware:
         try:
             await self.app(scope, recording_receive, watching_send)
         finally:
-            with contextlib.suppress(Exception):  # recording must never break serving
+            try:
                 self.writer.put(self._line(scope, bytes(body), bool(state["truncated"]), int(state["status"])))
+            except Exception:  # recording must never break serving; it says so instead
+                log.exception("capture: could not record a request; serving goes on")
 
     def _line(self, scope: Scope, body: bytes, truncated: bool, status: int) -> str:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ import psycopg
 import pytest
 from compare_helpers import CompareStack, MakeStack, start_compare_stack, stop_compare_stack
 from conftest import LoopThread
+from control_plane_helpers import scratch_database
 
 
 @pytest.fixture
@@ -32,17 +31,8 @@ def make(loop_thread: LoopThread) -> Iterator[MakeStack]:
 @pytest.fixture(scope="session")
 def compare_postgres() -> Iterator[str]:
     """A fresh database strangler_compare_<random> on STRANGLER_TEST_POSTGRES, dropped at the end."""
-    server = os.environ.get("STRANGLER_TEST_POSTGRES")
-    if not server:
-        pytest.skip("PostgreSQL test: set STRANGLER_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"strangler_compare_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database("strangler_compare") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -5,34 +5,20 @@ Loaded by each control-plane test module with `pytest_plugins`, so the data plan
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from control_plane_helpers import ADMIN_TOKEN, public_placeholder, serve_in_thread
+from control_plane_helpers import ADMIN_TOKEN, public_placeholder, scratch_database, serve_in_thread
 from strangler_proxy.store import TABLE_NAME, RouteStore, open_store
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database strangler_proxy_<random> on STRANGLER_TEST_POSTGRES, dropped at the end."""
-    server = os.environ.get("STRANGLER_TEST_POSTGRES")
-    if not server:
-        pytest.skip(
-            "PostgreSQL route-store test: "
-            "set STRANGLER_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres to run"
-        )
-    name = f"strangler_proxy_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database("strangler_proxy") as url:
+        yield url
 
 
 @pytest.fixture

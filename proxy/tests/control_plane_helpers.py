@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -16,6 +17,26 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import psycopg
+import pytest
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A fresh database `<prefix>_<random>` on STRANGLER_TEST_POSTGRES (skip when unset), dropped afterwards."""
+    server = os.environ.get("STRANGLER_TEST_POSTGRES")
+    if not server:
+        pytest.skip("PostgreSQL test: set STRANGLER_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
 
 ADMIN_TOKEN = "test-admin-token-" + "x" * 32
 

@@ -31,9 +31,14 @@ class Suite:
     args: tuple[str, ...] = ()
 
 
+# Two checkouts may run their suites on one PostgreSQL at once: the Django suites' fixed database names get a
+# per-run suffix (pytest-django then creates and drops `test_<name>`).
+RUN_ID = os.environ.get("STRANGLER_TEST_RUN_ID") or str(os.getpid())
+
+
 def pg_url(database: str) -> str:
     base = os.environ.get("STRANGLER_TEST_POSTGRES", DEFAULT_PG)
-    return base.rsplit("/", 1)[0] + "/" + database
+    return base.rsplit("/", 1)[0] + "/" + f"{database}_{RUN_ID}"
 
 
 # Longest first: two suites run at once (STRANGLER_TEST_JOBS), and the long ones should not start last.

@@ -119,6 +119,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Path ids go through common.integers' `id` converter: 64-bit integers, as the id columns are.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64"}},
 }
 
 LOGGING = {

@@ -43,6 +43,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its refusals get every header the API's answers get.
+    "identity.middleware.CredentialsFirst",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "identity.middleware.VaryLikeTheMonolith",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its refusals get every header the API's answers get (as in the monolith).
+    "identity.middleware.CredentialsFirst",
 ]
 
 ROOT_URLCONF = "config.urls"

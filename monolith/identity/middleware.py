@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from common.error_body import is_api_request
 from identity.credentials import CredentialsJudge
 
-# The proxy's rule too: a request with neither is anonymous without asking.
+# The proxy's rule too: a request with neither (or only empty ones) is anonymous without asking.
 CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE")
 
 
@@ -42,7 +42,7 @@ class CredentialsFirst:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_api_request(request) and any(name in request.META for name in CREDENTIAL_HEADERS):
+        if is_api_request(request) and any(request.META.get(name) for name in CREDENTIAL_HEADERS):
             answer = _judge(request)
             if answer.status_code >= 400:
                 answer.render()

@@ -10,7 +10,7 @@ from catalog.serializers import CategorySerializer, ProductSerializer
 from common.permissions import IsStaffOrReadOnly
 
 # JSON only, in every environment: the catalog's paths move to a service, which has no sessions, login page or CSRF
-# cookie for DRF's browsable API to use, so neither side offers it (docs/identity.md, "HTML").
+# cookie for DRF's browsable API to use, so neither side offers it (docs/identity.md §4).
 RENDERERS = [JSONRenderer]
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from strangler_playbook.backfill.backfill import run_backfill
 from strangler_playbook.database.context import open_context
-from strangler_playbook.spec.spec import load_spec
 from strangler_playbook.handover.publish import data_state
+from strangler_playbook.spec.spec import load_spec
 from strangler_playbook.sync.status import read_status
 from strangler_playbook.verify.verify import run_verify
 

@@ -1,18 +1,18 @@
 """The engine's one exception hierarchy and the exit code of each branch (the table every `strangler` group shares).
 
-PlaybookError                   base of every error the engine raises on purpose; `hint` says what to do next
- ├── InvalidInput               usage or invalid input                                              exit 1
- │    ├── SpecError             the spec file is missing, malformed or inconsistent
- │    └── SettingsError         an environment variable (or the option standing for it) is invalid
- ├── Conflict                   changed since read (the proxy's route table): re-read and retry      exit 2
- ├── ConnectError               a dependency cannot be reached: a database, the proxy's admin API    exit 3
- ├── NotAuthorised              the proxy's admin API refused the token                             exit 4
- ├── StateError                 refused: out of order, or by a gate; the hint names the step first  exit 5
- │    └── ProxyRefused          the proxy's admin API refused a step (its error code kept)
- ├── EngineError                a database refused an operation mid-run                             exit 6
- ├── HandoverAborted            cutover/rollback/retire stopped and restored the previous state      exit 7
- ├── DifferencesFound           verify found rows that differ                                        exit 8
- └── SchemaError                a table or column the spec names does not exist                     exit 9
+PlaybookError           base of every error the engine raises on purpose; `hint` says what to do next
+ ├── InvalidInput       usage or invalid input                                                exit 1
+ │    ├── SpecError     the spec file is missing, malformed or inconsistent
+ │    └── SettingsError an environment variable (or the option standing for it) is invalid
+ ├── Conflict           changed since read (the proxy's route table): re-read and retry       exit 2
+ ├── ConnectError       a dependency cannot be reached: a database, the proxy's admin API     exit 3
+ ├── NotAuthorised      the proxy's admin API refused the token                               exit 4
+ ├── StateError         refused: out of order, or by a gate; the hint names the step first    exit 5
+ │    └── ProxyRefused  the proxy's admin API refused a step (its error code kept)
+ ├── EngineError        a database refused an operation mid-run                               exit 6
+ ├── HandoverAborted    cutover, rollback or retire stopped and restored the previous state   exit 7
+ ├── DifferencesFound   verify found rows that differ                                         exit 8
+ └── SchemaError        a table or column the spec names does not exist                       exit 9
 
 Driver errors (psycopg, sqlite3) are translated where the engine meets them (`database.connection.translate`),
 HTTP errors where it meets the proxy (`handover.proxy_control`); both with `raise … from exc`. The CLI turns a

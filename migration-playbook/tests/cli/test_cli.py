@@ -220,3 +220,27 @@ def test_every_option_can_come_from_the_environment(sqlite_pair: tuple[str, str]
     code, out, _ = run("verify", *common, env={"STRANGLER_DATA_VERIFY_RANGE_ROWS": "50"})
     assert code == 8
     assert json.loads(out)["tables"][1]["ranges"] == 7  # 300 rows in ranges of 50, plus the tail
+
+
+@pytest.mark.parametrize("command", [None, *sorted(data.commands)])
+def test_every_commands_help_lists_the_shared_exit_codes(command: str | None) -> None:
+    code, out, _ = run(*([command] if command else []), "--help")
+    assert code == 0
+    table = out[out.index("Exit codes:") :]
+    assert [line.split()[0] for line in table.splitlines()[1:] if line.strip()] == [str(n) for n in range(10)]
+    assert "7  handover aborted, previous state restored" in table
+
+
+def test_a_bad_admin_url_exits_1_naming_the_variable_before_touching_anything(
+    sqlite_pair: tuple[str, str], spec_path: Path
+) -> None:
+    source, target = sqlite_pair
+    before = snapshot(source), snapshot(target)
+    code, out, err = run(
+        "publish", str(spec_path), "--source", source, "--target", target, "--json",
+        env={"STRANGLER_ADMIN_URL": "127.0.0.1:8081"},
+    )  # fmt: skip
+    assert code == 1
+    assert json.loads(out)["error"].startswith("STRANGLER_ADMIN_URL must be an http(s) URL")
+    assert "STRANGLER_ADMIN_URL" in err
+    assert (snapshot(source), snapshot(target)) == before

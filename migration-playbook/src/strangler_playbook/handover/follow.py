@@ -5,6 +5,9 @@ sync runs. The follower reads the handover journal (`<spec>/handover` in the ser
 `sync --follow`, pauses while a cutover or rollback runs (they drain the sync themselves and hold its lock), and
 resumes in the new direction once they are done. One long-running process (as `make up` runs it) thus survives
 every flip of ownership; `sync --follow` would stop at the first one, when its changelog is removed.
+
+The follower writes a heartbeat (`<spec>/follower`: when, and whether it is paused) next to the journal;
+`wait_for_follower` is the handover's side of that exchange, since a SQLite target has no engine lock to wait on.
 """
 
 from __future__ import annotations

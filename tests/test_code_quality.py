@@ -29,3 +29,9 @@ def test_the_monoliths_apps_keep_their_import_boundaries(root: Path) -> None:
     result = run(root, str(BIN / "lint-imports"), cwd="monolith")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_the_engines_packages_keep_their_layers(root: Path) -> None:
+    result = run(root, str(BIN / "lint-imports"), "--no-cache", cwd="migration-playbook")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout

@@ -61,7 +61,7 @@ async def read_body(request: Request) -> Body:
 
 def _json(content: bytes, charset: str) -> Any:
     def refuse_constant(name: str) -> Any:
-        raise ValueError("Out of range float values are not permitted")
+        raise ValueError(f"Out of range float values are not JSON compliant: {name!r}")
 
     try:
         return json.loads(content.decode(charset), parse_constant=refuse_constant)

@@ -160,7 +160,8 @@ def main() -> None:
         return
     print(f"GET /availability/<id> (one psycopg query), {options.connections} connections, best of {options.repeat}")
     for name, figures in report["candidates"].items():
-        print(f"  {name:<20} {figures['rps']:>9.1f} req/s   {figures['ratio']:.2f}x {REFERENCE}   errors {figures['errors']}")
+        rps, ratio, errors = figures["rps"], figures["ratio"], figures["errors"]
+        print(f"  {name:<20} {rps:>9.1f} req/s   {ratio:.2f}x {REFERENCE}   errors {errors}")
 
 
 if __name__ == "__main__":

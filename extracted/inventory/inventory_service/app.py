@@ -65,6 +65,8 @@ class AllowedHosts:
         domain = host.lower().rsplit(":", 1)[0] if not host.endswith("]") else host.lower()
         domain = domain.removesuffix(".")
         return any(
-            pattern == "*" or domain == pattern or (pattern.startswith(".") and (domain.endswith(pattern) or domain == pattern[1:]))
+            pattern == "*"
+            or domain == pattern
+            or (pattern.startswith(".") and (domain.endswith(pattern) or domain == pattern[1:]))
             for pattern in self.hosts
         )

@@ -16,8 +16,8 @@ from typing import Any
 from inventory_service import number_rules as numbers
 from inventory_service.errors import InvalidInput
 
-TRUE_VALUES = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1, True}
-FALSE_VALUES = {"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0, False}
+TRUE_VALUES = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1}
+FALSE_VALUES = {"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0}
 REQUIRED = "This field is required."
 NULL = "This field may not be null."
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -217,4 +217,3 @@ def invalid_fields(errors: Mapping[str, list[str]]) -> InvalidInput:
 
 def describe(fields: Sequence[Field]) -> dict[str, dict[str, Any]]:
     return {spec.name: spec.describe() for spec in fields}
-

@@ -32,9 +32,7 @@ def migrate(database_url: str) -> list[str]:
     applied_now = []
     try:
         with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL)"
-            )
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL)")
             for migration in available():
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_ID,))

@@ -21,7 +21,9 @@ NOW = 1_764_000_000
 
 
 def identity(**changes):
-    return Identity(**{"user_id": 7, "username": "alice", "is_staff": False, "issued_at": NOW, "expires_at": NOW + 60, **changes})
+    return Identity(
+        **{"user_id": 7, "username": "alice", "is_staff": False, "issued_at": NOW, "expires_at": NOW + 60, **changes}
+    )
 
 
 def b64(data: bytes) -> str:

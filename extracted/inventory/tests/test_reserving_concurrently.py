@@ -45,9 +45,7 @@ def test_buyers_of_uneven_quantities_get_at_most_what_is_on_hand(client_for, db,
     stock(101, 10, depot)
     quantities = [3, 1, 4, 1, 5, 2, 6, 2, 3, 1, 4, 2, 1, 3, 2, 5]
 
-    responses = buy_together(
-        client_for, [{"product": 101, "warehouse": depot, "quantity": q} for q in quantities]
-    )
+    responses = buy_together(client_for, [{"product": 101, "warehouse": depot, "quantity": q} for q in quantities])
 
     granted = sum(q for q, r in zip(quantities, responses, strict=True) if r.status_code == 201)
     assert all(r.status_code in (201, 409) for r in responses)

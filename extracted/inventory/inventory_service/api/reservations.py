@@ -15,10 +15,10 @@ from typing import Any
 from inventory_service.api.endpoint import Answer, Call, Endpoint
 from inventory_service.api.lists import list_answer, object_id
 from inventory_service.api.references import require_product, warehouse_named
+from inventory_service.database import Connection
 from inventory_service.errors import ApiError, IdempotencyMismatch, InvalidInput, NotFound
 from inventory_service.fields import Field, Integer, Reference, read_only, validate
 from inventory_service.number_rules import LARGEST_QUANTITY
-from inventory_service.database import Connection
 from inventory_service.rendering import Prerendered, json_bytes
 from inventory_service.store import idempotency, reservations
 

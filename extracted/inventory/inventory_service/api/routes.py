@@ -64,4 +64,3 @@ ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
     Route("/api/{rest:path}", UnknownApiPath()),
 ]
-

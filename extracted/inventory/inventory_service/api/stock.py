@@ -13,9 +13,7 @@ from inventory_service.fields import Field, Integer, Reference, read_only, valid
 from inventory_service.number_rules import LARGEST_QUANTITY
 from inventory_service.store import stock
 
-DESCRIPTION = (
-    "Units on hand per product and warehouse (staff only). Only the quantity of a stock record changes."
-)
+DESCRIPTION = "Units on hand per product and warehouse (staff only). Only the quantity of a stock record changes."
 FIELDS: tuple[Field, ...] = (
     read_only("id", "ID", "integer"),
     Integer("product", "Product", min_value=1, options={"min_value": 1}),
@@ -33,15 +31,11 @@ FIELDS: tuple[Field, ...] = (
     read_only("created_at", "Created at", "datetime"),
     read_only("updated_at", "Updated at", "datetime"),
 )
-QUANTITY_CHANGE: tuple[Field, ...] = (
-    Integer("quantity", "Quantity", min_value=0, max_value=LARGEST_QUANTITY),
-)
+QUANTITY_CHANGE: tuple[Field, ...] = (Integer("quantity", "Quantity", min_value=0, max_value=LARGEST_QUANTITY),)
 
 
 async def list_stock(call: Call) -> Answer:
-    return await list_answer(
-        call, listing=stock.LISTING, select=stock.SELECT, count_from=stock.FROM, shown=stock.shown
-    )
+    return await list_answer(call, listing=stock.LISTING, select=stock.SELECT, count_from=stock.FROM, shown=stock.shown)
 
 
 async def create_stock(call: Call) -> Answer:

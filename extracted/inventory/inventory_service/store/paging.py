@@ -21,7 +21,7 @@ async def page_of(
         counted = await cursor.fetchone()
         chosen = page(query, size=size, count=int(counted["n"]) if counted else 0)
         cursor = await conn.execute(
-            f"{select} WHERE {where.sql()} ORDER BY {order} LIMIT %s OFFSET %s",  # noqa: S608
+            f"{select} WHERE {where.sql()} ORDER BY {order} LIMIT %s OFFSET %s",
             [*where.params, chosen.size, chosen.offset],
         )
         rows = await cursor.fetchall()

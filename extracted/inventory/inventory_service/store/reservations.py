@@ -43,7 +43,7 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get(conn: Connection, reservation_id: int) -> dict[str, Any] | None:
-    cursor = await conn.execute(f"{SELECT} WHERE id = %s", (reservation_id,))  # noqa: S608
+    cursor = await conn.execute(f"{SELECT} WHERE id = %s", (reservation_id,))
     return await cursor.fetchone()
 
 
@@ -58,7 +58,7 @@ async def reserve(
     if quantity > free:
         raise Conflict(f"Only {free} units are free in {warehouse_code}.", code="insufficient_stock")
     cursor = await conn.execute(
-        "INSERT INTO inventory_reservation (product_id, warehouse_id, quantity, status, created_at, updated_at)"
+        "INSERT INTO inventory_reservation (product_id, warehouse_id, quantity, status, created_at, updated_at)"  # noqa: S608 - COLUMNS is a constant
         f" VALUES (%s, %s, %s, 'active', clock_timestamp(), clock_timestamp()) RETURNING {COLUMNS}",
         (product_id, warehouse_id, quantity),
     )
@@ -76,7 +76,7 @@ async def release(conn: Connection, reservation_id: int) -> dict[str, Any] | Non
     if row["status"] != "active":
         raise Conflict(f"The reservation is already {row['status']}.", code="invalid_transition")
     cursor = await conn.execute(
-        "UPDATE inventory_reservation SET status = 'released', updated_at = clock_timestamp() WHERE id = %s"
+        "UPDATE inventory_reservation SET status = 'released', updated_at = clock_timestamp() WHERE id = %s"  # noqa: S608 - COLUMNS is a constant
         f" RETURNING {COLUMNS}",
         (reservation_id,),
     )

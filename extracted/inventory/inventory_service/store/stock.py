@@ -40,7 +40,7 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get(conn: Connection, stock_id: int) -> dict[str, Any] | None:
-    cursor = await conn.execute(f"{SELECT} WHERE s.id = %s", (stock_id,))  # noqa: S608
+    cursor = await conn.execute(f"{SELECT} WHERE s.id = %s", (stock_id,))
     return await cursor.fetchone()
 
 

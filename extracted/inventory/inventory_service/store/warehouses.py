@@ -36,7 +36,7 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get(conn: Connection, warehouse_id: int) -> dict[str, Any] | None:
-    cursor = await conn.execute(f"{SELECT} WHERE id = %s", (warehouse_id,))  # noqa: S608
+    cursor = await conn.execute(f"{SELECT} WHERE id = %s", (warehouse_id,))
     return await cursor.fetchone()
 
 
@@ -49,7 +49,7 @@ async def code_taken(conn: Connection, code: str, *, other_than: int | None = No
 
 async def create(conn: Connection, *, code: str, name: str, city: str, country: str, active: bool) -> dict[str, Any]:
     cursor = await conn.execute(
-        "INSERT INTO inventory_warehouse (code, name, city, country, active, created_at, updated_at)"
+        "INSERT INTO inventory_warehouse (code, name, city, country, active, created_at, updated_at)"  # noqa: S608 - COLUMNS is a constant
         f" VALUES (%s, %s, %s, %s, %s, clock_timestamp(), clock_timestamp()) RETURNING {COLUMNS}",
         (code, name, city, country, active),
     )

@@ -92,10 +92,10 @@ def test_availability_counts_active_warehouses_and_only_active_products(client_f
 
 def test_the_catalog_unreachable_is_a_503_and_nothing_is_written(client_for, db, stock, warehouse, catalog):
     depot = warehouse()
-    stock(101, 5, depot)
+    stock(103, 5, depot)  # 103 is asked about only here: no remembered answer
     catalog.answer_with = 500
 
-    response = client_for("charlie").post(RESERVATIONS, json={"product": 101, "warehouse": depot, "quantity": 1})
+    response = client_for("charlie").post(RESERVATIONS, json={"product": 103, "warehouse": depot, "quantity": 1})
 
     assert_error(response, 503, "catalog_unavailable")
     assert db.execute("SELECT count(*) FROM inventory_reservation").fetchone()[0] == 0
@@ -129,3 +129,15 @@ def test_an_unknown_api_path_is_the_json_404_and_an_unknown_host_a_400(client_fo
     other_host = client_for(None, Host="evil.example")
     assert_error(other_host.get("/api/inventory/availability/101/"), 400, "bad_request")
     assert other_host.get("/healthz").json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_product_the_catalog_did_not_have_is_found_as_soon_as_it_has_it(client_for, catalog):
+    from conftest import ACTIVE_PRODUCTS
+
+    anyone = client_for(None)
+    assert_error(anyone.get("/api/inventory/availability/104/"), 404, "not_found")
+    ACTIVE_PRODUCTS.add(104)
+    try:
+        assert anyone.get("/api/inventory/availability/104/").json() == {"product": 104, "available": 0}
+    finally:
+        ACTIVE_PRODUCTS.discard(104)

@@ -110,8 +110,8 @@ def test_a_malformed_key_is_a_400(client_for, stock, warehouse):
 
 def test_a_failed_catalog_lookup_is_not_remembered(client_for, db, stock, warehouse, catalog):
     depot = warehouse()
-    stock(101, 5, depot)
-    body = {"product": 101, "warehouse": depot, "quantity": 1}
+    stock(102, 5, depot)  # 102 is asked about only here: no remembered answer
+    body = {"product": 102, "warehouse": depot, "quantity": 1}
     staff = client_for("charlie", **{"Idempotency-Key": "retry-after-outage"})
     catalog.answer_with = 502
     assert_error(staff.post(RESERVATIONS, json=body), 503, "catalog_unavailable")

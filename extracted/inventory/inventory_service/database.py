@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-Connection = AsyncConnection[dict[str, object]]
+Connection = AsyncConnection[dict[str, Any]]
 
 
 def pool(url: str, *, size: int) -> AsyncConnectionPool[Connection]:

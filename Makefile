@@ -16,7 +16,7 @@ PART_PROJECTS := $(foreach p,$(PARTS),$(p)/pyproject.toml)
 help:
 	@echo "make up          run the stack on SQLite (monolith, services, proxy) and print its URLs"
 	@echo "make test        run every test of every part (see README for PostgreSQL)"
-	@echo "make lint        ruff + import boundaries;  make typecheck  mypy strict on proxy and playbook"
+	@echo "make lint        ruff + import boundaries;  make typecheck  mypy strict on proxy, playbook, inventory"
 	@echo "make bench-proxy / bench-data   benchmarks (not tests), printed as ratios to the reference"
 
 venv: $(VENV)/.installed
@@ -41,6 +41,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	cd monolith && ../$(VENV)/bin/lint-imports
+	cd migration-playbook && ../$(VENV)/bin/lint-imports --no-cache
 
 fmt: venv
 	$(VENV)/bin/ruff format .
@@ -48,6 +49,7 @@ fmt: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy --strict proxy/src migration-playbook/src
+	$(VENV)/bin/mypy --strict extracted/inventory/inventory_service
 
 bench-proxy: venv
 	$(PY) bench/proxy/run.py

@@ -14,6 +14,7 @@ import pytest
 
 from data_move import backfill
 from databases import database, postgres_server
+from inventory_stack import InventoryStack, inventory_stack
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
 from processes import ROOT, Server, django, run_together
 from proxy_stack import Proxy, proxy_in_front
@@ -126,3 +127,27 @@ def service(stack: Stack) -> Iterator[Side]:
 def proxy(stack: Stack) -> Iterator[Proxy]:
     with proxy_in_front(stack.monolith.url, stack.catalog.url, stack.logs) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InventoryStack]:
+    """The monolith and the inventory service (PostgreSQL only), the service's rows copied by the engine."""
+    if not postgres_server():
+        pytest.skip("the inventory parity suite runs on PostgreSQL only: set STRANGLER_TEST_POSTGRES")
+    folder = tmp_path_factory.mktemp("stack-inventory")
+    with inventory_stack(folder, _django_env("", folder / "monolith-static")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def inventory_monolith(inventory: InventoryStack) -> Iterator[Side]:
+    side = Side("monolith", inventory.monolith.url, inventory.shop, sign=False)
+    yield side
+    side.close()
+
+
+@pytest.fixture(scope="session")
+def inventory_service(inventory: InventoryStack) -> Iterator[Side]:
+    side = Side("inventory service", inventory.service.url, inventory.shop, sign=True)
+    yield side
+    side.close()

@@ -40,20 +40,20 @@ def sync(source_url: str, target_url: str) -> dict[str, Any]:
     return applied
 
 
-def align_sequences(source_url: str, target_url: str) -> None:
+def align_sequences(source_url: str, target_url: str, tables: tuple[str, ...] = TABLES) -> None:
     """Give each target table's id sequence the source's position."""
     if source_url.startswith("sqlite:///"):
         source = sqlite3.connect(source_url.removeprefix("sqlite:///"))
         target = sqlite3.connect(target_url.removeprefix("sqlite:///"))
         with closing(source), closing(target), target:
-            for table in TABLES:
+            for table in tables:
                 row = source.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
                 target.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
                 if row is not None:
                     target.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, row[0]))
         return
     with psycopg.connect(source_url) as source, psycopg.connect(target_url) as target:
-        for table in TABLES:
+        for table in tables:
             sequence = source.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()[0]
             last_value, is_called = source.execute(f"SELECT last_value, is_called FROM {sequence}").fetchone()  # noqa: S608
             target.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, %s)", (table, last_value, is_called))

@@ -189,7 +189,7 @@ def test_a_cutover_without_the_proxy_or_its_token_says_so_and_changes_nothing(st
     assert unreachable.returncode == 3, unreachable.stdout + unreachable.stderr
     assert "cannot reach the proxy's admin API" in json.loads(unreachable.stdout)["error"]
     refused = data_command("cutover", stack, gated_proxy, token="not-the-proxy-token-0123456789abcdef")
-    assert refused.returncode == 3
+    assert refused.returncode == 4, refused.stdout + refused.stderr
     assert "STRANGLER_ADMIN_TOKEN" in json.loads(refused.stdout)["hint"]
     assert _stage(gated_proxy) == before
     with _admin(gated_proxy) as admin:

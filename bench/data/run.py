@@ -131,9 +131,9 @@ def run(args: argparse.Namespace, urls: dict[str, str]) -> None:
     verify = json.loads(
         subprocess.run([*engine_cmd, "verify", *common], capture_output=True, text=True, check=True).stdout
     )
-    from strangler_playbook.run_context import open_context
-    from strangler_playbook.spec import load_spec
-    from strangler_playbook.verify import run_verify
+    from strangler_playbook.database.context import open_context
+    from strangler_playbook.spec.spec import load_spec
+    from strangler_playbook.verify.verify import run_verify
 
     with open_context(load_spec(spec), urls["source"], urls["engine"]) as ctx:
         report = run_verify(ctx, record=False)

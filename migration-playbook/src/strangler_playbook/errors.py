@@ -1,23 +1,66 @@
-"""The playbook's one exception hierarchy; the CLI maps each branch to an exit code.
+"""The engine's one exception hierarchy and the exit code of each branch (the table every `strangler` group shares).
 
-PlaybookError
- ├── SpecError            the spec file is missing, malformed or inconsistent     (exit 1)
- ├── ConnectError         a database cannot be reached                           (exit 3)
- ├── SchemaError          a table or column the spec names does not exist         (exit 4)
- ├── StateError           the engine was asked to do something out of order       (exit 5)
- ├── EngineError          a database refused an operation mid-run                 (exit 6)
- └── HandoverAborted      cutover/rollback stopped and restored the previous state (exit 7)
+PlaybookError           base of every error the engine raises on purpose; `hint` says what to do next
+ ├── InvalidInput       usage or invalid input                                                exit 1
+ │    ├── SpecError     the spec file is missing, malformed or inconsistent
+ │    └── SettingsError an environment variable (or the option standing for it) is invalid
+ ├── Conflict           changed since read (the proxy's route table): re-read and retry       exit 2
+ ├── ConnectError       a dependency cannot be reached: a database, the proxy's admin API     exit 3
+ ├── NotAuthorised      the proxy's admin API refused the token                               exit 4
+ ├── StateError         refused: out of order, or by a gate; the hint names the step first    exit 5
+ │    └── ProxyRefused  the proxy's admin API refused a step (its error code kept)
+ ├── EngineError        a database refused an operation mid-run                               exit 6
+ ├── HandoverAborted    cutover, rollback or retire stopped and restored the previous state   exit 7
+ ├── DifferencesFound   verify found rows that differ                                         exit 8
+ └── SchemaError        a table or column the spec names does not exist                       exit 9
 
-Verify finding differences is not an error: it is a result, and the CLI exits 2 for it.
+Driver errors (psycopg, sqlite3) are translated where the engine meets them (`database.connection.translate`),
+HTTP errors where it meets the proxy (`handover.proxy_control`); both with `raise … from exc`. The CLI turns a
+`PlaybookError` into its `exit_code` and prints its message and hint; `verify` exits 8 for a report with
+differences without raising, since the differences are its result.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes of every `strangler` command group (`strangler routes` uses the same numbers)."""
+
+    OK = 0
+    INVALID = 1
+    CONFLICT = 2
+    UNREACHABLE = 3
+    NOT_AUTHORISED = 4
+    REFUSED = 5
+    DATABASE_REFUSED = 6
+    ABORTED = 7
+    DIFFERENCES = 8
+    SCHEMA_MISMATCH = 9
+
+
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "ok",
+    ExitCode.INVALID: "usage or invalid input (the spec, an option, a setting)",
+    ExitCode.CONFLICT: "conflict: changed since read; re-read and retry",
+    ExitCode.UNREACHABLE: "cannot reach a dependency (admin API, route store, database)",
+    ExitCode.NOT_AUTHORISED: "not authorised: set STRANGLER_ADMIN_TOKEN to the proxy's admin token",
+    ExitCode.REFUSED: "refused: out of order or by a gate (the message names the step to run first)",
+    ExitCode.DATABASE_REFUSED: "a database refused an operation mid-run",
+    ExitCode.ABORTED: "handover aborted, previous state restored",
+    ExitCode.DIFFERENCES: "differences found (verify)",
+    ExitCode.SCHEMA_MISMATCH: "schema mismatch (a table or column is missing)",
+}
+
+# `\b` keeps click from re-wrapping the table in --help.
+EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {int(code)}  {text}" for code, text in EXIT_CODE_MEANINGS.items())
 
 
 class PlaybookError(Exception):
     """Base of every error the playbook raises on purpose. `hint` says what to do next."""
 
-    exit_code = 6
+    exit_code: ExitCode = ExitCode.DATABASE_REFUSED
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -28,27 +71,62 @@ class PlaybookError(Exception):
         return f"{self.message}\n  → {self.hint}" if self.hint else self.message
 
 
-class SpecError(PlaybookError):
-    exit_code = 1
+class InvalidInput(PlaybookError):
+    exit_code = ExitCode.INVALID
+
+
+class SpecError(InvalidInput):
+    pass
+
+
+class SettingsError(InvalidInput):
+    pass
+
+
+class Conflict(PlaybookError):
+    exit_code = ExitCode.CONFLICT
 
 
 class ConnectError(PlaybookError):
-    exit_code = 3
+    exit_code = ExitCode.UNREACHABLE
 
 
-class SchemaError(PlaybookError):
-    exit_code = 4
+class NotAuthorised(PlaybookError):
+    exit_code = ExitCode.NOT_AUTHORISED
 
 
 class StateError(PlaybookError):
-    exit_code = 5
+    exit_code = ExitCode.REFUSED
+
+
+class ProxyRefused(StateError):
+    """The proxy's admin API refused a step (e.g. the data gate); `code` is its error code."""
+
+    def __init__(self, message: str, *, code: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
 
 
 class EngineError(PlaybookError):
-    exit_code = 6
+    exit_code = ExitCode.DATABASE_REFUSED
 
 
 class HandoverAborted(PlaybookError):
-    """A cutover or rollback stopped and put routes, ownership and the write hold back as they were."""
+    """A cutover, rollback or retire stopped and put routes, ownership and the write hold back as they were."""
 
-    exit_code = 7
+    exit_code = ExitCode.ABORTED
+
+
+class DifferencesFound(PlaybookError):
+    """Verify found rows that differ where a step needs them equal (the CLI's `verify` reports them instead)."""
+
+    exit_code = ExitCode.DIFFERENCES
+
+
+class SchemaError(PlaybookError):
+    exit_code = ExitCode.SCHEMA_MISMATCH
+
+
+def summary(exc: BaseException) -> str:
+    """One line for an error inside another message: the engine's own message, else the type and text."""
+    return exc.message if isinstance(exc, PlaybookError) else f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,59 @@
+"""What every `strangler data` command shares on the way out: one JSON document or human lines, and one place
+where an engine error becomes its message, hint and exit code."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import click
+import psycopg
+from rich.console import Console
+
+from strangler_playbook.errors import ConnectError, EngineError, PlaybookError
+
+
+def run_command(action: Callable[[], int], json_output: bool) -> NoReturn:
+    """Run a command's body and exit with its code; an engine error exits with its branch's code."""
+    try:
+        code = action()
+    except PlaybookError as exc:
+        fail(exc, json_output)
+    # The database layer translates what it runs; these are the last resort for a driver call outside it.
+    except psycopg.OperationalError as exc:  # the connection dropped mid-run
+        fail(
+            ConnectError(f"lost the database connection: {exc}", hint="check the database, then re-run: it resumes"),
+            json_output,
+        )
+    except (psycopg.Error, sqlite3.Error) as exc:
+        fail(EngineError(f"a database refused an operation: {exc}", hint="re-run once the cause is fixed"), json_output)
+    sys.exit(code)
+
+
+def fail(exc: PlaybookError, json_output: bool) -> NoReturn:
+    if json_output:
+        print_json({"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)})
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def print_json(body: Any) -> None:
+    click.echo(json.dumps(body, indent=2, default=str))
+
+
+def console() -> Console:
+    # Piped output keeps whole table cells rather than rich's 80-column default.
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def step_echo(json_output: bool) -> Callable[[str, str], None]:
+    """A handover's step reporter: one line per step on a terminal, nothing with --json."""
+
+    def echo(step: str, detail: str) -> None:
+        if not json_output:
+            click.echo(f"  {step:<8} {detail}")
+
+    return echo

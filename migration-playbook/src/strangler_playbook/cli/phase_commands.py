@@ -1,0 +1,314 @@
+"""`strangler data plan | backfill | sync | verify | realign | reset | status`: the data phases, one direction at
+a time (`--reverse` for service → monolith). Each command is a thin layer over one engine function."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+from rich.table import Table as RichTable
+
+from strangler_playbook.backfill.backfill import run_backfill
+from strangler_playbook.backfill.plan import make_plan
+from strangler_playbook.backfill.progress import reporter
+from strangler_playbook.capture.triggers import uninstall_capture
+from strangler_playbook.cli.options import DataCommand, load, spec_options
+from strangler_playbook.cli.output import console, print_json, run_command
+from strangler_playbook.database.context import open_context
+from strangler_playbook.database.state import delete_prefix
+from strangler_playbook.errors import ConnectError, ExitCode, InvalidInput
+from strangler_playbook.handover.sequences import realign_sequences
+from strangler_playbook.sync.status import read_status
+from strangler_playbook.sync.sync import SyncResult, run_sync
+from strangler_playbook.verify.verify import run_verify
+
+RECONNECT_FIRST_S = 1.0
+RECONNECT_MAX_S = 30.0
+
+
+@click.command(cls=DataCommand)
+@spec_options
+def plan(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
+    """Say exactly what backfill and sync will do. Reads both databases, changes nothing."""
+
+    def action() -> int:
+        spec, settings = load(spec_path, source_url, target_url)
+        src, tgt = settings.database_urls(reverse=reverse)
+        with open_context(spec, src, tgt, reverse=reverse, require_target=False) as ctx:
+            result = make_plan(ctx)
+        if json_output:
+            print_json(result)
+        else:
+            _print_plan(result)
+        return 0
+
+    run_command(action, json_output)
+
+
+@click.command(cls=DataCommand)
+@spec_options
+@click.option("--chunk-rows", type=click.IntRange(min=1), help="Rows per chunk (default 50k with COPY, 2k otherwise).")
+@click.option(
+    "--throttle", type=click.FloatRange(min=0), default=0, metavar="ROWS/S", help="Cap the copy rate (0: none)."
+)
+@click.option("--no-copy", is_flag=True, help="Use batched upserts even between two PostgreSQL databases.")
+@click.option("--allow-nonempty", is_flag=True, help="Upsert over target tables that already hold rows.")
+@click.option(
+    "--capture-only",
+    is_flag=True,
+    help="Install capture and record the sync start without copying (cutover's reverse start, tables verified equal).",
+)
+def backfill(
+    spec_path: str,
+    source_url: str | None,
+    target_url: str | None,
+    reverse: bool,
+    json_output: bool,
+    chunk_rows: int | None,
+    throttle: float,
+    no_copy: bool,
+    allow_nonempty: bool,
+    capture_only: bool,
+) -> None:
+    """Install change capture, then copy every row in keyset chunks. Safe to kill and re-run: it resumes."""
+
+    def action() -> int:
+        spec, settings = load(spec_path, source_url, target_url)
+        src, tgt = settings.database_urls(reverse=reverse)
+        with (
+            open_context(spec, src, tgt, reverse=reverse, exclusive=True) as ctx,
+            reporter(json_output=json_output) as progress,
+        ):
+            result = run_backfill(
+                ctx,
+                chunk_rows=chunk_rows,
+                throttle_rows_per_s=throttle,
+                reporter=progress,
+                use_copy=not no_copy,
+                allow_nonempty=allow_nonempty,
+                capture_only=capture_only,
+            )
+        body = {
+            "resumed": result.resumed,
+            "rows": result.rows,
+            "tables": [t.__dict__ for t in result.tables],
+        }
+        if json_output:
+            print_json(body)
+        else:
+            for t in result.tables:
+                rate = f"{t.rows / t.seconds:,.0f} rows/s" if t.seconds else ""
+                click.echo(f"{t.table}: {t.rows} rows in {t.chunks} chunks ({t.mode}) {t.seconds:.1f}s {rate}")
+            click.echo("backfill complete; next: `strangler data sync SPEC --follow`")
+        return 0
+
+    run_command(action, json_output)
+
+
+@click.command(cls=DataCommand)
+@spec_options
+@click.option(
+    "--follow", is_flag=True, help="Keep applying changes until SIGTERM/SIGINT (default: stop when caught up)."
+)
+@click.option("--duration", type=click.FloatRange(min=0), help="With --follow: stop after this many seconds.")
+@click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True, help="Changes per transaction.")
+@click.option(
+    "--poll", type=click.FloatRange(min=0.001), default=0.1, show_default=True, help="Idle poll interval (s)."
+)
+@click.option("--no-prune", is_flag=True, help="Keep applied changelog entries on the source.")
+def sync(
+    spec_path: str,
+    source_url: str | None,
+    target_url: str | None,
+    reverse: bool,
+    json_output: bool,
+    follow: bool,
+    duration: float | None,
+    batch: int,
+    poll: float,
+    no_prune: bool,
+) -> None:
+    """Apply captured changes to the target, in order and idempotently; reports lag."""
+
+    def action() -> int:
+        spec, settings = load(spec_path, source_url, target_url)
+        src, tgt = settings.database_urls(reverse=reverse)
+        following = follow or duration is not None
+        deadline = time.monotonic() + duration if duration is not None else None
+        result = SyncResult()
+        delay = RECONNECT_FIRST_S
+        while True:
+            try:
+                with open_context(spec, src, tgt, reverse=reverse, exclusive=True) as ctx:
+                    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    result.merge(
+                        run_sync(
+                            ctx, follow=following, duration_s=remaining, batch=batch, poll_s=poll, prune=not no_prune
+                        )
+                    )
+                break
+            except ConnectError as exc:
+                # A following sync outlives restarts of either database: its position is durable in the target.
+                if not following or (deadline is not None and time.monotonic() >= deadline):
+                    raise
+                click.echo(f"warning: {exc.message}; reconnecting in {delay:.0f}s", err=True)
+                time.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+        summary = result.summary()
+        if json_output:
+            print_json(summary)
+        else:
+            p99 = summary["lag_p99_s"]
+            lag = f", lag p99 {p99:.3f}s" if p99 is not None else ""
+            click.echo(f"applied {summary['applied']} changes in {summary['batches']} batches{lag}")
+            click.echo(f"pending now: {summary['pending']}")
+        return 0
+
+    run_command(action, json_output)
+
+
+@click.command(cls=DataCommand)
+@spec_options
+@click.option(
+    "--range-rows", type=click.IntRange(min=2), default=1_000_000, show_default=True, help="Rows per checksum range."
+)
+def verify(
+    spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool, range_rows: int
+) -> None:
+    """Compare source and target by checksums computed in each database; name every differing row. Exit 8 if any."""
+
+    def action() -> int:
+        spec, settings = load(spec_path, source_url, target_url)
+        src, tgt = settings.database_urls(reverse=reverse)
+        with open_context(spec, src, tgt, reverse=reverse) as ctx:
+            report = run_verify(ctx, range_rows=range_rows)
+        body = report.as_dict()
+        if json_output:
+            print_json(body)
+        else:
+            for t in body["tables"]:
+                verdict = "clean" if t["clean"] else "DIFFERENT"
+                click.echo(
+                    f"{t['table']}: {verdict} — source {t['source_rows']} rows, target {t['target_rows']} rows, "
+                    f"{t['ranges']} ranges in {t['seconds']}s"
+                )
+                for kind in ("missing", "extra", "different"):
+                    if t[f"{kind}_count"]:
+                        keys = ", ".join(json.dumps(k) for k in t[kind][:20])
+                        click.echo(f"  {kind} ({t[f'{kind}_count']}): {keys}")
+            if not report.clean:
+                click.echo("differences found: run `sync` until caught up, then verify again", err=True)
+        return ExitCode.OK if report.clean else ExitCode.DIFFERENCES
+
+    run_command(action, json_output)
+
+
+@click.command(cls=DataCommand)
+@spec_options
+def realign(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
+    """Set the target's id sequences past every id either side has used (at each flip of ownership)."""
+
+    def action() -> int:
+        spec, settings = load(spec_path, source_url, target_url)
+        src, tgt = settings.database_urls(reverse=reverse)
+        with open_context(spec, src, tgt, reverse=reverse) as ctx:
+            result = realign_sequences(ctx)
+        if json_output:
+            print_json(result)
+        else:
+            for table, value in result.items():
+                click.echo(f"{table}: next id {value + 1}")
+        return 0
+
+    run_command(action, json_output)
+
+
+@click.command(cls=DataCommand)
+@spec_options
+@click.option("--yes", is_flag=True, help="Confirm: the sync state is forgotten and capture removed.")
+def reset(
+    spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool, yes: bool
+) -> None:
+    """Abandon this direction's data phases: remove capture from the source and forget the engine's state.
+
+    Rows already copied stay in the target. Safe before cutover (the monolith is still the system of record);
+    run `backfill` again to start over, after emptying the target tables.
+    """
+
+    def action() -> int:
+        if not yes:
+            raise InvalidInput("reset needs --yes", hint="re-run with --yes once you mean it")
+        spec, settings = load(spec_path, source_url, target_url)
+        src, tgt = settings.database_urls(reverse=reverse)
+        with open_context(spec, src, tgt, reverse=reverse, require_target=False, exclusive=True) as ctx:
+            uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
+            with ctx.target.transaction():
+                delete_prefix(ctx.target, ctx.prefix)
+        if json_output:
+            print_json({"reset": ctx.spec.name, "direction": ctx.direction})
+        else:
+            click.echo(f"{ctx.spec.name} ({ctx.direction}): capture removed, state forgotten")
+        return 0
+
+    run_command(action, json_output)
+
+
+@click.command(cls=DataCommand)
+@spec_options
+def status(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
+    """Phase, rows copied, sync lag and the last verify."""
+
+    def action() -> int:
+        spec, settings = load(spec_path, source_url, target_url)
+        src, tgt = settings.database_urls(reverse=reverse)
+        with open_context(spec, src, tgt, reverse=reverse, require_target=False) as ctx:
+            result = read_status(ctx)
+        if json_output:
+            print_json(result)
+        else:
+            out = console()
+            out.print(f"[bold]{result['spec']}[/] ({result['direction']}): phase [bold]{result['phase']}[/]")
+            table = RichTable("table", "rows copied", "backfill")
+            for name, t in result["tables"].items():
+                table.add_row(name, str(t["rows_copied"]), "done" if t["backfill_done"] else "in progress")
+            out.print(table)
+            lag = result["sync"]["lag_s"]
+            out.print(
+                f"sync: {result['sync']['applied']} changes applied, {result['sync']['pending_changes']} pending, "
+                f"lag {'n/a' if lag is None else f'{lag:.3f}s'}"
+            )
+            last = result["last_verify"]
+            out.print(
+                "last verify: "
+                + ("never" if not last else f"{'clean' if last['clean'] else 'DIFFERENT'} at {last['at']}")
+            )
+        return 0
+
+    run_command(action, json_output)
+
+
+def _print_plan(result: dict[str, Any]) -> None:
+    out = console()
+    out.print(
+        f"[bold]{result['spec']}[/] ({result['direction']}): {result['source']['engine']} {result['source']['url']} → "
+        f"{result['target']['engine']} {result['target']['url']}   phase: {result['phase']}"
+    )
+    if result["routes"]:
+        out.print("routes: " + ", ".join(result["routes"]))
+    table = RichTable("source", "target", "source rows", "target", "capture", "checkpoint")
+    for t in result["tables"]:
+        target = "missing" if not t["target_exists"] else f"{t['target_rows']} rows"
+        checkpoint = t["checkpoint"]
+        cp = "none" if not checkpoint else ("done" if checkpoint["done"] else f"after {checkpoint['last_key']}")
+        table.add_row(
+            t["source"], t["target"], str(t["source_rows"]), target, "yes" if t["capture_installed"] else "no", cp
+        )
+    out.print(table)
+    out.print("[bold]steps[/]")
+    for number, step in enumerate(result["steps"], 1):
+        out.print(f"  {number}. {step}")
+
+
+COMMANDS = (plan, backfill, sync, verify, realign, reset, status)

@@ -1,0 +1,126 @@
+"""One handover run (a cutover, rollback or retire): its spec and databases, its journal, and the steps it reports.
+
+The journal (`<spec>/handover` in the service database's `_strangler_state`, reachable whichever side owns the
+data) records who owns the data, the operation and step under way, each route's stage before the cutover, the
+ids of the holds taken and, after retire, the archive names. A run killed at any point is finished by running the
+same command again, which reads the journal first.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from strangler_playbook.database.connection import Database, connect
+from strangler_playbook.database.context import RunContext, open_context
+from strangler_playbook.database.state import ensure_state_table, read_state, write_state
+from strangler_playbook.errors import StateError
+from strangler_playbook.spec.spec import Spec
+
+LOCK_WAIT_S = 10.0
+
+StepReporter = Callable[[str, str], None]
+
+
+def quiet(step: str, detail: str) -> None:
+    """The default `StepReporter`: say nothing."""
+
+
+def journal_name(spec_name: str) -> str:
+    return f"{spec_name}/handover"
+
+
+@dataclass
+class HandoverResult:
+    op: str
+    spec: str
+    outcome: str = "done"  # done | already | aborted
+    owner: str = "monolith"
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    stages: dict[str, str] = field(default_factory=dict)  # route → stage at the end
+    archived: dict[str, str] = field(default_factory=dict)  # retire: monolith table → its archive name
+    hold_waits: dict[str, Any] = field(default_factory=dict)
+    hold_seconds: float | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Tests only: abort (`fail_after`) or SIGKILL this process (`kill_after`) right after the named step, to prove
+    the abort and the re-run."""
+
+    fail_after: str | None = None
+    kill_after: str | None = None
+
+    def after(self, step: str) -> None:
+        if self.kill_after == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.fail_after == step:
+            raise StateError(f"injected failure after {step}", hint="tests only")
+
+
+@dataclass
+class HandoverRun:
+    spec: Spec
+    monolith_url: str
+    service_url: str
+    result: HandoverResult
+    on_step: StepReporter = quiet
+    faults: Faults = field(default_factory=Faults)
+    stale_holds: list[str] = field(default_factory=list)  # holds of a killed run, released with this run's
+
+    @contextmanager
+    def forward(self, *, exclusive: bool = False) -> Iterator[RunContext]:
+        with open_context(
+            self.spec, self.monolith_url, self.service_url, exclusive=exclusive, lock_wait_s=LOCK_WAIT_S
+        ) as ctx:
+            yield ctx
+
+    @contextmanager
+    def reverse(self, *, exclusive: bool = False) -> Iterator[RunContext]:
+        with open_context(
+            self.spec, self.service_url, self.monolith_url, reverse=True, exclusive=exclusive, lock_wait_s=LOCK_WAIT_S
+        ) as ctx:
+            yield ctx
+
+    def step(self, name: str, action: Callable[[], str]) -> None:
+        """Run one step, timing it; its detail goes to the result and the reporter."""
+        started = time.monotonic()
+        detail = action()
+        seconds = round(time.monotonic() - started, 3)
+        self.result.steps.append({"step": name, "seconds": seconds, "detail": detail})
+        self.on_step(name, f"{detail} ({seconds:.3f}s)")
+
+    @contextmanager
+    def service_db(self) -> Iterator[Database]:
+        """The service database alone (the journal's home): no table resolution, so it works after retire too."""
+        db = connect(self.service_url, role="target", for_writes=True)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def journal(self) -> dict[str, Any]:
+        with self.service_db() as db:
+            value = read_state(db, journal_name(self.spec.name))
+        return dict(value) if isinstance(value, dict) else {"owner": "monolith", "previous": {}}
+
+    def write_journal(self, journal: dict[str, Any]) -> None:
+        with self.service_db() as db:
+            ensure_state_table(db)
+            with db.transaction():
+                write_state(db, journal_name(self.spec.name), {**journal, "at": datetime.now(UTC).isoformat()})
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """The spec's routes as the route table writes them (no trailing slash)."""
+        return tuple(r.rstrip("/") or "/" for r in self.spec.routes)

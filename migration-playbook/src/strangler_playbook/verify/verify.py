@@ -1,0 +1,286 @@
+"""Verify: prove the target holds exactly the source's rows, computed inside each database.
+
+Each key range is summarised on both sides as (row count, md5 of the normalised rows joined in key order):
+PostgreSQL with `md5(string_agg(...))`, SQLite with a registered aggregate over the same text. A range whose
+summaries differ is split at its median key and both halves re-summarised, down to ranges small enough to
+compare row by row, which names the exact keys that are missing, extra or different.
+
+Between two PostgreSQL databases whose columns have identical declared types, rows are compared natively:
+`sum(hash_record_extended(ROW(...), 0))`, the types' own binary hash functions, with no text conversion and no
+sort — ≈5x faster than the text form. Any other pair goes through the normalised text of column_types.py.
+
+Measured cost per 100k rows of catalog_product per side (2 cores shared with a load average of ≈4, PostgreSQL
+15): native ≈ 0.1-0.2 s; normalised text + md5 ≈ 0.6-1.0 s; SQLite ≈ 1.2 s (one Python aggregate call per row).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from strangler_playbook.database.connection import Database, quote
+from strangler_playbook.database.context import REVERSE, RunContext
+from strangler_playbook.database.rows import Key, next_bound, range_where
+from strangler_playbook.database.schema import Table, key_order_sql, key_select_sql
+from strangler_playbook.database.state import ensure_state_table, write_state
+from strangler_playbook.errors import DifferencesFound
+from strangler_playbook.spec.column_types import bind_value, canonical, pg_row_text_sql
+
+# A clean table costs one scan per range, so ranges are large (a whole-range query scans in parallel); a
+# mismatching range is cut into FAN_OUT parts per level, reaching 256-row leaves from 10⁶ rows in 4 levels.
+RANGE_ROWS = 1_000_000
+FAN_OUT = 8
+LEAF_ROWS = 256
+MAX_LISTED_KEYS = 1_000
+HASH_RECORD_SINCE = 140000  # hash_record_extended() arrived in PostgreSQL 14
+
+
+@dataclass
+class TableReport:
+    table: str
+    source_rows: int = 0
+    target_rows: int = 0
+    ranges: int = 0
+    mismatched_ranges: int = 0
+    missing: list[Key] = field(default_factory=list)  # in the source, not in the target
+    extra: list[Key] = field(default_factory=list)  # in the target, not in the source
+    different: list[Key] = field(default_factory=list)
+    seconds: float = 0.0
+    source_seconds: float = 0.0
+    target_seconds: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        # A mismatched range that narrowing could not pin down (rows changed meanwhile) still counts as unclean.
+        return not (self.missing or self.extra or self.different) and self.mismatched_ranges == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "clean": self.clean,
+            "source_rows": self.source_rows,
+            "target_rows": self.target_rows,
+            "ranges": self.ranges,
+            "mismatched_ranges": self.mismatched_ranges,
+            "missing": [list(k) for k in self.missing[:MAX_LISTED_KEYS]],
+            "extra": [list(k) for k in self.extra[:MAX_LISTED_KEYS]],
+            "different": [list(k) for k in self.different[:MAX_LISTED_KEYS]],
+            "missing_count": len(self.missing),
+            "extra_count": len(self.extra),
+            "different_count": len(self.different),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class VerifyReport:
+    tables: list[TableReport]
+
+    @property
+    def clean(self) -> bool:
+        return all(t.clean for t in self.tables)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"clean": self.clean, "tables": [t.as_dict() for t in self.tables]}
+
+
+class _Side:
+    """One database's view of a table for checksums: names, key conversion, SQL."""
+
+    def __init__(self, db: Database, table: Table, side: str, *, native: bool) -> None:
+        self.db, self.table, self.side, self.native = db, table, side, native
+        names = [c.source if side == "source" else c.target for c in table.columns]
+        self.relation = quote(table.source if side == "source" else table.target)
+        self.order = key_order_sql(db, table, side=side)
+        self.keys = key_select_sql(table, side=side)
+        if native:
+            self.row_text = f"hash_record_extended(ROW({', '.join(quote(n) for n in names)}), 0)::text"
+        elif db.engine == "postgresql":
+            self.row_text = pg_row_text_sql([(quote(n), c.kind) for n, c in zip(names, table.columns, strict=True)])
+        else:
+            codes = ",".join(c.kind.code for c in table.columns)
+            self.codes = codes
+            self.inner_columns = ", ".join(f"c{i}" for i in range(len(names)))
+            self.row_text = f"strangler_row_text('{codes}', {', '.join(quote(n) for n in names)})"
+        self.seconds = 0.0
+
+    def bind_key(self, key: Key | None) -> Key | None:
+        if key is None:
+            return None
+        return tuple(
+            bind_value(canonical(v, k), k, self.db.engine) for v, k in zip(key, self.table.key_kinds, strict=True)
+        )
+
+    def summary(self, lo: Key | None, hi: Key | None) -> tuple[int, str | None]:
+        started = time.monotonic()
+        where, params = range_where(self.db, self.table, self.bind_key(lo), self.bind_key(hi), side=self.side)
+        if self.native:
+            sql = (
+                f"SELECT count(*), sum(hash_record_extended(ROW({self._columns()}), 0))::text "
+                f"FROM {self.relation} WHERE {where}"
+            )
+        elif self.db.engine == "postgresql":
+            sql = (
+                f"SELECT count(*), md5(string_agg({self.row_text}, E'\\n' ORDER BY {self.order})) "
+                f"FROM {self.relation} WHERE {where}"
+            )
+        else:
+            sql = (
+                f"SELECT count(*), strangler_md5_rows('{self.codes}', {self.inner_columns}) FROM "
+                f"(SELECT {self._columns(aliased=True)} FROM {self.relation} WHERE {where} ORDER BY {self.order})"
+            )
+        row = self.db.fetchone(sql, params)
+        self.seconds += time.monotonic() - started
+        assert row is not None
+        return int(row[0]), row[1]
+
+    def _columns(self, *, aliased: bool = False) -> str:
+        names = [quote(c.source if self.side == "source" else c.target) for c in self.table.columns]
+        return ", ".join(f"{n} AS c{i}" if aliased else n for i, n in enumerate(names))
+
+    def rows(self, lo: Key | None, hi: Key | None) -> dict[Key, str]:
+        where, params = range_where(self.db, self.table, self.bind_key(lo), self.bind_key(hi), side=self.side)
+        found = self.db.fetchall(f"SELECT {self.keys}, {self.row_text} FROM {self.relation} WHERE {where}", params)
+        width = len(self.table.key_indexes)
+        return {self.canonical_key(tuple(r[:width])): str(r[width]) for r in found}
+
+    def keys_in(self, lo: Key | None, hi: Key | None) -> list[Key]:
+        where, params = range_where(self.db, self.table, self.bind_key(lo), self.bind_key(hi), side=self.side)
+        found = self.db.fetchall(f"SELECT {self.keys} FROM {self.relation} WHERE {where}", params)
+        return [self.canonical_key(tuple(r)) for r in found]
+
+    def canonical_key(self, key: Key) -> Key:
+        return tuple(canonical(v, k) for v, k in zip(key, self.table.key_kinds, strict=True))
+
+    def split_key(self, lo: Key | None, hi: Key | None, offset: int) -> Key | None:
+        where, params = range_where(self.db, self.table, self.bind_key(lo), self.bind_key(hi), side=self.side)
+        row = self.db.fetchone(
+            f"SELECT {self.keys} FROM {self.relation} WHERE {where} ORDER BY {self.order} LIMIT 1 OFFSET {offset}",
+            params,
+        )
+        return self.canonical_key(tuple(row)) if row is not None else None
+
+
+def run_verify(
+    ctx: RunContext, *, range_rows: int = RANGE_ROWS, record: bool = True, concurrent: bool = True
+) -> VerifyReport:
+    """`concurrent` summarises both sides at once (wall time); off, each side's time is its own (benchmarks)."""
+    report = VerifyReport([_verify_table(ctx, table, range_rows, concurrent) for table in ctx.tables])
+    if record:
+        ensure_state_table(ctx.target)
+        with ctx.target.transaction():
+            write_state(
+                ctx.target,
+                ctx.prefix + "verify/last",
+                {
+                    "at": datetime.now(UTC).isoformat(),
+                    "clean": report.clean,
+                    "tables": {
+                        t.table: {"missing": len(t.missing), "extra": len(t.extra), "different": len(t.different)}
+                        for t in report.tables
+                    },
+                },
+            )
+    return report
+
+
+def _verify_table(ctx: RunContext, table: Table, range_rows: int, concurrent: bool) -> TableReport:
+    started = time.monotonic()
+    report = TableReport(table.target)
+    native = (
+        ctx.source.engine == ctx.target.engine == "postgresql"
+        and min(ctx.source.raw.info.server_version, ctx.target.raw.info.server_version) >= HASH_RECORD_SINCE
+        and all(c.source_type.lower() == c.target_type.lower() for c in table.columns)
+    )
+    source = _Side(ctx.source, table, "source", native=native)
+    target = _Side(ctx.target, table, "target", native=native)
+    ranges: list[tuple[Key | None, Key | None]] = []
+    last: Key | None = None
+    while (bound := next_bound(ctx.source, table, last, range_rows)) is not None:
+        bound = source.canonical_key(bound)
+        ranges.append((last, bound))
+        last = bound
+    ranges.append((last, None))  # rows past the source's last key: target extras, fresh inserts
+    with ThreadPoolExecutor(max_workers=2) if concurrent else nullcontext() as pool:
+        for lo, hi in ranges:
+            (src_count, src_hash), (tgt_count, tgt_hash) = _both(pool, source, target, lo, hi)
+            report.ranges += 1
+            report.source_rows += src_count
+            report.target_rows += tgt_count
+            if (src_count, src_hash) != (tgt_count, tgt_hash):
+                report.mismatched_ranges += 1
+                _narrow(pool, source, target, lo, hi, src_count, tgt_count, report)
+    report.seconds = time.monotonic() - started
+    report.source_seconds, report.target_seconds = source.seconds, target.seconds
+    return report
+
+
+def _both(
+    pool: ThreadPoolExecutor | None, source: _Side, target: _Side, lo: Key | None, hi: Key | None
+) -> tuple[tuple[int, str | None], tuple[int, str | None]]:
+    if pool is None or source.db.engine == target.db.engine == "sqlite":
+        # Both SQLite sides run Python per row under one GIL: threads would only add contention.
+        return source.summary(lo, hi), target.summary(lo, hi)
+    src = pool.submit(source.summary, lo, hi)
+    tgt = pool.submit(target.summary, lo, hi)
+    return src.result(), tgt.result()
+
+
+def _narrow(
+    pool: ThreadPoolExecutor | None,
+    source: _Side,
+    target: _Side,
+    lo: Key | None,
+    hi: Key | None,
+    src_count: int,
+    tgt_count: int,
+    report: TableReport,
+) -> None:
+    if src_count == 0 or tgt_count == 0:
+        # One side is empty here: every key of the other side differs, no need to narrow further.
+        if src_count:
+            report.missing.extend(sorted(source.keys_in(lo, hi)))
+        else:
+            report.extra.extend(sorted(target.keys_in(lo, hi)))
+        return
+    if max(src_count, tgt_count) <= LEAF_ROWS:
+        src_rows, tgt_rows = source.rows(lo, hi), target.rows(lo, hi)
+        report.missing.extend(sorted(k for k in src_rows if k not in tgt_rows))
+        report.extra.extend(sorted(k for k in tgt_rows if k not in src_rows))
+        report.different.extend(sorted(k for k in src_rows if k in tgt_rows and src_rows[k] != tgt_rows[k]))
+        return
+    side, count = (source, src_count) if src_count >= tgt_count else (target, tgt_count)
+    cuts: list[Key | None] = [lo]
+    for part in range(1, FAN_OUT):
+        cut = side.split_key(lo, hi, count * part // FAN_OUT - 1)
+        if cut is not None and cut != cuts[-1] and cut != hi:
+            cuts.append(cut)
+    cuts.append(hi)
+    for part_lo, part_hi in itertools.pairwise(cuts):
+        (sc, sh), (tc, th) = _both(pool, source, target, part_lo, part_hi)
+        if (sc, sh) != (tc, th):
+            _narrow(pool, source, target, part_lo, part_hi, sc, tc, report)
+
+
+def require_clean(ctx: RunContext) -> str:
+    """Verify, and raise `DifferencesFound` naming the first differing keys unless clean (a handover's proof)."""
+    report = run_verify(ctx)
+    if not report.clean:
+        listed = "; ".join(
+            f"{t['table']}: {t['missing_count']} missing, {t['extra_count']} extra, "
+            f"{t['different_count']} different (e.g. {(t['missing'] + t['extra'] + t['different'])[:5]})"
+            for t in report.as_dict()["tables"]
+            if not t["clean"]
+        )
+        reverse = " --reverse" if ctx.direction == REVERSE else ""
+        raise DifferencesFound(
+            f"verify found differences with writes held: {listed}",
+            hint=f"investigate with `strangler data verify{reverse} SPEC`; "
+            "the sync cannot explain a difference that stays while writes are held",
+        )
+    return f"{ctx.direction} verify clean: {sum(t.source_rows for t in report.tables)} rows"

@@ -73,13 +73,16 @@ register_converter(IdConverter, ID_CONVERTER)
 
 
 class IntegerField(serializers.IntegerField):
-    """DRF's IntegerField read by the rule: a JSON integer (not a boolean) or, from a form, text of the grammar."""
+    """DRF's IntegerField read by the rule: a JSON integer (not a boolean) or, from a form, text of the grammar.
+    Its messages stay DRF's, like every other field of a body ("A valid integer is required.")."""
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("invalid")
         try:
             value = parse_integer(str(data))
-        except InvalidInteger as exc:
+        except NotAnInteger:
+            self.fail("invalid")
+        except OutOfRange as exc:
             raise serializers.ValidationError(str(exc), code="invalid") from exc
         return value

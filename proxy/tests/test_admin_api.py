@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from control_plane_helpers import ADMIN_TOKEN, public_placeholder, serve_in_thread
-from strangler_proxy import admin as admin_module
-from strangler_proxy.admin import AdminApp
-from strangler_proxy.store import RouteStore, open_store
+from strangler_proxy.control import admin as admin_module
+from strangler_proxy.control.admin import AdminApp
+from strangler_proxy.control.store import RouteStore, open_store
 from test_table_validation import BAD
 
 pytest_plugins = ("control_plane_fixtures",)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from strangler_proxy.breaker import BreakerState, CircuitBreaker
+from strangler_proxy.http.breaker import BreakerState, CircuitBreaker
 
 
 class Clock:

@@ -12,10 +12,10 @@ import pytest
 from compare_helpers import Shop, require_installed_commands
 from conftest import LoopThread, Stack, start_stack, stop_stack
 from control_plane_helpers import STRANGLER
-from strangler_proxy.capture import CaptureMiddleware, CorpusWriter
+from strangler_proxy.compare.capture import CaptureMiddleware, CorpusWriter
+from strangler_proxy.compare.replay import read_corpus, replay
 from strangler_proxy.compare_errors import CorpusInvalid
-from strangler_proxy.replay import read_corpus, replay
-from strangler_proxy.server import ProxyServer, ServerLimits
+from strangler_proxy.http.server import ProxyServer, ServerLimits
 from upstream_double import Upstream
 
 PRODUCTS = "/api/catalog/products"

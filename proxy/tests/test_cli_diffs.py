@@ -14,7 +14,7 @@ import pytest
 from compare_helpers import CompareStack, MakeStack, Shop, require_installed_commands
 from control_plane_helpers import STRANGLER
 from strangler_proxy.compare_settings import CompareSettings
-from strangler_proxy.model import Route, Stage
+from strangler_proxy.dataplane.model import Route, Stage
 
 pytest_plugins = ["compare_fixtures"]
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from compare_helpers import MakeStack, Shop
-from strangler_proxy.compare_config import CompareConfig
+from strangler_proxy.compare.settings import CompareConfig
 from strangler_proxy.compare_settings import CompareSettings
-from strangler_proxy.model import Route, Stage
+from strangler_proxy.dataplane.model import Route, Stage
 
 pytest_plugins = ["compare_fixtures"]
 

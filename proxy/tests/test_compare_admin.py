@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 from compare_helpers import MakeStack, Shop
 from control_plane_helpers import ADMIN_TOKEN, public_placeholder, serve_in_thread
-from strangler_proxy.admin import AdminApp
-from strangler_proxy.compare_admin import add_compare_endpoints
 from strangler_proxy.compare_settings import CompareSettings
-from strangler_proxy.model import Route, Stage
+from strangler_proxy.control.admin import AdminApp
+from strangler_proxy.control.compare_endpoints import add_compare_endpoints
+from strangler_proxy.dataplane.model import Route, Stage
 
 pytest_plugins = ["compare_fixtures"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from strangler_proxy.compare_config import CompareConfig
+from strangler_proxy.compare.settings import CompareConfig
 from strangler_proxy.compare_settings import DEFAULT_COMPARE, CompareSettings
+from strangler_proxy.control.routes_toml import dump_routes_toml, read_routes_text
+from strangler_proxy.control.table_codec import table_from_dict, table_to_dict
+from strangler_proxy.control.table_diff import diff_tables
 from strangler_proxy.control_errors import ConfigInvalid, TableInvalid
-from strangler_proxy.routes_toml import dump_routes_toml, read_routes_text
-from strangler_proxy.table_codec import table_from_dict, table_to_dict
-from strangler_proxy.table_diff import diff_tables
 
 
 def table(**compare: Any) -> dict[str, Any]:

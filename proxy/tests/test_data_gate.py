@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from strangler_proxy.control.data_state import DataGate, GateLimits, open_data_states, state_from_dict
+from strangler_proxy.control.route_changes import route_set
+from strangler_proxy.control.store import RouteStore
+from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.control_errors import DataNotReady, TableInvalid
-from strangler_proxy.data_state import DataGate, GateLimits, open_data_states, state_from_dict
-from strangler_proxy.route_changes import route_set
-from strangler_proxy.store import RouteStore
-from strangler_proxy.table_codec import table_from_dict
 
 pytest_plugins = ["control_plane_fixtures"]
 
@@ -139,8 +139,8 @@ def test_a_route_names_its_data_with_a_valid_spec_name(gated: tuple[RouteStore, 
 
 
 def test_a_routes_file_keeps_the_data_a_route_stands_on_and_the_audit_names_it() -> None:
-    from strangler_proxy.routes_toml import dump_routes_toml
-    from strangler_proxy.table_diff import diff_tables
+    from strangler_proxy.control.routes_toml import dump_routes_toml
+    from strangler_proxy.control.table_diff import diff_tables
 
     upstreams = {"monolith": {"url": "http://127.0.0.1:1"}, "catalog": {"url": "http://127.0.0.1:2"}}
     declared = table_from_dict(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import LoopThread, Stack, start_stack, stop_stack
-from strangler_proxy.settings import ProxySettings, parse_networks
+from strangler_proxy.dataplane.settings import ProxySettings, parse_networks
 from upstream_double import Received, respond
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from multidict import CIMultiDict
-from strangler_proxy.identity import (
+from strangler_proxy.dataplane.identity import (
     IDENTITY_HEADER,
     ForwardAuth,
     ForwardAuthUnavailable,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import LoopThread, Stack, start_stack, stop_stack
-from strangler_proxy.server import ServerLimits
+from strangler_proxy.http.server import ServerLimits
 
 
 def exchange(port: int, data: bytes, wait: float = 3) -> tuple[bytes, bool]:

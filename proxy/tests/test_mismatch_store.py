@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from strangler_proxy.compare.mismatch_store import Limits, open_mismatch_store
 from strangler_proxy.compare_errors import UnknownMismatch
-from strangler_proxy.mismatch_store import Limits, open_mismatch_store
-from strangler_proxy.store import open_store
+from strangler_proxy.control.store import open_store
 
 pytest_plugins = ["compare_fixtures"]
 

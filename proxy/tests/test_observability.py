@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import Stack
-from strangler_proxy.access_log import configure_access_log, logger
-from strangler_proxy.model import Route, Stage
+from strangler_proxy.dataplane.access_log import configure_access_log, logger
+from strangler_proxy.dataplane.model import Route, Stage
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import httpx
 import psycopg
 import pytest
 from control_plane_helpers import ADMIN_TOKEN, STRANGLER, proxy_env, proxy_process, upstream_server, wait_for
-from strangler_proxy.config import RuntimeConfig
+from strangler_proxy.control.config import RuntimeConfig
+from strangler_proxy.control.runtime import ensure_seeded
+from strangler_proxy.control.store import open_store
+from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.control_errors import ConfigInvalid
-from strangler_proxy.model import RouteTable
-from strangler_proxy.runtime import ensure_seeded
-from strangler_proxy.store import open_store
-from strangler_proxy.table_codec import table_from_dict
+from strangler_proxy.dataplane.model import RouteTable
 
 pytest_plugins = ("control_plane_fixtures",)
 

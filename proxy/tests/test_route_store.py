@@ -6,10 +6,10 @@ import json
 import threading
 
 import pytest
+from strangler_proxy.control.store import RouteStore, open_store
+from strangler_proxy.control.table_codec import same_content, table_from_dict
 from strangler_proxy.control_errors import StaleVersion, StoreEmpty, StoreUnavailable, UnknownVersion
-from strangler_proxy.model import RouteTable, Stage
-from strangler_proxy.store import RouteStore, open_store
-from strangler_proxy.table_codec import same_content, table_from_dict
+from strangler_proxy.dataplane.model import RouteTable, Stage
 
 pytest_plugins = ("control_plane_fixtures",)
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from strangler_proxy.dataplane.model import Route, RouteTable, Stage, StickyKey, Upstream
+from strangler_proxy.dataplane.routing import InvalidRouteTable, Router, canonicalise, validate_table
 from strangler_proxy.errors import BadRequestPath
-from strangler_proxy.model import Route, RouteTable, Stage, StickyKey, Upstream
-from strangler_proxy.routing import InvalidRouteTable, Router, canonicalise, validate_table
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from conftest import LoopThread, Stack, start_stack, stop_stack
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from strangler_proxy.model import Route, Stage
+from strangler_proxy.dataplane.model import Route, Stage
 
 BENIGN = ["/", "/", "/", "//", "/.", "/..", "/%2e", "/%2E%2e", ".", "%41", "%c3%a9", "\xe9", "a", "api", "v2", "v2x",
           "orders", "7", "reviews", ";x=1", "~", "|", "%7e", "%20", ":@", "{id}"]  # fmt: skip

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from conftest import LoopThread, raw_exchange
-from strangler_proxy.asgi_types import Receive, Scope, Send
-from strangler_proxy.server import ProxyServer, ServerLimits
+from strangler_proxy.http.asgi import Receive, Scope, Send
+from strangler_proxy.http.server import ProxyServer, ServerLimits
 
 
 class Recorder:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from strangler_proxy.app import ProxyApp
-from strangler_proxy.model import RouteTable, Upstream
-from strangler_proxy.routing import InvalidRouteTable
-from strangler_proxy.settings import ProxySettings, SettingsError
+from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.model import RouteTable, Upstream
+from strangler_proxy.dataplane.routing import InvalidRouteTable
+from strangler_proxy.dataplane.settings import ProxySettings, SettingsError
 
 
 def test_settings_come_from_the_environment() -> None:

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import LoopThread, Stack, start_stack, stop_stack
-from strangler_proxy.model import Route, Stage
-from strangler_proxy.settings import ProxySettings
+from strangler_proxy.dataplane.model import Route, Stage
+from strangler_proxy.dataplane.settings import ProxySettings
 
 
 def test_a_dead_service_in_shadow_is_recorded_and_the_client_never_notices(stack: Stack) -> None:

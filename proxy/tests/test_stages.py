@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import LoopThread, Stack, start_stack, stop_stack
-from strangler_proxy.cohort import BUCKETS, bucket, in_canary
-from strangler_proxy.model import Route, Stage, StickyKey
-from strangler_proxy.settings import ProxySettings
-from strangler_proxy.shadow import ShadowResult
+from strangler_proxy.dataplane.cohort import BUCKETS, bucket, in_canary
+from strangler_proxy.dataplane.model import Route, Stage, StickyKey
+from strangler_proxy.dataplane.settings import ProxySettings
+from strangler_proxy.dataplane.shadow import ShadowResult
 from upstream_double import Received, respond
 
 
@@ -235,8 +235,8 @@ def test_ten_thousand_clients_through_the_proxy_split_ten_ninety_within_the_bino
 
 
 def test_a_request_in_flight_finishes_on_its_table_when_a_swap_removes_its_upstream(stack: Stack) -> None:
-    from strangler_proxy.model import RouteTable
-    from strangler_proxy.model import Upstream as UpstreamConfig
+    from strangler_proxy.dataplane.model import RouteTable
+    from strangler_proxy.dataplane.model import Upstream as UpstreamConfig
 
     calls = 0
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strangler_proxy.routes_toml import dump_routes_toml, read_routes_text
-from strangler_proxy.store import open_store
-from strangler_proxy.table_codec import same_content, table_from_dict, table_to_dict
-from strangler_proxy.table_diff import diff_tables
+from strangler_proxy.control.routes_toml import dump_routes_toml, read_routes_text
+from strangler_proxy.control.store import open_store
+from strangler_proxy.control.table_codec import same_content, table_from_dict, table_to_dict
+from strangler_proxy.control.table_diff import diff_tables
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
 SEGMENTS = st.one_of(st.from_regex(r"[A-Za-z0-9_~-]{1,6}", fullmatch=True), st.just("{id}"), st.just("v2.1"))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import LoopThread, Stack, start_stack, stop_stack
-from strangler_proxy.settings import ProxySettings
+from strangler_proxy.dataplane.settings import ProxySettings
 from upstream_double import Received, respond
 
 
@@ -178,8 +178,8 @@ def test_a_client_that_leaves_mid_upload_gets_the_upstream_connection_cut_too(qu
 
 
 def test_an_upstream_that_never_accepts_gives_a_504_after_the_connect_timeout(stack: Stack) -> None:
-    from strangler_proxy.model import RouteTable
-    from strangler_proxy.model import Upstream as UpstreamConfig
+    from strangler_proxy.dataplane.model import RouteTable
+    from strangler_proxy.dataplane.model import Upstream as UpstreamConfig
 
     full = socket.socket()
     full.bind(("127.0.0.1", 0))

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from conftest import LoopThread, Stack, make_table
-from strangler_proxy.app import ProxyApp
-from strangler_proxy.model import Route, Stage
-from strangler_proxy.server import ProxyServer, ServerLimits
-from strangler_proxy.write_hold import Hold, WriteHoldMiddleware, WriteHolds, WritesInFlight
+from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.model import Route, Stage
+from strangler_proxy.dataplane.write_hold import Hold, WriteHoldMiddleware, WriteHolds, WritesInFlight
+from strangler_proxy.http.server import ProxyServer, ServerLimits
 from upstream_double import Received, Upstream, echo
 
 ROUTE_OFF = Route(path="/api/catalog", service="catalog", stage=Stage.OFF)

@@ -11,7 +11,7 @@ The CLI maps them to exit codes like every control-plane error (1 for bad input,
 
 from __future__ import annotations
 
-from .control_errors import ControlPlaneError
+from strangler_proxy.control_errors import ControlPlaneError
 
 
 class CompareError(ControlPlaneError):

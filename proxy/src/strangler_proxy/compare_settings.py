@@ -23,8 +23,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .control_errors import Problem
-from .jsonpath import JsonPathError, parse_path
+from strangler_proxy.compare.jsonpath import JsonPathError, parse_path
+from strangler_proxy.control_errors import Problem
 
 DEFAULT_HEADERS = ("content-type", "location")
 

@@ -20,6 +20,9 @@ from upstream_double import Upstream
 
 T = TypeVar("T")
 
+# What `strangler proxy` requires besides whatever setting a test is about (Settings.load checks every one).
+REQUIRED_SETTINGS = {"STRANGLER_ADMIN_TOKEN": "t" * 32, "STRANGLER_IDENTITY_KEY": "k" * 32}
+
 
 class LoopThread:
     """An event loop on a thread of its own: servers live there, tests talk to them with blocking clients."""

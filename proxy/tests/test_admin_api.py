@@ -12,8 +12,9 @@ import httpx
 import pytest
 from control_plane_helpers import ADMIN_TOKEN, public_placeholder, serve_in_thread
 from strangler_proxy.control import admin as admin_module
-from strangler_proxy.control.admin import AdminApp
+from strangler_proxy.control.route_endpoints import route_admin_app
 from strangler_proxy.control.store import RouteStore, open_store
+from strangler_proxy.errors import RequestRefused
 from test_table_validation import BAD
 
 pytest_plugins = ("control_plane_fixtures",)
@@ -222,7 +223,7 @@ def test_metrics_come_from_the_data_plane_registry(admin: tuple[str, RouteStore]
 
 
 def test_without_a_token_the_api_answers_only_to_a_loopback_host(store: RouteStore) -> None:
-    with serve_in_thread(public_placeholder, AdminApp(store, token=None)) as served:
+    with serve_in_thread(public_placeholder, route_admin_app(store, token=None)) as served:
         assert httpx.get(served.admin_url + "/routes").status_code == 200
         rebound = httpx.get(served.admin_url + "/routes", headers={"Host": "evil.example:80"})
         assert_error(rebound, 403, "forbidden")
@@ -231,7 +232,7 @@ def test_without_a_token_the_api_answers_only_to_a_loopback_host(store: RouteSto
 def test_an_unreachable_store_gets_503_in_the_same_shape(tmp_path: Path) -> None:
     path = tmp_path / "routes.sqlite3"
     store = open_store(str(path))
-    with serve_in_thread(public_placeholder, AdminApp(store, token=ADMIN_TOKEN)) as served:
+    with serve_in_thread(public_placeholder, route_admin_app(store, token=ADMIN_TOKEN)) as served:
         for leftover in tmp_path.iterdir():
             leftover.unlink()
         path.mkdir()  # the store's file is now a directory: SQLite cannot open it
@@ -275,14 +276,14 @@ def test_every_invalid_table_is_refused_by_apply_and_changes_nothing(admin: tupl
 
 
 def test_an_endpoint_another_part_adds_gets_the_same_auth_and_error_shape(store: RouteStore) -> None:
-    app = AdminApp(store, token=ADMIN_TOKEN)
+    app = route_admin_app(store, token=ADMIN_TOKEN)
 
     async def mismatches(request: admin_module.Request) -> tuple[int, Any]:
         if request.query("route") is None:
-            raise admin_module.HttpError(400, "missing_route", "give ?route=")
+            raise RequestRefused(400, "missing_route", "give ?route=")
         return 200, {"mismatches": [], "route": request.query("route")}
 
-    app.routes[("GET", "/mismatches")] = mismatches
+    app.add("GET", "/mismatches", mismatches)
     with serve_in_thread(public_placeholder, app) as served:
         assert_error(call(served.admin_url, "GET", "/mismatches?route=x", headers={}), 401, "unauthorized")
         assert_error(call(served.admin_url, "GET", "/mismatches"), 400, "missing_route")

@@ -14,7 +14,7 @@ from conftest import LoopThread, Stack, start_stack, stop_stack
 from control_plane_helpers import STRANGLER
 from strangler_proxy.compare.capture import CaptureMiddleware, CorpusWriter
 from strangler_proxy.compare.replay import read_corpus, replay
-from strangler_proxy.compare_errors import CorpusInvalid
+from strangler_proxy.errors import CorpusInvalid
 from strangler_proxy.http.server import ProxyServer, ServerLimits
 from upstream_double import Upstream
 
@@ -158,7 +158,7 @@ def test_replay_writes_a_report_naming_the_differing_field_and_the_noise(
         "--report",
         str(tmp_path / "parity"),
     )
-    assert result.returncode == 5, result.stderr
+    assert result.returncode == 8, result.stderr
     assert "DIFFERENCES: 12 of 12 requests (100.0%) differ beyond noise" in result.stdout
     md = (tmp_path / "parity.md").read_text()
     assert "**DIFFERENCES: 12 of 12 requests (100.0%) differ beyond noise**" in md

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from compare_helpers import CompareStack, MakeStack, Shop, require_installed_commands
 from control_plane_helpers import STRANGLER
-from strangler_proxy.compare_settings import CompareSettings
-from strangler_proxy.dataplane.model import Route, Stage
+from strangler_proxy.dataplane.model import CompareSettings, Route, Stage
 
 pytest_plugins = ["compare_fixtures"]
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from compare_helpers import MakeStack, Shop
 from strangler_proxy.compare.settings import CompareConfig
-from strangler_proxy.compare_settings import CompareSettings
-from strangler_proxy.dataplane.model import Route, Stage
+from strangler_proxy.dataplane.model import CompareSettings, Route, Stage
 
 pytest_plugins = ["compare_fixtures"]
 

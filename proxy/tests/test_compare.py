@@ -12,7 +12,7 @@ from strangler_proxy.compare.jsonpath import JsonPathError, format_path, general
 from strangler_proxy.compare.normalise import context_for
 from strangler_proxy.compare.redact import Redactor
 from strangler_proxy.compare.response_diff import compare_responses
-from strangler_proxy.compare_settings import CompareSettings
+from strangler_proxy.dataplane.model import CompareSettings
 from strangler_proxy.dataplane.shadow import CapturedResponse
 
 CTX = context_for([(b"host", b"shop.example")], "http://127.0.0.1:8000", "http://127.0.0.1:8001", request_id="rid-42")

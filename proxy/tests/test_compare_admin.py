@@ -7,10 +7,9 @@ from pathlib import Path
 import httpx
 from compare_helpers import MakeStack, Shop
 from control_plane_helpers import ADMIN_TOKEN, public_placeholder, serve_in_thread
-from strangler_proxy.compare_settings import CompareSettings
-from strangler_proxy.control.admin import AdminApp
 from strangler_proxy.control.compare_endpoints import add_compare_endpoints
-from strangler_proxy.dataplane.model import Route, Stage
+from strangler_proxy.control.route_endpoints import route_admin_app
+from strangler_proxy.dataplane.model import CompareSettings, Route, Stage
 
 pytest_plugins = ["compare_fixtures"]
 
@@ -23,7 +22,7 @@ def test_the_admin_api_reports_fields_and_serves_stored_mismatches(make: MakeSta
     cs.get("/api/catalog/products", 3)
     cs.drain()
     assert cs.routes is not None
-    admin = AdminApp(cs.routes, token=ADMIN_TOKEN)
+    admin = route_admin_app(cs.routes, token=ADMIN_TOKEN)
     add_compare_endpoints(admin, cs.comparator, cs.mismatches)
     with serve_in_thread(public_placeholder, admin) as served, httpx.Client(base_url=served.admin_url) as client:
         assert client.get("/compare").status_code == 401

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from strangler_proxy.compare.settings import CompareConfig
-from strangler_proxy.compare_settings import DEFAULT_COMPARE, CompareSettings
+from conftest import REQUIRED_SETTINGS as REQUIRED
 from strangler_proxy.control.routes_toml import dump_routes_toml, read_routes_text
+from strangler_proxy.control.settings import Settings
 from strangler_proxy.control.table_codec import table_from_dict, table_to_dict
 from strangler_proxy.control.table_diff import diff_tables
-from strangler_proxy.control_errors import ConfigInvalid, TableInvalid
+from strangler_proxy.dataplane.model import DEFAULT_COMPARE, CompareSettings
+from strangler_proxy.errors import SettingsInvalid, TableInvalid
 
 
 def table(**compare: Any) -> dict[str, Any]:
@@ -88,12 +89,11 @@ def test_a_compare_setting_change_reads_as_one_line_per_setting_in_the_audit_dif
     ],
 )
 def test_a_malformed_comparison_variable_is_refused_naming_it(variable: str, value: str) -> None:
-    with pytest.raises(ConfigInvalid, match=f"^{variable}={value!r} is invalid"):
-        CompareConfig.from_env({variable: value})
+    with pytest.raises(SettingsInvalid, match=f"^{variable}={value!r} is invalid"):
+        Settings.load(REQUIRED | {variable: value})
 
 
 def test_comparison_variables_are_read_from_the_environment() -> None:
-    config = CompareConfig.from_env(
-        {"STRANGLER_COMPARE": "0", "STRANGLER_REDACT_FIELDS": "ssn, card", "STRANGLER_MISMATCH_MAX_ROWS": "5"}
-    )
+    variables = {"STRANGLER_COMPARE": "0", "STRANGLER_REDACT_FIELDS": "ssn, card", "STRANGLER_MISMATCH_MAX_ROWS": "5"}
+    config = Settings.load(REQUIRED | variables).compare
     assert (config.enabled, config.redact_fields, config.mismatch_max_rows) == (False, ("ssn", "card"), 5)

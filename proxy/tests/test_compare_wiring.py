@@ -11,10 +11,9 @@ import httpx
 from compare_helpers import MakeStack, Shop
 from conftest import LoopThread
 from control_plane_helpers import ADMIN_TOKEN, STRANGLER, proxy_env, proxy_process, wait_for
-from strangler_proxy.compare_settings import CompareSettings
 from strangler_proxy.control.store import open_store
 from strangler_proxy.control.table_codec import table_from_dict
-from strangler_proxy.dataplane.model import Route, RouteTable, Stage
+from strangler_proxy.dataplane.model import CompareSettings, Route, RouteTable, Stage
 from upstream_double import Upstream
 
 pytest_plugins = ["compare_fixtures"]

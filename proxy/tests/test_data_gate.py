@@ -12,7 +12,7 @@ from strangler_proxy.control.data_state import DataGate, GateLimits, open_data_s
 from strangler_proxy.control.route_changes import route_set
 from strangler_proxy.control.store import RouteStore
 from strangler_proxy.control.table_codec import table_from_dict
-from strangler_proxy.control_errors import DataNotReady, TableInvalid
+from strangler_proxy.errors import DataNotReady, TableInvalid
 
 pytest_plugins = ["control_plane_fixtures"]
 

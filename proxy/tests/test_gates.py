@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from strangler_proxy.compare.gates import GATE_AUTHOR, Gates, Sample, Verdict, roll_back_one_stage
-from strangler_proxy.compare_settings import CompareSettings
+from strangler_proxy.compare.gates import Gates, Sample, Verdict
+from strangler_proxy.control.route_changes import GATE_AUTHOR, roll_back_one_stage
 from strangler_proxy.control.store import open_store
 from strangler_proxy.control.table_codec import table_from_dict
-from strangler_proxy.dataplane.model import Route, Stage
+from strangler_proxy.dataplane.model import CompareSettings, Route, Stage
 
 pytest_plugins = ["compare_fixtures"]
 

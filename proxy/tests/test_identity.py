@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 from aiohttp import web
 from multidict import CIMultiDict
+from strangler_proxy.control.settings import Settings
 from strangler_proxy.dataplane.identity import (
     IDENTITY_HEADER,
     ForwardAuth,
-    ForwardAuthUnavailable,
-    IdentityKeyInvalid,
     IdentitySigner,
     Refusal,
     User,
     with_identity,
 )
+from strangler_proxy.errors import ForwardAuthUnavailable, SettingsInvalid
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "identity.md"
 KEY = "a-key-for-these-tests-only-0123456789"
@@ -66,13 +66,13 @@ def test_a_signed_identity_expires_a_minute_after_it_is_issued():
 
 
 def test_a_short_key_is_refused_naming_the_variable():
-    with pytest.raises(IdentityKeyInvalid, match="STRANGLER_IDENTITY_KEY must be at least 32"):
+    with pytest.raises(SettingsInvalid, match="STRANGLER_IDENTITY_KEY must be at least 32"):
         IdentitySigner("k" * 31)
 
 
 def test_a_missing_key_is_refused_naming_the_variable():
-    with pytest.raises(IdentityKeyInvalid, match="STRANGLER_IDENTITY_KEY is not set"):
-        IdentitySigner.from_env({})
+    with pytest.raises(SettingsInvalid, match="STRANGLER_IDENTITY_KEY is not set"):
+        Settings.load({"STRANGLER_ADMIN_TOKEN": "t" * 32})
 
 
 def test_with_identity_replaces_a_client_sent_identity_and_adds_none_for_anonymous():

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from strangler_proxy.compare.mismatch_store import Limits, open_mismatch_store
-from strangler_proxy.compare_errors import UnknownMismatch
 from strangler_proxy.control.store import open_store
+from strangler_proxy.errors import UnknownMismatch
 
 pytest_plugins = ["compare_fixtures"]
 

@@ -10,12 +10,12 @@ import httpx
 import psycopg
 import pytest
 from control_plane_helpers import ADMIN_TOKEN, STRANGLER, proxy_env, proxy_process, upstream_server, wait_for
-from strangler_proxy.control.config import RuntimeConfig
 from strangler_proxy.control.runtime import ensure_seeded
+from strangler_proxy.control.settings import Settings
 from strangler_proxy.control.store import open_store
 from strangler_proxy.control.table_codec import table_from_dict
-from strangler_proxy.control_errors import ConfigInvalid
 from strangler_proxy.dataplane.model import RouteTable
+from strangler_proxy.errors import SettingsInvalid
 
 pytest_plugins = ("control_plane_fixtures",)
 
@@ -67,14 +67,14 @@ def test_each_bad_setting_is_refused_naming_the_variable(
     tmp_path: Path, variables: dict[str, str], message: str
 ) -> None:
     env = proxy_env(STRANGLER_ROUTE_STORE=str(tmp_path / "r.sqlite3")) | variables
-    with pytest.raises(ConfigInvalid) as caught:
-        RuntimeConfig.load(env)
+    with pytest.raises(SettingsInvalid) as caught:
+        Settings.load(env)
     assert message in str(caught.value) and "too-short" not in str(caught.value)
 
 
 def test_a_keyword_given_to_run_wins_over_the_environment(tmp_path: Path) -> None:
     env = proxy_env(STRANGLER_ROUTE_STORE=str(tmp_path / "r.sqlite3"), STRANGLER_LISTEN="127.0.0.1:1")
-    config = RuntimeConfig.load(env, listen="127.0.0.1:2")
+    config = Settings.load(env, listen="127.0.0.1:2")
     assert (config.host, config.port, config.admin_port) == ("127.0.0.1", 2, 0)
     assert ADMIN_TOKEN not in repr(config)
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.control.table_codec import same_content, table_from_dict
-from strangler_proxy.control_errors import StaleVersion, StoreEmpty, StoreUnavailable, UnknownVersion
 from strangler_proxy.dataplane.model import RouteTable, Stage
+from strangler_proxy.errors import StaleVersion, StoreEmpty, StoreUnavailable, UnknownVersion
 
 pytest_plugins = ("control_plane_fixtures",)
 

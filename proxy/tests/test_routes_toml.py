@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from strangler_proxy.control.routes_toml import dump_routes_toml, load_routes_file, read_routes_text
 from strangler_proxy.control.table_codec import same_content, table_from_dict
-from strangler_proxy.control_errors import RoutesFileError, TableInvalid
 from strangler_proxy.dataplane.model import Stage, StickyKey
+from strangler_proxy.errors import RoutesFileError, TableInvalid
 
 EXAMPLE = """
 [upstreams.monolith]

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from strangler_proxy.control.table_codec import table_from_dict, table_to_dict
 from strangler_proxy.control.table_diff import diff_tables
-from strangler_proxy.control_errors import TableInvalid
 from strangler_proxy.dataplane.model import Stage, StickyKey
+from strangler_proxy.errors import TableInvalid
 
 
 def table(*routes: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -13,7 +13,8 @@ import pytest
 from conftest import LoopThread, Stack, make_table
 from strangler_proxy.dataplane.app import ProxyApp
 from strangler_proxy.dataplane.model import Route, Stage
-from strangler_proxy.dataplane.write_hold import Hold, WriteHoldMiddleware, WriteHolds, WritesInFlight
+from strangler_proxy.dataplane.write_hold import Hold, WriteHoldMiddleware, WriteHolds
+from strangler_proxy.errors import WritesInFlight
 from strangler_proxy.http.server import ProxyServer, ServerLimits
 from upstream_double import Received, Upstream, echo
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import click
 
-from strangler_proxy.cli.main import EXIT_CODES_HELP, json_option
+from strangler_proxy.cli import exit_codes
+from strangler_proxy.cli.output import json_option
 from strangler_proxy.compare.mismatch_store import MismatchStore, open_mismatch_store
 from strangler_proxy.compare.redact import REDACTED
-from strangler_proxy.control_errors import StoreUnavailable
+from strangler_proxy.errors import StoreUnavailable
 
 DEFAULT_STORE = "./strangler-routes.sqlite3"
 NOT_SENT = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive", "x-strangler-shadow"})
@@ -44,7 +45,7 @@ class DiffsContext:
 pass_diffs = click.make_pass_decorator(DiffsContext)
 
 
-@click.group(epilog=EXIT_CODES_HELP)
+@click.group(epilog=exit_codes.epilog(exit_codes.DIFFS_CODES))
 @click.option(
     "--route-store",
     envvar="STRANGLER_ROUTE_STORE",
@@ -185,9 +186,9 @@ Credentials were redacted when the mismatch was stored: set REPRO_AUTHORIZATION 
 import os
 
 import httpx
-from strangler_proxy.compare.response_diff import compare_responses
-from strangler_proxy.compare_settings import CompareSettings
 from strangler_proxy.compare.normalise import context_for
+from strangler_proxy.compare.response_diff import compare_responses
+from strangler_proxy.dataplane.model import CompareSettings
 from strangler_proxy.dataplane.shadow import CapturedResponse
 
 MONOLITH_URL = os.environ.get("MONOLITH_URL", {monolith!r})

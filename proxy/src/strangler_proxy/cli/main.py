@@ -1,6 +1,8 @@
-"""`strangler`: one command line for the whole toolkit. Other parts add groups via the entry-point group
-`strangler.commands` (e.g. `data = "strangler_playbook.cli:data"`); a plugin that fails to import is skipped
-with a warning so the rest of the CLI keeps working.
+"""`strangler`: one command line for the whole toolkit — the root group, `strangler proxy`, and the plugin groups.
+
+Other parts add groups via the entry-point group `strangler.commands` (e.g. `data = "strangler_playbook.cli:data"`;
+this distribution's own `diffs` and `replay` come the same way); a plugin that fails to import is skipped with a
+warning so the rest of the CLI keeps working. Every group exits with the codes of `exit_codes.py`.
 """
 
 from __future__ import annotations
@@ -10,34 +12,9 @@ from typing import Any
 
 import click
 
-from strangler_proxy.cli.output import (
-    EXIT_AUTH,
-    EXIT_CODES_HELP,
-    EXIT_CONFLICT,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_UNREACHABLE,
-    exit_code_for,
-    fail,
-    json_option,
-)
+from strangler_proxy.cli import exit_codes
 from strangler_proxy.cli.routes import routes
-from strangler_proxy.control_errors import ConfigInvalid, StoreUnavailable, TableInvalid
-
-# Plugins (cli_diffs, cli_replay, ...) import these from here.
-__all__ = [
-    "EXIT_AUTH",
-    "EXIT_CODES_HELP",
-    "EXIT_CONFLICT",
-    "EXIT_INVALID",
-    "EXIT_OK",
-    "EXIT_UNREACHABLE",
-    "cli",
-    "exit_code_for",
-    "fail",
-    "json_option",
-    "main",
-]
+from strangler_proxy.errors import StranglerError
 
 PLUGIN_GROUP = "strangler.commands"
 
@@ -68,7 +45,7 @@ class PluginGroup(click.Group):
 @click.group(
     cls=PluginGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
-    epilog=EXIT_CODES_HELP,
+    epilog=exit_codes.epilog(),
 )
 @click.version_option(package_name="strangler-proxy", prog_name="strangler")
 def cli() -> None:
@@ -90,7 +67,7 @@ def cli() -> None:
 # --- strangler proxy --------------------------------------------------------------------------------------------
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
+@cli.command(epilog=exit_codes.epilog(exit_codes.PROXY_CODES))
 @click.option("--listen", help="Public listener HOST:PORT.  [env STRANGLER_LISTEN; default 127.0.0.1:8080]")
 @click.option(
     "--admin-listen", help="Admin API listener HOST:PORT.  [env STRANGLER_ADMIN_LISTEN; default 127.0.0.1:8081]"
@@ -129,9 +106,9 @@ def proxy(**options: Any) -> None:
 
     try:
         run(**{key: value for key, value in options.items() if value is not None})
-    except (ConfigInvalid, StoreUnavailable, TableInvalid) as exc:
+    except StranglerError as exc:  # a setting, the route store, a stored table: said plainly, no traceback
         click.secho(f"error: {exc}", fg="red", err=True)
-        sys.exit(exit_code_for(exc))
+        sys.exit(exit_codes.exit_code_for(exc))
 
 
 cli.add_command(routes)
@@ -167,14 +144,14 @@ def main() -> None:
         code = cli.main(prog_name="strangler", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
-        sys.exit(EXIT_OK)
+        sys.exit(exit_codes.OK)
     except click.UsageError as exc:
         exc.show()
-        sys.exit(EXIT_INVALID)
+        sys.exit(exit_codes.INVALID)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_INVALID)
+        sys.exit(exit_codes.INVALID)
     except click.Abort:
         click.echo("aborted", err=True)
-        sys.exit(EXIT_INVALID)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+        sys.exit(exit_codes.INVALID)
+    sys.exit(code if isinstance(code, int) else exit_codes.OK)

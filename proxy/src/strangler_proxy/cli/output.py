@@ -1,4 +1,5 @@
-"""What every `strangler` command shares: documented exit codes, `--json`, and one way to report an error."""
+"""What every `strangler` command of this distribution shares: `--json`, and one way to report an error and exit
+with its code (`exit_codes.py`)."""
 
 from __future__ import annotations
 
@@ -10,50 +11,12 @@ from typing import Any, NoReturn
 
 import click
 
-from strangler_proxy.control_errors import (
-    AdminCallFailed,
-    AdminUnreachable,
-    ControlPlaneError,
-    DataNotReady,
-    StaleVersion,
-    StoreUnavailable,
-    TableInvalid,
-)
-
-EXIT_OK = 0
-EXIT_INVALID = 1  # usage error, invalid input, unknown version
-EXIT_CONFLICT = 2  # the route table changed since it was read: re-read and retry
-EXIT_UNREACHABLE = 3  # the admin API (or the route store) cannot be reached or failed
-EXIT_AUTH = 4  # the admin API refused the token
-EXIT_DATA_GATE = 5  # the data gate refused canary/live: run the `strangler data` step it names
-
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  ok
-  1  usage or validation error (the message names the field)
-  2  conflict: the routes changed since they were read; re-run to read them again
-  3  cannot reach the admin API (or the route store)
-  4  not authorised: set STRANGLER_ADMIN_TOKEN to the proxy's admin token
-  5  refused by the data gate: the route's data is not synced, verified or owned yet (the message says what to run)"""
+from strangler_proxy.cli.exit_codes import exit_code_for
+from strangler_proxy.errors import AdminCallFailed, StranglerError, TableInvalid
 
 
-def exit_code_for(exc: ControlPlaneError) -> int:
-    if isinstance(exc, AdminUnreachable | StoreUnavailable):
-        return EXIT_UNREACHABLE
-    if isinstance(exc, AdminCallFailed):
-        if exc.status in (401, 403):
-            return EXIT_AUTH
-        if exc.status == 409:
-            return EXIT_DATA_GATE if exc.code == "data_not_ready" else EXIT_CONFLICT
-        return EXIT_UNREACHABLE if exc.status >= 500 else EXIT_INVALID
-    if isinstance(exc, StaleVersion):
-        return EXIT_CONFLICT
-    if isinstance(exc, DataNotReady):
-        return EXIT_DATA_GATE
-    return EXIT_INVALID
-
-
-def fail(exc: ControlPlaneError, as_json: bool) -> NoReturn:
+def fail(exc: StranglerError, as_json: bool) -> NoReturn:
+    """Print `exc` (the admin API's error body as is, or `{"error", "detail", "problems"?}`) and exit with its code."""
     if isinstance(exc, AdminCallFailed):
         body: dict[str, Any] = dict(exc.body)
     else:
@@ -74,14 +37,14 @@ def fail(exc: ControlPlaneError, as_json: bool) -> NoReturn:
 
 
 def json_option[F: Callable[..., Any]](fn: F) -> F:
-    """`--json` on every command; control-plane errors become the documented exit codes."""
+    """`--json` on every command; this distribution's errors become the documented exit codes."""
 
     @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (errors too).")
     @functools.wraps(fn)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> Any:
         try:
             return fn(*args, as_json=as_json, **kwargs)
-        except ControlPlaneError as exc:
+        except StranglerError as exc:
             fail(exc, as_json)
 
     return wrapper  # type: ignore[return-value]

@@ -8,25 +8,17 @@ from pathlib import Path
 
 import click
 
-from strangler_proxy.cli.main import EXIT_UNREACHABLE, json_option
-from strangler_proxy.compare.jsonpath import JsonPathError, parse_path
+from strangler_proxy.cli import exit_codes
+from strangler_proxy.cli.output import json_option
+from strangler_proxy.compare.jsonpath import parse_path
 from strangler_proxy.compare.parity_report import verdict, write_reports
 from strangler_proxy.compare.replay import read_corpus
 from strangler_proxy.compare.replay import replay as run_replay
-from strangler_proxy.compare_errors import CorpusInvalid, ReplayFailed
-from strangler_proxy.compare_settings import DEFAULT_HEADERS, CompareSettings
-
-EXIT_DIFFERENCES = 5
-
-REPLAY_EXIT_HELP = """\b
-Exit codes:
-  0  the report was written: no difference beyond noise
-  1  usage error, bad --ignore rule or URL, unreadable corpus (the line is named); nothing sent
-  3  no request could be replayed: neither upstream answered
-  5  the report was written and the candidate differs from the primary beyond noise"""
+from strangler_proxy.dataplane.model import DEFAULT_COMPARED_HEADERS, CompareSettings
+from strangler_proxy.errors import CorpusInvalid, JsonPathError, ReplayFailed
 
 
-@click.command(epilog=REPLAY_EXIT_HELP)
+@click.command(epilog=exit_codes.epilog(exit_codes.REPLAY_CODES))
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("--primary", required=True, help="The reference, usually the monolith: http://host:port.")
 @click.option("--candidate", required=True, help="The service under test: http://host:port.")
@@ -42,7 +34,7 @@ Exit codes:
 @click.option("--ignore", multiple=True, help="A JSON path never compared, e.g. '$.results[*].updated_at' (repeat).")
 @click.option(
     "--headers",
-    default=",".join(DEFAULT_HEADERS),
+    default=",".join(DEFAULT_COMPARED_HEADERS),
     show_default=True,
     help="Response headers compared (comma-separated).",
 )
@@ -73,6 +65,7 @@ def replay(
 
     Each request goes to the primary, then to the candidate, paced to --rate per second; only safe methods
     unless --unsafe. Fields that differ between two answers of the primary itself are noise and not counted.
+    The report is written either way; the exit code is 8 when the candidate differs beyond noise.
 
     \b
     Examples:
@@ -106,7 +99,7 @@ def replay(
             click.echo(json.dumps({"error": exc.code, "detail": str(exc)}, indent=2))
         else:
             click.secho(f"error: {exc}", fg="red", err=True)
-        sys.exit(EXIT_UNREACHABLE)
+        sys.exit(exit_codes.UNREACHABLE)
     try:
         md_path, html_path = write_reports(report, report_base)
     except OSError as exc:
@@ -122,4 +115,4 @@ def replay(
             click.echo(f"  {f.field}: raw {f.raw}, noise {f.noise}, net {f.net}")
         click.echo(f"report: {md_path} and {html_path}")
     if report.differing:
-        sys.exit(EXIT_DIFFERENCES)
+        sys.exit(exit_codes.DIFFERENCES)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 import click
 
-from strangler_proxy.cli.output import EXIT_CODES_HELP, json_option
-from strangler_proxy.control.admin_client import DEFAULT_ADMIN_URL, AdminClient
+from strangler_proxy.cli import exit_codes
+from strangler_proxy.cli.output import json_option
+from strangler_proxy.control.admin_client import DEFAULT_ADMIN_URL, AdminClient, default_author
 from strangler_proxy.control.routes_toml import dump_routes_toml, read_routes_file
 from strangler_proxy.control.table_codec import table_from_dict
-from strangler_proxy.control_errors import StoreEmpty
 from strangler_proxy.dataplane.model import Stage
+from strangler_proxy.errors import StoreEmpty
 
 
 class RoutesContext:
@@ -28,22 +27,15 @@ class RoutesContext:
     @property
     def client(self) -> AdminClient:
         if self._client is None:
-            self._client = AdminClient(self.admin_url, os.environ.get("STRANGLER_ADMIN_TOKEN"))
+            self._client = AdminClient(self.admin_url, os.environ.get("STRANGLER_ADMIN_TOKEN"), author=self.author)
         return self._client
 
-    def current_version(self) -> int:
-        return int(self.client.get("/routes")["version"])
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
 
-def default_author() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
-@click.group(epilog=EXIT_CODES_HELP)
+@click.group(epilog=exit_codes.epilog(exit_codes.ROUTES_CODES))
 @click.option(
     "--admin-url",
     envvar="STRANGLER_ADMIN_URL",
@@ -76,7 +68,7 @@ def routes(ctx: click.Context, admin_url: str, author: str) -> None:
     """
     routes_ctx = RoutesContext(admin_url, author)
     ctx.obj = routes_ctx
-    ctx.call_on_close(lambda: routes_ctx._client.close() if routes_ctx._client else None)
+    ctx.call_on_close(routes_ctx.close)
 
 
 pass_routes = click.make_pass_decorator(RoutesContext)
@@ -87,7 +79,7 @@ pass_routes = click.make_pass_decorator(RoutesContext)
 @pass_routes
 def routes_list(rc: RoutesContext, as_json: bool) -> None:
     """Show the route table, its upstreams and its version."""
-    current = rc.client.get("/routes")
+    current = rc.client.routes()
     if as_json:
         click.echo(json.dumps(current, indent=2))
         return
@@ -152,11 +144,11 @@ def routes_set(
       strangler routes set /api/orders/{id}/reviews --methods GET,HEAD --service reviews --stage live \\
           --reason "reads served by reviews"
     """
-    body: dict[str, Any] = {"path": path, **{k: v for k, v in fields.items() if v is not None}}
-    if "methods" in body:
-        body["methods"] = [m.strip() for m in body["methods"].split(",") if m.strip()]
-    expected = expect_version if expect_version is not None else rc.current_version()
-    result = rc.client.post("/routes", {**body, "reason": reason, "author": rc.author, "expected_version": expected})
+    given = {k: v for k, v in fields.items() if v is not None}
+    if "methods" in given:
+        given["methods"] = [m.strip() for m in given["methods"].split(",") if m.strip()]
+    expected = expect_version if expect_version is not None else rc.client.version()
+    result = rc.client.set_route(path, reason=reason, expected_version=expected, **given)
     _show_commit(result, expected, as_json)
 
 
@@ -168,11 +160,11 @@ def routes_set(
 @pass_routes
 def routes_remove(rc: RoutesContext, as_json: bool, path: str, methods: str | None, reason: str) -> None:
     """Remove the route for PATH: its requests go back to the default upstream."""
-    expected = rc.current_version()
-    body: dict[str, Any] = {"path": path, "reason": reason, "author": rc.author, "expected_version": expected}
-    if methods:
-        body["methods"] = [m.strip() for m in methods.split(",") if m.strip()]
-    _show_commit(rc.client.delete("/routes", body), expected, as_json)
+    expected = rc.client.version()
+    listed = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    _show_commit(
+        rc.client.remove_route(path, reason=reason, methods=listed, expected_version=expected), expected, as_json
+    )
 
 
 @routes.command("apply")
@@ -202,7 +194,7 @@ def routes_apply(rc: RoutesContext, as_json: bool, file: Path, dry_run: bool, re
     """
     data = read_routes_file(file)
     table_from_dict(data)  # fail fast, before any call, with every problem listed
-    plan = rc.client.post("/apply", {"table": data, "dry_run": True})
+    plan = rc.client.plan(data)
     outcome: dict[str, Any] = {
         "dry_run": dry_run,
         "applied": False,
@@ -212,15 +204,7 @@ def routes_apply(rc: RoutesContext, as_json: bool, file: Path, dry_run: bool, re
         "diff": plan["diff"],
     }
     if plan["changed"] and not dry_run:
-        result = rc.client.post(
-            "/apply",
-            {
-                "table": data,
-                "expected_version": plan["version"],
-                "reason": reason or f"apply {file.name}",
-                "author": rc.author,
-            },
-        )
+        result = rc.client.apply(data, reason=reason or f"apply {file.name}", expected_version=plan["version"])
         outcome.update(applied=result["changed"], version=result["version"], diff=result["diff"])
     if as_json:
         click.echo(json.dumps(outcome, indent=2))
@@ -242,7 +226,7 @@ def routes_apply(rc: RoutesContext, as_json: bool, file: Path, dry_run: bool, re
 @pass_routes
 def routes_export(rc: RoutesContext, as_json: bool, version: int | None) -> None:
     """Print the route table as a routes file (TOML) that `apply` accepts."""
-    current = rc.client.get("/routes" if version is None else f"/versions/{version}")
+    current = rc.client.routes() if version is None else rc.client.table_at(version)
     if current.get("table") is None:
         raise StoreEmpty("the route store is empty (version 0): nothing to export yet")
     if as_json:
@@ -258,7 +242,7 @@ def routes_export(rc: RoutesContext, as_json: bool, version: int | None) -> None
 @pass_routes
 def routes_history(rc: RoutesContext, as_json: bool, limit: int) -> None:
     """Show the versions of the route table: who, when, why and what changed."""
-    history = rc.client.get("/history", limit=limit)
+    history = rc.client.history(limit)
     if as_json:
         click.echo(json.dumps(history, indent=2))
         return
@@ -283,11 +267,8 @@ def routes_rollback(rc: RoutesContext, as_json: bool, to_version: int | None, re
       strangler routes rollback --reason "5xx rate doubled"            # undo the last change
       strangler routes rollback --to 4 --reason "back to shadow"
     """
-    expected = rc.current_version()
-    body: dict[str, Any] = {"reason": reason, "author": rc.author, "expected_version": expected}
-    if to_version is not None:
-        body["to_version"] = to_version
-    _show_commit(rc.client.post("/rollback", body), expected, as_json)
+    expected = rc.client.version()
+    _show_commit(rc.client.rollback(reason=reason, to_version=to_version, expected_version=expected), expected, as_json)
 
 
 @routes.group("upstream")
@@ -315,12 +296,9 @@ def routes_upstream() -> None:
 @pass_routes
 def routes_upstream_set(rc: RoutesContext, /, as_json: bool, name: str, reason: str, **fields: Any) -> None:
     """Add the upstream NAME or change the fields given."""
-    expected = rc.current_version()
-    body = {k: v for k, v in fields.items() if v is not None}
-    result = rc.client.post(
-        "/upstreams", {"name": name, **body, "reason": reason, "author": rc.author, "expected_version": expected}
-    )
-    _show_commit(result, expected, as_json)
+    expected = rc.client.version()
+    given = {k: v for k, v in fields.items() if v is not None}
+    _show_commit(rc.client.set_upstream(name, reason=reason, expected_version=expected, **given), expected, as_json)
 
 
 @routes_upstream.command("remove")
@@ -330,9 +308,8 @@ def routes_upstream_set(rc: RoutesContext, /, as_json: bool, name: str, reason: 
 @pass_routes
 def routes_upstream_remove(rc: RoutesContext, as_json: bool, name: str, reason: str) -> None:
     """Remove the upstream NAME (refused while a route uses it or it is the default)."""
-    expected = rc.current_version()
-    body = {"name": name, "reason": reason, "author": rc.author, "expected_version": expected}
-    _show_commit(rc.client.delete("/upstreams", body), expected, as_json)
+    expected = rc.client.version()
+    _show_commit(rc.client.remove_upstream(name, reason=reason, expected_version=expected), expected, as_json)
 
 
 def _show_commit(result: dict[str, Any], expected: int, as_json: bool) -> None:

@@ -1,7 +1,7 @@
 """The comparator: takes each finished mirror off the shadow pool, compares, learns noise, feeds gates and metrics,
 and stores a sample of mismatches — all off the client's response path.
 
-    comparator = Comparator(app, config=CompareConfig.from_env(), mismatches=store, route_store=routes)
+    comparator = Comparator(app, config=config, mismatches=store, roll_back=gate_rollback(routes))
     comparator.start()            # subscribes to app.shadow.on_shadow; call on the event loop
     await comparator.drain()      # tests: wait until every queued result is compared
 
@@ -9,7 +9,7 @@ and stores a sample of mismatches — all off the client's response path.
 `STRANGLER_COMPARE_MAX_PER_SECOND` results a second are taken (a token bucket), which bounds the comparator's CPU
 whatever the traffic: beyond it results are skipped and counted, and statistics come from a sample. One worker
 task compares results one by one; per result that costs a JSON parse of both bodies (bodies over
-`compare.JSON_LIMIT` are hashed instead) and, for a noise sample, one more request to the monolith on a
+`response_diff.JSON_LIMIT` are hashed instead) and, for a noise sample, one more request to the monolith on a
 connection pool of the comparator's own. Mismatch records go to a writer thread through a bounded queue, and a
 gate's rollback runs in a worker thread, so the event loop never waits for a database.
 
@@ -28,9 +28,9 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from strangler_proxy.compare.gates import Gates, Sample, roll_back_one_stage
+from strangler_proxy.compare.gates import Gates, Sample, Verdict
 from strangler_proxy.compare.jsonpath import IDENTIFIER
 from strangler_proxy.compare.metrics import CompareMetrics
 from strangler_proxy.compare.mismatch_store import MismatchStore
@@ -39,15 +39,14 @@ from strangler_proxy.compare.normalise import Context, context_for
 from strangler_proxy.compare.redact import REDACTED, Redactor
 from strangler_proxy.compare.response_diff import Comparison, compare_responses
 from strangler_proxy.compare.settings import CompareConfig
-from strangler_proxy.control_errors import ControlPlaneError
+from strangler_proxy.dataplane.app import ProxyApp
 from strangler_proxy.dataplane.model import SAFE_METHODS, Route, RouteTable, Upstream
 from strangler_proxy.dataplane.shadow import SHADOW_HEADER, CapturedResponse, MirroredRequest, ShadowResult
-from strangler_proxy.errors import UpstreamError
+from strangler_proxy.errors import StranglerError, UpstreamError
 from strangler_proxy.http.client import UpstreamPool
 
-if TYPE_CHECKING:
-    from strangler_proxy.control.store import RouteStore
-    from strangler_proxy.dataplane.app import ProxyApp
+# Rolls a route back one stage (blocking; run in a worker thread): the new table, or None when nothing changed.
+RollBack = Callable[[Route, Verdict], RouteTable | None]
 
 log = logging.getLogger("strangler.compare")
 
@@ -61,7 +60,7 @@ class Comparator:
         *,
         config: CompareConfig | None = None,
         mismatches: MismatchStore | None = None,
-        route_store: RouteStore | None = None,
+        roll_back: RollBack | None = None,
         on_change: Callable[[RouteTable], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -72,7 +71,7 @@ class Comparator:
         self.gates = Gates()
         self.redactor = Redactor(self.config.redact_fields, self.config.redact_headers)
         self.mismatches = mismatches
-        self.route_store = route_store
+        self.roll_back = roll_back
         self.on_change = on_change or app.set_table
         self._rng = rng or random.Random()
         self._queue: asyncio.Queue[ShadowResult] = asyncio.Queue(self.config.queue)
@@ -173,7 +172,7 @@ class Comparator:
         self._count(label, comparison, net, expected, actual)
         sample = Sample(bool(net), actual.status >= 500, expected.seconds, actual.seconds)
         verdict = self.gates.observe(route, sample)
-        if verdict is not None and self.route_store is not None:
+        if verdict is not None and self.roll_back is not None:
             task = asyncio.get_running_loop().create_task(self._roll_back(route, verdict))
             self._rollbacks.add(task)
             task.add_done_callback(self._rollbacks.discard)
@@ -265,17 +264,16 @@ class Comparator:
         self._stored_this_minute[label] = (minute, count + 1)
         return True
 
-    async def _roll_back(self, route: Route, verdict: Any) -> None:
-        assert self.route_store is not None
-        store = self.route_store
+    async def _roll_back(self, route: Route, verdict: Verdict) -> None:
+        assert self.roll_back is not None
         try:
-            result = await asyncio.to_thread(roll_back_one_stage, store, route, verdict)
-        except ControlPlaneError as exc:
+            table = await asyncio.to_thread(self.roll_back, route, verdict)
+        except StranglerError as exc:
             log.error("gate of %s fired (%s) but the rollback failed: %s", route.path, "; ".join(verdict.reasons), exc)
             return
-        if result is not None and result.changed:
+        if table is not None:
             self.metrics.rollbacks.labels(route.path).inc()
-            self.on_change(result.table)
+            self.on_change(table)
 
     def field_report(self, route: str) -> list[dict[str, Any]]:
         tally = self.noise.route(route)
@@ -426,7 +424,7 @@ class _MismatchWriter:
                 route, record = item
                 try:
                     self.store.add(record)
-                except ControlPlaneError as exc:
+                except StranglerError as exc:
                     self.metrics.dropped.labels(route).inc()
                     if not self._failing:
                         log.warning("mismatches cannot be stored: %s", exc)

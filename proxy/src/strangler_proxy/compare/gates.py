@@ -9,30 +9,18 @@ fires when any of these is above the route's bound:
 * service 5xx rate                                               > gate_max_5xx_rate
 * service p99 / monolith p99 (each at least 5 ms)                > gate_max_p99_ratio (0 turns it off)
 
-Firing rolls the route back ONE stage through the route store, as an operator would (`route_changes.route_set`:
-versioned, optimistic concurrency, audited), with author "gate" and the numbers in the reason: `canary` →
-`shadow`, `live` → `canary` at the last canary share the route had (from the store's history; 10% if none). A
+A firing verdict is handed to whoever wired the comparator (`strangler proxy` rolls the route back ONE stage
+through the route store, as an operator would: the control plane's `route_changes.roll_back_one_stage`). A
 stage's samples are forgotten when the route leaves it, so the new stage starts a fresh window.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from dataclasses import dataclass
 
-from strangler_proxy.compare_settings import CompareSettings
-from strangler_proxy.control.route_changes import route_set
-from strangler_proxy.control.store import CommitResult, RouteStore
-from strangler_proxy.control.table_diff import route_label, stage_label
-from strangler_proxy.control_errors import StaleVersion
-from strangler_proxy.dataplane.model import Route, Stage
+from strangler_proxy.dataplane.model import CompareSettings, Route, Stage, route_label, stage_label
 
-log = logging.getLogger("strangler.gates")
-
-GATE_AUTHOR = "gate"
-DEFAULT_ROLLBACK_PERCENT = 10
-HISTORY_SCAN = 50
 P99_FLOOR = 0.005  # seconds: both p99s are raised to this before their ratio is taken
 
 
@@ -121,47 +109,3 @@ class Gates:
 
     def status(self) -> dict[str, dict[str, object]]:
         return {key: {"stage": w.stage, "samples": len(w.samples)} for key, w in self.windows.items()}
-
-
-def roll_back_one_stage(store: RouteStore, route: Route, verdict: Verdict) -> CommitResult | None:
-    """Move `route` one stage back in the store (blocking). None when it is no longer canary/live (someone moved it)."""
-    for _attempt in range(3):
-        current = store.load()
-        found = next(
-            (r for r in current.table.routes if r.path == route.path and r.methods == route.methods),
-            None,
-        )
-        if found is None or found.stage not in (Stage.CANARY, Stage.LIVE):
-            return None
-        fields: dict[str, object] = {"path": found.path}
-        if found.methods is not None:
-            fields["methods"] = sorted(found.methods)
-        if found.stage is Stage.CANARY:
-            fields.update(stage=Stage.SHADOW.value, percent=0)
-            target = "shadow"
-        else:
-            percent = _last_canary_percent(store, found, current.table.version)
-            fields.update(stage=Stage.CANARY.value, percent=percent)
-            target = f"canary {percent}%"
-        reason = (
-            f"gate: {'; '.join(verdict.reasons)} over the last {verdict.samples} compared requests; "
-            f"{stage_label(found)} -> {target}"
-        )
-        try:
-            result = route_set(
-                store, fields=fields, expected_version=current.table.version, author=GATE_AUTHOR, reason=reason
-            )
-        except StaleVersion:
-            continue  # an operator changed the table meanwhile: look again at what the route is now
-        log.warning("route %s rolled back by its gate: %s", route_label(found), reason)
-        return result
-    return None
-
-
-def _last_canary_percent(store: RouteStore, route: Route, latest: int) -> int:
-    for version in range(latest - 1, max(0, latest - HISTORY_SCAN), -1):
-        table = store.load(version).table
-        for r in table.routes:
-            if r.path == route.path and r.methods == route.methods and r.stage is Stage.CANARY and r.percent > 0:
-                return r.percent
-    return DEFAULT_ROLLBACK_PERCENT

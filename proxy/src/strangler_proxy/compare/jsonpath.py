@@ -15,14 +15,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from strangler_proxy.errors import JsonPathError
+
 PathPart = str | int
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 ANY = "*"  # one step, any key or index
 DEEP = ".."  # zero or more steps
-
-
-class JsonPathError(ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from strangler_proxy.compare_errors import UnknownMismatch
-from strangler_proxy.control_errors import StoreUnavailable
+from strangler_proxy.errors import StoreUnavailable, UnknownMismatch
 
 TABLE = "strangler_compare_mismatches"
 PRUNE_EVERY = 100

@@ -26,10 +26,9 @@ from strangler_proxy.compare.noise import FieldReport, NoiseModel
 from strangler_proxy.compare.normalise import context_for
 from strangler_proxy.compare.redact import REDACTED
 from strangler_proxy.compare.response_diff import FieldDiff, compare_responses
-from strangler_proxy.compare_errors import CorpusInvalid, ReplayFailed
-from strangler_proxy.compare_settings import CompareSettings
-from strangler_proxy.dataplane.model import SAFE_METHODS
+from strangler_proxy.dataplane.model import SAFE_METHODS, CompareSettings
 from strangler_proxy.dataplane.shadow import CapturedResponse
+from strangler_proxy.errors import CorpusInvalid, ReplayFailed
 
 ROUTE = "replay"
 NOT_SENT = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive", "expect", "te"})

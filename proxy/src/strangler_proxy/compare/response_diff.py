@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from strangler_proxy.compare.jsonpath import PathPart, PathRule, format_path, generalise, matches_any, parse_path
 from strangler_proxy.compare.normalise import Context, headers_to_compare, text_body
-from strangler_proxy.compare_settings import CompareSettings
+from strangler_proxy.dataplane.model import CompareSettings
 from strangler_proxy.http.headers import Headers
 
 JSON_LIMIT = 256 * 1024  # larger bodies are compared by hash: parsing them would hold the event loop too long

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 from strangler_proxy.compare.comparator import Comparator
 from strangler_proxy.compare.mismatch_store import MismatchStore
 from strangler_proxy.control.admin import AdminApp, Request
-from strangler_proxy.control_errors import Problem, TableInvalid
+from strangler_proxy.errors import Problem, TableInvalid
 
 
 def add_compare_endpoints(admin: AdminApp, comparator: Comparator, mismatches: MismatchStore | None) -> None:
@@ -42,9 +42,9 @@ def add_compare_endpoints(admin: AdminApp, comparator: Comparator, mismatches: M
         mismatch_id = _whole(request.query("id") or "", "id")
         return 200, await asyncio.to_thread(store.get, mismatch_id)
 
-    admin.routes[("GET", "/compare")] = get_compare
-    admin.routes[("GET", "/diffs")] = get_diffs
-    admin.routes[("GET", "/diffs/one")] = get_one
+    admin.add("GET", "/compare", get_compare)
+    admin.add("GET", "/diffs", get_diffs)
+    admin.add("GET", "/diffs/one", get_one)
 
 
 def _store(mismatches: MismatchStore | None) -> MismatchStore:

@@ -6,8 +6,8 @@
     PUT    /data-state   {spec, routes, phase, owner, lag_seconds, verify_clean, verified_at}   the engine's report
     GET    /data-state                                          -> {states: [...], limits}
 
-`public_app = attach_cutover(app, admin, store_url=..., route_store=store)` adds them, installs the data gate on the
-store and returns the app to serve publicly: the ProxyApp behind the write hold.
+`add_cutover_endpoints(admin, holds, gate)` registers them; `wiring.attach_cutover` puts the write hold in front of
+the `ProxyApp` and the data gate on the route store.
 """
 
 from __future__ import annotations
@@ -16,46 +16,35 @@ import asyncio
 import logging
 from typing import Any
 
-from strangler_proxy.control.admin import AdminApp, HttpError, Request
-from strangler_proxy.control.data_state import DataGate, DataStates, GateLimits, open_data_states, state_from_dict
-from strangler_proxy.control.store import RouteStore
-from strangler_proxy.control.table_rules import check_route_path
-from strangler_proxy.control_errors import Problem, TableInvalid
+from strangler_proxy.control.admin import AdminApp, Request
+from strangler_proxy.control.data_state import DataGate, state_from_dict
+from strangler_proxy.dataplane.table_rules import check_route_path
 from strangler_proxy.dataplane.write_hold import (
     DEFAULT_MAX_QUEUE,
     DEFAULT_TIMEOUT,
     MAX_QUEUE,
     MAX_TIMEOUT,
-    WriteHoldMiddleware,
     WriteHolds,
-    WritesInFlight,
     wait_stats,
 )
-from strangler_proxy.http.asgi import ASGIApp
+from strangler_proxy.errors import Problem, TableInvalid, UnknownHold, WritesInFlight
 
 log = logging.getLogger("strangler_proxy.cutover")
 
 
-def attach_cutover(
-    app: ASGIApp, admin: AdminApp, *, store_url: str, route_store: RouteStore, limits: GateLimits | None = None
-) -> WriteHoldMiddleware:
-    """Raises ConfigInvalid (a bad STRANGLER_DATA_* value) or StoreUnavailable before anything is served."""
-    gate = DataGate(open_data_states(store_url), limits or GateLimits.from_env())
-    route_store.gate = gate.check
-    public = WriteHoldMiddleware(app)
-    endpoints = _Endpoints(public.holds, gate.states, gate)
-    admin.routes[("POST", "/holds")] = endpoints.post_hold
-    admin.routes[("DELETE", "/holds")] = endpoints.delete_hold
-    admin.routes[("GET", "/holds")] = endpoints.get_holds
-    admin.routes[("PUT", "/data-state")] = endpoints.put_data_state
-    admin.routes[("GET", "/data-state")] = endpoints.get_data_state
-    return public
+def add_cutover_endpoints(admin: AdminApp, holds: WriteHolds, gate: DataGate) -> None:
+    endpoints = CutoverEndpoints(holds, gate)
+    admin.add("POST", "/holds", endpoints.post_hold)
+    admin.add("DELETE", "/holds", endpoints.delete_hold)
+    admin.add("GET", "/holds", endpoints.get_holds)
+    admin.add("PUT", "/data-state", endpoints.put_data_state)
+    admin.add("GET", "/data-state", endpoints.get_data_state)
 
 
-class _Endpoints:
-    def __init__(self, holds: WriteHolds, states: DataStates, gate: DataGate) -> None:
+class CutoverEndpoints:
+    def __init__(self, holds: WriteHolds, gate: DataGate) -> None:
         self.holds = holds
-        self.states = states
+        self.states = gate.states
         self.gate = gate
 
     async def post_hold(self, request: Request) -> tuple[int, Any]:
@@ -78,7 +67,7 @@ class _Endpoints:
             hold = await self.holds.start(path, lifetime=float(timeout), max_queue=int(max_queue), reason=reason)
         except WritesInFlight as exc:
             log.warning("hold of %s not started: %s", path, exc)
-            raise HttpError(exc.status, exc.code, str(exc)) from exc
+            raise
         log.warning("holding writes to %s for at most %gs (hold %s): %s", path, hold.timeout, hold.id, reason)
         return 201, hold.as_dict()
 
@@ -89,7 +78,7 @@ class _Endpoints:
             raise TableInvalid([Problem("id", "is required: the id POST /holds returned")])
         hold = self.holds.release(hold_id)
         if hold is None:
-            raise HttpError(404, "unknown_hold", f"no hold {hold_id!r}: it was released already or it expired")
+            raise UnknownHold(hold_id)
         waits = wait_stats(hold.waits)
         log.warning(
             "released writes to %s (hold %s): %d waited, p99 %s ms", hold.path, hold_id, hold.waiting, waits["p99_ms"]

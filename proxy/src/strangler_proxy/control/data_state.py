@@ -21,7 +21,6 @@ already there keeps serving whatever the engine reports later, since moving it i
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import time
@@ -31,8 +30,8 @@ from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from strangler_proxy.control_errors import ConfigInvalid, DataNotReady, Problem, StoreUnavailable, TableInvalid
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage
+from strangler_proxy.errors import DataNotReady, Problem, StoreUnavailable, TableInvalid
 
 TABLE = "strangler_data_state"
 SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -218,28 +217,10 @@ def open_data_states(url: str) -> DataStates:
 
 @dataclass(frozen=True, slots=True)
 class GateLimits:
+    """STRANGLER_DATA_MAX_LAG and STRANGLER_DATA_MAX_AGE, in seconds (`control/settings.py` reads them)."""
+
     max_lag: float = DEFAULT_MAX_LAG
     max_age: float = DEFAULT_MAX_AGE
-
-    @classmethod
-    def from_env(cls) -> GateLimits:
-        return cls(
-            max_lag=_env_seconds("STRANGLER_DATA_MAX_LAG", DEFAULT_MAX_LAG),
-            max_age=_env_seconds("STRANGLER_DATA_MAX_AGE", DEFAULT_MAX_AGE),
-        )
-
-
-def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigInvalid(f"{name}={raw!r} is not a number of seconds") from exc
-    if value <= 0:
-        raise ConfigInvalid(f"{name}={raw!r} must be above 0 seconds")
-    return value
 
 
 class DataGate:

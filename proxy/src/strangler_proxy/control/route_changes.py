@@ -1,12 +1,19 @@
-"""The changes an operator makes to the route table, each one a checked, versioned store commit.
+"""The changes an operator (or a comparison gate) makes to the route table, each one a checked, versioned commit.
 
 Keyword-only, blocking (call from a worker thread), and the only writers of the store besides seeding.
+
+A firing gate rolls its route back ONE stage, as an operator would (`roll_back_one_stage`: versioned, optimistic
+concurrency, audited), with author "gate" and the numbers in the reason: `canary` → `shadow`, `live` → `canary`
+at the last canary share the route had (from the store's history; 10% if none).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
+from strangler_proxy.compare.gates import Verdict
 from strangler_proxy.control.store import CommitResult, RouteStore
 from strangler_proxy.control.table_codec import (
     route_from_dict,
@@ -16,11 +23,16 @@ from strangler_proxy.control.table_codec import (
     table_to_dict,
 )
 from strangler_proxy.control.table_diff import diff_tables
-from strangler_proxy.control.table_rules import route_shape
-from strangler_proxy.control_errors import Problem, StaleVersion, TableInvalid
-from strangler_proxy.dataplane.model import RouteTable, Stage
+from strangler_proxy.dataplane.model import Route, RouteTable, Stage, route_label, stage_label
+from strangler_proxy.dataplane.table_rules import route_shape
+from strangler_proxy.errors import Problem, StaleVersion, TableInvalid
 
 ROUTE_IDENTITY = ("path", "methods")
+GATE_AUTHOR = "gate"
+DEFAULT_ROLLBACK_PERCENT = 10
+HISTORY_SCAN = 50
+
+log = logging.getLogger("strangler.gates")
 
 
 def route_set(
@@ -134,3 +146,57 @@ def upstream_remove(store: RouteStore, *, name: str, expected_version: int, auth
     data = table_to_dict(table)
     del data["upstreams"][name]
     return store.commit(table_from_dict(data), expected_version=expected_version, author=author, reason=reason)
+
+
+def gate_rollback(store: RouteStore) -> Callable[[Route, Verdict], RouteTable | None]:
+    """What a comparator's gate calls when it fires: roll the route back in `store`; the new table, if it changed."""
+
+    def roll_back(route: Route, verdict: Verdict) -> RouteTable | None:
+        result = roll_back_one_stage(store, route, verdict)
+        return result.table if result is not None and result.changed else None
+
+    return roll_back
+
+
+def roll_back_one_stage(store: RouteStore, route: Route, verdict: Verdict) -> CommitResult | None:
+    """Move `route` one stage back in the store (blocking). None when it is no longer canary/live (someone moved it)."""
+    for _attempt in range(3):
+        current = store.load()
+        found = next(
+            (r for r in current.table.routes if r.path == route.path and r.methods == route.methods),
+            None,
+        )
+        if found is None or found.stage not in (Stage.CANARY, Stage.LIVE):
+            return None
+        fields: dict[str, object] = {"path": found.path}
+        if found.methods is not None:
+            fields["methods"] = sorted(found.methods)
+        if found.stage is Stage.CANARY:
+            fields.update(stage=Stage.SHADOW.value, percent=0)
+            target = "shadow"
+        else:
+            percent = _last_canary_percent(store, found, current.table.version)
+            fields.update(stage=Stage.CANARY.value, percent=percent)
+            target = f"canary {percent}%"
+        reason = (
+            f"gate: {'; '.join(verdict.reasons)} over the last {verdict.samples} compared requests; "
+            f"{stage_label(found)} -> {target}"
+        )
+        try:
+            result = route_set(
+                store, fields=fields, expected_version=current.table.version, author=GATE_AUTHOR, reason=reason
+            )
+        except StaleVersion:
+            continue  # an operator changed the table meanwhile: look again at what the route is now
+        log.warning("route %s rolled back by its gate: %s", route_label(found), reason)
+        return result
+    return None
+
+
+def _last_canary_percent(store: RouteStore, route: Route, latest: int) -> int:
+    for version in range(latest - 1, max(0, latest - HISTORY_SCAN), -1):
+        table = store.load(version).table
+        for r in table.routes:
+            if r.path == route.path and r.methods == route.methods and r.stage is Stage.CANARY and r.percent > 0:
+                return r.percent
+    return DEFAULT_ROLLBACK_PERCENT

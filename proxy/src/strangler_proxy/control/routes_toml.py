@@ -30,8 +30,8 @@ from typing import Any
 import tomli_w
 
 from strangler_proxy.control.table_codec import route_to_dict, table_from_dict, upstream_to_dict
-from strangler_proxy.control_errors import RoutesFileError
 from strangler_proxy.dataplane.model import Route, RouteTable, StickyKey, Upstream
+from strangler_proxy.errors import RoutesFileError
 
 HEADER = "# Strangler route table (routes as code). Apply with: strangler routes apply FILE\n"
 

@@ -12,10 +12,10 @@ import math
 import re
 from typing import Any
 
-from strangler_proxy.compare_settings import check_compare, compare_from_dict, compare_to_dict
-from strangler_proxy.control.table_rules import check_serveable, check_table, normalise_upstream_url
-from strangler_proxy.control_errors import Problem, TableInvalid
+from strangler_proxy.control.compare_codec import check_compare, compare_from_dict, compare_to_dict
 from strangler_proxy.dataplane.model import DEFAULT_UPSTREAM, Route, RouteTable, Stage, StickyKey, Upstream
+from strangler_proxy.dataplane.table_rules import check_table, normalise_upstream_url
+from strangler_proxy.errors import Problem, TableInvalid
 
 TABLE_KEYS = frozenset({"upstreams", "routes", "default_upstream"})
 UPSTREAM_KEYS = frozenset(
@@ -106,8 +106,6 @@ def table_from_dict(data: object, *, version: int = 0) -> RouteTable:
                 positions.append(i)
     table = RouteTable(version=version, upstreams=upstreams, routes=tuple(routes), default_upstream=default_upstream)
     problems.extend(check_table(table, positions, frozenset(declared - upstreams.keys())))
-    if not problems:
-        problems.extend(check_serveable(table))
     if problems:
         raise TableInvalid(problems)
     return table

@@ -9,18 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from strangler_proxy.control.table_codec import route_to_dict, upstream_to_dict
-from strangler_proxy.dataplane.model import Route, RouteTable, Stage
-
-
-def route_label(route: Route) -> str:
-    methods = f" [{','.join(sorted(route.methods))}]" if route.methods is not None else ""
-    return f"{route.path}{methods}"
-
-
-def stage_label(route: Route) -> str:
-    if route.stage is Stage.CANARY:
-        return f"canary {route.percent}%"
-    return route.stage.value
+from strangler_proxy.dataplane.model import Route, RouteTable, route_label, stage_label
 
 
 def diff_tables(old: RouteTable | None, new: RouteTable) -> list[str]:

@@ -1,8 +1,10 @@
 """One JSON line per request on the ``strangler.access`` logger.
 
-Fields: ts, request_id, method, path (canonical, without the query: queries can carry secrets), status, route,
-stage, upstream (the one that answered), fallback, retries, duration_ms, bytes_out, client, error. Headers are
-never logged, so Authorization and cookies cannot leak. `configure_access_log` attaches a plain handler.
+Fields, in this order: ts, request_id, method, client, path (canonical, without the query: queries can carry
+secrets), fallback_from and fallback_reason (when the service failed and the monolith answered instead), status,
+route, stage, upstream (the one that answered), fallback, retries, duration_ms, bytes_out, error (`exchange.py`
+makes the line). Headers are never logged, so Authorization and cookies cannot leak. `configure_access_log`
+attaches a plain handler.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
-from typing import IO, Any
+from collections.abc import Mapping
+from typing import IO
 
 logger = logging.getLogger("strangler.access")
 
@@ -20,8 +22,8 @@ def enabled() -> bool:
     return logger.isEnabledFor(logging.INFO)
 
 
-def emit(**fields: Any) -> None:
-    fields = {"ts": round(time.time(), 3), **fields}
+def emit(fields: Mapping[str, object]) -> None:
+    """Log one line; `fields` starts with `ts` (unix seconds) and follows the order above."""
     logger.info(json.dumps(fields, separators=(",", ":"), default=str))
 
 

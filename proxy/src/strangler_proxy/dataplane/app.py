@@ -29,49 +29,43 @@ head; nothing is retried once a response byte has reached the client. Errors the
 open or overloaded, 504 timeout. A failure after the response started cuts the client connection (the client
 sees a truncated response, never a spliced one).
 
-Note for the control plane: `set_table` raises `routing.InvalidRouteTable` for a table it cannot serve; call
-`routing.validate_table` before storing one.
+Note for the control plane: `set_table` raises `TableInvalid` for a table that breaks a rule of `table_rules`,
+the one validator the control plane runs before it stores a table.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 
 from strangler_proxy.dataplane import access_log
+from strangler_proxy.dataplane.error_response import send_error_response
+from strangler_proxy.dataplane.exchange import Exchange
 from strangler_proxy.dataplane.health import Health, check_all
-from strangler_proxy.dataplane.identity import (
-    ForwardAuth,
-    ForwardAuthUnavailable,
-    IdentitySigner,
-    Refusal,
-    with_identity,
-)
+from strangler_proxy.dataplane.identity import ForwardAuth, IdentitySigner, Refusal, with_identity
 from strangler_proxy.dataplane.metrics import CONTENT_TYPE, ProxyMetrics
-from strangler_proxy.dataplane.model import SAFE_METHODS, RouteTable, Upstream
+from strangler_proxy.dataplane.model import RouteTable, Upstream
 from strangler_proxy.dataplane.pinning import PinStore
-from strangler_proxy.dataplane.routing import Router, canonicalise, validate_table
+from strangler_proxy.dataplane.routing import Router, canonicalise
 from strangler_proxy.dataplane.settings import ProxySettings
 from strangler_proxy.dataplane.shadow import CapturedResponse, MirroredRequest, ShadowPool
-from strangler_proxy.dataplane.stages import DEFAULT_ROUTE, decide
+from strangler_proxy.dataplane.stages import decide
+from strangler_proxy.dataplane.table_rules import validate_table
 from strangler_proxy.errors import (
     BadRequestPath,
+    ClientDisconnected,
+    ForwardAuthUnavailable,
     ProxyError,
     UpstreamBroken,
     UpstreamConnectError,
     UpstreamError,
-    error_body,
 )
-from strangler_proxy.http.asgi import Message, Receive, Scope, Send
+from strangler_proxy.http.asgi import Receive, Scope, Send
 from strangler_proxy.http.breaker import BreakerState
-from strangler_proxy.http.client import ClientGone, UpstreamPool, UpstreamResponse
-from strangler_proxy.http.headers import Headers, downstream_response_headers, upstream_request_headers
-from strangler_proxy.http.protocol import ClientDisconnected
+from strangler_proxy.http.client import UpstreamPool, UpstreamResponse
+from strangler_proxy.http.headers import downstream_response_headers
 
 log = logging.getLogger("strangler.proxy")
-
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 
 class _State:
@@ -111,7 +105,7 @@ class ProxyApp:
         return self._state.table
 
     def set_table(self, table: RouteTable) -> None:
-        """Swap in a new route table atomically; raises `InvalidRouteTable` and keeps the old one if it is bad.
+        """Swap in a new route table atomically; raises `TableInvalid` and keeps the old one if it is bad.
 
         Call it on the event loop's thread (from another thread: `loop.call_soon_threadsafe(app.set_table, t)`).
         Requests in flight finish on the table they started with.
@@ -183,7 +177,8 @@ class ProxyApp:
 
     async def check_health(self) -> list[Health]:
         """GET each upstream's `health_path` now (see `health.py`)."""
-        return await check_all([self._pool(name) for name in self._state.table.upstreams])
+        table = self._state.table
+        return await check_all([(upstream, self._pool(name, table)) for name, upstream in table.upstreams.items()])
 
     def breaker_states(self) -> dict[str, str]:
         return {u.name: p.breaker.state.name.lower() for u, p in self._pools.items()}
@@ -212,202 +207,125 @@ class ProxyApp:
                 return
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
+        """One request, as a pipeline over its `Exchange`: route and decide; identify the client (when a service
+        answers); forward, retrying or falling back; relay the answer; mirror it. Whichever way it ends, `_finish`
+        records it, once."""
         state = self._state
-        settings = self.settings
-        method: str = scope["method"]
-        client = scope.get("client")
-        peer = client[0] if client else ""
-        headers: Headers = scope["headers"]
-        out_headers, who = upstream_request_headers(
-            headers,
-            peer=peer,
-            scheme=scope.get("scheme", "http"),
-            trusted=settings.trusted_proxies,
-            via_name=settings.via_name,
-        )
-        request_id = who.request_id
-        log_fields: dict[str, object] = {"request_id": request_id, "method": method, "client": who.client_ip}
+        x = Exchange(scope, state.table, state.router, self.settings)
+        try:
+            bad_path = self._route(x, scope)
+            if bad_path is not None:
+                await self._send_error(x, send, bad_path)
+                return
+            if (
+                self._signer is not None
+                and x.upstream != x.table.default_upstream
+                and not await self._identify(x, send)
+            ):
+                return
+            self._plan_mirror(x)
+            while True:
+                try:
+                    response = await self._pool(x.upstream, x.table).request(
+                        x.method,
+                        x.target,
+                        x.out_headers,
+                        body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
+                        chunked=x.chunked,
+                    )
+                    break
+                except ClientDisconnected:
+                    x.answered(499, 0, "client_gone")
+                    return
+                except UpstreamError as exc:
+                    if self._try_again(x, exc):
+                        continue
+                    self._pin(x)
+                    await self._send_error(x, send, exc)
+                    return
+            self._pin(x)
+            captured = bytearray() if x.mirror_to else None
+            await self._relay(x, response, send, captured)
+            if captured is not None:
+                self._mirror(x, response, captured)
+        finally:
+            if x.status:  # 0: a bug escaped before any answer; the server answers 500 and logs it
+                self._finish(x)
+
+    # the pipeline's steps
+    def _route(self, x: Exchange, scope: Scope) -> BadRequestPath | None:
         try:
             path = canonicalise(scope["raw_path"] or scope["path"].encode())
         except BadRequestPath as exc:
-            await self._send_error(send, exc, request_id)
-            self._finish(log_fields, started, DEFAULT_ROUTE, "none", "proxy", exc.status, 0, error=exc.code)
-            return
-        log_fields["path"] = path
-        query: bytes = scope.get("query_string", b"")
-        target = path.encode() + (b"?" + query if query else b"")
-        decision = decide(state.table, state.router, self.pins, method, path, headers, who.client_ip)
-        if self._signer is not None and decision.upstream != state.table.default_upstream:
-            identified = await self._identify(state.table, method, target, out_headers, send, request_id)
-            if isinstance(identified, tuple):  # refused or unavailable: the answer is already sent
-                refused_status, refused_sent, refused_error = identified
-                self._finish(
-                    log_fields,
-                    started,
-                    decision.route_label,
-                    decision.stage,
-                    state.table.default_upstream,
-                    refused_status,
-                    refused_sent,
-                    error=refused_error,
-                )
-                return
-            out_headers = identified
+            return exc
+        decision = decide(x.table, x.router, self.pins, x.method, path, x.headers, x.client_ip)
+        x.routed(path, scope.get("query_string", b""), decision)
+        return None
 
-        has_body = False
-        chunked = False
-        for name, value in headers:
-            if name == b"content-length":
-                has_body = value != b"0"
-            elif name == b"transfer-encoding":
-                has_body = chunked = True
-        mirror_to = decision.mirror_to if decision.mirror_to and self.shadow.has_room() else None
-        if decision.mirror_to and mirror_to is None:
-            self.metrics.shadow(decision.route_label, "dropped_queue_full")
-        captured_request: bytearray | None = bytearray() if mirror_to and has_body else None
-        body_state = _BodyState()
-
-        async def body() -> AsyncIterator[bytes]:
-            body_state.touched = True
-            while True:
-                message: Message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientGone()
-                chunk: bytes = message.get("body", b"")
-                if chunk:
-                    if captured_request is not None and not body_state.too_large:
-                        if len(captured_request) + len(chunk) > self.shadow.body_limit:
-                            body_state.too_large = True
-                        else:
-                            captured_request.extend(chunk)
-                    yield chunk
-                if not message.get("more_body", False):
-                    body_state.complete = True
-                    return
-
-        upstream_name = decision.upstream
-        retries = 0
-        fell_back = False
-        safe = method in SAFE_METHODS
-        retryable = method in IDEMPOTENT_METHODS and not has_body
-        while True:
-            try:
-                pool = self._pool(upstream_name, state.table)
-                response = await pool.request(
-                    method, target, out_headers, body=body() if has_body else None, chunked=chunked
-                )
-                break
-            except ClientGone:
-                self._finish(
-                    log_fields,
-                    started,
-                    decision.route_label,
-                    decision.stage,
-                    upstream_name,
-                    499,
-                    0,
-                    error="client_gone",
-                )
-                return
-            except UpstreamError as exc:
-                self.metrics.upstream_error(upstream_name, exc.code)
-                if retryable and retries < settings.retries and isinstance(exc, (UpstreamConnectError, UpstreamBroken)):
-                    retries += 1
-                    self.metrics.retry(upstream_name)
-                    continue
-                if decision.fallback and safe and not fell_back and not body_state.touched:
-                    fell_back = True
-                    self.metrics.fallback(decision.route_label)
-                    log_fields["fallback_from"] = upstream_name
-                    log_fields["fallback_reason"] = exc.code
-                    upstream_name = decision.fallback
-                    retries = 0
-                    continue
-                await self._send_error(send, exc, request_id)
-                self._finish(
-                    log_fields,
-                    started,
-                    decision.route_label,
-                    decision.stage,
-                    upstream_name,
-                    exc.status,
-                    0,
-                    error=exc.code,
-                    retries=retries,
-                )
-                if decision.pin_key is not None and decision.route is not None:
-                    self.pins.pin(decision.route.service, decision.pin_key, decision.route.pin_seconds)
-                return
-
-        if decision.pin_key is not None and decision.route is not None:
-            self.pins.pin(decision.route.service, decision.pin_key, decision.route.pin_seconds)
-        captured_response: bytearray | None = bytearray() if mirror_to else None
+    async def _identify(self, x: Exchange, send: Send) -> bool:
+        """Forward auth for a request a service will answer: True with the signed identity in `x.out_headers`, or
+        False once the monolith's refusal (or a 503 when it cannot be asked) has been sent."""
+        assert self._signer is not None
+        table = x.table
+        monolith = table.upstreams[table.default_upstream].url
+        if self._forward_auth is None or self._forward_auth.monolith_url != monolith:
+            if self._forward_auth is not None:
+                await self._forward_auth.close()
+            self._forward_auth = ForwardAuth(monolith, cache_seconds=self.settings.identity_cache_seconds)
         try:
-            status, sent, error = await self._relay(response, send, captured_response)
-        except _Truncated as exc:
-            self._finish(
-                log_fields,
-                started,
-                decision.route_label,
-                decision.stage,
-                upstream_name,
-                response.status,
-                exc.sent,
-                error=exc.code,
-                retries=retries,
-                fallback=fell_back,
-            )
-            raise
-        self._finish(
-            log_fields,
-            started,
-            decision.route_label,
-            decision.stage,
-            upstream_name,
-            status,
-            sent,
-            error=error,
-            retries=retries,
-            fallback=fell_back,
-        )
-        if mirror_to and error is None and not fell_back:  # a fallback answer is the monolith's own
-            if body_state.too_large:
-                self.metrics.shadow(decision.route_label, "skipped_body_too_large")
-                return
-            if has_body and not body_state.complete:
-                self.metrics.shadow(decision.route_label, "skipped_body_incomplete")
-                return
-            assert captured_response is not None
-            self.shadow.submit(
-                MirroredRequest(
-                    request_id=request_id,
-                    route=decision.route_label,
-                    service=mirror_to,
-                    method=method,
-                    target=target,
-                    headers=[h for h in out_headers if h[0] != b"content-length"]
-                    + (
-                        [(b"content-length", str(len(captured_request)).encode())]
-                        if captured_request is not None
-                        else []
-                    ),
-                    body=bytes(captured_request or b""),
-                    chunked=False,
-                ),
-                CapturedResponse(
-                    status=response.status,
-                    headers=response.headers,
-                    body=bytes(captured_response[: self.shadow.body_limit]),
-                    truncated=len(captured_response) > self.shadow.body_limit,
-                    seconds=time.perf_counter() - started,
-                ),
-            )
+            answer = await self._forward_auth.resolve(x.method, x.target, x.out_headers)
+        except ForwardAuthUnavailable as exc:
+            x.upstream = table.default_upstream
+            await self._send_error(x, send, exc)
+            return False
+        if isinstance(answer, Refusal):
+            x.upstream = table.default_upstream
+            x.answered(answer.status, len(answer.body), "identity_refused")
+            length = (b"content-length", str(len(answer.body)).encode())
+            await send({"type": "http.response.start", "status": answer.status, "headers": [*answer.headers, length]})
+            await send({"type": "http.response.body", "body": answer.body})
+            return False
+        x.out_headers = with_identity(x.out_headers, self._signer, answer)
+        return True
 
-    async def _relay(
-        self, response: UpstreamResponse, send: Send, capture: bytearray | None
-    ) -> tuple[int, int, str | None]:
-        """Stream the upstream response to the client; returns (status, body bytes sent, error code or None)."""
+    def _plan_mirror(self, x: Exchange) -> None:
+        assert x.decision is not None
+        wanted = x.decision.mirror_to
+        if wanted is None:
+            return
+        if not self.shadow.has_room():
+            self.metrics.shadow(x.route_label, "dropped_queue_full")
+            return
+        x.mirror_to = wanted
+        if x.has_body:
+            x.captured_request = bytearray()
+
+    def _try_again(self, x: Exchange, exc: UpstreamError) -> bool:
+        """After a transport failure: retry the same upstream, or fall back to the monolith, or give up (False)."""
+        self.metrics.upstream_error(x.upstream, exc.code)
+        if (
+            x.retryable
+            and x.retries < self.settings.retries
+            and isinstance(exc, (UpstreamConnectError, UpstreamBroken))
+        ):
+            x.retries += 1
+            self.metrics.retry(x.upstream)
+            return True
+        if x.may_fall_back:
+            self.metrics.fallback(x.route_label)
+            x.fall_back(exc.code)
+            return True
+        return False
+
+    def _pin(self, x: Exchange) -> None:
+        """Read-your-writes: an unsafe request that went to the monolith pins its client there (`pinning.py`)."""
+        decision = x.decision
+        if decision is not None and decision.pin_key is not None and decision.route is not None:
+            self.pins.pin(decision.route.service, decision.pin_key, decision.route.pin_seconds)
+
+    async def _relay(self, x: Exchange, response: UpstreamResponse, send: Send, capture: bytearray | None) -> None:
+        """Stream the upstream's response to the client; the outcome goes into `x`."""
+        x.fallback = x.fallback_from is not None
         sent = 0
         limit = self.shadow.body_limit + 1
         try:
@@ -424,99 +342,72 @@ class ProxyApp:
                 if capture is not None:
                     capture.extend(whole[:limit])
                 await send({"type": "http.response.body", "body": whole, "more_body": False})
-                return response.status, len(whole), None
+                x.answered(response.status, len(whole))
+                return
             async for chunk in response.chunks():
                 if capture is not None and len(capture) < limit:
                     capture.extend(chunk[: limit - len(capture)])
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 sent += len(chunk)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except (ClientDisconnected, ConnectionError):
+        except ConnectionError:  # the client went away (ClientDisconnected among them)
             response.release()
-            return 499, sent, "client_gone"
+            x.answered(499, sent, "client_gone")
+            return
         except UpstreamError as exc:
             response.release()
             self.metrics.upstream_error(exc.upstream, exc.code)
-            raise _Truncated(exc, sent) from exc
+            x.answered(response.status, sent, _Truncated.code)
+            raise _Truncated(exc) from exc
         response.release()
-        return response.status, sent, None
+        x.answered(response.status, sent)
 
-    def _finish(
-        self,
-        fields: dict[str, object],
-        started: float,
-        route: str,
-        stage: str,
-        upstream: str,
-        status: int,
-        sent: int,
-        *,
-        error: str | None = None,
-        retries: int = 0,
-        fallback: bool = False,
-    ) -> None:
-        seconds = time.perf_counter() - started
-        self.metrics.observe(route, stage, upstream, status, seconds)
+    def _mirror(self, x: Exchange, response: UpstreamResponse, captured: bytearray) -> None:
+        """Offer the exchange to the shadow pool, once the client has its whole answer (`shadow.py`)."""
+        if x.error is not None or x.fallback:  # a fallback answer is the monolith's own
+            return
+        if x.body_too_large:
+            self.metrics.shadow(x.route_label, "skipped_body_too_large")
+            return
+        if x.has_body and not x.body_complete:
+            self.metrics.shadow(x.route_label, "skipped_body_incomplete")
+            return
+        assert x.mirror_to is not None
+        request_body = x.captured_request
+        headers = [h for h in x.out_headers if h[0] != b"content-length"]
+        if request_body is not None:
+            headers.append((b"content-length", str(len(request_body)).encode()))
+        limit = self.shadow.body_limit
+        self.shadow.submit(
+            MirroredRequest(
+                request_id=x.request_id,
+                route=x.route_label,
+                service=x.mirror_to,
+                method=x.method,
+                target=x.target,
+                headers=headers,
+                body=bytes(request_body or b""),
+                chunked=False,
+            ),
+            CapturedResponse(
+                status=response.status,
+                headers=response.headers,
+                body=bytes(captured[:limit]),
+                truncated=len(captured) > limit,
+                seconds=time.perf_counter() - x.started,
+            ),
+        )
+
+    def _finish(self, x: Exchange) -> None:
+        """The one place an exchange is recorded: a metric sample and, when on, one access-log line."""
+        seconds = time.perf_counter() - x.started
+        self.metrics.observe(x.route_label, x.stage, x.upstream, x.status, seconds)
         if self.settings.access_log and access_log.enabled():
-            access_log.emit(
-                **fields,
-                status=status,
-                route=route,
-                stage=stage,
-                upstream=upstream,
-                fallback=fallback,
-                retries=retries,
-                duration_ms=round(seconds * 1000, 3),
-                bytes_out=sent,
-                error=error,
-            )
+            access_log.emit(x.access_fields(seconds))
 
-    async def _identify(
-        self, table: RouteTable, method: str, target: bytes, out_headers: Headers, send: Send, request_id: str
-    ) -> Headers | tuple[int, int, str]:
-        """Forward auth for a request a service will answer: the headers with a signed identity, or, when the
-        monolith refuses the credentials (or cannot be asked), (status, bytes sent, error) of the answer sent."""
-        assert self._signer is not None
-        monolith = table.upstreams[table.default_upstream].url
-        if self._forward_auth is None or self._forward_auth.monolith_url != monolith:
-            if self._forward_auth is not None:
-                await self._forward_auth.close()
-            self._forward_auth = ForwardAuth.from_env(monolith)
-        try:
-            answer = await self._forward_auth.resolve(method, target, out_headers)
-        except ForwardAuthUnavailable as exc:
-            await self._send_error(send, exc, request_id)
-            return exc.status, 0, exc.code
-        if isinstance(answer, Refusal):
-            length = (b"content-length", str(len(answer.body)).encode())
-            await send({"type": "http.response.start", "status": answer.status, "headers": [*answer.headers, length]})
-            await send({"type": "http.response.body", "body": answer.body})
-            return answer.status, len(answer.body), "identity_refused"
-        return with_identity(out_headers, self._signer, answer)
-
-    async def _send_error(self, send: Send, exc: ProxyError, request_id: str) -> None:
-        detail = exc.detail if isinstance(exc, UpstreamError) else str(exc)
-        body = error_body(exc.status, exc.code, detail, request_id)
-        try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": exc.status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-        except (ClientDisconnected, ConnectionError):
-            pass
-
-
-class _BodyState:
-    __slots__ = ("complete", "too_large", "touched")
-
-    def __init__(self) -> None:
-        self.touched = False  # reading began: the request can no longer be replayed elsewhere
-        self.too_large = False  # over the shadow body limit: not mirrored
-        self.complete = False  # read to its end (an upstream that answered early may leave it unread)
+    async def _send_error(self, x: Exchange, send: Send, error: ProxyError) -> None:
+        x.failed(error)
+        await send_error_response(send, error, x.request_id)
 
 
 class _Truncated(ProxyError):
@@ -524,7 +415,6 @@ class _Truncated(ProxyError):
 
     code = "upstream_broken_mid_response"
 
-    def __init__(self, cause: UpstreamError, sent: int) -> None:
+    def __init__(self, cause: UpstreamError) -> None:
         super().__init__(str(cause))
         self.cause = cause
-        self.sent = sent

@@ -10,6 +10,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+from strangler_proxy.dataplane.model import Upstream
 from strangler_proxy.errors import UpstreamError
 from strangler_proxy.http.client import UpstreamPool
 
@@ -24,9 +25,8 @@ class Health:
     breaker: str  # closed / half_open / open
 
 
-async def check(pool: UpstreamPool) -> Health:
+async def check(upstream: Upstream, pool: UpstreamPool) -> Health:
     started = time.perf_counter()
-    upstream = pool.upstream
     path = upstream.health_path.encode() or b"/"
     status: int | None = None
     error: str | None = None
@@ -44,5 +44,5 @@ async def check(pool: UpstreamPool) -> Health:
     return Health(upstream.name, healthy, status, error, time.perf_counter() - started, pool.breaker.state.name.lower())
 
 
-async def check_all(pools: list[UpstreamPool]) -> list[Health]:
-    return list(await asyncio.gather(*(check(pool) for pool in pools)))
+async def check_all(pools: list[tuple[Upstream, UpstreamPool]]) -> list[Health]:
+    return list(await asyncio.gather(*(check(upstream, pool) for upstream, pool in pools)))

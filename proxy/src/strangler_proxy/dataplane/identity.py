@@ -2,27 +2,30 @@
 pattern of nginx ``auth_request`` / Envoy ``ext_authz``) and pass services a signed identity. The contract —
 endpoint, header format, test vector — is docs/identity.md.
 
-    signer = IdentitySigner.from_env()                   # STRANGLER_IDENTITY_KEY, >= 32 characters
-    auth = ForwardAuth.from_env("http://127.0.0.1:8000") # the monolith; STRANGLER_IDENTITY_CACHE_SECONDS
+    signer = IdentitySigner(key)                         # STRANGLER_IDENTITY_KEY, >= 32 characters
+    auth = ForwardAuth("http://127.0.0.1:8000", cache_seconds=5.0)  # the monolith; STRANGLER_IDENTITY_CACHE_SECONDS
     answer = await auth.resolve(method, target, out_headers)   # User | None (anonymous) | Refusal
     await auth.close()                                   # on shutdown
 
 How `ProxyApp` calls it, for a request whose decision sends it to a service (``upstream != default``) — never
 for requests to the monolith, which authenticates them itself:
 
-1. Build ``out_headers`` as today (`headers.upstream_request_headers` already drops client-sent
+1. Build ``out_headers`` as today (`forwarding.upstream_request_headers` already drops client-sent
    ``X-Strangler-*``), then ``answer = await auth.resolve(method, target, out_headers)`` before opening the
    upstream (``target``: the canonical path and query the upstream will receive).
 2. ``Refusal``: send ``answer.status``, ``answer.headers`` plus a ``content-length``, and ``answer.body`` to the
    client (the monolith's own 401/403 for those credentials) and stop; do not call the service. Log it like an
    upstream answer from ``monolith`` with ``error="identity_refused"``.
-3. ``ForwardAuthUnavailable`` (a `ProxyError`, 503): send it with ``_send_error`` — fail closed.
+3. ``ForwardAuthUnavailable`` (a `ProxyError`, 503): answer it like any error of the proxy — fail closed.
 4. Otherwise ``out_headers = with_identity(out_headers, signer, answer)``: it removes any identity header and,
    for a user, adds ``X-Strangler-Identity`` signed now (anonymous requests carry none).
 5. A safe request that falls back from the service to the monolith may keep the identity header: the monolith
    ignores it. Shadow copies to a service are resolved the same way (mirrors of anonymous requests need no call).
 
 The exact code, tried end to end against `e2e/`, is in docs/identity.md ("Wiring it into ProxyApp").
+
+The monolith is asked through the data plane's own client (`http/client.py`), on a pool of its own, with the
+whole question bounded by `timeout`.
 
 Credentials are never logged or stored in clear: the cache is keyed by a SHA-256 of the headers that decide the
 answer, and holds only the answer. Only users and anonymous answers are cached: a refusal names the methods of
@@ -38,25 +41,21 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from multidict import CIMultiDict
-
-from strangler_proxy.errors import ProxyError
-
-Headers = list[tuple[bytes, bytes]]
+from strangler_proxy.dataplane.model import Upstream
+from strangler_proxy.errors import ForwardAuthUnavailable, SettingsInvalid, UpstreamError
+from strangler_proxy.http.client import UpstreamPool
+from strangler_proxy.http.headers import Headers
 
 __all__ = [
     "IDENTITY_HEADER",
     "ForwardAuth",
     "ForwardAuthUnavailable",
-    "IdentityKeyInvalid",
     "IdentitySigner",
     "Refusal",
     "User",
@@ -98,17 +97,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 log = logging.getLogger("strangler.proxy.identity")
 
 
-class IdentityKeyInvalid(ProxyError):
-    code = "invalid_settings"
-
-
-class ForwardAuthUnavailable(ProxyError):
-    """The monolith could not say who the client is (unreachable, timeout, an answer outside the contract)."""
-
-    status = 503
-    code = "identity_unavailable"
-
-
 @dataclass(frozen=True, slots=True)
 class User:
     id: int
@@ -129,24 +117,24 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def identity_key_problem(key: str) -> str | None:
+    """Why `key` cannot sign identities (naming its variable), or None."""
+    if len(key) < KEY_MIN_LENGTH:
+        return (
+            f"{KEY_VARIABLE} must be at least {KEY_MIN_LENGTH} characters long (it is {len(key)}); "
+            "set it to the key the services verify with"
+        )
+    return None
+
+
 class IdentitySigner:
     def __init__(self, key: str, *, lifetime: int = DEFAULT_LIFETIME, clock: Callable[[], float] = time.time) -> None:
-        if len(key) < KEY_MIN_LENGTH:
-            raise IdentityKeyInvalid(
-                f"{KEY_VARIABLE} must be at least {KEY_MIN_LENGTH} characters long (it is {len(key)}); "
-                "set it to the key the services verify with"
-            )
+        problem = identity_key_problem(key)
+        if problem:
+            raise SettingsInvalid(problem)
         self._key = key.encode("utf-8")
         self._lifetime = lifetime
         self._clock = clock
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> IdentitySigner:
-        env = os.environ if environ is None else environ
-        key = env.get(KEY_VARIABLE)
-        if not key:
-            raise IdentityKeyInvalid(f"{KEY_VARIABLE} is not set; services refuse unsigned identities")
-        return cls(key)
 
     def sign(self, user: User, *, now: int | None = None) -> bytes:
         issued = int(self._clock()) if now is None else now
@@ -194,6 +182,7 @@ class ForwardAuth:
     ) -> None:
         self.monolith_url = monolith_url
         self.url = monolith_url.rstrip("/") + path
+        self._path = path.encode("latin-1")
         self._timeout = timeout
         self._cache_seconds = cache_seconds
         self._cache_size = cache_size
@@ -201,20 +190,8 @@ class ForwardAuth:
         self._clock = clock
         self._cache: OrderedDict[bytes, _Cached] = OrderedDict()
         self._inflight: dict[bytes, asyncio.Future[Answer]] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: UpstreamPool | None = None
         self.calls = 0  # requests made to the monolith (for metrics and tests)
-
-    @classmethod
-    def from_env(cls, monolith_url: str, environ: Mapping[str, str] | None = None) -> ForwardAuth:
-        env = os.environ if environ is None else environ
-        raw = env.get("STRANGLER_IDENTITY_CACHE_SECONDS", str(DEFAULT_CACHE_SECONDS))
-        try:
-            seconds = float(raw)
-        except ValueError as exc:
-            raise IdentityKeyInvalid(f"STRANGLER_IDENTITY_CACHE_SECONDS={raw!r} is not a number") from exc
-        if seconds < 0:
-            raise IdentityKeyInvalid("STRANGLER_IDENTITY_CACHE_SECONDS must not be negative")
-        return cls(monolith_url, cache_seconds=seconds)
 
     async def resolve(self, method: str, target: bytes, headers: Headers) -> Answer:
         """Who `headers` (the request for `target` as it will go upstream) name: a user, None for anonymous, or
@@ -238,9 +215,9 @@ class ForwardAuth:
         return await asyncio.shield(task)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     def _cache_key(self, method: str, headers: Headers) -> bytes:
         safe = method.upper() in SAFE_METHODS
@@ -264,39 +241,44 @@ class ForwardAuth:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-                # Never remember a Set-Cookie from one client's answer and send it with another's request.
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+    def _client(self) -> UpstreamPool:
+        if self._pool is None:
+            # No circuit breaker: every question gets its own answer (or its own 503), as before the first failure.
+            monolith = Upstream(
+                name="identity",
+                url=self.monolith_url.rstrip("/"),
+                connect_timeout=self._timeout,
+                read_timeout=self._timeout,
+                max_connections=self._max_connections,
             )
-        return self._session
+            self._pool = UpstreamPool(monolith, breaker_failures=0)
+        return self._pool
 
     async def _ask(self, method: str, target: bytes, headers: Headers) -> Answer:
-        out: CIMultiDict[str] = CIMultiDict()
-        for name, value in headers:
-            lower = name.lower()
-            if lower in DECIDING_HEADERS or lower in TRACE_HEADERS:
-                out.add(lower.decode("latin-1"), value.decode("latin-1"))
-        out["X-Original-Method"] = method.upper()
-        out["X-Original-URI"] = target.decode("latin-1")
+        # Only what decides the answer and what traces it; no cookie ever comes back into a question, since the
+        # client keeps no jar.
+        out: Headers = [
+            (n.lower(), v) for n, v in headers if n.lower() in DECIDING_HEADERS or n.lower() in TRACE_HEADERS
+        ]
+        out += [
+            (b"accept", b"application/json"),
+            (b"x-original-method", method.upper().encode("latin-1")),
+            (b"x-original-uri", target),
+        ]
         self.calls += 1
         try:
-            async with self._client().get(self.url, headers=out, allow_redirects=False) as response:
-                body = await response.read()
-                status = response.status
-                kept = [
-                    (n.lower().encode("latin-1"), v.encode("latin-1"))
-                    for n, v in response.headers.items()
-                    if n.lower().encode("latin-1") not in DROPPED_FROM_REFUSAL
-                ]
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            async with asyncio.timeout(self._timeout):
+                response = await self._client().request("GET", self._path, out)
+                try:
+                    body = b"".join([chunk async for chunk in response.chunks()])
+                finally:
+                    response.release()
+        except (UpstreamError, TimeoutError) as exc:
             log.warning("forward auth: %s unreachable: %s", self.url, type(exc).__name__)
             raise ForwardAuthUnavailable(f"the identity provider did not answer ({type(exc).__name__})") from exc
+        status = response.status
         if status in (401, 403):
+            kept = [(n, v) for n, v in response.headers if n not in DROPPED_FROM_REFUSAL]
             return Refusal(status=status, headers=kept, body=body)
         if status != 200:
             log.warning("forward auth: %s answered %d", self.url, status)

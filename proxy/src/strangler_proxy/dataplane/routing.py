@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 
 from strangler_proxy.dataplane.model import Route, RouteTable
-from strangler_proxy.errors import BadRequestPath, ProxyError
+from strangler_proxy.errors import BadRequestPath, Problem, TableInvalid
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SUB_DELIMS_AND_COLON_AT = frozenset(b"!$&'()*+,;=:@")
@@ -37,10 +37,6 @@ _REJECTED_RAW = frozenset(range(0x21)) | {0x7F, ord("\\"), ord("#")}
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _ALREADY_CANONICAL = re.compile(rb"(?:/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)*/?")
 _PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
-
-
-class InvalidRouteTable(ProxyError):
-    code = "invalid_route_table"
 
 
 def canonicalise(raw_path: bytes) -> str:
@@ -112,9 +108,10 @@ class Match:
 
 
 def compile_route_path(path: str) -> tuple[str | None, ...]:
-    """Split a route path into canonical literal segments and parameters (None); raise on a bad path."""
+    """Split a route path into canonical literal segments and parameters (None); raise `TableInvalid` on a bad path
+    (`table_rules.check_route_path` says the same, with the field, before a table gets here)."""
     if not path.startswith("/"):
-        raise InvalidRouteTable(f"route path {path!r} must start with '/'")
+        raise _bad_path(f"route path {path!r} must start with '/'")
     segments: list[str | None] = []
     for part in path[1:].split("/"):
         if part == "":
@@ -123,15 +120,19 @@ def compile_route_path(path: str) -> tuple[str | None, ...]:
             segments.append(None)
             continue
         if "{" in part or "}" in part:
-            raise InvalidRouteTable(f"route path {path!r}: a parameter must fill a whole segment, like {{id}}")
+            raise _bad_path(f"route path {path!r}: a parameter must fill a whole segment, like {{id}}")
         try:
             canonical = canonicalise(("/" + part).encode())
         except BadRequestPath as exc:
-            raise InvalidRouteTable(f"route path {path!r}: {exc}") from exc
+            raise _bad_path(f"route path {path!r}: {exc}") from exc
         if canonical != "/" + part:
-            raise InvalidRouteTable(f"route path {path!r} is not canonical (segment {part!r} → {canonical[1:]!r})")
+            raise _bad_path(f"route path {path!r} is not canonical (segment {part!r} → {canonical[1:]!r})")
         segments.append(part)
     return tuple(segments)
+
+
+def _bad_path(message: str) -> TableInvalid:
+    return TableInvalid([Problem("path", message)])
 
 
 def param_names(path: str) -> list[str]:
@@ -186,24 +187,3 @@ class Router:
                 values = [p for s, p in zip(segments, parts, strict=False) if s is None]
                 return Match(candidate.route, dict(zip(candidate.names, values, strict=True)))
         return None
-
-
-def validate_table(table: RouteTable) -> None:
-    """Raise `InvalidRouteTable` naming the first problem; the control plane calls this before storing."""
-    if table.default_upstream not in table.upstreams:
-        raise InvalidRouteTable(f"default upstream {table.default_upstream!r} is not among the upstreams")
-    for name, upstream in table.upstreams.items():
-        if name != upstream.name:
-            raise InvalidRouteTable(f"upstream key {name!r} differs from its name {upstream.name!r}")
-        if not re.fullmatch(r"https?://[^/?#\s]+", upstream.url):
-            raise InvalidRouteTable(f"upstream {name!r}: url {upstream.url!r} must be scheme://host:port, no path")
-    for route in table.routes:
-        if route.service not in table.upstreams:
-            raise InvalidRouteTable(f"route {route.path!r}: service {route.service!r} is not an upstream")
-        if not 0 <= route.percent <= 100:
-            raise InvalidRouteTable(f"route {route.path!r}: percent {route.percent} is outside 0..100")
-        if route.sticky.kind in ("cookie", "header") and not route.sticky.name:
-            raise InvalidRouteTable(f"route {route.path!r}: a {route.sticky.kind} sticky key needs a name")
-        if route.pin_seconds < 0:
-            raise InvalidRouteTable(f"route {route.path!r}: pin_seconds must not be negative")
-    Router(table)

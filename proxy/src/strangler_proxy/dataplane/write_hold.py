@@ -31,11 +31,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from strangler_proxy.dataplane.error_response import send_error_response
 from strangler_proxy.dataplane.model import SAFE_METHODS
 from strangler_proxy.dataplane.routing import canonicalise
-from strangler_proxy.errors import BadRequestPath, ProxyError, error_body
+from strangler_proxy.errors import BadRequestPath, WriteHeld, WritesInFlight
 from strangler_proxy.http.asgi import ASGIApp, Receive, Scope, Send
-from strangler_proxy.http.protocol import ClientDisconnected
 
 log = logging.getLogger("strangler_proxy.cutover")
 
@@ -44,25 +44,6 @@ MAX_TIMEOUT = 120.0
 DEFAULT_MAX_QUEUE = 1000
 MAX_QUEUE = 100_000
 WAITS_KEPT = 10_000
-
-
-class WritesInFlight(ProxyError):
-    """Writes forwarded before the hold did not finish within its timeout; the hold was dropped."""
-
-    status = 409
-    code = "writes_in_flight"
-
-
-class WriteHeld(ProxyError):
-    """A held write could not be forwarded: the hold expired or its queue was full. Nothing reached an upstream."""
-
-    status = 503
-    code = "write_hold"
-
-    def __init__(self, detail: str, *, route: str, retry_after: int = 1) -> None:
-        super().__init__(detail)
-        self.route = route
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -228,26 +209,6 @@ def wait_stats(measured: Iterable[float]) -> dict[str, Any]:
     }
 
 
-async def send_refusal(send: Send, exc: WriteHeld, request_id: str) -> None:
-    """The proxy's JSON error body, with `Retry-After`."""
-    body = error_body(exc.status, exc.code, str(exc), request_id)
-    try:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": exc.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(exc.retry_after).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-    except (ClientDisconnected, ConnectionError):
-        pass
-
-
 class WriteHoldMiddleware:
     """Pure ASGI, in front of the ProxyApp: holds unsafe requests on held paths and counts those in flight."""
 
@@ -271,7 +232,8 @@ class WriteHoldMiddleware:
         if holds.active:
             refused = await holds.wait(scope["method"], path)
             if refused is not None:
-                await send_refusal(send, refused, _request_id(scope))
+                retry_after = [(b"retry-after", str(refused.retry_after).encode())]
+                await send_error_response(send, refused, _request_id(scope), retry_after)
                 return
         token = holds.enter(path)
         try:

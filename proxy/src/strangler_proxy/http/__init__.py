@@ -1,1 +1,2 @@
-"""TODO."""
+"""HTTP/1.1 on asyncio and httptools, both ways: the strict server that runs ASGI apps, and the pooled client.
+Knows nothing of routes or stages; imports only `strangler_proxy.errors`, and everything above may use it."""

@@ -1,12 +1,14 @@
-"""The one module that holds the proxy's HTTP client: a small HTTP/1.1 client on asyncio and httptools.
+"""The proxy's one HTTP client for outbound calls from the data plane: a small HTTP/1.1 client on asyncio and
+httptools (forwarding, shadow mirrors, health checks, forward auth and the comparator's noise samples).
 
 Chosen by measurement over aiohttp (see README): it is faster per request, and it sends exactly what the proxy
 decided — the canonical path byte for byte (no URL re-quoting), no invented headers (no User-Agent,
 Accept-Encoding, Host rewriting), no body decoding — which a general client does not promise.
 
-One `UpstreamPool` per upstream: keep-alive connections (LIFO idle list, closed after `IDLE_SECONDS`), a cap on
-open connections (`Upstream.max_connections`) and on requests waiting for one (`Upstream.max_pending`, beyond
-which `UpstreamOverloaded`), connect and read timeouts (`UpstreamTimeout`), a circuit breaker. Bodies stream both
+One `UpstreamPool` per upstream (an `Origin`: the route table's `Upstream` is one): keep-alive connections (LIFO
+idle list, closed after `IDLE_SECONDS`), a cap on open connections (`max_connections`) and on requests waiting for
+one (`max_pending`, beyond which `UpstreamOverloaded`), connect and read timeouts (`UpstreamTimeout`), a circuit
+breaker. Bodies stream both
 ways with back-pressure: at most `chunk` bytes are buffered per connection before reading pauses.
 """
 
@@ -16,12 +18,11 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import cast
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 import httptools
 
-from strangler_proxy.dataplane.model import Upstream
 from strangler_proxy.errors import (
     CircuitOpen,
     UpstreamBroken,
@@ -32,13 +33,27 @@ from strangler_proxy.errors import (
 )
 from strangler_proxy.http.breaker import BreakerState, CircuitBreaker
 from strangler_proxy.http.headers import Headers
+from strangler_proxy.http.timer import LazyTimer
 
 MAX_RESPONSE_HEADER_BYTES = 64 * 1024
 IDLE_SECONDS = 4.0  # below the 5 s keep-alive of uvicorn/granian/gunicorn, so a pooled connection is rarely stale
 
 
-class ClientGone(Exception):
-    """The downstream client went away while its request body was being forwarded."""
+class Origin(Protocol):
+    """Where a pool connects and how long it waits (the route table's `Upstream` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def url(self) -> str: ...  # scheme://host:port
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def read_timeout(self) -> float: ...
+    @property
+    def max_connections(self) -> int: ...
+    @property
+    def max_pending(self) -> int: ...
 
 
 class _Connection(asyncio.Protocol):
@@ -50,8 +65,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.reused = False
         self.idle_since = 0.0
-        self._deadline: float | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = LazyTimer(self._loop, self._expire_waiter)
         self._reset()
 
     def _reset(self) -> None:
@@ -100,9 +114,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         if self.head_done and not self.complete and self.until_eof:
             self.complete = True
         elif not self.complete:
@@ -175,36 +187,19 @@ class _Connection(asyncio.Protocol):
             self._waiter.set_result(None)
 
     async def wait(self, seconds: float, what: str) -> None:
-        """Wait for the parser to make progress, at most `seconds`.
-
-        The connection keeps one lazy timer (see `_tick`) instead of a call_later/cancel pair per wait: this is the
-        hot path, and most waits end long before their deadline.
-        """
+        """Wait for the parser to make progress, at most `seconds` (on the connection's one lazy timer)."""
         waiter = self._loop.create_future()
         self._waiter = waiter
-        deadline = self._loop.time() + seconds
-        self._deadline = deadline
-        if self._timer is not None and self._timer.when() > deadline:
-            self._timer.cancel()
-            self._timer = None
-        if self._timer is None:
-            self._timer = self._loop.call_at(deadline, self._tick)
+        self._timer.arm(seconds)
         try:
             await waiter
         except TimeoutError:
             raise UpstreamTimeout(self._pool.name, f"no {what} within {seconds:g}s") from None
         finally:
-            self._deadline = None
+            self._timer.disarm()
             self._waiter = None
 
-    def _tick(self) -> None:
-        self._timer = None
-        deadline = self._deadline
-        if deadline is None or self.closed:
-            return
-        if self._loop.time() < deadline:
-            self._timer = self._loop.call_at(deadline, self._tick)
-            return
+    def _expire_waiter(self) -> None:
         if self._waiter is not None:
             _expire(self._waiter)
 
@@ -279,7 +274,7 @@ class UpstreamResponse:
 class UpstreamPool:
     def __init__(
         self,
-        upstream: Upstream,
+        upstream: Origin,
         *,
         chunk: int = 64 * 1024,
         breaker_failures: int = 5,
@@ -385,7 +380,8 @@ class UpstreamPool:
         """Send a request and return once the response head arrived (the body streams afterwards).
 
         `headers` go out as given (a `content-length` among them frames the body); with `chunked` the body is sent
-        with chunked transfer-coding. Raises an `UpstreamError`, or `ClientGone` if `body` raised it.
+        with chunked transfer-coding. Raises an `UpstreamError`, or whatever `body` raised (`ClientDisconnected`
+        when the client went away).
         """
         if not self.breaker.allow():
             raise CircuitOpen(self.name, "circuit open after repeated failures")
@@ -445,24 +441,21 @@ class UpstreamPool:
         if body is None:
             conn.request_sent = True
             return
-        try:
-            async for piece in body:
-                if conn.closed or conn.head_done:
-                    break  # the upstream answered early or went away; what it said decides
-                if not piece:
-                    continue
-                if chunked:
-                    transport.write(b"%x\r\n%b\r\n" % (len(piece), piece))
-                else:
-                    transport.write(piece)
-                if conn.write_paused:
-                    await conn.drain()
+        async for piece in body:
+            if conn.closed or conn.head_done:
+                break  # the upstream answered early or went away; what it said decides
+            if not piece:
+                continue
+            if chunked:
+                transport.write(b"%x\r\n%b\r\n" % (len(piece), piece))
             else:
-                if chunked and not conn.closed:
-                    transport.write(b"0\r\n\r\n")
-                conn.request_sent = True
-        except ClientGone:
-            raise
+                transport.write(piece)
+            if conn.write_paused:
+                await conn.drain()
+        else:
+            if chunked and not conn.closed:
+                transport.write(b"0\r\n\r\n")
+            conn.request_sent = True
         if conn.closed and not conn.head_done:
             raise conn.error or UpstreamBroken(self.name, "connection closed while the request body was sent")
 

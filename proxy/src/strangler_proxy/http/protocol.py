@@ -29,34 +29,23 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import cast
 from urllib.parse import unquote
 
 import httptools
 
-from strangler_proxy.errors import PRODUCER, ProxyError
+from strangler_proxy.errors import ClientDisconnected, ProxyError, error_body
 from strangler_proxy.http.asgi import ASGIApp, Scope
-from strangler_proxy.http.request_cycle import REASONS, ClientDisconnected, RequestCycle
+from strangler_proxy.http.limits import ServerLimits
+from strangler_proxy.http.request_cycle import REASONS, RequestCycle
+from strangler_proxy.http.timer import LazyTimer
 
 log = logging.getLogger("strangler.server")
 
 
-@dataclass(frozen=True, slots=True)
-class ServerLimits:
-    max_url_bytes: int = 8 * 1024
-    max_header_bytes: int = 32 * 1024  # request line + headers
-    max_headers: int = 100
-    header_timeout: float = 10.0  # from a request's first byte to the end of its head
-    keepalive_timeout: float = 5.0  # idle time between requests on one connection
-    body_timeout: float = 30.0  # longest wait for the next piece of a request body the app is reading
-    high_water: int = 64 * 1024  # request-body bytes buffered before reading from the client pauses
-    shutdown_grace: float = 10.0  # in-flight requests get this long to finish on shutdown
-    max_connections: int = 10_000  # open client connections per listener; beyond it new ones are closed at once
+class _Reject(ProxyError):
+    """Raised inside httptools' callbacks (which wrap it): the request is refused with `status` and closed."""
 
-
-class _Reject(Exception):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status
@@ -109,9 +98,7 @@ class HttpProtocol(asyncio.Protocol):
         self.header_size = 0
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.timer: asyncio.TimerHandle | None = None
-        self.deadline: float | None = None
-        self.on_deadline: Callable[[], None] = self._head_timeout
+        self.timer = LazyTimer(self.loop, self._head_timeout)
         self.read_paused = False
         self.write_paused = False
         self.drain_waiters: list[asyncio.Future[None]] = []
@@ -131,15 +118,12 @@ class HttpProtocol(asyncio.Protocol):
         sock = transport.get_extra_info("sockname")
         self.client = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
         self.server = (str(sock[0]), int(sock[1])) if isinstance(sock, tuple) else None
-        self._arm(self.limits.header_timeout, self._head_timeout)
+        self.timer.arm(self.limits.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.registry.discard(self)
-        self._disarm()
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.timer.cancel()
         for cycle in (self.cycle, self.parsing, *self.pipeline):
             if cycle is not None:
                 cycle.disconnected = True
@@ -192,7 +176,7 @@ class HttpProtocol(asyncio.Protocol):
         self.headers = []
         self.header_count = 0
         self.header_size = 0
-        self._arm(self.limits.header_timeout, self._head_timeout)
+        self.timer.arm(self.limits.header_timeout)
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -215,7 +199,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self.in_head = False
         self.head_bytes = 0
-        self._disarm()
+        self.timer.disarm()
         try:
             cycle = self._new_cycle()
         except _Reject as exc:
@@ -304,11 +288,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.transport is None or self.closing:
             return
         if self.cycle is None or not self.cycle.response_started:
-            body = b'{"error":"bad_request","status":%d,"detail":"%b","producer":"%b"}' % (
-                status,
-                detail.replace('"', "'").encode("ascii", "replace"),
-                PRODUCER.encode(),
-            )
+            body = error_body(status, "bad_request", detail)
             self.transport.write(
                 b"HTTP/1.1 %d %b\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%b"
                 % (status, REASONS.get(status, b""), len(body), body)
@@ -359,36 +339,9 @@ class HttpProtocol(asyncio.Protocol):
                 self.resume_reading()
             return
         self.resume_reading()
-        self._arm(self.limits.keepalive_timeout, self._head_timeout)
+        self.timer.arm(self.limits.keepalive_timeout)
 
     # helpers
-    # One lazy timer per connection: arming only moves the deadline (an attribute write), and the timer, when it
-    # fires early, re-arms itself for the deadline. Two call_later/cancel pairs per request cost more than the
-    # proxying logic they guard.
-    def _arm(self, delay: float, callback: Callable[[], None]) -> None:
-        deadline = self.loop.time() + delay
-        self.deadline = deadline
-        self.on_deadline = callback
-        if self.timer is not None and self.timer.when() > deadline:
-            self.timer.cancel()
-            self.timer = None
-        if self.timer is None:
-            self.timer = self.loop.call_at(deadline, self._tick)
-
-    def _disarm(self) -> None:
-        self.deadline = None
-
-    def _tick(self) -> None:
-        self.timer = None
-        deadline = self.deadline
-        if deadline is None or self.closing:
-            return
-        if self.loop.time() < deadline:
-            self.timer = self.loop.call_at(deadline, self._tick)
-            return
-        self.deadline = None
-        self.on_deadline()
-
     def pause_reading(self) -> None:
         if not self.read_paused and self.transport is not None and not self.closing:
             self.read_paused = True
@@ -407,7 +360,7 @@ class HttpProtocol(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.closing:
             self.closing = True
-            self._disarm()
+            self.timer.disarm()
             self.transport.close()
 
     def abort(self) -> None:
@@ -416,4 +369,4 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.abort()
 
 
-__all__ = ["ClientDisconnected", "ConnectionRegistry", "HttpProtocol", "RequestCycle", "ServerLimits"]
+__all__ = ["ConnectionRegistry", "HttpProtocol"]

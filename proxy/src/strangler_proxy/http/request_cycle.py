@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from strangler_proxy.errors import PRODUCER
+from strangler_proxy.errors import ClientDisconnected, error_body
 from strangler_proxy.http.asgi import Message, Scope
-
-if TYPE_CHECKING:
-    from strangler_proxy.http.protocol import HttpProtocol
+from strangler_proxy.http.limits import ServerLimits
 
 REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -28,8 +26,21 @@ def _expire(waiter: asyncio.Future[object]) -> None:
         waiter.set_result(_TIMED_OUT)
 
 
-class ClientDisconnected(OSError):
-    """Raised from `send` when the client has gone away."""
+class Connection(Protocol):
+    """What an exchange needs from the connection it runs on (`protocol.HttpProtocol` is the one)."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport | None
+    limits: ServerLimits
+    cycle: RequestCycle | None  # the exchange the app is running
+    parsing: RequestCycle | None  # the exchange whose body is arriving
+    closing: bool
+    write_paused: bool
+
+    def resume_reading(self) -> None: ...
+    def reject(self, status: int, detail: str) -> None: ...
+    def abort(self) -> None: ...
+    async def drain(self) -> None: ...
 
 
 class RequestCycle:
@@ -54,7 +65,7 @@ class RequestCycle:
         "waiter",
     )
 
-    def __init__(self, proto: HttpProtocol, scope: Scope, *, keep_alive: bool, expect_continue: bool) -> None:
+    def __init__(self, proto: Connection, scope: Scope, *, keep_alive: bool, expect_continue: bool) -> None:
         self.proto = proto
         self.scope = scope
         self.keep_alive = keep_alive
@@ -183,11 +194,7 @@ class RequestCycle:
         return b"".join(lines)
 
     async def send_error(self, status: int, detail: str) -> None:
-        body = b'{"error":"internal","status":%d,"detail":"%b","producer":"%b"}' % (
-            status,
-            detail.encode(),
-            PRODUCER.encode(),
-        )
+        body = error_body(status, "internal", detail)
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         try:
             await self.send({"type": "http.response.start", "status": status, "headers": headers})

@@ -29,7 +29,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from strangler_proxy.http.asgi import ASGIApp, Message
-from strangler_proxy.http.protocol import ConnectionRegistry, HttpProtocol, ServerLimits
+from strangler_proxy.http.limits import ServerLimits
+from strangler_proxy.http.protocol import ConnectionRegistry, HttpProtocol
 
 log = logging.getLogger("strangler.server")
 

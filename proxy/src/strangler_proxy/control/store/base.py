@@ -4,8 +4,8 @@ A change is a full snapshot stored as a new version. Writers state the version t
 refuses a stale one inside the same transaction that appends, so of two concurrent writers exactly one
 wins. A rollback is a new version whose content equals an earlier one: history is never rewritten.
 
-`open_store(url)` picks the engine: a file path (or sqlite:///path) for SQLite, postgresql://... for
-PostgreSQL. Methods are blocking; the admin API and the watcher call them from worker threads.
+Engine-independent: the engines (`sqlite.py`, `postgres.py`) implement four primitives; `open_store` (the
+package) picks one. Methods are blocking; the admin API and the watcher call them from worker threads.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Self
 
 from strangler_proxy.control.table_codec import same_content, table_from_dict, table_to_dict, with_version
 from strangler_proxy.control.table_diff import diff_tables, summarise
-from strangler_proxy.control_errors import StaleVersion, StoreEmpty, StoreUnavailable, UnknownVersion
 from strangler_proxy.dataplane.model import RouteTable
+from strangler_proxy.errors import StaleVersion, StoreEmpty, StoreUnavailable, UnknownVersion
 
 TABLE_NAME = "strangler_route_versions"
 
@@ -149,15 +149,3 @@ class RouteStore(ABC):
         return self.commit(
             earlier.table, expected_version=expected_version, author=author, reason=reason, rollback_of=target
         )
-
-
-def open_store(url: str) -> RouteStore:
-    """Open (creating if needed) the store at a SQLite path, sqlite:///path, or postgresql:// URL."""
-    if url.startswith(("postgresql://", "postgres://")):
-        from strangler_proxy.control.store_postgres import PostgresStore
-
-        return PostgresStore(url)
-    from strangler_proxy.control.store_sqlite import SqliteStore
-
-    # As django-environ reads it: sqlite:///relative.db and sqlite:////absolute/path.db.
-    return SqliteStore(url.removeprefix("sqlite:///"))

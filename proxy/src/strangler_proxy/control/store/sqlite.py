@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 
-from strangler_proxy.control.store import TABLE_NAME, RouteStore, StoredRow, VersionInfo
-from strangler_proxy.control_errors import StaleVersion, StoreUnavailable
+from strangler_proxy.control.store.base import TABLE_NAME, RouteStore, StoredRow, VersionInfo
+from strangler_proxy.errors import StaleVersion, StoreUnavailable
 
 POLL_INTERVAL = 0.1
 BUSY_TIMEOUT_MS = 5000

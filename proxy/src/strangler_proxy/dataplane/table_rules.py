@@ -1,8 +1,19 @@
-"""Rules a whole route table must obey, beyond the type of each field.
+"""The rules every route table obeys: the one validator, run by the control plane before it stores a table and by
+the data plane before it serves one.
 
-Route paths must already be canonical (the data plane matches canonical request paths against them
-segment by segment, so a non-canonical rule would silently never match), and two rules may not claim the
-same (path, method): the winner would depend on list order, which an operator cannot see in a diff.
+`check_table` returns every problem, each with the field it is in, so an operator fixes a file in one round trip;
+`validate_table` raises them as `TableInvalid` (`ProxyApp.set_table` keeps the table it serves). The types and
+ranges of single fields are checked where untrusted input is parsed (`control/table_codec.py`); these are the rules
+a `RouteTable` built in code must obey too:
+
+* upstream names are `[a-z][a-z0-9_-]*` and equal their key; URLs are `http(s)://host[:port]`, no path, no
+  credentials; the default upstream exists;
+* a route's service is a known upstream; `percent` is 0..100 and only with `canary`; a cookie or header sticky key
+  has a name; `pin_seconds` is not negative;
+* route paths are canonical segment prefixes (the data plane matches canonical request paths against them
+  segment by segment, so a non-canonical rule would silently never match);
+* two rules may not claim the same (path, method): the winner would depend on list order, which an operator
+  cannot see in a diff.
 """
 
 from __future__ import annotations
@@ -11,10 +22,9 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from strangler_proxy.control_errors import Problem
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage
-from strangler_proxy.dataplane.routing import InvalidRouteTable, canonicalise, validate_table
-from strangler_proxy.errors import BadRequestPath
+from strangler_proxy.dataplane.routing import canonicalise
+from strangler_proxy.errors import BadRequestPath, Problem, TableInvalid
 
 UPSTREAM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 # RFC 3986 pchar without percent-escapes: a rule is written with decoded characters only.
@@ -30,11 +40,18 @@ def check_table(
     Names in `broken_upstreams` were declared but failed to parse: already reported, so not "unknown" again.
     """
     problems: list[Problem] = []
-    for name in table.upstreams:
+    for name, upstream in table.upstreams.items():
         if not UPSTREAM_NAME.match(name):
             problems.append(
                 Problem(f"upstreams.{name}", "names are lowercase letters, digits, - and _, starting with a letter")
             )
+        if upstream.name != name:
+            problems.append(Problem(f"upstreams.{name}.name", f"must equal the key it is listed under ({name!r})"))
+        url_problem, url = normalise_upstream_url(upstream.url)
+        if url_problem is None and url != upstream.url:
+            url_problem = f"{upstream.url!r} must be scheme://host[:port] with no path, query or fragment"
+        if url_problem is not None:
+            problems.append(Problem(f"upstreams.{name}.url", url_problem))
     known = ", ".join(sorted(table.upstreams)) or "none"
     if table.default_upstream not in table.upstreams and table.default_upstream not in broken_upstreams:
         problems.append(
@@ -74,10 +91,17 @@ def check_route(
                 f"{route.service!r} is not a known upstream (known: {known}); add it under [upstreams] first",
             )
         )
-    if route.percent and route.stage is not Stage.CANARY:
+    if not 0 <= route.percent <= 100:
+        problems.append(Problem(f"{where}.percent", f"must be between 0 and 100, got {route.percent}"))
+    elif route.percent and route.stage is not Stage.CANARY:
         problems.append(
             Problem(f"{where}.percent", f"a percentage only applies to the canary stage, not {route.stage.value}")
         )
+    if route.sticky.kind in ("cookie", "header") and not route.sticky.name:
+        kind = route.sticky.kind
+        problems.append(Problem(f"{where}.sticky.name", f"a {kind} sticky key needs the {kind}'s name"))
+    if route.pin_seconds < 0:
+        problems.append(Problem(f"{where}.pin_seconds", f"must not be negative, got {route.pin_seconds:g}"))
     return problems
 
 
@@ -116,13 +140,11 @@ def check_route_path(path: str) -> str | None:
     return None
 
 
-def check_serveable(table: RouteTable) -> list[Problem]:
-    """The data plane's own check, so nothing is stored that a running proxy would refuse to load."""
-    try:
-        validate_table(table)
-    except InvalidRouteTable as exc:
-        return [Problem("", f"the proxy cannot serve this table: {exc}")]
-    return []
+def validate_table(table: RouteTable) -> None:
+    """Raise `TableInvalid` listing every rule `table` breaks (see the module docstring)."""
+    problems = check_table(table)
+    if problems:
+        raise TableInvalid(problems)
 
 
 def route_shape(path: str) -> str:

@@ -1,5 +1,6 @@
-"""Per-route comparison settings: what the comparator ignores and compares, how often it learns noise, and the
-gate that rolls the route back. They live on `Route.compare`, so they are versioned and audited with the route.
+"""A route's comparison settings (`Route.compare`) as plain data and back, every field checked on the way in.
+
+In a routes file they are the route's `[routes.compare]` table; through the admin API the `"compare"` object:
 
     [[routes]]
     path = "/api/catalog"
@@ -20,30 +21,13 @@ gate that rolls the route back. They live on `Route.compare`, so they are versio
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
-from strangler_proxy.compare.jsonpath import JsonPathError, parse_path
-from strangler_proxy.control_errors import Problem
+from strangler_proxy.compare.jsonpath import parse_path
+from strangler_proxy.dataplane.model import DEFAULT_COMPARE, CompareSettings
+from strangler_proxy.errors import JsonPathError, Problem
 
-DEFAULT_HEADERS = ("content-type", "location")
-
-
-@dataclass(frozen=True, slots=True)
-class CompareSettings:
-    ignore: tuple[str, ...] = ()
-    headers: tuple[str, ...] = DEFAULT_HEADERS
-    noise_sample: float = 0.1
-    shadow_monolith: bool = False
-    gate: bool = True
-    gate_min_samples: int = 100
-    gate_window: int = 1000
-    gate_max_diff_rate: float = 0.01
-    gate_max_5xx_rate: float = 0.01
-    gate_max_p99_ratio: float = 2.0
-
-
-DEFAULT_COMPARE = CompareSettings()
 COMPARE_KEYS = frozenset(f.name for f in fields(CompareSettings))
 
 

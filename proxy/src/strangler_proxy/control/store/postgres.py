@@ -17,8 +17,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from strangler_proxy.control.store import TABLE_NAME, RouteStore, StoredRow, VersionInfo
-from strangler_proxy.control_errors import StaleVersion, StoreUnavailable
+from strangler_proxy.control.store.base import TABLE_NAME, RouteStore, StoredRow, VersionInfo
+from strangler_proxy.errors import StaleVersion, StoreUnavailable
 
 CHANNEL = "strangler_routes"
 CONNECT_TIMEOUT = 5

@@ -41,6 +41,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	cd monolith && ../$(VENV)/bin/lint-imports
+	cd proxy && ../$(VENV)/bin/lint-imports
 
 fmt: venv
 	$(VENV)/bin/ruff format .

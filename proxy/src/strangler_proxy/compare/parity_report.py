@@ -24,7 +24,7 @@ def verdict(report: ParityReport) -> str:
     return f"DIFFERENCES: {report.differing} of {report.replayed} requests ({share:.1%}) differ beyond noise"
 
 
-def _value(value: Any) -> str:
+def cell_value(value: Any) -> str:
     return "(absent)" if value is None else json.dumps(value, ensure_ascii=False)
 
 
@@ -46,7 +46,7 @@ def _example_for(report: ParityReport, name: str) -> tuple[str, str, str]:
         return "", "", ""
     diff = next((d for d in example.diffs if d.field == name), None)
     where = f"{example.method} {example.target}" + (f" at {diff.path}" if diff else "")
-    return where, _value(diff.expected) if diff else "", _value(diff.actual) if diff else ""
+    return where, cell_value(diff.expected) if diff else "", cell_value(diff.actual) if diff else ""
 
 
 def markdown(report: ParityReport) -> str:
@@ -85,7 +85,7 @@ def markdown(report: ParityReport) -> str:
             lines.append(f"### {e.method} `{e.target}` — status {e.expected_status} vs {e.actual_status}")
             lines.append("")
             lines += [
-                f"- `{d.path}` ({d.kind}): primary {_md(_value(d.expected))}, candidate {_md(_value(d.actual))}"
+                f"- `{d.path}` ({d.kind}): primary {_md(cell_value(d.expected))}, candidate {_md(cell_value(d.actual))}"
                 + (" — noise, not counted" if d.field in noise else "")
                 for d in e.diffs
             ]
@@ -115,8 +115,8 @@ def html_page(report: ParityReport) -> str:
     examples = ""
     for ex in report.examples:
         items = "".join(
-            f"<li><code>{e(d.path)}</code> ({e(d.kind)}): primary <code>{e(_value(d.expected))}</code>, "
-            f"candidate <code>{e(_value(d.actual))}</code>{NOISE_NOTE if d.field in noise else ''}</li>"
+            f"<li><code>{e(d.path)}</code> ({e(d.kind)}): primary <code>{e(cell_value(d.expected))}</code>, "
+            f"candidate <code>{e(cell_value(d.actual))}</code>{NOISE_NOTE if d.field in noise else ''}</li>"
             for d in ex.diffs
         )
         examples += (

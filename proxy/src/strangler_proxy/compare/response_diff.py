@@ -109,7 +109,7 @@ def compare_responses(
     result.body_compared = "hash"
     a_hash, b_hash = body_hash(text_body(expected.body, ctx)), body_hash(text_body(actual.body, ctx))
     if a_hash != b_hash:
-        diffs.append(FieldDiff("body", "body", "changed", _preview(expected.body), _preview(actual.body)))
+        diffs.append(FieldDiff("body", "body", "changed", preview(expected.body), preview(actual.body)))
     return result
 
 
@@ -146,13 +146,13 @@ def _walk(
             if key in b:
                 _walk(a[key], b[key], path, rules, diffs, ctx)
             elif not (rules and matches_any(rules, path)):
-                diffs.append(FieldDiff(format_path(path), generalise(path), "missing", _shown(a[key]), None))
+                diffs.append(FieldDiff(format_path(path), generalise(path), "missing", shown(a[key]), None))
             path.pop()
         for key in b:
             if key not in a:
                 path.append(key)
                 if not (rules and matches_any(rules, path)):
-                    diffs.append(FieldDiff(format_path(path), generalise(path), "extra", None, _shown(b[key])))
+                    diffs.append(FieldDiff(format_path(path), generalise(path), "extra", None, shown(b[key])))
                 path.pop()
         return
     if ta is list and tb is list:
@@ -160,10 +160,10 @@ def _walk(
             path.append(i)
             if i >= len(b):
                 if not (rules and matches_any(rules, path)):
-                    diffs.append(FieldDiff(format_path(path), generalise(path), "missing", _shown(a[i]), None))
+                    diffs.append(FieldDiff(format_path(path), generalise(path), "missing", shown(a[i]), None))
             elif i >= len(a):
                 if not (rules and matches_any(rules, path)):
-                    diffs.append(FieldDiff(format_path(path), generalise(path), "extra", None, _shown(b[i])))
+                    diffs.append(FieldDiff(format_path(path), generalise(path), "extra", None, shown(b[i])))
             else:
                 _walk(a[i], b[i], path, rules, diffs, ctx)
             path.pop()
@@ -172,9 +172,9 @@ def _walk(
         # Strings are normalised only when they differ: most fields are equal, and normalising costs.
         if a == b or (ta is str and tb is str and ctx.text(a) == ctx.text(b)):
             return
-        diffs.append(FieldDiff(format_path(path), generalise(path), "changed", _shown(a), _shown(b)))
+        diffs.append(FieldDiff(format_path(path), generalise(path), "changed", shown(a), shown(b)))
     else:
-        diffs.append(FieldDiff(format_path(path), generalise(path), "type", _shown(a), _shown(b)))
+        diffs.append(FieldDiff(format_path(path), generalise(path), "type", shown(a), shown(b)))
 
 
 def _kind(value: Any) -> str:
@@ -189,7 +189,7 @@ def _kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def _shown(value: Any) -> Any:
+def shown(value: Any) -> Any:
     if isinstance(value, dict | list):
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         return value if len(text) <= SHOWN else text[:SHOWN] + "…"
@@ -198,6 +198,6 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def _preview(body: bytes) -> str:
+def preview(body: bytes) -> str:
     text = body[:SHOWN].decode("utf-8", "replace")
     return f"{body_hash(body)} {text}" + ("…" if len(body) > SHOWN else "")

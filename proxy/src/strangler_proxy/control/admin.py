@@ -148,7 +148,8 @@ class AdminApp:
     async def _respond(self, request: Request) -> tuple[int, bytes, str, list[tuple[bytes, bytes]]]:
         try:
             if request.path == "/healthz":
-                return 200, _dumps({"status": "ok", "producer": ADMIN_PRODUCER}), "application/json", []
+                alive = _dumps({"status": "ok", "producer": ADMIN_PRODUCER})
+                return 200, alive, "application/json", []
             self._authenticate(request)
             if request.path == "/metrics" and request.method == "GET":
                 if self.metrics is None:
@@ -156,16 +157,19 @@ class AdminApp:
                 body, content_type = self.metrics()
                 return 200, body, content_type, []
             status, data = await self._route(request)(request)
-            return status, _dumps(data), "application/json", []
+            body = _dumps(data)
         except RequestRefused as exc:
-            return exc.status, _error(exc), "application/json", exc.headers
+            refusal = _error(exc)
+            return exc.status, refusal, "application/json", exc.headers
         except StranglerError as exc:
-            return exc.status, _error(exc), "application/json", []
+            error = _error(exc)
+            return exc.status, error, "application/json", []
         except Exception:
             log.exception("admin %s %s failed", request.method, request.path)
             detail = "the admin API failed unexpectedly; the proxy's log has the details"
             body = error_body(500, "internal_error", detail, producer=ADMIN_PRODUCER) + b"\n"
             return 500, body, "application/json", []
+        return status, body, "application/json", []
 
     def _route(self, request: Request) -> Handler:
         handler = self._endpoints.get((request.method, request.path))

@@ -170,19 +170,19 @@ def _proxy_settings(read: _Reader) -> ProxySettings:
     d = ProxySettings()
     return ProxySettings(
         trusted_proxies=read.value("trusted_proxies", d.trusted_proxies, parse_networks, "comma-separated CIDRs"),
-        via_name=read.value("via_name", d.via_name, _token, "one token, without spaces or commas"),
-        retries=read.value("retries", d.retries, int, "a whole number >= 0", _at_least(0)),
-        breaker_failures=read.value("breaker_failures", d.breaker_failures, int, "a whole number >= 0", _at_least(0)),
-        breaker_cooldown=read.value("breaker_cooldown", d.breaker_cooldown, float, "seconds > 0", _above(0)),
-        shadow_workers=read.value("shadow_workers", d.shadow_workers, int, "a whole number >= 1", _at_least(1)),
-        shadow_queue=read.value("shadow_queue", d.shadow_queue, int, "a whole number >= 1", _at_least(1)),
-        shadow_body_limit=read.value("shadow_body_limit", d.shadow_body_limit, int, "bytes >= 0", _at_least(0)),
-        shadow_ring=read.value("shadow_ring", d.shadow_ring, int, "a whole number >= 1", _at_least(1)),
-        pin_max_clients=read.value("pin_max_clients", d.pin_max_clients, int, "a whole number >= 1", _at_least(1)),
-        stream_chunk=read.value("stream_chunk", d.stream_chunk, int, "bytes >= 1", _at_least(1)),
-        access_log=read.value("access_log", d.access_log, _boolean, "1 or 0"),
+        via_name=read.value("via_name", d.via_name, one_token, "one token, without spaces or commas"),
+        retries=read.value("retries", d.retries, int, "a whole number >= 0", at_least(0)),
+        breaker_failures=read.value("breaker_failures", d.breaker_failures, int, "a whole number >= 0", at_least(0)),
+        breaker_cooldown=read.value("breaker_cooldown", d.breaker_cooldown, float, "seconds > 0", above(0)),
+        shadow_workers=read.value("shadow_workers", d.shadow_workers, int, "a whole number >= 1", at_least(1)),
+        shadow_queue=read.value("shadow_queue", d.shadow_queue, int, "a whole number >= 1", at_least(1)),
+        shadow_body_limit=read.value("shadow_body_limit", d.shadow_body_limit, int, "bytes >= 0", at_least(0)),
+        shadow_ring=read.value("shadow_ring", d.shadow_ring, int, "a whole number >= 1", at_least(1)),
+        pin_max_clients=read.value("pin_max_clients", d.pin_max_clients, int, "a whole number >= 1", at_least(1)),
+        stream_chunk=read.value("stream_chunk", d.stream_chunk, int, "bytes >= 1", at_least(1)),
+        access_log=read.value("access_log", d.access_log, boolean, "1 or 0"),
         identity_cache_seconds=read.value(
-            "identity_cache_seconds", d.identity_cache_seconds, float, "seconds >= 0", _at_least(0)
+            "identity_cache_seconds", d.identity_cache_seconds, float, "seconds >= 0", at_least(0)
         ),
     )
 
@@ -190,51 +190,49 @@ def _proxy_settings(read: _Reader) -> ProxySettings:
 def _server_limits(read: _Reader) -> ServerLimits:
     d = ServerLimits()
     return ServerLimits(
-        max_url_bytes=read.value("server_max_url_bytes", d.max_url_bytes, int, "bytes >= 1", _at_least(1)),
-        max_header_bytes=read.value("server_max_header_bytes", d.max_header_bytes, int, "bytes >= 1", _at_least(1)),
-        max_headers=read.value("server_max_headers", d.max_headers, int, "a whole number >= 1", _at_least(1)),
-        header_timeout=read.value("server_header_timeout", d.header_timeout, float, "seconds > 0", _above(0)),
-        keepalive_timeout=read.value("server_keepalive_timeout", d.keepalive_timeout, float, "seconds > 0", _above(0)),
-        body_timeout=read.value("server_body_timeout", d.body_timeout, float, "seconds > 0", _above(0)),
-        high_water=read.value("server_high_water", d.high_water, int, "bytes >= 1", _at_least(1)),
-        shutdown_grace=read.value("server_shutdown_grace", d.shutdown_grace, float, "seconds >= 0", _at_least(0)),
+        max_url_bytes=read.value("server_max_url_bytes", d.max_url_bytes, int, "bytes >= 1", at_least(1)),
+        max_header_bytes=read.value("server_max_header_bytes", d.max_header_bytes, int, "bytes >= 1", at_least(1)),
+        max_headers=read.value("server_max_headers", d.max_headers, int, "a whole number >= 1", at_least(1)),
+        header_timeout=read.value("server_header_timeout", d.header_timeout, float, "seconds > 0", above(0)),
+        keepalive_timeout=read.value("server_keepalive_timeout", d.keepalive_timeout, float, "seconds > 0", above(0)),
+        body_timeout=read.value("server_body_timeout", d.body_timeout, float, "seconds > 0", above(0)),
+        high_water=read.value("server_high_water", d.high_water, int, "bytes >= 1", at_least(1)),
+        shutdown_grace=read.value("server_shutdown_grace", d.shutdown_grace, float, "seconds >= 0", at_least(0)),
         max_connections=read.value(
-            "server_max_connections", d.max_connections, int, "a whole number >= 1", _at_least(1)
+            "server_max_connections", d.max_connections, int, "a whole number >= 1", at_least(1)
         ),
     )
 
 
 def _compare_config(read: _Reader) -> CompareConfig:
     d = CompareConfig()
-    fraction = _between(0, 1)
+    fraction = between(0, 1)
     return CompareConfig(
-        enabled=read.value("compare", d.enabled, _boolean, "1 or 0"),
-        queue=read.value("compare_queue", d.queue, int, "a whole number >= 1", _at_least(1)),
+        enabled=read.value("compare", d.enabled, boolean, "1 or 0"),
+        queue=read.value("compare_queue", d.queue, int, "a whole number >= 1", at_least(1)),
         max_per_second=read.value(
-            "compare_max_per_second", d.max_per_second, float, "a number of comparisons > 0", _above(0)
+            "compare_max_per_second", d.max_per_second, float, "a number of comparisons > 0", above(0)
         ),
         mismatch_sample=read.value("mismatch_sample", d.mismatch_sample, float, "a number from 0 to 1", fraction),
         mismatch_per_minute=read.value(
-            "mismatch_per_minute", d.mismatch_per_minute, int, "a whole number >= 0", _at_least(0)
+            "mismatch_per_minute", d.mismatch_per_minute, int, "a whole number >= 0", at_least(0)
         ),
-        mismatch_max_rows=read.value(
-            "mismatch_max_rows", d.mismatch_max_rows, int, "a whole number >= 1", _at_least(1)
-        ),
-        mismatch_max_age=read.value("mismatch_max_age", d.mismatch_max_age, float, "seconds > 0", _above(0)),
-        mismatch_max_body=read.value("mismatch_max_body", d.mismatch_max_body, int, "bytes >= 0", _at_least(0)),
-        redact_fields=read.value("redact_fields", d.redact_fields, _names, "comma-separated names"),
-        redact_headers=read.value("redact_headers", d.redact_headers, _names, "comma-separated names"),
+        mismatch_max_rows=read.value("mismatch_max_rows", d.mismatch_max_rows, int, "a whole number >= 1", at_least(1)),
+        mismatch_max_age=read.value("mismatch_max_age", d.mismatch_max_age, float, "seconds > 0", above(0)),
+        mismatch_max_body=read.value("mismatch_max_body", d.mismatch_max_body, int, "bytes >= 0", at_least(0)),
+        redact_fields=read.value("redact_fields", d.redact_fields, names, "comma-separated names"),
+        redact_headers=read.value("redact_headers", d.redact_headers, names, "comma-separated names"),
         capture_file=read.text("capture_file"),
         capture_sample=read.value("capture_sample", d.capture_sample, float, "a number from 0 to 1", fraction),
-        capture_max_bytes=read.value("capture_max_bytes", d.capture_max_bytes, int, "bytes >= 1", _at_least(1)),
+        capture_max_bytes=read.value("capture_max_bytes", d.capture_max_bytes, int, "bytes >= 1", at_least(1)),
     )
 
 
 def _gate_limits(read: _Reader) -> GateLimits:
     d = GateLimits()
     return GateLimits(
-        max_lag=read.value("data_max_lag", d.max_lag, float, "seconds > 0", _above(0)),
-        max_age=read.value("data_max_age", d.max_age, float, "seconds > 0", _above(0)),
+        max_lag=read.value("data_max_lag", d.max_lag, float, "seconds > 0", above(0)),
+        max_age=read.value("data_max_age", d.max_age, float, "seconds > 0", above(0)),
     )
 
 
@@ -272,19 +270,19 @@ class _Reader:
         return value
 
 
-def _at_least(low: float) -> Callable[[float], bool]:
+def at_least(low: float) -> Callable[[float], bool]:
     return lambda v: math.isfinite(v) and v >= low
 
 
-def _above(low: float) -> Callable[[float], bool]:
+def above(low: float) -> Callable[[float], bool]:
     return lambda v: math.isfinite(v) and v > low
 
 
-def _between(low: float, high: float) -> Callable[[float], bool]:
+def between(low: float, high: float) -> Callable[[float], bool]:
     return lambda v: low <= v <= high
 
 
-def _boolean(raw: str) -> bool:
+def boolean(raw: str) -> bool:
     lowered = raw.lower()
     if lowered in TRUE:
         return True
@@ -293,13 +291,13 @@ def _boolean(raw: str) -> bool:
     raise ValueError(raw)
 
 
-def _token(raw: str) -> str:
+def one_token(raw: str) -> str:
     if not raw or any(c.isspace() or c == "," for c in raw):
         raise ValueError(raw)
     return raw
 
 
-def _names(raw: str) -> tuple[str, ...]:
+def names(raw: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in raw.split(",") if n.strip())
 
 
@@ -317,7 +315,7 @@ def _address(key: str, text: str) -> tuple[str, int]:
 
 def _flag(key: str, text: str) -> bool:
     try:
-        return _boolean(text.strip())
+        return boolean(text.strip())
     except ValueError:
         raise SettingsInvalid(f"{VARIABLES[key]}={text!r} must be 1 or 0") from None
 

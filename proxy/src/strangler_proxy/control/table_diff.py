@@ -36,7 +36,9 @@ def diff_tables(old: RouteTable | None, new: RouteTable) -> list[str]:
             continue
         before = old_routes[label]
         if (before.stage, before.percent) != (route.stage, route.percent):
-            rest = _field_changes(_without_stage(before), _without_stage(route))
+            before_fields = _without_stage(before)
+            after_fields = _without_stage(route)
+            rest = _field_changes(before_fields, after_fields)
             tail = f"; {rest}" if rest else ""
             lines.append(f"~ route {label} -> {route.service}: {stage_label(before)} -> {stage_label(route)}{tail}")
         else:

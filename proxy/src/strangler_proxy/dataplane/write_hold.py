@@ -233,7 +233,7 @@ class WriteHoldMiddleware:
             refused = await holds.wait(scope["method"], path)
             if refused is not None:
                 retry_after = [(b"retry-after", str(refused.retry_after).encode())]
-                await send_error_response(send, refused, _request_id(scope), retry_after)
+                await send_error_response(send, refused, request_id_of(scope), retry_after)
                 return
         token = holds.enter(path)
         try:
@@ -242,7 +242,7 @@ class WriteHoldMiddleware:
             holds.leave(token)
 
 
-def _request_id(scope: Scope) -> str:
+def request_id_of(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             return str(value.decode("latin-1"))

@@ -201,7 +201,7 @@ class _Connection(asyncio.Protocol):
 
     def _expire_waiter(self) -> None:
         if self._waiter is not None:
-            _expire(self._waiter)
+            time_out(self._waiter)
 
     async def drain(self) -> None:
         if not self.write_paused or self.closed:
@@ -216,7 +216,7 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-def _expire(fut: asyncio.Future[None]) -> None:
+def time_out(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_exception(TimeoutError())
 
@@ -322,7 +322,7 @@ class UpstreamPool:
                 raise UpstreamOverloaded(self.name, f"{len(self._waiters)} requests already wait for a connection")
             waiter = self.loop.create_future()
             self._waiters.append(waiter)
-            handle = self.loop.call_later(self.upstream.read_timeout, _expire, waiter)
+            handle = self.loop.call_later(self.upstream.read_timeout, time_out, waiter)
             try:
                 await waiter
             except TimeoutError:

@@ -21,7 +21,7 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 _TIMED_OUT = object()
 
 
-def _expire(waiter: asyncio.Future[object]) -> None:
+def time_out(waiter: asyncio.Future[object]) -> None:
     if not waiter.done():
         waiter.set_result(_TIMED_OUT)
 
@@ -101,7 +101,7 @@ class RequestCycle:
             if proto.cycle is self and proto.parsing is self:
                 proto.resume_reading()
             waiter = self.waiter = proto.loop.create_future()
-            timer = proto.loop.call_later(proto.limits.body_timeout, _expire, waiter)
+            timer = proto.loop.call_later(proto.limits.body_timeout, time_out, waiter)
             try:
                 await waiter
             finally:

@@ -271,7 +271,7 @@ def routes_rollback(rc: RoutesContext, as_json: bool, to_version: int | None, re
     _show_commit(rc.client.rollback(reason=reason, to_version=to_version, expected_version=expected), expected, as_json)
 
 
-@routes.group("upstream")
+@routes.group("upstream", epilog=exit_codes.epilog(exit_codes.ROUTES_CODES))
 def routes_upstream() -> None:
     """Add, change or remove one upstream (the services routes can point at) without a routes file.
 

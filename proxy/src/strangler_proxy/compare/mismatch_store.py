@@ -235,7 +235,7 @@ class PostgresMismatchStore(MismatchStore):
 
 
 def open_mismatch_store(url: str, limits: Limits | None = None) -> MismatchStore:
-    """The mismatch table in the route store's database: same URL forms as `store.open_store`."""
+    """The mismatch table in the route store's database: same URL forms as the route store's `open_store`."""
     limits = limits or Limits()
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresMismatchStore(url, limits)

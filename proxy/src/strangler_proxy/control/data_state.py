@@ -209,7 +209,7 @@ class PostgresDataStates(DataStates):
 
 
 def open_data_states(url: str) -> DataStates:
-    """The data-state table in the route store's database: same URL forms as `store.open_store`."""
+    """The data-state table in the route store's database: same URL forms as `control.store.open_store`."""
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresDataStates(url)
     return SqliteDataStates(url.removeprefix("sqlite:///"))

@@ -1,9 +1,13 @@
 """The ASGI proxy app: route, pick the upstream for the route's stage, forward streaming both ways.
 
-    app = ProxyApp(table, ProxySettings.from_env())
-    app.set_table(new_table)      # atomic: a request sees exactly one table, start to end
-    app.metrics_text()            # Prometheus exposition for the admin listener's /metrics
-    app.shadow.on_shadow(cb)      # mirrored (request, monolith response, service response) for the comparator
+    app = ProxyApp(table, settings)   # a ProxySettings (`strangler proxy` passes its Settings.proxy)
+    app.set_table(new_table)          # atomic: a request sees exactly one table, start to end
+    app.metrics_text()                # Prometheus exposition for the admin listener's /metrics
+    app.shadow.on_shadow(cb)          # mirrored (request, monolith response, service response) for the comparator
+
+Each request is a pipeline over its `Exchange` (`exchange.py`): route and decide, identify the client when a
+service answers (`identity.py`), forward with retries and fallback, relay the answer, mirror it; `_finish` records
+every outcome once (a metric sample and an access-log line).
 
 Which upstream answers (`stages.decide`):
 

@@ -12,8 +12,8 @@ For tests and embedding, `ProxyServer` gives the bound ports (pass port 0 for an
     server = ProxyServer(public_app=app, host="127.0.0.1", port=0)
     await server.start(); server.public_port; ...; await server.stop()
 
-Both listeners use the strict HTTP/1.1 protocol of `http11` (see there for what it rejects). The admin listener is
-a separate socket, so nothing reachable through the public listener can reach the admin app. Each app gets the
+Both listeners use the strict HTTP/1.1 protocol of `protocol.py` (see there for what it rejects). The admin listener
+is a separate socket, so nothing reachable through the public listener can reach the admin app. Each app gets the
 ASGI lifespan protocol (startup before the listeners open, shutdown after they close) if it supports it.
 On stop, listeners close, in-flight requests get `ServerLimits.shutdown_grace` seconds, then connections are cut.
 """

@@ -63,7 +63,7 @@ def upstream(loop_thread: LoopThread) -> Iterator[Upstream]:
 @pytest.fixture
 def proxy_pid_port(upstream: Upstream) -> Iterator[tuple[int, int]]:
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("proxy_process.py")), upstream.url],
+        [sys.executable, str(Path(__file__).parents[1] / "proxy_process.py"), upstream.url],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -127,7 +127,7 @@ def test_stopping_lets_an_in_flight_request_finish(loop_thread: LoopThread) -> N
 
 def test_the_proxy_process_stops_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("proxy_process.py")), "http://127.0.0.1:9"],
+        [sys.executable, str(Path(__file__).parents[1] / "proxy_process.py"), "http://127.0.0.1:9"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -330,3 +330,21 @@ def test_a_bad_upstream_change_gets_422_and_changes_nothing(
     )
     assert any(p["field"] == field and message in p["message"] for p in body["problems"]), body
     assert admin[1].latest_version() == 1
+
+
+def test_one_router_serves_every_group_and_refuses_a_second_handler_for_an_endpoint(store: RouteStore) -> None:
+    app = route_admin_app(store, token=ADMIN_TOKEN)
+    assert ("GET", "/versions/{version}") in app.endpoints() and ("POST", "/routes") in app.endpoints()
+
+    async def other(request: admin_module.Request) -> tuple[int, Any]:
+        return 200, {}
+
+    with pytest.raises(ValueError, match="already has GET /routes"):
+        app.add("GET", "/routes", other)
+    with pytest.raises(ValueError, match="already has GET /versions/"):
+        app.add("GET", "/versions/{version}", other)
+    with serve_in_thread(public_placeholder, app) as served:
+        allow = call(served.admin_url, "POST", "/versions/1", {})
+        assert_error(allow, 405, "method_not_allowed")
+        assert allow.headers["allow"] == "GET"
+        assert_error(call(served.admin_url, "GET", "/versions/latest"), 404, "not_found")

@@ -86,6 +86,10 @@ def test_the_process_exits_1_with_the_message_and_no_traceback(tmp_path: Path) -
     assert "too-short" not in result.stderr
     bad_setting = start_failure(STRANGLER_RETRIES="many", STRANGLER_MONOLITH_URL="http://127.0.0.1:9")
     assert bad_setting.returncode == 1 and "STRANGLER_RETRIES" in bad_setting.stderr
+    for variable, value in [("STRANGLER_IDENTITY_CACHE_SECONDS", "soon"), ("STRANGLER_SERVER_MAX_HEADERS", "0")]:
+        refused = start_failure(**{variable: value}, STRANGLER_ROUTE_STORE=str(tmp_path / "r.sqlite3"))
+        assert refused.returncode == 1 and f"{variable}={value!r} is invalid" in refused.stderr, refused.stderr
+        assert not (tmp_path / "r.sqlite3").exists()  # refused before the route store was opened
 
 
 def test_an_empty_store_without_a_monolith_url_is_refused(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from strangler_proxy.dataplane.identity import (
 )
 from strangler_proxy.errors import ForwardAuthUnavailable, SettingsInvalid
 
-CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "identity.md"
+CONTRACT = Path(__file__).resolve().parents[3] / "docs" / "identity.md"
 KEY = "a-key-for-these-tests-only-0123456789"
 CHARLIE = User(id=3, username="charlie", is_staff=True)
 TARGET = b"/api/catalog/products/?page=2"

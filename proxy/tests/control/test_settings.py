@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from pathlib import Path
 
 import pytest
 from conftest import REQUIRED_SETTINGS as REQUIRED
-from strangler_proxy.control.settings import Settings
+from strangler_proxy.control.settings import VARIABLES, Settings
 from strangler_proxy.dataplane.app import ProxyApp
 from strangler_proxy.dataplane.model import RouteTable, Upstream
 from strangler_proxy.errors import SettingsInvalid, TableInvalid
@@ -75,3 +77,11 @@ def test_a_bad_table_is_refused_and_the_running_one_kept() -> None:
     with pytest.raises(TableInvalid):
         app.set_table(bad)
     assert app.table is good
+
+
+def test_the_readme_table_lists_exactly_the_settings_the_process_reads() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `(STRANGLER_[A-Z_]+)` \|", section, re.M)
+    assert sorted(documented) == sorted(VARIABLES.values())
+    assert len(documented) == len(set(documented))

@@ -1,11 +1,5 @@
 """The route store: every version of the route table, append-only, with who, when, why and what changed.
-
-    store = open_store("./strangler-routes.sqlite3")        # or sqlite:///path, or postgresql://...
-    store.commit(table, expected_version=3, author="alice", reason="canary 10%")   # StaleVersion unless at 3
-
-`base.py` holds the behaviour (versions, optimistic concurrency, rollback, the data gate hook); `sqlite.py` and
-`postgres.py` the two engines, imported only when opened.
-"""
+`open_store(url)` picks its engine (`sqlite.py`, `postgres.py`, imported when opened); `base.py` is the rest."""
 
 from __future__ import annotations
 

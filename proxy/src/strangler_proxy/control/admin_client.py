@@ -31,6 +31,7 @@ to exit codes with `cli/exit_codes.exit_code_for`.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
@@ -40,7 +41,7 @@ from typing import Any, Self
 
 import httpx
 
-from strangler_proxy.errors import AdminCallFailed, AdminUnreachable
+from strangler_proxy.errors import AdminCallFailed, AdminUnreachable, StranglerError
 
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -186,7 +187,8 @@ class AdminClient:
                 ids.append(str(self.hold(path, timeout=timeout, max_queue=max_queue, reason=reason)["id"]))
         except Exception:
             for hold_id in ids:  # the paths held so far would otherwise wait for their timeout
-                self.release(hold_id)
+                with contextlib.suppress(StranglerError):  # if this fails too, they expire by themselves
+                    self.release(hold_id)
             raise
         return ids
 

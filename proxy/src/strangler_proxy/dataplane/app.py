@@ -227,7 +227,8 @@ class ProxyApp:
                 and not await self._identify(x, send)
             ):
                 return
-            self._plan_mirror(x)
+            if x.mirror_to is not None:
+                self._plan_mirror(x)
             while True:
                 try:
                     response = await self._pool(x.upstream, x.table).request(
@@ -244,10 +245,12 @@ class ProxyApp:
                 except UpstreamError as exc:
                     if self._try_again(x, exc):
                         continue
-                    self._pin(x)
+                    if x.pin_key is not None:
+                        self._pin(x)
                     await self._send_error(x, send, exc)
                     return
-            self._pin(x)
+            if x.pin_key is not None:
+                self._pin(x)
             captured = bytearray() if x.mirror_to else None
             await self._relay(x, response, send, captured)
             if captured is not None:
@@ -293,15 +296,11 @@ class ProxyApp:
         return True
 
     def _plan_mirror(self, x: Exchange) -> None:
-        assert x.decision is not None
-        wanted = x.decision.mirror_to
-        if wanted is None:
-            return
+        """The decision mirrors this request: copy its body as it streams, unless the shadow queue is full."""
         if not self.shadow.has_room():
             self.metrics.shadow(x.route_label, "dropped_queue_full")
-            return
-        x.mirror_to = wanted
-        if x.has_body:
+            x.mirror_to = None
+        elif x.has_body:
             x.captured_request = bytearray()
 
     def _try_again(self, x: Exchange, exc: UpstreamError) -> bool:
@@ -323,9 +322,9 @@ class ProxyApp:
 
     def _pin(self, x: Exchange) -> None:
         """Read-your-writes: an unsafe request that went to the monolith pins its client there (`pinning.py`)."""
-        decision = x.decision
-        if decision is not None and decision.pin_key is not None and decision.route is not None:
-            self.pins.pin(decision.route.service, decision.pin_key, decision.route.pin_seconds)
+        route = x.decision.route if x.decision is not None else None
+        if x.pin_key is not None and route is not None:
+            self.pins.pin(route.service, x.pin_key, route.pin_seconds)
 
     async def _relay(self, x: Exchange, response: UpstreamResponse, send: Send, capture: bytearray | None) -> None:
         """Stream the upstream's response to the client; the outcome goes into `x`."""
@@ -346,7 +345,7 @@ class ProxyApp:
                 if capture is not None:
                     capture.extend(whole[:limit])
                 await send({"type": "http.response.body", "body": whole, "more_body": False})
-                x.answered(response.status, len(whole))
+                x.status, x.sent = response.status, len(whole)
                 return
             async for chunk in response.chunks():
                 if capture is not None and len(capture) < limit:
@@ -364,7 +363,7 @@ class ProxyApp:
             x.answered(response.status, sent, _Truncated.code)
             raise _Truncated(exc) from exc
         response.release()
-        x.answered(response.status, sent)
+        x.status, x.sent = response.status, sent
 
     def _mirror(self, x: Exchange, response: UpstreamResponse, captured: bytearray) -> None:
         """Offer the exchange to the shadow pool, once the client has its whole answer (`shadow.py`)."""

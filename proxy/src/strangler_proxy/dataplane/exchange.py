@@ -45,6 +45,7 @@ class Exchange:
         "mirror_to",
         "out_headers",
         "path",
+        "pin_key",
         "request_id",
         "retries",
         "route_label",
@@ -83,7 +84,8 @@ class Exchange:
         self.upstream = "proxy"
         self.has_body = False
         self.chunked = False
-        self.mirror_to: str | None = None
+        self.mirror_to: str | None = None  # where the decision mirrors it, once the shadow pool has room
+        self.pin_key: str | None = None  # pin this client to the monolith once its write went there
         self.captured_request: bytearray | None = None
         self.body_touched = False  # reading began: the request can no longer be replayed elsewhere
         self.body_too_large = False  # over the shadow body limit: not mirrored
@@ -103,6 +105,8 @@ class Exchange:
         self.route_label = decision.route_label
         self.stage = decision.stage
         self.upstream = decision.upstream
+        self.mirror_to = decision.mirror_to
+        self.pin_key = decision.pin_key
         for name, value in self.headers:
             if name == b"content-length":
                 self.has_body = value != b"0"

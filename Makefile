@@ -42,6 +42,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	cd monolith && ../$(VENV)/bin/lint-imports
 	cd migration-playbook && ../$(VENV)/bin/lint-imports --no-cache
+	cd proxy && ../$(VENV)/bin/lint-imports
 
 fmt: venv
 	$(VENV)/bin/ruff format .

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from strangler_proxy.identity import IdentitySigner, User
+from strangler_proxy.dataplane.identity import IdentitySigner, User
 
 from seed import Shop
 

@@ -8,7 +8,7 @@ import asyncio
 
 import httpx
 import pytest
-from strangler_proxy.identity import ForwardAuth, Refusal, User
+from strangler_proxy.dataplane.identity import ForwardAuth, Refusal, User
 
 from parity import COMPARED_HEADERS, PUBLIC_HOST, answer_of
 

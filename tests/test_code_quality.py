@@ -1,5 +1,6 @@
 """The house style that a tool can check, checked on every `make test`: ruff (lint and format) everywhere, mypy
-strict on proxy/ and migration-playbook/, and the monolith's import contract that keeps its apps extractable."""
+strict on proxy/ and migration-playbook/, the monolith's import contract that keeps its apps extractable, and the
+proxy's that keeps its layers (proxy/tests/test_architecture.py proves it reports violations)."""
 
 import subprocess
 import sys
@@ -38,5 +39,11 @@ def test_the_monoliths_apps_keep_their_import_boundaries(root: Path) -> None:
 
 def test_the_engines_packages_keep_their_layers(root: Path) -> None:
     result = run(root, str(BIN / "lint-imports"), "--no-cache", cwd="migration-playbook")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_the_proxys_layers_keep_their_import_contract(root: Path) -> None:
+    result = run(root, str(BIN / "lint-imports"), "--no-cache", cwd="proxy")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout

@@ -110,6 +110,6 @@ def test_every_build_context_has_a_dockerfile_whose_entry_point_exists(config: d
             assert (context / spec).exists(), (name, spec)
             assert (context / "src" / "strangler_playbook" / "__main__.py").exists()
         elif "strangler" in cmd:
-            assert 'strangler = "strangler_proxy.cli:main"' in (context / "pyproject.toml").read_text()
+            assert 'strangler = "strangler_proxy.cli.main:main"' in (context / "pyproject.toml").read_text()
         else:
             pytest.fail(f"{name}: unrecognised CMD {cmd!r}")

@@ -1,5 +1,5 @@
 """Which HTTP client should forward? The same minimal forwarding ASGI app (GET, no body, headers passed) on the
-same server, once with Strangler's httptools client (`strangler_proxy.upstream`) and once with aiohttp.
+same server, once with Strangler's httptools client (`strangler_proxy.http.client`) and once with aiohttp.
 
     python bench/proxy/client_choice.py UPSTREAM_URL    # prints req/s and CPU µs/request for each, via wrk
 
@@ -28,8 +28,8 @@ def forwarder(kind: str, upstream_url: str) -> Any:
             return
         target = scope["raw_path"] + (b"?" + scope["query_string"] if scope["query_string"] else b"")
         if kind == "strangler":
-            from strangler_proxy.model import Upstream
-            from strangler_proxy.upstream import UpstreamPool
+            from strangler_proxy.dataplane.model import Upstream
+            from strangler_proxy.http.client import UpstreamPool
 
             pool = state.get("pool") or state.setdefault("pool", UpstreamPool(Upstream("u", upstream_url)))
             resp = await pool.request(scope["method"], target, list(scope["headers"]))
@@ -60,7 +60,7 @@ def forwarder(kind: str, upstream_url: str) -> Any:
 
 
 def serve(kind: str, port: int, upstream_url: str) -> None:
-    from strangler_proxy.server import run
+    from strangler_proxy.http.server import run
 
     run(public_app=forwarder(kind, upstream_url), host="127.0.0.1", port=port)
 

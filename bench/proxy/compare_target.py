@@ -11,12 +11,12 @@ import asyncio
 import signal
 import sys
 
-from strangler_proxy.app import ProxyApp
-from strangler_proxy.comparator import Comparator
-from strangler_proxy.mismatch_store import open_mismatch_store
-from strangler_proxy.model import Route, RouteTable, Stage, Upstream
-from strangler_proxy.server import ProxyServer, new_event_loop
-from strangler_proxy.settings import ProxySettings
+from strangler_proxy.compare.comparator import Comparator
+from strangler_proxy.compare.mismatch_store import open_mismatch_store
+from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.model import Route, RouteTable, Stage, Upstream
+from strangler_proxy.dataplane.settings import ProxySettings
+from strangler_proxy.http.server import ProxyServer, new_event_loop
 
 
 async def main(port: int, monolith_url: str, service_url: str, compare: bool, db: str) -> None:

@@ -52,7 +52,8 @@ def server(kind: str, port: int) -> Any:
         cmd += ["--workers", "1", "--no-ws", "server_choice:app"]
     else:
         code = (
-            f"from strangler_proxy.server import run; from server_choice import app; run(public_app=app, port={port})"
+            "from strangler_proxy.http.server import run; from server_choice import app; "
+            f"run(public_app=app, port={port})"
         )
         cmd = [sys.executable, "-c", code]
     proc = subprocess.Popen(cmd, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from strangler_proxy.app import ProxyApp
-from strangler_proxy.model import Route, RouteTable, Stage, Upstream
-from strangler_proxy.server import run
-from strangler_proxy.settings import ProxySettings
+from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.model import Route, RouteTable, Stage, Upstream
+from strangler_proxy.dataplane.settings import ProxySettings
+from strangler_proxy.http.server import run
 
 
 def main() -> None:

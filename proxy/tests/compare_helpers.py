@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conftest import LoopThread, Stack, start_stack, stop_stack
-from strangler_proxy.comparator import Comparator
-from strangler_proxy.compare_config import CompareConfig
-from strangler_proxy.mismatch_store import MismatchStore, open_mismatch_store
-from strangler_proxy.model import Route, RouteTable
-from strangler_proxy.store import RouteStore, open_store
-from strangler_proxy.table_codec import table_to_dict
+from strangler_proxy.compare.comparator import Comparator
+from strangler_proxy.compare.mismatch_store import MismatchStore, open_mismatch_store
+from strangler_proxy.compare.settings import CompareConfig
+from strangler_proxy.control.route_changes import gate_rollback
+from strangler_proxy.control.store import RouteStore, open_store
+from strangler_proxy.control.table_codec import table_to_dict
+from strangler_proxy.dataplane.model import Route, RouteTable
 from upstream_double import Received, respond
 
 
@@ -112,7 +113,8 @@ def start_compare_stack(
     lt.call(stack.app.set_table, table)
 
     async def attach() -> Comparator:
-        comparator = Comparator(stack.app, config=config, mismatches=mismatches, route_store=store)
+        roll_back = gate_rollback(store) if store is not None else None
+        comparator = Comparator(stack.app, config=config, mismatches=mismatches, roll_back=roll_back)
         comparator.start()
         return comparator
 

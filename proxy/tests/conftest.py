@@ -11,14 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
-from strangler_proxy.app import ProxyApp
-from strangler_proxy.model import Route, RouteTable
-from strangler_proxy.model import Upstream as UpstreamConfig
-from strangler_proxy.server import ProxyServer, ServerLimits, new_event_loop
-from strangler_proxy.settings import ProxySettings
+from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.model import Route, RouteTable
+from strangler_proxy.dataplane.model import Upstream as UpstreamConfig
+from strangler_proxy.dataplane.settings import ProxySettings
+from strangler_proxy.http.server import ProxyServer, ServerLimits, new_event_loop
 from upstream_double import Upstream
 
 T = TypeVar("T")
+
+# What `strangler proxy` requires besides whatever setting a test is about (Settings.load checks every one).
+REQUIRED_SETTINGS = {"STRANGLER_ADMIN_TOKEN": "t" * 32, "STRANGLER_IDENTITY_KEY": "k" * 32}
 
 
 class LoopThread:

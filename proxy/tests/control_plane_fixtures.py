@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from control_plane_helpers import ADMIN_TOKEN, public_placeholder, scratch_database, serve_in_thread
-from strangler_proxy.store import TABLE_NAME, RouteStore, open_store
+from strangler_proxy.control.store import TABLE_NAME, RouteStore, open_store
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +52,9 @@ def store(store_url: str) -> Iterator[RouteStore]:
 @pytest.fixture
 def admin(store: RouteStore) -> Iterator[tuple[str, RouteStore]]:
     """A real admin listener with token ADMIN_TOKEN over a fresh store (SQLite and PostgreSQL)."""
-    from strangler_proxy.admin import AdminApp
+    from strangler_proxy.control.route_endpoints import route_admin_app
 
-    app = AdminApp(
+    app = route_admin_app(
         store, token=ADMIN_TOKEN, metrics=lambda: (b"strangler_test_metric 1\n", "text/plain; version=0.0.4")
     )
     with serve_in_thread(public_placeholder, app) as served:

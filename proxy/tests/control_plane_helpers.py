@@ -58,7 +58,7 @@ class Served:
 @contextmanager
 def serve_in_thread(public_app: Any, admin_app: Any) -> Iterator[Served]:
     """Run P1's ProxyServer (public + admin listeners on ephemeral loopback ports) on a loop in a thread."""
-    from strangler_proxy.server import ProxyServer
+    from strangler_proxy.http.server import ProxyServer
 
     loop = asyncio.new_event_loop()
     server = ProxyServer(

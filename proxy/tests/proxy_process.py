@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sys
 
-from strangler_proxy.app import ProxyApp
-from strangler_proxy.model import RouteTable, Upstream
-from strangler_proxy.server import ProxyServer, new_event_loop
+from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.model import RouteTable, Upstream
+from strangler_proxy.http.server import ProxyServer, new_event_loop
 
 
 async def main(monolith_url: str) -> None:

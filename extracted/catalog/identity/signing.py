@@ -1,5 +1,5 @@
-"""The X-Strangler-Identity format, service side (the proxy's copy is strangler_proxy.identity; docs/identity.md
-is the contract and holds the test vector both sides check).
+"""The X-Strangler-Identity format, service side (the proxy's copy is strangler_proxy.dataplane.identity;
+docs/identity.md is the contract and holds the test vector both sides check).
 
     v1.<base64url(payload)>.<base64url(HMAC-SHA256(key, "v1." + base64url(payload)))>
 

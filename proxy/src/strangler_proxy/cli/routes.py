@@ -1,0 +1,336 @@
+"""`strangler routes ...`: read and change the route table through the proxy's admin API."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from strangler_proxy.cli import exit_codes
+from strangler_proxy.cli.output import json_option
+from strangler_proxy.control.admin_client import DEFAULT_ADMIN_URL, AdminClient, default_author
+from strangler_proxy.control.routes_toml import dump_routes_toml, read_routes_file
+from strangler_proxy.control.table_codec import table_from_dict
+from strangler_proxy.dataplane.model import Stage
+from strangler_proxy.errors import StoreEmpty
+
+
+class RoutesContext:
+    def __init__(self, admin_url: str, author: str) -> None:
+        self.admin_url = admin_url
+        self.author = author
+        self._client: AdminClient | None = None
+
+    @property
+    def client(self) -> AdminClient:
+        if self._client is None:
+            self._client = AdminClient(self.admin_url, os.environ.get("STRANGLER_ADMIN_TOKEN"), author=self.author)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+@click.group(epilog=exit_codes.epilog(exit_codes.ROUTES_CODES))
+@click.option(
+    "--admin-url",
+    envvar="STRANGLER_ADMIN_URL",
+    default=DEFAULT_ADMIN_URL,
+    show_default=True,
+    help="The proxy's admin listener.  [env STRANGLER_ADMIN_URL]",
+)
+@click.option(
+    "--author",
+    envvar="STRANGLER_ACTOR",
+    default=default_author,
+    show_default="user@host",
+    help="Who makes the change, for the audit log.  [env STRANGLER_ACTOR]",
+)
+@click.pass_context
+def routes(ctx: click.Context, admin_url: str, author: str) -> None:
+    """Read and change the route table through the proxy's admin API.
+
+    Every change is a new version with who, when and why; a change states the version it read, so two
+    operators can never overwrite each other (the second gets exit code 2 and re-runs). The token comes
+    from STRANGLER_ADMIN_TOKEN.
+
+    \b
+    Examples:
+      strangler routes list
+      strangler routes set /api/catalog --service catalog --stage canary --percent 10 --reason "canary 10%"
+      strangler routes apply routes.toml --dry-run
+      strangler routes history --limit 5
+      strangler routes rollback --to 3 --reason "diff rate above bound"
+    """
+    routes_ctx = RoutesContext(admin_url, author)
+    ctx.obj = routes_ctx
+    ctx.call_on_close(routes_ctx.close)
+
+
+pass_routes = click.make_pass_decorator(RoutesContext)
+
+
+@routes.command("list")
+@json_option
+@pass_routes
+def routes_list(rc: RoutesContext, as_json: bool) -> None:
+    """Show the route table, its upstreams and its version."""
+    current = rc.client.routes()
+    if as_json:
+        click.echo(json.dumps(current, indent=2))
+        return
+    table = current.get("table")
+    if table is None:
+        click.echo("the route store is empty (version 0): `strangler routes apply FILE` to create the table")
+        return
+    click.echo(
+        f"route table version {current['version']} (changed {current['changed_at']} by {current['author']}: "
+        f"{current['reason']})"
+    )
+    click.echo("\nupstreams:")
+    _columns(
+        [["NAME", "URL", ""]]
+        + [
+            [name, u["url"], "(default)" if name == table["default_upstream"] else ""]
+            for name, u in table["upstreams"].items()
+        ]
+    )
+    click.echo("\nroutes:")
+    if not table["routes"]:
+        click.echo("  none: every request goes to the default upstream")
+        return
+    _columns(
+        [["PATH", "METHODS", "SERVICE", "STAGE", "STICKY"]]
+        + [
+            [
+                r["path"],
+                ",".join(r["methods"]) if r["methods"] else "any",
+                r["service"],
+                f"canary {r['percent']}%" if r["stage"] == "canary" else r["stage"],
+                r["sticky"]["kind"] + (f":{r['sticky']['name']}" if r["sticky"]["name"] else ""),
+            ]
+            for r in table["routes"]
+        ]
+    )
+
+
+@routes.command("set")
+@click.argument("path")
+@click.option("--service", help="Upstream the route moves to (kept from the existing route when omitted).")
+@click.option("--stage", type=click.Choice([s.value for s in Stage]), help="off | shadow | canary | live.")
+@click.option("--percent", type=int, help="Canary share 0..100 (canary only).")
+@click.option("--methods", help="Comma-separated methods this rule is for, e.g. GET,HEAD (default: every method).")
+@click.option("--sticky", help="Canary cohort key: client, cookie:NAME or header:NAME.")
+@click.option("--mirror-unsafe/--no-mirror-unsafe", default=None, help="Shadow: also mirror unsafe methods.")
+@click.option("--pin-seconds", type=float, help="Read-your-writes pin to the monolith after a write.")
+@click.option("--data", help="Migration spec whose data backs the route: canary/live wait for it (strangler data).")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@click.option("--expect-version", type=int, help="Refuse unless the table is still at this version (default: now).")
+@json_option
+@pass_routes
+def routes_set(
+    rc: RoutesContext, /, as_json: bool, path: str, reason: str, expect_version: int | None, **fields: Any
+) -> None:
+    """Create or change the route for PATH (matched by PATH and --methods).
+
+    \b
+    Examples:
+      strangler routes set /api/catalog --service catalog --stage shadow --reason "start comparing"
+      strangler routes set /api/catalog --stage canary --percent 25 --reason "diff rate 0 for a day"
+      strangler routes set /api/orders/{id}/reviews --methods GET,HEAD --service reviews --stage live \\
+          --reason "reads served by reviews"
+    """
+    given = {k: v for k, v in fields.items() if v is not None}
+    if "methods" in given:
+        given["methods"] = [m.strip() for m in given["methods"].split(",") if m.strip()]
+    expected = expect_version if expect_version is not None else rc.client.version()
+    result = rc.client.set_route(path, reason=reason, expected_version=expected, **given)
+    _show_commit(result, expected, as_json)
+
+
+@routes.command("remove")
+@click.argument("path")
+@click.option("--methods", help="The rule's methods, when it has them (e.g. GET,HEAD).")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@json_option
+@pass_routes
+def routes_remove(rc: RoutesContext, as_json: bool, path: str, methods: str | None, reason: str) -> None:
+    """Remove the route for PATH: its requests go back to the default upstream."""
+    expected = rc.client.version()
+    listed = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    _show_commit(
+        rc.client.remove_route(path, reason=reason, methods=listed, expected_version=expected), expected, as_json
+    )
+
+
+@routes.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+@click.option("--reason", help="Why, for the audit log.  [default: apply FILE]")
+@json_option
+@pass_routes
+def routes_apply(rc: RoutesContext, as_json: bool, file: Path, dry_run: bool, reason: str | None) -> None:
+    """Make the route table equal FILE (routes as code), like `kubectl apply`.
+
+    Shows the diff against the current version, then applies it as one new version. Whatever FILE does
+    not list is removed. Applying the same file again changes nothing and makes no new version.
+
+    \b
+    FILE looks like:
+      [upstreams.monolith]
+      url = "http://127.0.0.1:8000"
+      [upstreams.catalog]
+      url = "http://127.0.0.1:8001"
+      [[routes]]
+      path = "/api/catalog"
+      service = "catalog"
+      stage = "canary"
+      percent = 10
+    (`strangler routes export > routes.toml` writes the current table in this form.)
+    """
+    data = read_routes_file(file)
+    table_from_dict(data)  # fail fast, before any call, with every problem listed
+    plan = rc.client.plan(data)
+    outcome: dict[str, Any] = {
+        "dry_run": dry_run,
+        "applied": False,
+        "previous_version": plan["version"],
+        "version": plan["version"],
+        "changed": plan["changed"],
+        "diff": plan["diff"],
+    }
+    if plan["changed"] and not dry_run:
+        result = rc.client.apply(data, reason=reason or f"apply {file.name}", expected_version=plan["version"])
+        outcome.update(applied=result["changed"], version=result["version"], diff=result["diff"])
+    if as_json:
+        click.echo(json.dumps(outcome, indent=2))
+        return
+    if not plan["changed"]:
+        click.echo(f"no change: version {plan['version']} already matches {file}")
+        return
+    click.echo(f"diff against version {plan['version']}:")
+    _show_diff(outcome["diff"])
+    if dry_run:
+        click.echo("dry run: nothing applied")
+    else:
+        click.secho(f"applied: route table version {outcome['version']}", fg="green")
+
+
+@routes.command("export")
+@click.option("--version", "version", type=int, help="Export an earlier version (default: the current one).")
+@json_option
+@pass_routes
+def routes_export(rc: RoutesContext, as_json: bool, version: int | None) -> None:
+    """Print the route table as a routes file (TOML) that `apply` accepts."""
+    current = rc.client.routes() if version is None else rc.client.table_at(version)
+    if current.get("table") is None:
+        raise StoreEmpty("the route store is empty (version 0): nothing to export yet")
+    if as_json:
+        click.echo(json.dumps(current["table"], indent=2))
+        return
+    click.echo(f"# version {current['version']}")
+    click.echo(dump_routes_toml(table_from_dict(current["table"])), nl=False)
+
+
+@routes.command("history")
+@click.option("--limit", type=int, default=20, show_default=True, help="How many versions, newest first.")
+@json_option
+@pass_routes
+def routes_history(rc: RoutesContext, as_json: bool, limit: int) -> None:
+    """Show the versions of the route table: who, when, why and what changed."""
+    history = rc.client.history(limit)
+    if as_json:
+        click.echo(json.dumps(history, indent=2))
+        return
+    for v in history["versions"]:
+        rollback = f"  (rollback to {v['rollback_of']})" if v["rollback_of"] else ""
+        click.secho(f"version {v['version']}  {v['created_at']}  {v['author']}{rollback}", bold=True)
+        click.echo(f"  why: {v['reason']}")
+        for line in v["summary"].splitlines():
+            click.echo(f"    {line}")
+
+
+@routes.command("rollback")
+@click.option("--to", "to_version", type=int, help="The version to go back to (default: the one before the current).")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@json_option
+@pass_routes
+def routes_rollback(rc: RoutesContext, as_json: bool, to_version: int | None, reason: str) -> None:
+    """Go back to an earlier version. History is kept: the rollback is itself a new version.
+
+    \b
+    Examples:
+      strangler routes rollback --reason "5xx rate doubled"            # undo the last change
+      strangler routes rollback --to 4 --reason "back to shadow"
+    """
+    expected = rc.client.version()
+    _show_commit(rc.client.rollback(reason=reason, to_version=to_version, expected_version=expected), expected, as_json)
+
+
+@routes.group("upstream", epilog=exit_codes.epilog(exit_codes.ROUTES_CODES))
+def routes_upstream() -> None:
+    """Add, change or remove one upstream (the services routes can point at) without a routes file.
+
+    \b
+    Examples:
+      strangler routes upstream set catalog --url http://10.0.0.7:8001 --reason "catalog service deployed"
+      strangler routes upstream set catalog --read-timeout 5 --reason "p99 is 300 ms; fail fast"
+      strangler routes upstream remove catalog --reason "extraction abandoned"
+    """
+
+
+@routes_upstream.command("set")
+@click.argument("name")
+@click.option("--url", help="Base URL, scheme://host:port with no path (required for a new upstream).")
+@click.option("--connect-timeout", type=float, help="Seconds to connect.")
+@click.option("--read-timeout", type=float, help="Seconds to wait for the response.")
+@click.option("--max-connections", type=int, help="Connections kept to it at most.")
+@click.option("--max-pending", type=int, help="Requests waiting for a connection at most (then 503).")
+@click.option("--health-path", help="Path of its health check, e.g. /healthz.")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@json_option
+@pass_routes
+def routes_upstream_set(rc: RoutesContext, /, as_json: bool, name: str, reason: str, **fields: Any) -> None:
+    """Add the upstream NAME or change the fields given."""
+    expected = rc.client.version()
+    given = {k: v for k, v in fields.items() if v is not None}
+    _show_commit(rc.client.set_upstream(name, reason=reason, expected_version=expected, **given), expected, as_json)
+
+
+@routes_upstream.command("remove")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@json_option
+@pass_routes
+def routes_upstream_remove(rc: RoutesContext, as_json: bool, name: str, reason: str) -> None:
+    """Remove the upstream NAME (refused while a route uses it or it is the default)."""
+    expected = rc.client.version()
+    _show_commit(rc.client.remove_upstream(name, reason=reason, expected_version=expected), expected, as_json)
+
+
+def _show_commit(result: dict[str, Any], expected: int, as_json: bool) -> None:
+    if as_json:
+        click.echo(
+            json.dumps({k: v for k, v in result.items() if k != "table"} | {"previous_version": expected}, indent=2)
+        )
+    elif not result["changed"]:
+        click.echo(f"no change: version {result['version']} already is that")
+    else:
+        _show_diff(result["diff"])
+        click.secho(f"route table version {result['version']}", fg="green")
+
+
+def _show_diff(lines: list[str]) -> None:
+    colours = {"+": "green", "-": "red", "~": "yellow"}
+    for line in lines:
+        click.secho(f"  {line}", fg=colours.get(line[:1]))
+
+
+def _columns(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,111 @@
+"""Gates: per-route thresholds on compared requests that roll a `canary` or `live` route back one stage.
+
+Each compared request of a route is one sample: did it differ (net of noise), did the service answer 5xx, how
+long did each side take. A route keeps its last `gate_window` samples (collected in its current stage); once it
+holds at least `gate_min_samples` — never before, so a handful of unlucky requests cannot move a route — the gate
+fires when any of these is above the route's bound:
+
+* net diff rate (requests with a net difference / samples)      > gate_max_diff_rate
+* service 5xx rate                                               > gate_max_5xx_rate
+* service p99 / monolith p99 (each at least 5 ms)                > gate_max_p99_ratio (0 turns it off)
+
+A firing verdict is handed to whoever wired the comparator (`strangler proxy` rolls the route back ONE stage
+through the route store, as an operator would: the control plane's `route_changes.roll_back_one_stage`). A
+stage's samples are forgotten when the route leaves it, so the new stage starts a fresh window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from strangler_proxy.dataplane.model import CompareSettings, Route, Stage, route_label, stage_label
+
+P99_FLOOR = 0.005  # seconds: both p99s are raised to this before their ratio is taken
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    net_diff: bool
+    service_5xx: bool
+    monolith_seconds: float
+    service_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    samples: int
+    diff_rate: float
+    error_rate: float
+    p99_ratio: float
+    reasons: tuple[str, ...]  # empty: the gate holds
+
+    @property
+    def fires(self) -> bool:
+        return bool(self.reasons)
+
+
+class GateWindow:
+    def __init__(self, stage: str, size: int) -> None:
+        self.stage = stage
+        self.samples: deque[Sample] = deque(maxlen=size)
+
+    def add(self, sample: Sample) -> None:
+        self.samples.append(sample)
+
+    def evaluate(self, settings: CompareSettings) -> Verdict | None:
+        """None while there are fewer than `gate_min_samples` samples."""
+        n = len(self.samples)
+        if n < settings.gate_min_samples:
+            return None
+        diff_rate = sum(s.net_diff for s in self.samples) / n
+        error_rate = sum(s.service_5xx for s in self.samples) / n
+        monolith_p99 = percentile([s.monolith_seconds for s in self.samples], 0.99)
+        service_p99 = percentile([s.service_seconds for s in self.samples], 0.99)
+        # Below P99_FLOOR, timing jitter (a GC pause, a busy core) decides a ratio; it says nothing about the service.
+        ratio = max(service_p99, P99_FLOOR) / max(monolith_p99, P99_FLOOR)
+        reasons = []
+        if diff_rate > settings.gate_max_diff_rate:
+            reasons.append(f"net diff rate {diff_rate:.1%} > {settings.gate_max_diff_rate:.1%}")
+        if error_rate > settings.gate_max_5xx_rate:
+            reasons.append(f"service 5xx rate {error_rate:.1%} > {settings.gate_max_5xx_rate:.1%}")
+        if settings.gate_max_p99_ratio > 0 and ratio > settings.gate_max_p99_ratio:
+            reasons.append(
+                f"service p99 {service_p99 * 1000:.1f} ms is {ratio:.2f}x the monolith's {monolith_p99 * 1000:.1f} ms"
+                f" > {settings.gate_max_p99_ratio:g}x"
+            )
+        return Verdict(n, diff_rate, error_rate, ratio, tuple(reasons))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Gates:
+    """Windows per route; `observe` returns a firing verdict at most once per window (then the window restarts)."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, GateWindow] = {}
+
+    def observe(self, route: Route, sample: Sample) -> Verdict | None:
+        settings = route.compare
+        if not settings.gate or route.stage not in (Stage.CANARY, Stage.LIVE):
+            self.windows.pop(route_label(route), None)
+            return None
+        key = route_label(route)
+        stage = stage_label(route)
+        window = self.windows.get(key)
+        if window is None or window.stage != stage or window.samples.maxlen != settings.gate_window:
+            window = self.windows[key] = GateWindow(stage, settings.gate_window)
+        window.add(sample)
+        verdict = window.evaluate(settings)
+        if verdict is None or not verdict.fires:
+            return None
+        del self.windows[key]
+        return verdict
+
+    def status(self) -> dict[str, dict[str, object]]:
+        return {key: {"stage": w.stage, "samples": len(w.samples)} for key, w in self.windows.items()}

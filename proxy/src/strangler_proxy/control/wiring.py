@@ -1,0 +1,104 @@
+"""What `strangler proxy` puts around its `ProxyApp`, each with its admin endpoints: the cutover's write hold and
+data gate, and the comparison (comparator, mismatch store, gates, capture).
+
+    public = attach_cutover(app, admin, store_url=..., route_store=store, limits=settings.data_gate)
+    wired = attach_comparison(app, admin, public_app=public, store_url=..., route_store=store, install=install,
+                              config=settings.compare)
+    await serve(public_app=wired.public_app, ...)
+    await wired.close()
+
+The data states and the mismatch table live in the route store's database. Every store commit passes the data
+gate; a comparison gate commits through the route store and hands the new table to `install` at once (the
+watcher would bring it within a second anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strangler_proxy.compare.capture import CaptureMiddleware, CorpusWriter
+from strangler_proxy.compare.comparator import Comparator
+from strangler_proxy.compare.mismatch_store import Limits, MismatchStore, open_mismatch_store
+from strangler_proxy.compare.redact import Redactor
+from strangler_proxy.compare.settings import CompareConfig
+from strangler_proxy.control.admin import AdminApp
+from strangler_proxy.control.compare_endpoints import add_compare_endpoints
+from strangler_proxy.control.cutover_endpoints import add_cutover_endpoints
+from strangler_proxy.control.data_state import DataGate, GateLimits, open_data_states
+from strangler_proxy.control.route_changes import gate_rollback
+from strangler_proxy.control.store import RouteStore
+from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.model import RouteTable
+from strangler_proxy.dataplane.write_hold import WriteHoldMiddleware
+from strangler_proxy.errors import SettingsInvalid
+from strangler_proxy.http.asgi import ASGIApp
+
+log = logging.getLogger("strangler.compare")
+
+
+def attach_cutover(
+    app: ASGIApp, admin: AdminApp, *, store_url: str, route_store: RouteStore, limits: GateLimits | None = None
+) -> WriteHoldMiddleware:
+    """The write hold in front of `app` (the app to serve publicly), the data gate on every commit of
+    `route_store`, and their admin endpoints. Raises StoreUnavailable before anything is served."""
+    gate = DataGate(open_data_states(store_url), limits)
+    route_store.gate = gate.check
+    public = WriteHoldMiddleware(app)
+    add_cutover_endpoints(admin, public.holds, gate)
+    return public
+
+
+@dataclass
+class Wired:
+    public_app: Any
+    comparator: Comparator | None
+    mismatches: MismatchStore | None
+    corpus: CorpusWriter | None
+
+    async def close(self) -> None:
+        if self.comparator is not None:
+            await self.comparator.close()
+        if self.corpus is not None:
+            self.corpus.close()
+        if self.mismatches is not None:
+            self.mismatches.close()
+
+
+def attach_comparison(
+    app: ProxyApp,
+    admin: AdminApp | None,
+    *,
+    store_url: str,
+    route_store: RouteStore,
+    install: Callable[[RouteTable], None],
+    public_app: Any = None,
+    config: CompareConfig | None = None,
+) -> Wired:
+    """Call on the event loop, before serving. `public_app` (default `app`) is what clients reach; capture wraps
+    it. Raises SettingsInvalid when the capture file cannot be written."""
+    config = config or CompareConfig()
+    comparator = mismatches = corpus = None
+    public_app = app if public_app is None else public_app
+    if config.enabled:
+        mismatches = open_mismatch_store(
+            store_url, Limits(config.mismatch_max_rows, config.mismatch_max_age, config.mismatch_max_body)
+        )
+        comparator = Comparator(
+            app, config=config, mismatches=mismatches, roll_back=gate_rollback(route_store), on_change=install
+        )
+        comparator.start()
+        if admin is not None:
+            add_compare_endpoints(admin, comparator, mismatches)
+    if config.capture_file:
+        try:
+            corpus = CorpusWriter(Path(config.capture_file), max_bytes=config.capture_max_bytes)
+        except OSError as exc:
+            raise SettingsInvalid(f"STRANGLER_CAPTURE_FILE={config.capture_file!r} cannot be written: {exc}") from exc
+        redactor = Redactor(config.redact_fields, config.redact_headers)
+        public_app = CaptureMiddleware(public_app, corpus, sample=config.capture_sample, redactor=redactor)
+        log.info("recording %.1f%% of requests to %s", config.capture_sample * 100, config.capture_file)
+    return Wired(public_app, comparator, mismatches, corpus)

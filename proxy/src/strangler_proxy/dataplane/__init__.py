@@ -1,0 +1,2 @@
+"""The data plane: the route table contract, and every request's way through it (route, stage, forward, mirror,
+hold, count, log). Imports only `http` and `errors`: never the control plane, the comparison or the CLI."""

@@ -1,0 +1,423 @@
+"""The ASGI proxy app: route, pick the upstream for the route's stage, forward streaming both ways.
+
+    app = ProxyApp(table, settings)   # a ProxySettings (`strangler proxy` passes its Settings.proxy)
+    app.set_table(new_table)          # atomic: a request sees exactly one table, start to end
+    app.metrics_text()                # Prometheus exposition for the admin listener's /metrics
+    app.shadow.on_shadow(cb)          # mirrored (request, monolith response, service response) for the comparator
+
+Each request is a pipeline over its `Exchange` (`exchange.py`): route and decide, identify the client when a
+service answers (`identity.py`), forward with retries and fallback, relay the answer, mirror it; `_finish` records
+every outcome once (a metric sample and an access-log line).
+
+Which upstream answers (`stages.decide`):
+
+=========  ==========================================  ============================================
+stage      safe request (GET, HEAD, OPTIONS)           unsafe request
+=========  ==========================================  ============================================
+(none)     default upstream (monolith)                 default upstream
+off        monolith                                    monolith
+shadow     monolith; mirrored to the service           monolith; mirrored only if `mirror_unsafe`
+canary     service if the client's bucket < percent    monolith (system of record); the client is
+           and it is not pinned, else monolith         then pinned to the monolith for `pin_seconds`
+live       service                                     service
+=========  ==========================================  ============================================
+
+An unsafe request that goes to the monolith on an off, shadow or canary route pins its client to the monolith
+for that service's canary reads during the route's `pin_seconds` (read-your-writes; per replica, see `pinning`).
+
+A safe request whose service fails before answering (refused, timeout, broken, breaker open, overloaded) on a
+canary or live route is served by the monolith instead (counted as a fallback). Idempotent requests without a
+body are retried (`ProxySettings.retries`) on a refused connect or a connection that broke before the response
+head; nothing is retried once a response byte has reached the client. Errors the proxy produces are JSON with
+``"producer": "strangler-proxy"``: 400 for a path that cannot be canonicalised, 502 refused/broken, 503 breaker
+open or overloaded, 504 timeout. A failure after the response started cuts the client connection (the client
+sees a truncated response, never a spliced one).
+
+Note for the control plane: `set_table` raises `TableInvalid` for a table that breaks a rule of `table_rules`,
+the one validator the control plane runs before it stores a table.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from strangler_proxy.dataplane import access_log
+from strangler_proxy.dataplane.error_response import send_error_response
+from strangler_proxy.dataplane.exchange import Exchange
+from strangler_proxy.dataplane.health import Health, check_all
+from strangler_proxy.dataplane.identity import ForwardAuth, IdentitySigner, Refusal, with_identity
+from strangler_proxy.dataplane.metrics import CONTENT_TYPE, ProxyMetrics
+from strangler_proxy.dataplane.model import RouteTable, Upstream
+from strangler_proxy.dataplane.pinning import PinStore
+from strangler_proxy.dataplane.routing import Router, canonicalise
+from strangler_proxy.dataplane.settings import ProxySettings
+from strangler_proxy.dataplane.shadow import CapturedResponse, MirroredRequest, ShadowPool
+from strangler_proxy.dataplane.stages import decide
+from strangler_proxy.dataplane.table_rules import validate_table
+from strangler_proxy.errors import (
+    BadRequestPath,
+    ClientDisconnected,
+    ForwardAuthUnavailable,
+    ProxyError,
+    UpstreamBroken,
+    UpstreamConnectError,
+    UpstreamError,
+)
+from strangler_proxy.http.asgi import Receive, Scope, Send
+from strangler_proxy.http.breaker import BreakerState
+from strangler_proxy.http.client import UpstreamPool, UpstreamResponse
+from strangler_proxy.http.headers import downstream_response_headers
+
+log = logging.getLogger("strangler.proxy")
+
+
+class _State:
+    __slots__ = ("router", "table")
+
+    def __init__(self, table: RouteTable, router: Router) -> None:
+        self.table = table
+        self.router = router
+
+
+class ProxyApp:
+    def __init__(
+        self, table: RouteTable, settings: ProxySettings | None = None, *, identity: IdentitySigner | None = None
+    ) -> None:
+        self.settings = settings or ProxySettings()
+        self.settings.validate()
+        self.metrics = ProxyMetrics()
+        self.pins = PinStore(self.settings.pin_max_clients)
+        self._pools: dict[Upstream, UpstreamPool] = {}
+        self._shadow_pools: dict[Upstream, UpstreamPool] = {}
+        self._signer = identity
+        self._forward_auth: ForwardAuth | None = None
+        self._state: _State
+        self.set_table(table)
+        self.shadow = ShadowPool(
+            workers=self.settings.shadow_workers,
+            queue_size=self.settings.shadow_queue,
+            ring_size=self.settings.shadow_ring,
+            body_limit=self.settings.shadow_body_limit,
+            metrics=self.metrics,
+            pool_for=self._shadow_pool,
+        )
+
+    # control-plane surface
+    @property
+    def table(self) -> RouteTable:
+        return self._state.table
+
+    def set_table(self, table: RouteTable) -> None:
+        """Swap in a new route table atomically; raises `TableInvalid` and keeps the old one if it is bad.
+
+        Call it on the event loop's thread (from another thread: `loop.call_soon_threadsafe(app.set_table, t)`).
+        Requests in flight finish on the table they started with.
+        """
+        validate_table(table)
+        self._state = _State(table, Router(table))
+        self.metrics.table_version.set(table.version)
+        live = set(table.upstreams.values())
+        for pools in (self._pools, self._shadow_pools):
+            for upstream in [u for u in pools if u not in live]:
+                pool = pools.pop(upstream)
+                if pool.open_connections:
+                    pool.loop.create_task(pool.close())
+
+    def metrics_text(self) -> bytes:
+        return self.metrics.text()
+
+    metrics_content_type = CONTENT_TYPE
+
+    async def close(self) -> None:
+        await self.shadow.close()
+        if self._forward_auth is not None:
+            await self._forward_auth.close()
+        for pools in (self._pools, self._shadow_pools):
+            for pool in pools.values():
+                await pool.close()
+            pools.clear()
+
+    # pools
+    def _pool(self, name: str, table: RouteTable | None = None) -> UpstreamPool:
+        """The pool for upstream `name` as `table` (the request's own, which a swap may have replaced) defines it."""
+        upstream = (table or self._state.table).upstreams[name]
+        pool = self._pools.get(upstream)
+        if pool is None:
+            pool = self._pools[upstream] = self._new_pool(upstream)
+        return pool
+
+    def _shadow_pool(self, name: str) -> UpstreamPool | None:
+        upstream = self._state.table.upstreams.get(name)
+        if upstream is None:
+            return None
+        pool = self._shadow_pools.get(upstream)
+        if pool is None:
+            limited = Upstream(
+                name=upstream.name,
+                url=upstream.url,
+                connect_timeout=upstream.connect_timeout,
+                read_timeout=upstream.read_timeout,
+                max_connections=self.settings.shadow_workers,
+                max_pending=self.settings.shadow_queue,
+                health_path=upstream.health_path,
+            )
+            pool = self._shadow_pools[upstream] = self._new_pool(limited)
+        return pool
+
+    def _new_pool(self, upstream: Upstream) -> UpstreamPool:
+        self.metrics.breaker_state(upstream.name, int(BreakerState.CLOSED))
+        return UpstreamPool(
+            upstream,
+            chunk=self.settings.stream_chunk,
+            breaker_failures=self.settings.breaker_failures,
+            breaker_cooldown=self.settings.breaker_cooldown,
+            on_breaker_change=self._breaker_changed,
+        )
+
+    def _breaker_changed(self, upstream: str, state: BreakerState) -> None:
+        self.metrics.breaker_state(upstream, int(state))
+        log.warning("circuit breaker of %s is now %s", upstream, state.name.lower())
+
+    async def check_health(self) -> list[Health]:
+        """GET each upstream's `health_path` now (see `health.py`)."""
+        table = self._state.table
+        return await check_all([(upstream, self._pool(name, table)) for name, upstream in table.upstreams.items()])
+
+    def breaker_states(self) -> dict[str, str]:
+        return {u.name: p.breaker.state.name.lower() for u, p in self._pools.items()}
+
+    # ASGI
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            shadow = self.shadow
+            shadow.client_started()
+            try:
+                await self._handle(scope, receive, send)
+            finally:
+                shadow.client_finished()
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One request, as a pipeline over its `Exchange`: route and decide; identify the client (when a service
+        answers); forward, retrying or falling back; relay the answer; mirror it. Whichever way it ends, `_finish`
+        records it, once."""
+        state = self._state
+        x = Exchange(scope, state.table, state.router, self.settings)
+        try:
+            bad_path = self._route(x, scope)
+            if bad_path is not None:
+                await self._send_error(x, send, bad_path)
+                return
+            if (
+                self._signer is not None
+                and x.upstream != x.table.default_upstream
+                and not await self._identify(x, send)
+            ):
+                return
+            if x.mirror_to is not None:
+                self._plan_mirror(x)
+            while True:
+                try:
+                    response = await self._pool(x.upstream, x.table).request(
+                        x.method,
+                        x.target,
+                        x.out_headers,
+                        body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
+                        chunked=x.chunked,
+                    )
+                    break
+                except ClientDisconnected:
+                    x.answered(499, 0, "client_gone")
+                    return
+                except UpstreamError as exc:
+                    if self._try_again(x, exc):
+                        continue
+                    if x.pin_key is not None:
+                        self._pin(x)
+                    await self._send_error(x, send, exc)
+                    return
+            if x.pin_key is not None:
+                self._pin(x)
+            captured = bytearray() if x.mirror_to else None
+            await self._relay(x, response, send, captured)
+            if captured is not None:
+                self._mirror(x, response, captured)
+        finally:
+            if x.status:  # 0: a bug escaped before any answer; the server answers 500 and logs it
+                self._finish(x)
+
+    # the pipeline's steps
+    def _route(self, x: Exchange, scope: Scope) -> BadRequestPath | None:
+        try:
+            path = canonicalise(scope["raw_path"] or scope["path"].encode())
+        except BadRequestPath as exc:
+            return exc
+        decision = decide(x.table, x.router, self.pins, x.method, path, x.headers, x.client_ip)
+        x.routed(path, scope.get("query_string", b""), decision)
+        return None
+
+    async def _identify(self, x: Exchange, send: Send) -> bool:
+        """Forward auth for a request a service will answer: True with the signed identity in `x.out_headers`, or
+        False once the monolith's refusal (or a 503 when it cannot be asked) has been sent."""
+        assert self._signer is not None
+        table = x.table
+        monolith = table.upstreams[table.default_upstream].url
+        if self._forward_auth is None or self._forward_auth.monolith_url != monolith:
+            if self._forward_auth is not None:
+                await self._forward_auth.close()
+            self._forward_auth = ForwardAuth(monolith, cache_seconds=self.settings.identity_cache_seconds)
+        try:
+            answer = await self._forward_auth.resolve(x.method, x.target, x.out_headers)
+        except ForwardAuthUnavailable as exc:
+            x.upstream = table.default_upstream
+            await self._send_error(x, send, exc)
+            return False
+        if isinstance(answer, Refusal):
+            x.upstream = table.default_upstream
+            x.answered(answer.status, len(answer.body), "identity_refused")
+            length = (b"content-length", str(len(answer.body)).encode())
+            await send({"type": "http.response.start", "status": answer.status, "headers": [*answer.headers, length]})
+            await send({"type": "http.response.body", "body": answer.body})
+            return False
+        x.out_headers = with_identity(x.out_headers, self._signer, answer)
+        return True
+
+    def _plan_mirror(self, x: Exchange) -> None:
+        """The decision mirrors this request: copy its body as it streams, unless the shadow queue is full."""
+        if not self.shadow.has_room():
+            self.metrics.shadow(x.route_label, "dropped_queue_full")
+            x.mirror_to = None
+        elif x.has_body:
+            x.captured_request = bytearray()
+
+    def _try_again(self, x: Exchange, exc: UpstreamError) -> bool:
+        """After a transport failure: retry the same upstream, or fall back to the monolith, or give up (False)."""
+        self.metrics.upstream_error(x.upstream, exc.code)
+        if (
+            x.retryable
+            and x.retries < self.settings.retries
+            and isinstance(exc, (UpstreamConnectError, UpstreamBroken))
+        ):
+            x.retries += 1
+            self.metrics.retry(x.upstream)
+            return True
+        if x.may_fall_back:
+            self.metrics.fallback(x.route_label)
+            x.fall_back(exc.code)
+            return True
+        return False
+
+    def _pin(self, x: Exchange) -> None:
+        """Read-your-writes: an unsafe request that went to the monolith pins its client there (`pinning.py`)."""
+        route = x.decision.route if x.decision is not None else None
+        if x.pin_key is not None and route is not None:
+            self.pins.pin(route.service, x.pin_key, route.pin_seconds)
+
+    async def _relay(self, x: Exchange, response: UpstreamResponse, send: Send, capture: bytearray | None) -> None:
+        """Stream the upstream's response to the client; the outcome goes into `x`."""
+        x.fallback = x.fallback_from is not None
+        sent = 0
+        limit = self.shadow.body_limit + 1
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": downstream_response_headers(response.headers),
+                }
+            )
+            whole = response.complete_body()
+            if whole is not None:
+                response.release()  # before the write: the connection is free for the next request at once
+                if capture is not None:
+                    capture.extend(whole[:limit])
+                await send({"type": "http.response.body", "body": whole, "more_body": False})
+                x.status, x.sent = response.status, len(whole)
+                return
+            async for chunk in response.chunks():
+                if capture is not None and len(capture) < limit:
+                    capture.extend(chunk[: limit - len(capture)])
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += len(chunk)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except ConnectionError:  # the client went away (ClientDisconnected among them)
+            response.release()
+            x.answered(499, sent, "client_gone")
+            return
+        except UpstreamError as exc:
+            response.release()
+            self.metrics.upstream_error(exc.upstream, exc.code)
+            x.answered(response.status, sent, _Truncated.code)
+            raise _Truncated(exc) from exc
+        response.release()
+        x.status, x.sent = response.status, sent
+
+    def _mirror(self, x: Exchange, response: UpstreamResponse, captured: bytearray) -> None:
+        """Offer the exchange to the shadow pool, once the client has its whole answer (`shadow.py`)."""
+        if x.error is not None or x.fallback:  # a fallback answer is the monolith's own
+            return
+        if x.body_too_large:
+            self.metrics.shadow(x.route_label, "skipped_body_too_large")
+            return
+        if x.has_body and not x.body_complete:
+            self.metrics.shadow(x.route_label, "skipped_body_incomplete")
+            return
+        assert x.mirror_to is not None
+        request_body = x.captured_request
+        headers = [h for h in x.out_headers if h[0] != b"content-length"]
+        if request_body is not None:
+            headers.append((b"content-length", str(len(request_body)).encode()))
+        limit = self.shadow.body_limit
+        self.shadow.submit(
+            MirroredRequest(
+                request_id=x.request_id,
+                route=x.route_label,
+                service=x.mirror_to,
+                method=x.method,
+                target=x.target,
+                headers=headers,
+                body=bytes(request_body or b""),
+                chunked=False,
+            ),
+            CapturedResponse(
+                status=response.status,
+                headers=response.headers,
+                body=bytes(captured[:limit]),
+                truncated=len(captured) > limit,
+                seconds=time.perf_counter() - x.started,
+            ),
+        )
+
+    def _finish(self, x: Exchange) -> None:
+        """The one place an exchange is recorded: a metric sample and, when on, one access-log line."""
+        seconds = time.perf_counter() - x.started
+        self.metrics.observe(x.route_label, x.stage, x.upstream, x.status, seconds)
+        if self.settings.access_log and access_log.enabled():
+            access_log.emit(x.access_fields(seconds))
+
+    async def _send_error(self, x: Exchange, send: Send, error: ProxyError) -> None:
+        x.failed(error)
+        await send_error_response(send, error, x.request_id)
+
+
+class _Truncated(ProxyError):
+    """The upstream failed after the response started: the client connection is cut."""
+
+    code = "upstream_broken_mid_response"
+
+    def __init__(self, cause: UpstreamError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause

@@ -1,0 +1,219 @@
+"""Shadow traffic: mirror a request to the service after the monolith answered the client, fire and forget.
+
+Mirroring never delays or changes the client's response: the proxy only copies bytes it already streams (the
+request body and the monolith's response, each up to `ProxySettings.shadow_body_limit`) and, once the client's
+response is complete, offers a job to a bounded queue with `put_nowait`. When the queue is full the job is dropped
+and counted. A fixed number of workers send the jobs on connection pools of their own (`shadow_workers`
+connections per service), so shadow load never takes a connection from client traffic, and each waits (up to
+`IDLE_WAIT`) for a moment without client requests, so mirrors run on CPU that clients leave idle.
+
+Mirrored requests carry ``X-Strangler-Shadow: 1`` (control headers are stripped from clients, so only the proxy can
+set it): a service can use it to skip side effects such as sending mail.
+
+For the comparator (issue 6): each finished mirror becomes a `ShadowResult` (request, primary response, shadow
+response or error) that goes to every `on_shadow` callback and into a bounded ring (`recent()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from strangler_proxy.dataplane.metrics import ProxyMetrics
+from strangler_proxy.errors import UpstreamError
+from strangler_proxy.http.client import UpstreamPool
+from strangler_proxy.http.headers import Headers
+
+log = logging.getLogger("strangler.shadow")
+
+SHADOW_HEADER = (b"x-strangler-shadow", b"1")
+IDLE_WAIT = 0.05  # seconds a mirror waits for a moment without client requests before it goes anyway
+
+
+@dataclass(frozen=True, slots=True)
+class MirroredRequest:
+    request_id: str
+    route: str  # the route's path template
+    service: str
+    method: str
+    target: bytes  # canonical path + query, as the monolith received it
+    headers: Headers  # as sent upstream (framing excluded)
+    body: bytes
+    chunked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedResponse:
+    status: int
+    headers: Headers
+    body: bytes
+    truncated: bool  # the body was longer than the limit; `body` holds its start
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowResult:
+    request: MirroredRequest
+    primary: CapturedResponse
+    shadow: CapturedResponse | None  # None when the mirror failed
+    error: str | None
+
+
+ShadowCallback = Callable[[ShadowResult], None]
+
+
+class ShadowPool:
+    def __init__(
+        self,
+        *,
+        workers: int,
+        queue_size: int,
+        ring_size: int,
+        body_limit: int,
+        metrics: ProxyMetrics,
+        pool_for: Callable[[str], UpstreamPool | None],
+    ) -> None:
+        self._workers = workers
+        self._queue: asyncio.Queue[tuple[MirroredRequest, CapturedResponse]] | None = None
+        self._queue_size = queue_size
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ring: deque[ShadowResult] = deque(maxlen=ring_size)
+        self._callbacks: list[ShadowCallback] = []
+        self.body_limit = body_limit
+        self._metrics = metrics
+        self._pool_for = pool_for
+        self.in_flight = 0
+        self._idle: asyncio.Event | None = None  # set while no client request is in flight
+        self._client_requests = 0
+
+    def on_shadow(self, callback: ShadowCallback) -> Callable[[], None]:
+        """Call `callback` with every finished mirror (on the event loop; keep it quick). Returns an unsubscriber."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback)
+
+    def recent(self) -> list[ShadowResult]:
+        return list(self._ring)
+
+    def has_room(self) -> bool:
+        return self._queue is None or not self._queue.full()
+
+    def submit(self, request: MirroredRequest, primary: CapturedResponse) -> bool:
+        if self._queue is None:
+            self._start()
+        assert self._queue is not None
+        try:
+            self._queue.put_nowait((request, primary))
+        except asyncio.QueueFull:
+            self._metrics.shadow(request.route, "dropped_queue_full")
+            return False
+        self._metrics.shadow(request.route, "mirrored")
+        return True
+
+    # Mirrors use the CPU that client traffic leaves: a worker waits until no client request is in flight, for at
+    # most IDLE_WAIT, before sending its mirror. Under saturation mirrors therefore wait, the queue fills, and new
+    # ones are dropped (and counted) instead of taking CPU from clients; the cap keeps a long download from
+    # starving them.
+    def client_started(self) -> None:
+        self._client_requests += 1
+        if self._client_requests == 1 and self._idle is not None:
+            self._idle.clear()
+
+    def client_finished(self) -> None:
+        self._client_requests -= 1
+        if self._client_requests == 0 and self._idle is not None:
+            self._idle.set()
+
+    async def wait_for_idle(self) -> None:
+        idle = self._idle
+        if idle is None or idle.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(idle.wait(), IDLE_WAIT)
+
+    def _start(self) -> None:
+        self._queue = asyncio.Queue(self._queue_size)
+        self._idle = asyncio.Event()
+        if self._client_requests == 0:
+            self._idle.set()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._work()) for _ in range(self._workers)]
+
+    async def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            request, primary = await self._queue.get()
+            await self.wait_for_idle()
+            self.in_flight += 1
+            try:
+                result = await self._mirror(request, primary)
+            except Exception as exc:  # a bug here must not kill the worker
+                log.exception("shadow mirror failed unexpectedly")
+                result = ShadowResult(request, primary, None, f"internal: {exc}")
+            finally:
+                self.in_flight -= 1
+                self._queue.task_done()
+            self._metrics.shadow(request.route, "completed" if result.shadow is not None else "failed")
+            self._ring.append(result)
+            for callback in list(self._callbacks):
+                try:
+                    callback(result)
+                except Exception:
+                    log.exception("on_shadow callback failed")
+
+    async def _mirror(self, request: MirroredRequest, primary: CapturedResponse) -> ShadowResult:
+        pool = self._pool_for(request.service)
+        if pool is None:
+            return ShadowResult(request, primary, None, f"service {request.service!r} is not an upstream")
+        started = time.perf_counter()
+        body_iter = None
+        if request.body or request.chunked:
+
+            async def one_piece() -> AsyncIterator[bytes]:
+                yield request.body
+
+            body_iter = one_piece()
+        try:
+            response = await pool.request(
+                request.method,
+                request.target,
+                [*request.headers, SHADOW_HEADER],
+                body=body_iter,
+                chunked=request.chunked,
+            )
+        except UpstreamError as exc:
+            return ShadowResult(request, primary, None, f"{exc.code}: {exc.detail}")
+        captured = bytearray()
+        truncated = False
+        try:
+            async for chunk in response.chunks():
+                room = self.body_limit - len(captured)
+                if len(chunk) > room:
+                    truncated = True
+                captured += chunk[: max(room, 0)]
+        except UpstreamError as exc:
+            return ShadowResult(request, primary, None, f"{exc.code}: {exc.detail}")
+        finally:
+            response.release()
+        shadow = CapturedResponse(
+            response.status, response.headers, bytes(captured), truncated, time.perf_counter() - started
+        )
+        return ShadowResult(request, primary, shadow, None)
+
+    async def drain(self) -> None:
+        """Wait until every queued mirror finished (tests, graceful shutdown)."""
+        if self._queue is not None:
+            await self._queue.join()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        self._queue = None

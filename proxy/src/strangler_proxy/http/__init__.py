@@ -1,0 +1,2 @@
+"""HTTP/1.1 on asyncio and httptools, both ways: the strict server that runs ASGI apps, and the pooled client.
+Knows nothing of routes or stages; imports only `strangler_proxy.errors`, and everything above may use it."""

@@ -1,0 +1,60 @@
+"""HTTP headers as the proxy holds them (a list of (lower-case name, value) bytes pairs) and the rules any HTTP/1.1
+proxy applies to them both ways: hop-by-hop headers, and those a ``Connection`` header names, are not forwarded
+(RFC 9110 §7.6.1). What the proxy itself adds on the way up is the data plane's `forwarding.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+Headers = list[tuple[bytes, bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+    }
+)
+_NO_TOKENS: frozenset[bytes] = frozenset()
+
+
+def connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    tokens: list[bytes] = []
+    for name, value in headers:
+        if name == b"connection":
+            for token in value.lower().split(b","):
+                token = token.strip()
+                if token:
+                    tokens.append(token)
+    return frozenset(tokens) if tokens else _NO_TOKENS
+
+
+def downstream_response_headers(headers: Headers) -> Headers:
+    named = connection_tokens(headers)
+    return [(n, v) for n, v in headers if n not in HOP_BY_HOP and n not in named]
+
+
+def header_value(headers: Headers, name: bytes) -> bytes | None:
+    for n, v in headers:
+        if n == name:
+            return v
+    return None
+
+
+def cookie_value(headers: Headers, cookie: str) -> str | None:
+    wanted = cookie.encode()
+    for n, v in headers:
+        if n != b"cookie":
+            continue
+        for pair in v.split(b";"):
+            key, sep, val = pair.strip().partition(b"=")
+            if sep and key == wanted:
+                return val.decode("latin-1")
+    return None

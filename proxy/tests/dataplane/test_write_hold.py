@@ -1,0 +1,168 @@
+"""Write hold: unsafe requests wait at the proxy during a cutover and go to whoever owns the route on release."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import LoopThread, Stack, make_table
+from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.model import Route, Stage
+from strangler_proxy.dataplane.write_hold import Hold, WriteHoldMiddleware, WriteHolds
+from strangler_proxy.errors import WritesInFlight
+from strangler_proxy.http.server import ProxyServer, ServerLimits
+from upstream_double import Received, Upstream, echo
+
+ROUTE_OFF = Route(path="/api/catalog", service="catalog", stage=Stage.OFF)
+ROUTE_LIVE = Route(path="/api/catalog", service="catalog", stage=Stage.LIVE)
+
+
+@pytest.fixture
+def stack(loop_thread: LoopThread) -> Iterator[Stack]:
+    """Monolith and catalog doubles, the ProxyApp behind the write hold, as `strangler proxy` serves it."""
+
+    async def slow_writes(req: Received, writer: asyncio.StreamWriter) -> None:
+        if req.target.endswith(b"/slow/"):
+            await asyncio.sleep(0.5)
+        await echo(req, writer)
+
+    async def start() -> Stack:
+        monolith, catalog = Upstream("monolith", slow_writes), Upstream("catalog")
+        await monolith.start()
+        await catalog.start()
+        app = ProxyApp(make_table(monolith.url, catalog.url, ()))
+        public = WriteHoldMiddleware(app)
+        server = ProxyServer(public_app=public, host="127.0.0.1", port=0, limits=ServerLimits(shutdown_grace=1))
+        await server.start()
+        return Stack(loop_thread, monolith, catalog, app, server, extra=[public.holds])
+
+    running = loop_thread.run(start())
+    yield running
+
+    async def stop() -> None:
+        await running.server.stop()
+        await running.monolith.stop()
+        await running.catalog.stop()
+
+    loop_thread.run(stop(), timeout=20)
+
+
+def _holds(stack: Stack) -> WriteHolds:
+    holds = stack.extra[0]
+    assert isinstance(holds, WriteHolds)
+    return holds
+
+
+def _hold(stack: Stack, lifetime: float, max_queue: int = 10) -> Hold:
+    return stack.lt.run(_holds(stack).start("/api/catalog", lifetime=lifetime, max_queue=max_queue))
+
+
+def _in_background(
+    stack: Stack, method: str, target: str, body: bytes | None = None
+) -> tuple[threading.Thread, list[Any]]:
+    result: list[Any] = []
+
+    def run() -> None:
+        result.append(stack.request(method, target, body=body, headers={"content-type": "application/json"}))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def _wait_until_held(stack: Stack, count: int) -> None:
+    deadline = time.monotonic() + 5
+    while sum(h.waiting for h in _holds(stack).holds()) < count:
+        assert time.monotonic() < deadline, "the request was never held"
+        time.sleep(0.005)
+
+
+def test_a_held_write_goes_to_the_new_owner_once_released(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    hold = _hold(stack, 10)
+    thread, result = _in_background(stack, "POST", "/api/catalog/products/", b"{}")
+    _wait_until_held(stack, 1)
+    assert not stack.monolith.received and not stack.catalog.received
+    stack.set_routes(ROUTE_LIVE)
+    stack.lt.call(_holds(stack).release, hold.id)
+    thread.join(10)
+    assert result[0][0] == 200
+    assert [r.method for r in stack.catalog.received] == ["POST"]
+    assert not stack.monolith.received
+    assert _holds(stack).stats()["held"] == 1
+
+
+def test_reads_and_other_routes_are_served_during_a_hold(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    hold = _hold(stack, 10)
+    assert stack.request("GET", "/api/catalog/products/")[0] == 200
+    assert stack.request("POST", "/api/catalogue/x", b"{}")[0] == 200  # another segment: not covered
+    assert stack.request("POST", "/api/orders/", b"{}")[0] == 200
+    assert [r.method for r in stack.monolith.received] == ["GET", "POST", "POST"]
+    stack.lt.call(_holds(stack).release, hold.id)
+
+
+def test_a_hold_that_is_never_released_expires_with_503_and_nothing_written(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    _hold(stack, 0.3)
+    started = time.monotonic()
+    status, headers, body = stack.request("PATCH", "/api/catalog/products/1/", b"{}")
+    assert status == 503
+    assert 0.25 < time.monotonic() - started < 3
+    assert headers["retry-after"] == "1"
+    error = json.loads(body)
+    assert error["producer"] == "strangler-proxy" and error["error"] == "write_hold"
+    assert "did not finish" in error["detail"]
+    assert not stack.monolith.received and not stack.catalog.received
+    # The hold is gone: writes flow again without anyone releasing it.
+    assert stack.request("PATCH", "/api/catalog/products/1/", b"{}")[0] == 200
+    assert not _holds(stack).active
+
+
+def test_a_write_beyond_the_hold_queue_is_refused_at_once(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    hold = _hold(stack, 10, max_queue=1)
+    thread, result = _in_background(stack, "POST", "/api/catalog/products/", b"{}")
+    _wait_until_held(stack, 1)
+    started = time.monotonic()
+    status, _headers, body = stack.request("DELETE", "/api/catalog/products/2/")
+    assert status == 503 and time.monotonic() - started < 2
+    assert "already waiting" in json.loads(body)["detail"]
+    stack.lt.call(_holds(stack).release, hold.id)
+    thread.join(10)
+    assert result[0][0] == 200
+    assert [r.method for r in stack.monolith.received] == ["POST"]
+
+
+def test_a_hold_starts_only_once_the_writes_already_forwarded_are_answered(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    thread, result = _in_background(stack, "POST", "/api/catalog/slow/", b"{}")
+    deadline = time.monotonic() + 5
+    while not stack.monolith.received:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    started = time.monotonic()
+    hold = _hold(stack, 10)
+    assert time.monotonic() - started > 0.3  # the slow write (0.5 s) was answered first
+    assert _holds(stack).stats()["held"] == 0
+    thread.join(5)
+    assert result[0][0] == 200
+    _holds(stack).release(hold.id)
+
+
+def test_a_hold_is_dropped_when_a_forwarded_write_outlives_it(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    thread, _result = _in_background(stack, "POST", "/api/catalog/slow/", b"{}")
+    deadline = time.monotonic() + 5
+    while not stack.monolith.received:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    with pytest.raises(WritesInFlight):
+        _hold(stack, 0.1)
+    assert not _holds(stack).active
+    thread.join(5)

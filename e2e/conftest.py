@@ -35,10 +35,11 @@ class Stack:
     logs: Path
 
 
-def _django_env(database_url: str, static_root: Path) -> dict[str, str]:
-    """Production settings, as each would be deployed (cookies not Secure: the tests speak plain HTTP)."""
+def _django_env(database_url: str, static_root: Path, settings: str = "production") -> dict[str, str]:
+    """The environment of `settings` (production: as each would be deployed; cookies not Secure, the tests speak
+    plain HTTP)."""
     return {
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SETTINGS_MODULE": f"config.settings.{settings}",
         "DATABASE_URL": database_url,
         "STATIC_ROOT": str(static_root),
         "SESSION_COOKIE_SECURE": "false",
@@ -70,6 +71,42 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         monolith.wait_until_ready()
         catalog.wait_until_ready()
         yield Stack(engine, monolith, catalog, shop, monolith_db, catalog_db, folder)
+
+
+@dataclass(frozen=True)
+class Development:
+    monolith: Side
+    service: Side
+
+
+@pytest.fixture(scope="module")
+def development(stack: Stack) -> Iterator[Development]:
+    """The monolith and the service once more, with the settings `make up` runs them with (DEBUG, the browsable
+    API where it is on), on the stack's databases; the answers compared there are reads."""
+    with contextlib.ExitStack() as running:
+        servers = [
+            running.enter_context(
+                django(
+                    f"{name}-development",
+                    folder,
+                    _django_env(url, stack.logs / f"{name}-dev-static", "development"),
+                    stack.logs,
+                )
+            )
+            for name, folder, url in (
+                ("monolith", ROOT / "monolith", stack.monolith_database),
+                ("catalog", CATALOG, stack.catalog_database),
+            )
+        ]
+        for server in servers:
+            server.wait_until_ready()
+        sides = Development(
+            Side("monolith (development)", servers[0].url, stack.shop, sign=False),
+            Side("catalog service (development)", servers[1].url, stack.shop, sign=True),
+        )
+        yield sides
+        sides.monolith.close()
+        sides.service.close()
 
 
 @pytest.fixture(scope="session")

@@ -70,4 +70,10 @@ def test_an_order_keeps_what_it_sold_when_the_product_is_deleted(place, client_f
     assert client_for(charlie).delete(f"/api/catalog/products/{mug.id}/").status_code == 204
 
     line = client_for(alice).get(f"{ORDERS}{order['id']}/").json()["lines"][0]
-    assert line == {"product": mug.id, "name": "Enamel mug", "quantity": 2, "unit_price": "12.50", "line_total": "25.00"}
+    assert line == {
+        "product": mug.id,
+        "name": "Enamel mug",
+        "quantity": 2,
+        "unit_price": "12.50",
+        "line_total": "25.00",
+    }

@@ -36,4 +36,3 @@ def record_owner(monolith_url: str, spec_name: str, owner: Owner) -> None:
             )
     finally:
         db.close()
-

@@ -58,12 +58,13 @@ def main() -> int:
 
 
 def run(folder: Path, database_url: str, *, orders: int, lines: int) -> dict[str, Any]:
+    # The monolith's modules are imported inside the functions: they need it on sys.path, and Django set up.
     sys.path.insert(0, str(MONOLITH))
-    from common.testing_services import IDENTITY_KEY, catalog_service  # noqa: PLC0415 - the monolith on sys.path
+    from common.testing_services import IDENTITY_KEY, catalog_service
 
     with catalog_service(folder) as service:
         _django(database_url, service.url, IDENTITY_KEY)
-        from django.db import connection  # noqa: PLC0415 - after django.setup()
+        from django.db import connection
 
         product_ids, customer_id = _shop(service, lines, orders)
         place, lookup = _samplers(customer_id, product_ids)
@@ -78,14 +79,14 @@ def _django(database_url: str, catalog_url: str, identity_key: str) -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DATABASE_URL=database_url,
-        SECRET_KEY="bench-not-secret",
+        SECRET_KEY="bench-not-secret",  # noqa: S106 - a scratch database for one run
         ALLOWED_HOSTS="127.0.0.1",
         CATALOG_SERVICE_URL=catalog_url,
         STRANGLER_IDENTITY_KEY=identity_key,
         LOG_LEVEL="WARNING",
     )
-    import django  # noqa: PLC0415
-    from django.core.management import call_command  # noqa: PLC0415
+    import django
+    from django.core.management import call_command
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
@@ -93,11 +94,10 @@ def _django(database_url: str, catalog_url: str, identity_key: str) -> None:
 
 def _shop(service: Any, lines: int, orders: int) -> tuple[list[int], int]:
     """The same products on both sides, with the same ids (both databases are new), and stock for every order."""
-    from django.contrib.auth import get_user_model  # noqa: PLC0415
-
-    from catalog import services as catalog_services  # noqa: PLC0415
-    from customers import services as customer_services  # noqa: PLC0415
-    from inventory import services as inventory_services  # noqa: PLC0415
+    from catalog import services as catalog_services
+    from customers import services as customer_services
+    from django.contrib.auth import get_user_model
+    from inventory import services as inventory_services
 
     remote_category = service.create("/api/catalog/categories/", {"name": "Bench", "slug": "bench"})["id"]
     category = catalog_services.category_create(name="Bench", slug="bench")
@@ -116,8 +116,8 @@ def _shop(service: Any, lines: int, orders: int) -> tuple[list[int], int]:
 
 
 def _samplers(customer_id: int, product_ids: list[int]) -> tuple[Callable[[], None], Callable[[], None]]:
-    from catalog import selectors as catalog_selectors  # noqa: PLC0415
-    from orders import services as order_services  # noqa: PLC0415
+    from catalog import selectors as catalog_selectors
+    from orders import services as order_services
 
     lines = [order_services.LineRequest(product_id=pid, quantity=1) for pid in product_ids]
 
@@ -131,12 +131,12 @@ def _samplers(customer_id: int, product_ids: list[int]) -> tuple[Callable[[], No
 
 
 def _compare(sample: Callable[[], None], count: int) -> dict[str, Any]:
-    from ownership import services as ownership_services  # noqa: PLC0415
-    from ownership.selectors import Owner  # noqa: PLC0415
+    from ownership import services as ownership_services
+    from ownership.selectors import Owner
 
     timings: dict[str, list[float]] = {"local": [], "remote": []}
     sides = {"local": Owner.MONOLITH, "remote": Owner.SERVICE}
-    for side, owner in sides.items():  # warm up: connections, caches
+    for owner in sides.values():  # warm up: connections, caches
         ownership_services.data_owner_record(spec="catalog", owner=owner)
         sample()
     for _ in range(count):

@@ -4,8 +4,11 @@ rollback. The other apps' own tests show them working through it (`test_*_throug
 
 from __future__ import annotations
 
+import pytest
+
 from catalog import selectors
 from catalog.seam import SPEC
+from common.errors import Unavailable
 from common.testing import assert_error
 from common.testing_services import free_port
 from ownership import services as ownership_services
@@ -46,3 +49,10 @@ def test_while_the_service_owns_the_catalog_the_monolith_copy_takes_no_writes(
 
     error = assert_error(created, 503, "service_unavailable")
     assert "send them through the proxy" in error["message"]
+
+
+def test_a_monolith_not_told_where_the_service_is_refuses_and_names_the_setting(service_owns_the_catalog, settings):
+    settings.CATALOG_SERVICE_URL = ""
+
+    with pytest.raises(Unavailable, match="CATALOG_SERVICE_URL"):
+        selectors.product_exists(product_id=1)

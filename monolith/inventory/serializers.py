@@ -26,6 +26,9 @@ class StockSerializer(serializers.ModelSerializer):
         fields = ["id", "product", "warehouse", "quantity", "reserved", "available", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"quantity": {"max_value": MAX_QUANTITY}}
+        # A second record for a product and warehouse is the service's 409 `exists`, not DRF's 400 from the
+        # model's unique constraint.
+        validators: list[object] = []
 
 
 class StockUpdateSerializer(serializers.Serializer):

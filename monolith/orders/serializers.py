@@ -12,7 +12,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderLine
-        fields = ["product", "quantity", "unit_price", "line_total"]
+        fields = ["product", "name", "quantity", "unit_price", "line_total"]
 
 
 class OrderSerializer(serializers.ModelSerializer):

@@ -36,6 +36,7 @@ class Shop:
         }
     )
     delay: float = 0.0
+    held: asyncio.Event | None = None  # set: every answer waits until it is set (on the loop: `lt.call(held.set)`)
 
     def price(self, text: str) -> Any:
         if self.price_style == "number":
@@ -47,6 +48,8 @@ class Shop:
     async def handle(self, req: Received, writer: asyncio.StreamWriter) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.held is not None:
+            await self.held.wait()
         if req.method == "POST":
             data = json.loads(req.body or b"{}")
             new_id = max(self.products, default=0) + 1

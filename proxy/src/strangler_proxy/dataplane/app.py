@@ -48,7 +48,7 @@ from strangler_proxy.dataplane.exchange import Exchange
 from strangler_proxy.dataplane.health import Health, check_all
 from strangler_proxy.dataplane.identity import ForwardAuth, IdentitySigner, Refusal, with_identity
 from strangler_proxy.dataplane.metrics import CONTENT_TYPE, ProxyMetrics
-from strangler_proxy.dataplane.model import RouteTable, Upstream
+from strangler_proxy.dataplane.model import Route, RouteTable, Upstream, route_label
 from strangler_proxy.dataplane.pinning import PinStore
 from strangler_proxy.dataplane.routing import Router, canonicalise
 from strangler_proxy.dataplane.settings import ProxySettings
@@ -73,11 +73,31 @@ log = logging.getLogger("strangler.proxy")
 
 
 class _State:
-    __slots__ = ("router", "table")
+    __slots__ = ("revisions", "router", "table")
 
-    def __init__(self, table: RouteTable, router: Router) -> None:
+    def __init__(self, table: RouteTable, router: Router, revisions: Revisions) -> None:
         self.table = table
         self.router = router
+        self.revisions = revisions
+
+    def revision(self, route: Route) -> int | None:
+        entry = self.revisions.get(route_label(route))
+        return entry[1] if entry is not None and entry[0] == route else None
+
+
+# Each route (by its label) as it is now, and its revision: the table version since which it has been so.
+Revisions = dict[str, tuple[Route, int]]
+
+
+def route_revisions(table: RouteTable, before: Revisions) -> Revisions:
+    """A route keeps its revision while it stays exactly as it was; any change to it (its stage, its share, its
+    settings) makes the new table's version its revision. Evidence is only ever counted for one revision."""
+    revisions: Revisions = {}
+    for route in table.routes:
+        label = route_label(route)
+        kept = before.get(label)
+        revisions[label] = (route, kept[1] if kept is not None and kept[0] == route else table.version)
+    return revisions
 
 
 class ProxyApp:
@@ -115,7 +135,8 @@ class ProxyApp:
         Requests in flight finish on the table they started with.
         """
         validate_table(table)
-        self._state = _State(table, Router(table))
+        before = self._state.revisions if hasattr(self, "_state") else {}
+        self._state = _State(table, Router(table), route_revisions(table, before))
         self.metrics.table_version.set(table.version)
         live = set(table.upstreams.values())
         for pools in (self._pools, self._shadow_pools):
@@ -123,6 +144,10 @@ class ProxyApp:
                 pool = pools.pop(upstream)
                 if pool.open_connections:
                     pool.loop.create_task(pool.close())
+
+    def route_revision(self, route: Route) -> int | None:
+        """The revision of `route` in the table now serving (None: the table has no such route any more)."""
+        return self._state.revision(route)
 
     def metrics_text(self) -> bytes:
         return self.metrics.text()
@@ -217,7 +242,7 @@ class ProxyApp:
         state = self._state
         x = Exchange(scope, state.table, state.router, self.settings)
         try:
-            bad_path = self._route(x, scope)
+            bad_path = self._route(x, scope, state)
             if bad_path is not None:
                 await self._send_error(x, send, bad_path)
                 return
@@ -260,13 +285,15 @@ class ProxyApp:
                 self._finish(x)
 
     # the pipeline's steps
-    def _route(self, x: Exchange, scope: Scope) -> BadRequestPath | None:
+    def _route(self, x: Exchange, scope: Scope, state: _State) -> BadRequestPath | None:
         try:
             path = canonicalise(scope["raw_path"] or scope["path"].encode())
         except BadRequestPath as exc:
             return exc
         decision = decide(x.table, x.router, self.pins, x.method, path, x.headers, x.client_ip)
         x.routed(path, scope.get("query_string", b""), decision)
+        if decision.route is not None:
+            x.route_revision = state.revision(decision.route) or 0
         return None
 
     async def _identify(self, x: Exchange, send: Send) -> bool:
@@ -385,6 +412,7 @@ class ProxyApp:
             MirroredRequest(
                 request_id=x.request_id,
                 route=x.route_label,
+                route_revision=x.route_revision,
                 service=x.mirror_to,
                 method=x.method,
                 target=x.target,

@@ -39,6 +39,7 @@ IDLE_WAIT = 0.05  # seconds a mirror waits for a moment without client requests 
 class MirroredRequest:
     request_id: str
     route: str  # the route's path template
+    route_revision: int  # the route's revision when the request was routed: its evidence counts for that one only
     service: str
     method: str
     target: bytes  # canonical path + query, as the monolith received it

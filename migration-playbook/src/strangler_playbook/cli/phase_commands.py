@@ -31,7 +31,13 @@ RECONNECT_MAX_S = 30.0
 @click.command(cls=DataCommand)
 @spec_options
 def plan(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
-    """Say exactly what backfill and sync will do. Reads both databases, changes nothing."""
+    """Say exactly what backfill and sync will do. Reads both databases, changes nothing.
+
+    \b
+    Examples:
+      strangler data plan specs/catalog.toml
+      strangler data plan specs/catalog.toml --source postgresql://shop@db/shop --target postgresql://c@db/catalog
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -72,7 +78,13 @@ def backfill(
     allow_nonempty: bool,
     capture_only: bool,
 ) -> None:
-    """Install change capture, then copy every row in keyset chunks. Safe to kill and re-run: it resumes."""
+    """Install change capture, then copy every row in keyset chunks. Safe to kill and re-run: it resumes.
+
+    \b
+    Examples:
+      strangler data backfill specs/catalog.toml
+      strangler data backfill specs/catalog.toml --throttle 5000      # a busy monolith: at most 5k rows/s
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -130,7 +142,14 @@ def sync(
     poll: float,
     no_prune: bool,
 ) -> None:
-    """Apply captured changes to the target, in order and idempotently; reports lag."""
+    """Apply captured changes to the target, in order and idempotently; reports lag.
+
+    \b
+    Examples:
+      strangler data sync specs/catalog.toml                 # until caught up
+      strangler data sync specs/catalog.toml --follow        # keep going until SIGTERM
+      strangler data sync specs/catalog.toml --reverse       # service → monolith, after cutover
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -177,7 +196,13 @@ def sync(
 def verify(
     spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool, range_rows: int
 ) -> None:
-    """Compare source and target by checksums computed in each database; name every differing row. Exit 8 if any."""
+    """Compare source and target by checksums computed in each database; name every differing row. Exit 8 if any.
+
+    \b
+    Examples:
+      strangler data verify specs/catalog.toml
+      strangler data verify specs/catalog.toml --reverse --json     # after cutover: the monolith against the service
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -208,7 +233,12 @@ def verify(
 @click.command(cls=DataCommand)
 @spec_options
 def realign(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
-    """Set the target's id sequences past every id either side has used (at each flip of ownership)."""
+    """Set the target's id sequences past every id either side has used (at each flip of ownership).
+
+    \b
+    Examples:
+      strangler data realign specs/catalog.toml
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -235,6 +265,10 @@ def reset(
 
     Rows already copied stay in the target. Safe before cutover (the monolith is still the system of record);
     run `backfill` again to start over, after emptying the target tables.
+
+    \b
+    Examples:
+      strangler data reset specs/catalog.toml --yes
     """
 
     def action() -> int:
@@ -258,7 +292,13 @@ def reset(
 @click.command(cls=DataCommand)
 @spec_options
 def status(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
-    """Phase, rows copied, sync lag and the last verify."""
+    """Phase, rows copied, sync lag and the last verify.
+
+    \b
+    Examples:
+      strangler data status specs/catalog.toml
+      strangler data status specs/catalog.toml --json | jq .sync
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)

@@ -99,7 +99,7 @@ def test_verify_exits_8_and_names_the_rows_when_the_target_differs(
     code, out, err = run("verify", *common)
     assert code == 8
     assert "missing (1): [42]" in out
-    assert "run `sync` until caught up" in err
+    assert "the sync applied every change logged meanwhile (drift): `strangler data repair SPEC`" in err
 
 
 def test_a_spec_with_an_unknown_key_exits_1_and_names_it(sqlite_pair: tuple[str, str], tmp_path: Path) -> None:

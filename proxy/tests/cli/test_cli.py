@@ -285,3 +285,15 @@ def test_list_shows_the_data_each_route_stands_on_and_never_says_none(running: R
     for command in (["routes", "list"], ["routes", "history"], ["routes", "export"]):
         shown = running.cli(*command)
         assert shown.returncode == 0 and not re.search(r"\bNone\b", shown.stdout + shown.stderr), command
+
+
+def test_a_route_opted_in_names_the_upstream_that_answered_and_every_answer_has_a_request_id(running: Running) -> None:
+    running.cli("routes", "apply", str(running.routes_file(stage="live", percent=0)))
+    opted = running.cli_json("routes", "set", "/api/catalog", "--upstream-header", "--reason", "debug who answers")
+    assert opted["diff"] == ["~ route /api/catalog: upstream_header off -> on"]
+    wait_for(lambda: "x-strangler-upstream" in httpx.get(running.proxy.public_url + "/api/catalog/1").headers, 2)
+    answer = httpx.get(running.proxy.public_url + "/api/catalog/1", headers={"X-Request-Id": "op-42"})
+    assert answer.headers["x-strangler-upstream"] == "catalog" and answer.headers["x-request-id"] == "op-42"
+    other = httpx.get(running.proxy.public_url + "/elsewhere")
+    assert "x-strangler-upstream" not in other.headers and other.headers["x-request-id"]
+    assert "upstream_header = true" in running.cli("routes", "export").stdout

@@ -167,6 +167,11 @@ def routes_list(rc: RoutesContext, as_json: bool) -> None:
 @click.option("--mirror-unsafe/--no-mirror-unsafe", default=None, help="Shadow: also mirror unsafe methods.")
 @click.option("--pin-seconds", type=float, help="Read-your-writes pin to the monolith after a write.")
 @click.option("--data", help="Migration spec whose data backs the route: canary/live wait for it (strangler data).")
+@click.option(
+    "--upstream-header/--no-upstream-header",
+    default=None,
+    help="Debugging: answers on this route say which upstream served them (X-Strangler-Upstream).",
+)
 @click.option("--reason", required=True, help="Why, for the audit log.")
 @click.option("--expect-version", type=int, help="Refuse unless the table is still at this version (default: now).")
 @json_option

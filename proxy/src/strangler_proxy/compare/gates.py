@@ -14,8 +14,9 @@ route, its stage or its share, starts a new one): a window belongs to one revisi
 window, and a mirror taken in `shadow` but compared after the move to `canary` is no evidence about the canary.
 
 A firing verdict is handed to whoever wired the comparator (`strangler proxy` rolls the route back ONE stage
-through the route store, as an operator would, unless the data state forbids the move: the control plane's
-`gate_actions.GateActions`), which answers with a `GateOutcome` that the comparator counts and logs.
+through the route store, as an operator would, unless the data state forbids the move, and keeps the firing: the
+control plane's `route_changes.gate_rollback` and `gate_firings`), which answers with a `GateOutcome` that the
+comparator counts (`strangler_compare_gate_firings_total`) and logs.
 """
 
 from __future__ import annotations

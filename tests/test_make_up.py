@@ -118,6 +118,16 @@ def running_stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
         stack.close()
 
 
+@pytest.fixture
+def own_stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[RunningStack]:
+    """A stack on a state directory of its own: a test that moves the data leaves nothing for the next one."""
+    stack = RunningStack({**stack_env, "STRANGLER_STATE_DIR": str(tmp_path)}, free_ports(4))
+    try:
+        yield stack
+    finally:
+        stack.close()
+
+
 def test_make_up_serves_seeded_products_through_the_proxy_and_answers_healthz(stack_env):
     result = run_stack(stack_env, "--check", *port_args(free_ports(4)))
 
@@ -277,27 +287,27 @@ SPEC = "migration-playbook/specs/catalog.toml"
 NONE = re.compile(r"\bNone\b")
 
 
-def test_a_second_stack_on_the_same_state_directory_is_refused_naming_the_running_one(running_stack):
-    running_stack.wait_for("Strangler stack is up")
-    state = Path(running_stack.env["STRANGLER_STATE_DIR"])
+def test_a_second_stack_on_the_same_state_directory_is_refused_naming_the_running_one(own_stack):
+    own_stack.wait_for("Strangler stack is up")
+    state = Path(own_stack.env["STRANGLER_STATE_DIR"])
     cli_env_before = (state / "cli.env").read_text()
 
-    second = run_stack(running_stack.env, "--check", *port_args(free_ports(4)), timeout=60)
+    second = run_stack(own_stack.env, "--check", *port_args(free_ports(4)), timeout=60)
 
     assert second.returncode == 1
     assert "another stack is running on the state directory" in second.stderr
-    assert f"pid {running_stack.process.pid}" in second.stderr and running_stack.url(2) in second.stderr
+    assert f"pid {own_stack.process.pid}" in second.stderr and own_stack.url(2) in second.stderr
     assert (state / "cli.env").read_text() == cli_env_before
-    assert get_json(running_stack.url(2) + "/api/catalog/products/")["count"] > 0  # the first one still serves
-    routes = cli_in(running_stack, "strangler routes list --json")
+    assert get_json(own_stack.url(2) + "/api/catalog/products/")["count"] > 0  # the first one still serves
+    routes = cli_in(own_stack, "strangler routes list --json")
     upstreams = json.loads(routes.stdout)["table"]["upstreams"]
-    assert upstreams["catalog"]["url"] == running_stack.url(1)  # its upstreams were not re-pointed
+    assert upstreams["catalog"]["url"] == own_stack.url(1)  # its upstreams were not re-pointed
 
 
-def test_each_process_logs_to_its_own_file_and_cli_env_is_all_the_cli_needs(running_stack):
-    running_stack.wait_for("Strangler stack is up")
-    get_json(running_stack.url(2) + "/api/catalog/products/")
-    logs = Path(running_stack.env["STRANGLER_STATE_DIR"]) / "logs"
+def test_each_process_logs_to_its_own_file_and_cli_env_is_all_the_cli_needs(own_stack):
+    own_stack.wait_for("Strangler stack is up")
+    get_json(own_stack.url(2) + "/api/catalog/products/")
+    logs = Path(own_stack.env["STRANGLER_STATE_DIR"]) / "logs"
     assert sorted(p.name for p in logs.iterdir()) == ["catalog-sync.log", "catalog.log", "monolith.log", "proxy.log"]
     deadline = time.monotonic() + 10
     while '"route":"/api/catalog"' not in (logs / "proxy.log").read_text():
@@ -305,20 +315,20 @@ def test_each_process_logs_to_its_own_file_and_cli_env_is_all_the_cli_needs(runn
         time.sleep(0.1)
     assert "following forward" in (logs / "catalog-sync.log").read_text()
 
-    used = cli_in(running_stack, f"strangler routes list && strangler diffs list && strangler data status {SPEC}")
+    used = cli_in(own_stack, f"strangler routes list && strangler diffs list && strangler data status {SPEC}")
 
     assert used.returncode == 0, used.stdout + used.stderr
     assert "route table version" in used.stdout and "no mismatches stored" in used.stdout
     assert "the monolith owns the data" in used.stdout
 
 
-def test_status_and_plan_say_who_owns_the_data_after_cutover_and_after_rollback(running_stack):
-    running_stack.wait_for("Strangler stack is up")
+def test_status_and_plan_say_who_owns_the_data_after_cutover_and_after_rollback(own_stack):
+    own_stack.wait_for("Strangler stack is up")
     shadow = 'strangler routes set /api/catalog --stage shadow --reason "compare first"'
-    cut = cli_in(running_stack, f"{shadow} && strangler data cutover {SPEC}")
+    cut = cli_in(own_stack, f"{shadow} && strangler data cutover {SPEC}")
     assert cut.returncode == 0, cut.stdout + cut.stderr
 
-    after_cutover = cli_in(running_stack, f"strangler data status {SPEC} && strangler data plan {SPEC}")
+    after_cutover = cli_in(own_stack, f"strangler data status {SPEC} && strangler data plan {SPEC}")
 
     assert after_cutover.returncode == 0, after_cutover.stderr
     text = after_cutover.stdout
@@ -328,9 +338,7 @@ def test_status_and_plan_say_who_owns_the_data_after_cutover_and_after_rollback(
     assert "copy ≈" not in text and "nothing to copy" in text
     assert not NONE.search(text)
 
-    back = cli_in(
-        running_stack, f"strangler data rollback {SPEC} --json >/dev/null && strangler data status {SPEC} --json"
-    )
+    back = cli_in(own_stack, f"strangler data rollback {SPEC} --json >/dev/null && strangler data status {SPEC} --json")
     assert back.returncode == 0, back.stdout + back.stderr
     status = json.loads(back.stdout)
     assert (status["direction"], status["data_owner"]["owner"], status["data_owner"]["by"]) == (
@@ -339,14 +347,14 @@ def test_status_and_plan_say_who_owns_the_data_after_cutover_and_after_rollback(
         "rollback",
     )
     assert status["sync"]["pending_changes"] is not None and status["last_verify"]["clean"] is True
-    plan = cli_in(running_stack, f"strangler data plan {SPEC}")
+    plan = cli_in(own_stack, f"strangler data plan {SPEC}")
     assert "the monolith owns the data again since the rollback" in plan.stdout and "copy ≈" not in plan.stdout
 
 
-def test_the_same_wrong_token_gives_exit_code_4_in_every_group(running_stack):
-    running_stack.wait_for("Strangler stack is up")
+def test_the_same_wrong_token_gives_exit_code_4_in_every_group(own_stack):
+    own_stack.wait_for("Strangler stack is up")
     shadow = 'strangler routes set /api/catalog --stage shadow --reason "compare first"'
-    assert cli_in(running_stack, f"{shadow} && strangler data cutover {SPEC}").returncode == 0
+    assert cli_in(own_stack, f"{shadow} && strangler data cutover {SPEC}").returncode == 0
     wrong = "export STRANGLER_ADMIN_TOKEN=not-the-proxys-token-0123456789abcdef;"
     codes = {}
     for command in (
@@ -357,8 +365,8 @@ def test_the_same_wrong_token_gives_exit_code_4_in_every_group(running_stack):
         f"strangler data rollback {SPEC}",  # a handover that cannot start: the token, not an abort
         f"strangler data cutover {SPEC}",
     ):
-        ran = cli_in(running_stack, f"{wrong} {command}")
+        ran = cli_in(own_stack, f"{wrong} {command}")
         codes[command] = ran.returncode
         assert "STRANGLER_ADMIN_TOKEN" in ran.stderr, (command, ran.stderr)
     assert set(codes.values()) == {4}, codes
-    assert "the service owns the data" in cli_in(running_stack, f"strangler data status {SPEC}").stdout
+    assert "the service owns the data" in cli_in(own_stack, f"strangler data status {SPEC}").stdout

@@ -18,6 +18,8 @@ from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.dataplane.model import RouteTable
 from upstream_double import Upstream
 
+pytest_plugins = ("control_plane_fixtures",)
+
 PRODUCTS = "/api/catalog/products"
 GATE = {"shadow_monolith": True, "noise_sample": 0.0, "gate_min_samples": 10, "gate_window": 10}
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -123,3 +125,10 @@ def test_a_firing_on_a_route_whose_service_owns_the_data_moves_nothing_and_says_
         assert "rollback failed" not in proxy.log_text() and "fired" in proxy.log_text()
         metrics = httpx.get(proxy.admin_url + "/metrics", headers=AUTH).text
         assert 'strangler_compare_gate_firings_total{outcome="held",route="/api/catalog"} 1.0' in metrics
+
+
+def test_a_proxy_that_keeps_no_firings_still_lists_its_routes_and_says_so(admin: tuple[str, Any]) -> None:
+    url, _ = admin  # the route endpoints alone, as a proxy from before gate firings were kept
+    listed = run_cli("routes", "list", admin_url=url)
+    assert listed.returncode == 0 and "route store is empty" in listed.stdout
+    assert "this proxy keeps no gate firings" in listed.stderr

@@ -22,7 +22,7 @@ from strangler_proxy.control.route_changes import GATE_AUTHOR
 from strangler_proxy.control.routes_toml import dump_routes_toml, read_routes_file
 from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.dataplane.model import Stage
-from strangler_proxy.errors import StoreEmpty
+from strangler_proxy.errors import AdminCallFailed, StoreEmpty
 
 RECENT_FIRING_S = 3600.0  # a gate firing younger than this is marked by `list` and warned about by every change
 
@@ -108,8 +108,7 @@ def routes_list(rc: RoutesContext, as_json: bool) -> None:
       strangler routes list --json | jq '.table.routes[] | {path, stage, percent, data}'
     """
     current = rc.client.routes()
-    firings = rc.client.gate_firings()
-    recent = [f for f in firings if f["age_s"] <= RECENT_FIRING_S]
+    recent = [f for f in _firings(rc) if f["age_s"] <= RECENT_FIRING_S]
     if as_json:
         click.echo(json.dumps({**current, "gate_firings": recent}, indent=2))
         return
@@ -325,7 +324,7 @@ def routes_history(rc: RoutesContext, as_json: bool, limit: int) -> None:
     oldest = versions[-1]["created_at"] if versions else ""
     firings = [
         f
-        for f in rc.client.gate_firings(limit=limit)
+        for f in _firings(rc, limit=limit)
         if f["version"] is None and (len(versions) < limit or _when(f["at"]) >= _when(oldest))
     ]
     if as_json:
@@ -440,7 +439,7 @@ def _show_diff(lines: list[str]) -> None:
 
 def _warn_recent_firing(rc: RoutesContext, path: str | None) -> None:
     """Before a change: say (stderr) if the gate of `path` (None: any route) fired in the last RECENT_FIRING_S."""
-    for firing in rc.client.gate_firings(route=path, limit=5):
+    for firing in _firings(rc, route=path, limit=5):
         if firing["age_s"] <= RECENT_FIRING_S:
             click.secho(
                 f"warning: the gate of {firing['route']} fired {_ago(firing['age_s'])}: {_firing_line(firing)}; "
@@ -448,6 +447,17 @@ def _warn_recent_firing(rc: RoutesContext, path: str | None) -> None:
                 fg="yellow",
                 err=True,
             )
+
+
+def _firings(rc: RoutesContext, *, route: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The gate firings the proxy kept; a proxy from before they were kept has none to show (said on stderr)."""
+    try:
+        return rc.client.gate_firings(route=route, limit=limit)
+    except AdminCallFailed as exc:
+        if exc.status != 404:
+            raise
+        click.secho("note: this proxy keeps no gate firings (GET /gates): upgrade it to see them", err=True)
+        return []
 
 
 def _firing_line(firing: dict[str, Any]) -> str:

@@ -49,6 +49,7 @@ class Exchange:
         "request_id",
         "retries",
         "route_label",
+        "route_revision",
         "router",
         "sent",
         "stage",
@@ -80,6 +81,7 @@ class Exchange:
         self.decision: Decision | None = None
         # Until routed, an answer is the proxy's own.
         self.route_label = DEFAULT_ROUTE
+        self.route_revision = 0  # the matched route's revision in the request's table (`app.route_revisions`)
         self.stage = "none"
         self.upstream = "proxy"
         self.has_body = False

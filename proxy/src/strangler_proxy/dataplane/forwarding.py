@@ -3,10 +3,10 @@
 Hop-by-hop headers and those named in ``Connection`` are removed; internal control headers (``X-Strangler-*``) are
 removed; ``Expect`` is answered by the server, not forwarded; ``X-Forwarded-For``, ``-Proto`` and ``-Host`` are set
 from the connection, extending client-sent values only when the peer is a trusted proxy; ``Via`` is appended to;
-``X-Request-Id`` is kept, or created when absent (the one header the proxy adds, so that the access log, the
-upstream and an error body share an id); ``Host``, ``traceparent`` and every other end-to-end header pass
-unchanged. ``Content-Length`` passes unchanged; ``Transfer-Encoding`` is framing and is redone by the upstream
-client. Responses lose their hop-by-hop headers only (`http.headers.downstream_response_headers`).
+``X-Request-Id`` is kept when valid (visible ASCII, at most 200 bytes), or created (so that the access log, the
+upstream, the comparison and the answer share an id: `app.py` puts it on every response); ``Host``,
+``traceparent`` and every other end-to-end header pass unchanged. ``Content-Length`` passes unchanged;
+``Transfer-Encoding`` is framing and is redone by the upstream client.
 """
 
 from __future__ import annotations
@@ -102,10 +102,16 @@ def upstream_request_headers(
         out.append((b"x-forwarded-host", forwarded_host))
     via.append(b"1.1 " + via_name.encode())
     out.append((b"via", b", ".join(via)))
-    if request_id is None or not _valid_request_id(request_id):
-        request_id = b"%032x" % _random_bits(128)
+    request_id = request_id_or_new(request_id)
     out.append((b"x-request-id", request_id))
     return out, ForwardedFor(client_ip=client_ip, request_id=request_id.decode("ascii"))
+
+
+def request_id_or_new(client: bytes | None) -> bytes:
+    """The client's request id when it is a valid one, else a new one."""
+    if client is None or not _valid_request_id(client):
+        return b"%032x" % _random_bits(128)
+    return client
 
 
 def _valid_request_id(value: bytes) -> bool:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from strangler_proxy.cli import exit_codes
 
-from strangler_playbook.errors import EXIT_CODES_HELP, ExitCode
+from strangler_playbook.errors import EXIT_CODES_HELP
 from strangler_playbook.handover.steps import DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
 from strangler_playbook.settings import Settings
 from strangler_playbook.spec.spec import Spec, load_spec
@@ -31,7 +32,7 @@ class DataGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = ExitCode.INVALID  # type: ignore[misc]
+            exc.exit_code = exit_codes.INVALID  # type: ignore[misc]
             raise
 
 

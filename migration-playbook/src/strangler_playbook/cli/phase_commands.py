@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.table import Table as RichTable
+from strangler_proxy.cli import exit_codes
 
 from strangler_playbook.backfill.backfill import run_backfill
 from strangler_playbook.backfill.plan import make_plan
@@ -18,7 +19,7 @@ from strangler_playbook.cli.options import DataCommand, load, spec_options
 from strangler_playbook.cli.output import console, print_json, run_command
 from strangler_playbook.database.context import open_context
 from strangler_playbook.database.state import delete_prefix
-from strangler_playbook.errors import ConnectError, ExitCode, InvalidInput
+from strangler_playbook.errors import ConnectError, InvalidInput
 from strangler_playbook.handover.sequences import realign_sequences
 from strangler_playbook.sync.status import read_status
 from strangler_playbook.sync.sync import SyncResult, run_sync
@@ -200,7 +201,7 @@ def verify(
                         click.echo(f"  {kind} ({t[f'{kind}_count']}): {keys}")
             if not report.clean:
                 click.echo("differences found: run `sync` until caught up, then verify again", err=True)
-        return ExitCode.OK if report.clean else ExitCode.DIFFERENCES
+        return exit_codes.OK if report.clean else exit_codes.DIFFERENCES
 
     run_command(action, json_output)
 

@@ -43,6 +43,8 @@ import httpx
 
 from strangler_proxy.errors import AdminCallFailed, AdminUnreachable, StranglerError
 
+# The client and the errors it raises: what a caller outside the proxy (the migration engine) may import.
+__all__ = ["DEFAULT_ADMIN_URL", "AdminCallFailed", "AdminClient", "AdminUnreachable", "default_author"]
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 HOLD_MARGIN = 5.0  # seconds on top of a hold's own timeout: POST /holds answers once writes in flight are done

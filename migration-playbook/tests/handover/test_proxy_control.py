@@ -95,7 +95,7 @@ def test_it_publishes_the_data_state_as_the_gate_reads_it(control: ProxyAdminCon
 def test_held_writes_wait_until_released_and_a_second_release_finds_nothing(
     control: ProxyAdminControl, proxy: RunningProxy, route: str
 ) -> None:
-    hold = control.hold_writes((route,), max_hold_s=10, max_queue=5)
+    hold = control.hold_writes((route,), max_hold_s=10, max_queue=5, holder="spec0/cutover/r1", lease_s=10)
     assert [h["id"] for h in control.client.holds()["holds"]] == hold.hold_id.split(",")
     with httpx.Client(base_url=proxy.public_url, timeout=20) as client:
         # Nothing answers at the monolith's address: the write fails once released, but only then.
@@ -117,10 +117,26 @@ def test_held_writes_wait_until_released_and_a_second_release_finds_nothing(
 
 def test_holding_several_routes_is_all_or_nothing(control: ProxyAdminControl, route: str) -> None:
     with pytest.raises(ProxyRefused) as caught:
-        control.hold_writes((route, "not a path"), max_hold_s=5, max_queue=5)
+        control.hold_writes((route, "not a path"), max_hold_s=5, max_queue=5, holder="spec0/cutover/r2", lease_s=5)
     assert caught.value.code == "validation_failed" and caught.value.exit_code == exit_codes.REFUSED
     assert control.client.holds()["holds"] == []  # the first route's hold was released, not left to expire
     assert control.release_writes(WriteHold("", (route,), 5), to="monolith").released == 0
+
+
+def test_a_new_owner_is_accepted_only_under_this_runs_live_hold(control: ProxyAdminControl, route: str) -> None:
+    spec = f"spec{route.removeprefix('/api/t')}"
+    assert control.data_owner(spec) is None  # no report yet
+    control.publish_data_state((route,), _state(spec), owner="monolith")
+    with pytest.raises(ProxyRefused) as unfenced:
+        control.publish_data_state((route,), _state(spec), owner="service")
+    assert unfenced.value.code == "holds_not_in_place" and unfenced.value.exit_code == exit_codes.REFUSED
+    hold = control.hold_writes((route,), max_hold_s=10, max_queue=5, holder=f"{spec}/cutover/r1", lease_s=5)
+    assert control.renew_writes(hold) is True
+    assert control.holds_of(f"{spec}/").ids == hold.ids and control.holds_of("nobody/").ids == []
+    control.publish_data_state((route,), _state(spec), owner="service", fence=hold)
+    assert control.data_owner(spec) == "service"
+    control.release_writes(hold, to="service")
+    assert control.renew_writes(hold) is False  # it ended: a renewal says so
 
 
 def test_a_wrong_token_is_not_authorised(proxy: RunningProxy) -> None:

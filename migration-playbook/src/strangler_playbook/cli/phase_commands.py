@@ -20,6 +20,7 @@ from strangler_playbook.cli.output import console, print_json, run_command
 from strangler_playbook.database.context import open_context
 from strangler_playbook.database.state import delete_prefix
 from strangler_playbook.errors import ConnectError, InvalidInput
+from strangler_playbook.handover.run import handover_status
 from strangler_playbook.handover.sequences import realign_sequences
 from strangler_playbook.sync.status import read_status
 from strangler_playbook.sync.sync import SyncResult, run_sync
@@ -266,6 +267,7 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
         src, tgt = settings.database_urls(reverse=reverse)
         with open_context(spec, src, tgt, reverse=reverse, require_target=False) as ctx:
             result = read_status(ctx)
+            result["handover"] = handover_status(ctx.source if reverse else ctx.target, spec.name)
         if json_output:
             print_json(result)
         else:
@@ -285,9 +287,28 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
                 "last verify: "
                 + ("never" if not last else f"{'clean' if last['clean'] else 'DIFFERENT'} at {last['at']}")
             )
+            out.print(_handover_line(result["handover"], spec_path))
         return 0
 
     run_command(action, json_output)
+
+
+def _handover_line(handover: dict[str, Any], spec_path: str) -> str:
+    """Who owns the data, and a handover running or stopped half done with the one command that finishes it."""
+    line = f"owner: the {handover['owner']}"
+    if handover["running"]:
+        line += f"; a {handover['op']} is running (step {handover['step']})"
+    elif handover["op"]:
+        line += (
+            f"; [bold]a {handover['op']} stopped half done[/] after step {handover['step']}: finish it with "
+            f"`strangler data {handover['op']} {spec_path}`"
+        )
+    if handover["drift"]:
+        line += (
+            f"; [bold]its verify found differences with writes held[/]: {handover['drift']} — repair them "
+            f"(`strangler data repair`), then run the {handover['op'] or 'handover'} again"
+        )
+    return line
 
 
 def _print_plan(result: dict[str, Any]) -> None:

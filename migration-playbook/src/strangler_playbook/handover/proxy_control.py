@@ -9,6 +9,7 @@ The client speaks HTTP and raises the proxy's errors; this adapter turns a `Rout
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from strangler_proxy.control.admin_client import AdminCallFailed, AdminClient, AdminUnreachable
@@ -24,9 +25,13 @@ class ProxyAdminControl:
         """`url`, `token` and `author` as `Settings` read them (STRANGLER_ADMIN_URL, _TOKEN, STRANGLER_ACTOR)."""
         self.url = url.rstrip("/")
         self.client = AdminClient(self.url, token or None, author=author)
+        # Renewals come from the run's lease keeper, a thread of its own: they get a client of their own.
+        self._renewals = AdminClient(self.url, token or None, author=author)
+        self._renewals_lock = threading.Lock()
 
     def close(self) -> None:
         self.client.close()
+        self._renewals.close()
 
     def route(self, path: str) -> RouteInfo:
         route = _call(self.client.route, path)
@@ -40,7 +45,14 @@ class ProxyAdminControl:
     def set_stage(self, path: str, stage: str, *, percent: int, data: str, reason: str) -> None:
         _call(self.client.set_stage, path, stage, reason=reason, percent=percent, data=data)
 
-    def publish_data_state(self, routes: tuple[str, ...], state: DataState, *, owner: Owner) -> None:
+    def data_owner(self, spec: str) -> Owner | None:
+        state = _call(self.client.data_state, spec)
+        owner = None if state is None else state.get("owner")
+        return "service" if owner == "service" else "monolith" if owner == "monolith" else None
+
+    def publish_data_state(
+        self, routes: tuple[str, ...], state: DataState, *, owner: Owner, fence: WriteHold | None = None
+    ) -> None:
         _call(
             self.client.report_data_state,
             spec=state.spec,
@@ -50,16 +62,36 @@ class ProxyAdminControl:
             lag_seconds=state.lag_s,
             verify_clean=state.last_verify_clean,
             verified_at=state.verified_at,
+            fence=None if fence is None else fence.ids,
         )
 
-    def hold_writes(self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int) -> WriteHold:
-        ids = _call(self.client.hold_writes, routes, timeout=max_hold_s, max_queue=max_queue, reason=HOLD_REASON)
+    def hold_writes(
+        self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int, holder: str, lease_s: float
+    ) -> WriteHold:
+        ids = _call(
+            self.client.hold_writes,
+            routes,
+            timeout=max_hold_s,
+            max_queue=max_queue,
+            reason=f"{HOLD_REASON} ({holder})",
+            holder=holder,
+            lease=lease_s,
+        )
         return WriteHold(",".join(ids), routes, max_hold_s)
+
+    def renew_writes(self, hold: WriteHold) -> bool:
+        with self._renewals_lock:
+            answer = _call(self._renewals.renew, hold.ids)
+        return not answer.get("ended")
+
+    def holds_of(self, holder: str) -> WriteHold:
+        held = _call(self.client.holds, holder)["holds"]
+        return WriteHold(",".join(h["id"] for h in held), tuple(h["path"] for h in held), 0.0)
 
     def release_writes(self, hold: WriteHold, *, to: Owner) -> Release:
         # The proxy sends released requests to the owner it holds; `to` is the caller's intent, already published.
         released, waits = 0, {}
-        for hold_id in filter(None, hold.hold_id.split(",")):
+        for hold_id in hold.ids:
             answer = _call(self.client.release, hold_id)
             if answer is None:  # released already, or ended by the proxy: not an error
                 continue

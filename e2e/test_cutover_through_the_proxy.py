@@ -10,10 +10,8 @@ owning it again, with its own proxy (a route that declares `data = "catalog"`), 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,9 +23,8 @@ import httpx
 import psycopg
 import pytest
 
-from data_move import SPEC
+import data_cli
 from parity import PUBLIC_HOST
-from processes import ROOT
 from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
 
 PRODUCTS = "/api/catalog/products/"
@@ -74,13 +71,7 @@ def _stage(proxy: Proxy) -> str:
 def data_command(
     command: str, stack, proxy: Proxy, *extra: str, admin_url: str | None = None, token: str = ADMIN_TOKEN
 ) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "strangler_playbook", command, str(SPEC), "--json", *extra]
-    args += ["--source", stack.monolith_database, "--target", stack.catalog_database]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_")}
-    env.update(STRANGLER_ADMIN_URL=admin_url or proxy.admin_url, STRANGLER_ADMIN_TOKEN=token)
-    return subprocess.run(
-        args, cwd=ROOT / "migration-playbook", env=env, capture_output=True, text=True, timeout=90, check=False
-    )
+    return data_cli.data_command(command, stack, admin_url or proxy.admin_url, *extra, token=token)
 
 
 def _sql(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -80,12 +80,15 @@ def release_stale(run: HandoverRun, proxy: ProxyControl, own: WriteHold | None, 
     left = [i for i in stale.ids if i not in mine]
     if not left:
         return 0
-    released = proxy.release_writes(WriteHold(",".join(left), stale.routes, 0.0), to=to).released
-    run.result.steps.append(
-        {"step": "stale", "seconds": 0.0, "detail": f"released {len(left)} hold(s) of a dead run ({released} writes)"}
-    )
-    run.on_step("stale", f"released {len(left)} hold(s) of a dead run")
-    return released
+    released: list[int] = []
+
+    def let_go() -> str:
+        released.append(proxy.release_writes(WriteHold(",".join(left), stale.routes, 0.0), to=to).released)
+        waiting = "now wait for this run's hold" if own is not None else f"go on to the {to}"
+        return f"released {len(left)} hold(s) of a dead run: its {released[0]} held request(s) {waiting}"
+
+    run.step("stale", let_go)
+    return released[0]
 
 
 def release(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, lease: RunLease, *, to: Owner) -> None:

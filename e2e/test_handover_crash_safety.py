@@ -34,7 +34,7 @@ from strangler_playbook.verify.verify import run_verify
 from strangler_proxy.control.admin_client import AdminClient
 
 from data_cli import data_command, follower
-from data_move import SPEC
+from data_move import SPEC, align_sequences
 from parity import PUBLIC_HOST
 from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
 
@@ -210,14 +210,17 @@ def crash(stack) -> Iterator[Crash]:
     ):
         admin.set_stage("/api/catalog", "shadow", data="catalog", reason="the catalog route stands on its data")
         crash = Crash(stack, proxy, admin, folder / "follower.log")
-        published = crash.data("publish")
-        assert published.returncode == 0, published.stdout + published.stderr
+        for command in ("sync", "verify", "publish"):  # the runbook's way to canary
+            done = crash.data(command)
+            assert done.returncode == 0, done.stdout + done.stderr
         admin.set_stage("/api/catalog", "canary", percent=10, reason="verified: 10% of readers")
         with follower(stack, crash.follower_log):
             yield crash
             if crash.owner() == "service":  # the other files expect the monolith to own the catalog
                 back = crash.data("rollback", "--lease", LEASE)
                 assert back.returncode == 0, back.stdout + back.stderr
+    # ...and the service's id sequences where the monolith's are (the last writes went to the monolith).
+    align_sequences(stack.monolith_database, stack.catalog_database)
     if crash.longest:
         worst = max(crash.longest, key=crash.longest.__getitem__)
         print(f"\ncrash matrix: the longest a write took to be acknowledged: {crash.longest[worst]:.3f}s ({worst})")

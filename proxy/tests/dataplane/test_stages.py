@@ -315,3 +315,11 @@ def test_a_route_without_data_or_whose_spec_has_no_owner_follows_its_stage(stack
     stack.request("POST", "/api/search/1", body=b"{}")
     assert [r.target for r in stack.monolith.received] == [b"/api/catalog/1"]
     assert [r.target for r in stack.catalog.received] == [b"/api/search/1"]
+
+
+def test_a_pin_made_before_a_route_went_live_does_not_pull_its_reads_back_to_the_monolith(stack: Stack) -> None:
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.OFF, sticky=USER_KEY, pin_seconds=30))
+    stack.request("POST", "/api/catalog/1", body=b"{}", headers=by_user("alice"))  # pinned to the monolith
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.LIVE, sticky=USER_KEY, pin_seconds=30))
+    stack.request("GET", "/api/catalog/1", headers=by_user("alice"))  # the cutover carried her write over
+    assert _users(stack.catalog.received) == [("GET", b"alice")]

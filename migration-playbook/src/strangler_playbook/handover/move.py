@@ -190,7 +190,7 @@ class _Mover:
             verified_at = drain_verify_realign(run, old=move.old)
             journal["step"] = "realigned"
             run.write_journal(journal)
-            run.step("capture", lambda: install_capture(run, on=move.to))
+            run.step("capture", lambda: install_capture(run, on=move.to, verified_at=verified_at))
             self._step(journal, "captured")
             if self.lease.lost:
                 raise StateError(
@@ -284,6 +284,7 @@ class _Mover:
         (if the proxy cannot be reached, the hold runs out by itself to the same effect)."""
         if self.hold is None:
             return
+        self.lease.untrack(self.hold)
         try:
             self.proxy.release_writes(self.hold, to=self.move.to)
         except PlaybookError as exc:
@@ -292,7 +293,7 @@ class _Mover:
 
     def _restore(self, before: dict[str, Any], journal: dict[str, Any]) -> None:
         """Put the journal back as this run found it (the owner as the proxy says)."""
-        self.run.write_journal({**before, "owner": journal["owner"]})
+        self.run.write_journal({**{k: v for k, v in before.items() if k != "holds"}, "owner": journal["owner"]})
 
     def _abort(self, before: dict[str, Any], journal: dict[str, Any], cause: Exception) -> NoReturn:
         """Before the commit: the new owner never took a write, so its capture goes; the old owner kept its own."""

@@ -58,8 +58,9 @@ class HandoverResult:
 
 @dataclass(frozen=True)
 class Faults:
-    """Tests only: abort (`fail_after`) or SIGKILL this process (`kill_after`) right after the named step, to prove
-    the abort and the re-run."""
+    """Tests only: fail (`fail_after`) or SIGKILL this process (`kill_after`) right after the named step (a journal
+    step of `move.py`, `drain`, `verify`, `realign`, `commit`, or `drain:batch` after a batch the drain applied), to
+    prove the abort and the re-run."""
 
     fail_after: str | None = None
     kill_after: str | None = None

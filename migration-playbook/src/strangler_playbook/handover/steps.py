@@ -16,7 +16,7 @@ from typing import Any
 from strangler_playbook.backfill.backfill import run_backfill
 from strangler_playbook.capture.triggers import uninstall_capture
 from strangler_playbook.database.context import RunContext
-from strangler_playbook.database.state import delete_prefix
+from strangler_playbook.database.state import delete_prefix, write_state
 from strangler_playbook.errors import StateError
 from strangler_playbook.handover.guard import set_guard
 from strangler_playbook.handover.lease import RunLease
@@ -141,14 +141,18 @@ def drain_and_check(run: HandoverRun, *, new: Owner) -> VerifyReport:
     return report[0]
 
 
-def install_capture(run: HandoverRun, *, on: Owner) -> str:
+def install_capture(run: HandoverRun, *, on: Owner, verified_at: str) -> str:
     """Capture afresh on `on` (the new owner) and its sync's start position, without a copy: both sides were just
-    verified equal with writes held. Whatever a dead run left of that direction is dropped first."""
+    verified equal with writes held, which the new direction records as its last verify (`status`, `publish`).
+    Whatever a dead run left of that direction is dropped first."""
     with sync_from(run, on, exclusive=True) as ctx:
         uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
         with ctx.target.transaction():
             delete_prefix(ctx.target, ctx.prefix)
         run_backfill(ctx, capture_only=True)
+        clean = {t.target: {"missing": 0, "extra": 0, "different": 0} for t in ctx.tables}
+        with ctx.target.transaction():
+            write_state(ctx.target, ctx.prefix + "verify/last", {"at": verified_at, "clean": True, "tables": clean})
         return f"{ctx.direction} capture installed, sync starts here (no copy: both sides verified equal)"
 
 

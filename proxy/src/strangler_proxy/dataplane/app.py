@@ -330,7 +330,7 @@ class ProxyApp:
         """Read-your-writes: an unsafe request pins its client to the side that took it (`pinning.py`)."""
         route = x.decision.route if x.decision is not None else None
         if x.pin_key is not None and route is not None:
-            self.pins.pin(route.service, x.pin_key, route.pin_seconds, x.upstream)
+            self.pins.pin(route.service, x.pin_key, route.pin_seconds, x.upstream, live=x.stage == "live")
 
     async def _relay(self, x: Exchange, response: UpstreamResponse, send: Send, capture: bytearray | None) -> None:
         """Stream the upstream's response to the client; the outcome goes into `x`."""

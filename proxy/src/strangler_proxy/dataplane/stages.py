@@ -53,8 +53,8 @@ def decide(
     to_service = Decision(route, route.path, stage.value, route.service, default, back, None)
     to_monolith = Decision(route, route.path, stage.value, default, None, None, None)
     if stage is Stage.LIVE:
-        # Only a client whose write went to the monolith (it owned the data) reads there for a while.
-        if len(pins) and pins.pinned(route.service, sticky_key(route, headers, client_ip)) == default:
+        # Only a client whose write on this live route went to the monolith (it owns the data) reads there a while.
+        if len(pins) and pins.pinned(route.service, sticky_key(route, headers, client_ip), live=True) == default:
             return to_monolith
         return to_service
     key = sticky_key(route, headers, client_ip)

@@ -149,13 +149,10 @@ class _Mover:
                 f"{move.op} of {run.spec.name} did not start: {summary(exc)}; nothing changed",
                 hint=getattr(exc, "hint", "") or f"fix the cause, then run the {move.op} again",
             ) from exc
-        self._step(journal, "hold")
-        release_stale(run, self.proxy, self.hold, to=believed)
-        if believed == move.old:
+        committed_now = believed == move.old
+        if committed_now:
             self._before_commit(journal, before)
-        else:
-            self._finishing(journal)
-        self._after_commit(journal, targets, committed_now=believed == move.old)
+        self._after_commit(journal, targets, committed_now=committed_now)
         return run.result
 
     def _previous(self, routes: dict[str, RouteInfo], previous: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +184,8 @@ class _Mover:
         run, move, hold = self.run, self.move, self.hold
         assert hold is not None
         try:
+            self._step(journal, "hold")
+            release_stale(run, self.proxy, hold, to=move.old)
             verified_at = drain_verify_realign(run, old=move.old)
             journal["step"] = "realigned"
             run.write_journal(journal)
@@ -254,6 +253,10 @@ class _Mover:
                 run.faults.after("commit")
                 journal["owner"] = move.to
                 self._step(journal, "committed")
+            else:
+                self._step(journal, "hold")
+                release_stale(run, self.proxy, self.hold, to=move.to)
+                self._finishing(journal)
             run.step("uncapture", lambda: remove_capture(run, on=move.old) + switch_guard(run, to=move.to))
             self._step(journal, "uncaptured")
             for path, (stage, percent) in targets.items():
@@ -264,6 +267,8 @@ class _Mover:
             release(run, self.proxy, self.hold, self.lease, to=move.to)
             self.hold = None
             self._step(journal, "released")
+        except DifferencesFound:
+            raise  # found by `_finishing`, which recorded it and let go: repair comes first
         except Exception as exc:
             self._let_go()
             if isinstance(exc, PlaybookError):

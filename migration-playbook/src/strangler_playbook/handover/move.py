@@ -50,6 +50,7 @@ from strangler_playbook.errors import (
 )
 from strangler_playbook.handover.follow import wait_for_follower
 from strangler_playbook.handover.lease import DEFAULT_LEASE_S, RunLease
+from strangler_playbook.handover.owner_record import record_owner
 from strangler_playbook.handover.proxy_seam import Owner, ProxyControl, RouteInfo, WriteHold
 from strangler_playbook.handover.publish import publish_verified
 from strangler_playbook.handover.run import HandoverResult, HandoverRun
@@ -190,6 +191,10 @@ class _Mover:
             journal["step"] = "realigned"
             run.write_journal(journal)
             run.step("capture", lambda: install_capture(run, on=move.to, verified_at=verified_at))
+            if move.to == "monolith":
+                # The monolith's catalog services refuse writes while the record says the service owns the data:
+                # from the commit on the proxy sends it writes, so it must accept them before then.
+                record_owner(run.monolith_url, run.spec.name, move.to)
             self._step(journal, "captured")
             if self.lease.lost:
                 raise StateError(
@@ -251,11 +256,15 @@ class _Mover:
         try:
             if committed_now:
                 run.faults.after("commit")
+                # Only now may the monolith's record say the service: its seam reads there, and its catalog
+                # services refuse writes, which the proxy no longer sends it (docs/seam.md).
+                record_owner(run.monolith_url, run.spec.name, move.to)
                 journal["owner"] = move.to
                 self._step(journal, "committed")
             else:
                 self._step(journal, "hold")
                 release_stale(run, self.proxy, self.hold, to=move.to)
+                record_owner(run.monolith_url, run.spec.name, move.to)
                 self._finishing(journal)
             run.step("uncapture", lambda: remove_capture(run, on=move.old) + switch_guard(run, to=move.to))
             self._step(journal, "uncaptured")
@@ -307,6 +316,7 @@ class _Mover:
         try:
             remove_capture(run, on=move.to)
             undone.append(f"{move.to}'s capture removed")
+            record_owner(run.monolith_url, run.spec.name, move.old)  # a rollback may have recorded the monolith
             # A half-done handover of the other direction (past its own commit) is still half done; this one is not.
             op = before.get("op") if before.get("op") != move.op else None
             run.write_journal({**journal, "op": op, "run": None, "step": "aborted", "owner": move.old})

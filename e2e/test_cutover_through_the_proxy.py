@@ -10,10 +10,8 @@ owning it again, with its own proxy (a route that declares `data = "catalog"`), 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,9 +23,8 @@ import httpx
 import psycopg
 import pytest
 
-from data_move import SPEC
+import data_cli
 from parity import PUBLIC_HOST
-from processes import ROOT
 from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
 
 PRODUCTS = "/api/catalog/products/"
@@ -74,13 +71,7 @@ def _stage(proxy: Proxy) -> str:
 def data_command(
     command: str, stack, proxy: Proxy, *extra: str, admin_url: str | None = None, token: str = ADMIN_TOKEN
 ) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "strangler_playbook", command, str(SPEC), "--json", *extra]
-    args += ["--source", stack.monolith_database, "--target", stack.catalog_database]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_")}
-    env.update(STRANGLER_ADMIN_URL=admin_url or proxy.admin_url, STRANGLER_ADMIN_TOKEN=token)
-    return subprocess.run(
-        args, cwd=ROOT / "migration-playbook", env=env, capture_output=True, text=True, timeout=90, check=False
-    )
+    return data_cli.data_command(command, stack, admin_url or proxy.admin_url, *extra, token=token)
 
 
 def _sql(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -230,19 +221,40 @@ def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_
         assert client.patch(f"{PRODUCTS}{victim}/", json={"price": price}, headers=token).status_code == 200
 
 
-def test_a_cutover_failing_after_the_flip_gives_ownership_back_and_loses_no_write(stack, gated_proxy):
+def test_a_cutover_failing_before_its_commit_point_changes_nothing_and_loses_no_write(stack, gated_proxy):
     with _writer(stack, gated_proxy, f"A{stack.engine[:2]}") as writer:
-        result = data_command("cutover", stack, gated_proxy, "--fail-after", "flip")
+        result = data_command("cutover", stack, gated_proxy, "--fail-after", "captured")
         time.sleep(0.3)
     assert result.returncode == 7, result.stdout + result.stderr
-    assert "ownership back to the monolith" in json.loads(result.stdout)["error"]
+    error = json.loads(result.stdout)["error"]
+    assert "aborted before its commit point" in error and "the monolith owns the data" in error
     assert writer.failures == []
     assert _stage(gated_proxy) == "canary"
     in_monolith = _products(stack.monolith_database)
     assert {i: in_monolith.get(i) for i in writer.acknowledged} == writer.acknowledged
-    # Forward capture is back: what the monolith took after the abort reaches the service.
+    # Forward capture never stopped: what the monolith took reaches the service.
     assert data_command("sync", stack, gated_proxy).returncode == 0
     assert data_command("verify", stack, gated_proxy).returncode == 0
+
+
+def test_a_cutover_failing_after_its_commit_point_is_finished_by_running_it_again(stack, gated_proxy):
+    with _writer(stack, gated_proxy, f"B{stack.engine[:2]}") as writer:
+        failed = data_command("cutover", stack, gated_proxy, "--fail-after", "committed")
+        assert failed.returncode == 5, failed.stdout + failed.stderr
+        error = json.loads(failed.stdout)
+        assert "passed its commit point" in error["error"] and "run the cutover again" in error["hint"]
+        assert _stage(gated_proxy) == "canary"  # not live yet, but its writes go to the service
+        status = json.loads(data_command("status", stack, gated_proxy).stdout)["handover"]
+        assert status["op"] == "cutover" and status["finish_with"] == "strangler data cutover SPEC"
+        again = data_command("cutover", stack, gated_proxy)
+        time.sleep(0.3)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert writer.failures == []
+    assert _stage(gated_proxy) == "live"
+    in_service = _products(stack.catalog_database)
+    assert {i: in_service.get(i) for i in writer.acknowledged} == writer.acknowledged
+    back = data_command("rollback", stack, gated_proxy)
+    assert back.returncode == 0, back.stdout + back.stderr
 
 
 def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack, gated_proxy):
@@ -259,7 +271,7 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
     assert writer.failures == []
     assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
     assert [s["step"] for s in report["steps"]] == [
-        "hold", "drain", "verify", "realign", "flip", "reverse", "publish", "live", "release",
+        "hold", "drain", "verify", "realign", "capture", "commit", "uncapture", "routes", "release",
     ]  # fmt: skip
     assert _stage(gated_proxy) == "live"
     in_service = _products(stack.catalog_database)
@@ -316,17 +328,21 @@ def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy
     assert verified.returncode == 0, verified.stdout
 
 
-def test_a_cutover_killed_after_the_flip_finishes_when_run_again(stack, gated_proxy):
+def test_a_cutover_killed_after_its_commit_finishes_when_run_again(stack, gated_proxy):
     assert _stage(gated_proxy) == "canary"
     with _writer(stack, gated_proxy, f"K{stack.engine[:2]}") as writer:
-        killed = data_command("cutover", stack, gated_proxy, "--kill-after", "flip", "--hold-timeout", "20")
+        killed = data_command("cutover", stack, gated_proxy, "--kill-after", "committed", "--lease", "20")
         assert killed.returncode == -9, killed.stdout + killed.stderr
         time.sleep(0.3)  # writes pile up behind the dead run's hold
         rerun = data_command("cutover", stack, gated_proxy)
         time.sleep(0.3)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    steps = [s["step"] for s in json.loads(rerun.stdout)["steps"]]
-    assert steps == ["hold", "verify", "reverse", "publish", "live", "release"]  # no second flip
+    report = json.loads(rerun.stdout)
+    # The dead run's process is gone: the re-run takes over at once, its hold first, then releases the dead one's.
+    assert [s["step"] for s in report["steps"]] == [
+        "hold", "stale", "drain", "verify", "uncapture", "routes", "release",
+    ]  # fmt: skip
+    assert "stopped after step committed" in report["found"]
     assert writer.failures == []
     assert _stage(gated_proxy) == "live"
     in_service = _products(stack.catalog_database)

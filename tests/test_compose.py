@@ -103,17 +103,21 @@ def test_every_build_context_has_a_dockerfile_whose_entry_point_exists(config: d
         if "build" not in svc:
             continue
         context = Path(svc["build"]["context"])
-        dockerfile = (context / "Dockerfile").read_text()
+        path = context / svc["build"].get("dockerfile", "Dockerfile")
+        app = path.parent  # the part's folder, which the image's WORKDIR holds
+        dockerfile = path.read_text()
+        copied = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
+        assert all((context / source).exists() for source in copied), (name, copied)
         cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
         if "config.wsgi:application" in cmd:
-            assert (context / "config" / "wsgi.py").exists(), name
-            assert (context / "manage.py").exists(), name
+            assert (app / "config" / "wsgi.py").exists(), name
+            assert (app / "manage.py").exists(), name
         elif "strangler_playbook" in cmd:
             spec = cmd.split('"follow", "')[1].split('"')[0]
-            assert (context / spec).exists(), (name, spec)
-            assert (context / "src" / "strangler_playbook" / "__main__.py").exists()
+            assert (app / spec).exists(), (name, spec)
+            assert (app / "src" / "strangler_playbook" / "__main__.py").exists()
         elif "strangler" in cmd:
-            assert 'strangler = "strangler_proxy.cli.main:main"' in (context / "pyproject.toml").read_text()
+            assert 'strangler = "strangler_proxy.cli.main:main"' in (app / "pyproject.toml").read_text()
         else:
             pytest.fail(f"{name}: unrecognised CMD {cmd!r}")
 

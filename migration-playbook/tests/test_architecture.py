@@ -38,6 +38,8 @@ PLANTED = {
     "handover/reads_settings.py": "from strangler_playbook.settings import Settings",
     "capture/triggers.py": "from strangler_playbook.capture import feed",
     "unlisted.py": "VALUE = 1",
+    "handover/publish.py": "from strangler_proxy.dataplane import model",
+    "cli/group.py": "from strangler_proxy.errors import AdminCallFailed",
 }
 
 
@@ -55,7 +57,7 @@ def broken_tree(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Complete
 def test_the_engine_keeps_its_import_contracts() -> None:
     result = lint_imports(PLAYBOOK)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 3 kept, 0 broken." in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -89,6 +91,14 @@ def test_two_modules_importing_each_other_break_the_no_cycles_contract(
 ) -> None:
     assert "No cycles are allowed in strangler_playbook.capture." in broken_tree.stdout
     assert "- .triggers -> .feed (1 import)" in broken_tree.stdout
+
+
+def test_any_proxy_module_but_the_admin_client_and_the_exit_codes_breaks_the_proxy_surface(
+    broken_tree: subprocess.CompletedProcess[str],
+) -> None:
+    assert "strangler_playbook is not allowed to import strangler_proxy:" in broken_tree.stdout
+    assert "strangler_playbook.handover.publish -> strangler_proxy.dataplane.model" in broken_tree.stdout
+    assert "strangler_playbook.cli.group -> strangler_proxy.errors" in broken_tree.stdout
 
 
 def private_imports(source: str) -> list[str]:

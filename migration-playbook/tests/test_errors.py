@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from strangler_proxy.cli import exit_codes
+
 from strangler_playbook import errors
-from strangler_playbook.errors import EXIT_CODES_HELP, ExitCode, PlaybookError
+from strangler_playbook.errors import EXIT_CODES_HELP, PlaybookError
 
 
 def test_every_exit_code_but_ok_belongs_to_exactly_one_branch_of_the_tree() -> None:
     branches = PlaybookError.__subclasses__()
-    assert sorted(int(b.exit_code) for b in branches) == [int(c) for c in ExitCode if c is not ExitCode.OK]
+    assert sorted(b.exit_code for b in branches) == [c for c in exit_codes.MEANINGS if c != exit_codes.OK]
 
 
 def test_a_leaf_exits_as_its_branch() -> None:
@@ -20,7 +22,8 @@ def test_a_leaf_exits_as_its_branch() -> None:
         assert issubclass(leaf, branch) and leaf.exit_code == branch.exit_code
 
 
-def test_the_help_table_lists_every_code_in_order() -> None:
+def test_the_help_table_is_the_proxys_listing_every_code_in_order() -> None:
+    assert exit_codes.epilog() == EXIT_CODES_HELP
     lines = EXIT_CODES_HELP.splitlines()[2:]
     assert [int(line.split()[0]) for line in lines] == list(range(10))
     assert "8  differences found (verify)" in EXIT_CODES_HELP

@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,18 @@ def run_to_completion(*args: Any) -> dict[str, Any]:
     return json.loads(out)
 
 
+def wait_until_it_catches(proc: subprocess.Popen[str], signum: int, timeout: float = 30) -> None:
+    """Until the process has a handler for `signum` (Linux: the SigCgt mask of /proc/PID/status)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if caught & (1 << (signum - 1)) or proc.poll() is not None:
+            return
+        assert time.monotonic() < deadline, f"the engine never installed its handler for signal {signum}"
+        time.sleep(0.02)
+
+
 def run_with_kills(rng: random.Random, command: str, *args: Any, extra: tuple[str, ...] = ()) -> int:
     """Start the engine, SIGKILL it at a random moment (startup takes ≈0.7 s), restart, KILLS_PER_PHASE times;
     then let the last run finish by itself (backfill) or end it with SIGTERM (sync --follow)."""
@@ -62,6 +75,7 @@ def run_with_kills(rng: random.Random, command: str, *args: Any, extra: tuple[st
             proc.wait(timeout=rng.uniform(0.8, 2.2) if not last else (60 if command == "backfill" else 3))
         except subprocess.TimeoutExpired:
             if last:
+                wait_until_it_catches(proc, signal.SIGTERM)  # a loaded machine may still be importing
                 proc.send_signal(signal.SIGTERM)
                 _, err = proc.communicate(timeout=10)
                 assert proc.returncode == 0, f"{command} did not stop cleanly on SIGTERM: {err}"

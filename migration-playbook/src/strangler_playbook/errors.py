@@ -22,45 +22,16 @@ differences without raising, since the differences are its result.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from strangler_proxy.cli import exit_codes
 
-
-class ExitCode(IntEnum):
-    """The exit codes of every `strangler` command group (`strangler routes` uses the same numbers)."""
-
-    OK = 0
-    INVALID = 1
-    CONFLICT = 2
-    UNREACHABLE = 3
-    NOT_AUTHORISED = 4
-    REFUSED = 5
-    DATABASE_REFUSED = 6
-    ABORTED = 7
-    DIFFERENCES = 8
-    SCHEMA_MISMATCH = 9
-
-
-EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
-    ExitCode.OK: "ok",
-    ExitCode.INVALID: "usage or invalid input (the spec, an option, a setting)",
-    ExitCode.CONFLICT: "conflict: changed since read; re-read and retry",
-    ExitCode.UNREACHABLE: "cannot reach a dependency (admin API, route store, database)",
-    ExitCode.NOT_AUTHORISED: "not authorised: set STRANGLER_ADMIN_TOKEN to the proxy's admin token",
-    ExitCode.REFUSED: "refused: out of order or by a gate (the message names the step to run first)",
-    ExitCode.DATABASE_REFUSED: "a database refused an operation mid-run",
-    ExitCode.ABORTED: "handover aborted, previous state restored",
-    ExitCode.DIFFERENCES: "differences found (verify)",
-    ExitCode.SCHEMA_MISMATCH: "schema mismatch (a table or column is missing)",
-}
-
-# `\b` keeps click from re-wrapping the table in --help.
-EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {int(code)}  {text}" for code, text in EXIT_CODE_MEANINGS.items())
+# The table is the proxy's (`strangler_proxy.cli.exit_codes`): one meaning per number for every `strangler` group.
+EXIT_CODES_HELP = exit_codes.epilog()
 
 
 class PlaybookError(Exception):
     """Base of every error the playbook raises on purpose. `hint` says what to do next."""
 
-    exit_code: ExitCode = ExitCode.DATABASE_REFUSED
+    exit_code: int = exit_codes.DATABASE_REFUSED
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -72,7 +43,7 @@ class PlaybookError(Exception):
 
 
 class InvalidInput(PlaybookError):
-    exit_code = ExitCode.INVALID
+    exit_code = exit_codes.INVALID
 
 
 class SpecError(InvalidInput):
@@ -84,19 +55,19 @@ class SettingsError(InvalidInput):
 
 
 class Conflict(PlaybookError):
-    exit_code = ExitCode.CONFLICT
+    exit_code = exit_codes.CONFLICT
 
 
 class ConnectError(PlaybookError):
-    exit_code = ExitCode.UNREACHABLE
+    exit_code = exit_codes.UNREACHABLE
 
 
 class NotAuthorised(PlaybookError):
-    exit_code = ExitCode.NOT_AUTHORISED
+    exit_code = exit_codes.NOT_AUTHORISED
 
 
 class StateError(PlaybookError):
-    exit_code = ExitCode.REFUSED
+    exit_code = exit_codes.REFUSED
 
 
 class ProxyRefused(StateError):
@@ -108,23 +79,23 @@ class ProxyRefused(StateError):
 
 
 class EngineError(PlaybookError):
-    exit_code = ExitCode.DATABASE_REFUSED
+    exit_code = exit_codes.DATABASE_REFUSED
 
 
 class HandoverAborted(PlaybookError):
     """A cutover, rollback or retire stopped and put routes, ownership and the write hold back as they were."""
 
-    exit_code = ExitCode.ABORTED
+    exit_code = exit_codes.HANDOVER_ABORTED
 
 
 class DifferencesFound(PlaybookError):
     """Verify found rows that differ where a step needs them equal (the CLI's `verify` reports them instead)."""
 
-    exit_code = ExitCode.DIFFERENCES
+    exit_code = exit_codes.DIFFERENCES
 
 
 class SchemaError(PlaybookError):
-    exit_code = ExitCode.SCHEMA_MISMATCH
+    exit_code = exit_codes.SCHEMA_MISMATCH
 
 
 def summary(exc: BaseException) -> str:

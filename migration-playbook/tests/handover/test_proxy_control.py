@@ -1,208 +1,176 @@
-"""The engine's admin-API client turns each kind of answer into the engine's error with the shared exit code.
+"""The engine's proxy seam against a real `strangler proxy`: it reads and moves routes, reports data states, holds
+and releases writes, and every kind of refusal becomes the engine's error with the shared exit code.
 
-The real proxy answers these calls in the end-to-end suite (e2e/test_cutover_through_the_proxy.py: unreachable,
-wrong token, the data gate, whole cutovers); a stale route-table version or a failing route store cannot be
-provoked there on demand, so here a small HTTP server on loopback stands in for the admin API and answers
-what each test scripts, recording what it was asked.
+A stale route-table version and a failing route store cannot be provoked on a real proxy on demand (the client
+reads the version right before it writes); their translation is checked on the client's own errors instead.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
 
+import httpx
 import pytest
+from strangler_proxy.cli import exit_codes
+from strangler_proxy.control.admin_client import AdminCallFailed, AdminClient
 
-from strangler_playbook.errors import (
-    Conflict,
-    ConnectError,
-    ExitCode,
-    NotAuthorised,
-    PlaybookError,
-    ProxyRefused,
-    StateError,
-)
-from strangler_playbook.handover.proxy_control import ProxyAdminControl
-from strangler_playbook.handover.proxy_seam import DataState, Release, RouteInfo, WriteHold
+from strangler_playbook.errors import Conflict, ConnectError, NotAuthorised, PlaybookError, ProxyRefused, StateError
+from strangler_playbook.handover.proxy_control import ProxyAdminControl, translate
+from strangler_playbook.handover.proxy_seam import DataState, RouteInfo, WriteHold
 
-ROUTES = {
-    "version": 7,
-    "table": {"routes": [{"path": "/api/catalog", "stage": "canary", "percent": 10, "data": "catalog"}]},
-}
+from proxy_process import RunningProxy, running_proxy
+
+NAMES = itertools.count(1)
 
 
-@dataclass
-class AdminDouble:
-    """Answers (method, path) with a scripted (status, body); records every request as (method, path, body)."""
-
-    answers: dict[tuple[str, str], list[tuple[int, Any]]] = field(default_factory=dict)
-    calls: list[tuple[str, str, Any]] = field(default_factory=list)
-    authorizations: list[str | None] = field(default_factory=list)
-    url: str = ""
-
-    def script(self, method: str, path: str, *answers: tuple[int, Any]) -> None:
-        self.answers.setdefault((method, path), []).extend(answers)
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProxy]:
+    with running_proxy(tmp_path_factory.mktemp("proxy")) as running:
+        with AdminClient(running.admin_url, running.token, author="test setup") as admin:
+            admin.set_upstream("catalog", url="http://127.0.0.1:9", reason="the service")
+        yield running
 
 
 @pytest.fixture
-def admin() -> Iterator[AdminDouble]:
-    double = AdminDouble()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            double.calls.append((self.command, self.path, body))
-            double.authorizations.append(self.headers.get("authorization"))
-            queue = double.answers.get((self.command, self.path)) or [(404, {"error": "not_found"})]
-            status, answer = queue.pop(0) if len(queue) > 1 else queue[0]
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    double.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield double
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+def route(proxy: RunningProxy) -> str:
+    """A route of its own for each test, declaring a spec of its own (no data report yet)."""
+    n = next(NAMES)
+    with AdminClient(proxy.admin_url, proxy.token, author="test setup") as admin:
+        admin.set_route(f"/api/t{n}", service="catalog", stage="shadow", data=f"spec{n}", reason="a test's route")
+    return f"/api/t{n}"
 
 
-def control(admin: AdminDouble, token: str = "s3cret") -> ProxyAdminControl:  # noqa: S107 - a test token
-    return ProxyAdminControl(admin.url, token, author="alice@test")
+@pytest.fixture
+def control(proxy: RunningProxy) -> Iterator[ProxyAdminControl]:
+    seam = ProxyAdminControl(proxy.admin_url, proxy.token, author="alice@test")
+    yield seam
+    seam.close()
 
 
-def test_it_reads_a_route_and_moves_it_with_the_version_it_read(admin: AdminDouble) -> None:
-    admin.script("GET", "/routes", (200, ROUTES))
-    admin.script("POST", "/routes", (200, {"version": 8}))
-    proxy = control(admin)
-    assert proxy.route("/api/catalog") == RouteInfo("/api/catalog", "canary", 10, "catalog")
-    proxy.set_stage("/api/catalog", "canary", percent=25, data="catalog", reason="why")
-    assert admin.calls[-1] == (
-        "POST",
-        "/routes",
-        {
-            "path": "/api/catalog",
-            "stage": "canary",
-            "reason": "why",
-            "expected_version": 7,
-            "author": "alice@test",
-            "data": "catalog",
-            "percent": 25,
-        },
-    )
+def _state(spec: str, *, clean: bool = True) -> DataState:
+    return DataState(spec, "syncing", 0.1, clean, "2026-01-01T00:00:00+00:00")
 
 
-def test_a_route_the_proxy_does_not_have_is_refused_naming_the_command_to_add_it(admin: AdminDouble) -> None:
-    admin.script("GET", "/routes", (200, ROUTES))
+def test_it_reads_a_route_and_moves_it_audited_as_its_author(control: ProxyAdminControl, route: str) -> None:
+    spec = f"spec{route.removeprefix('/api/t')}"
+    assert control.route(route) == RouteInfo(route, "shadow", 0, spec)
+    control.publish_data_state((route,), _state(spec), owner="monolith")
+    control.set_stage(route, "canary", percent=25, data=spec, reason="why")
+    assert control.route(route) == RouteInfo(route, "canary", 25, spec)
+    latest = control.client.history(1)["versions"][0]
+    assert (latest["author"], latest["reason"]) == ("alice@test", "why")
+
+
+def test_a_route_the_proxy_does_not_have_is_refused_naming_the_command_to_add_it(control: ProxyAdminControl) -> None:
     with pytest.raises(StateError) as caught:
-        control(admin).route("/api/orders")
-    assert caught.value.exit_code == ExitCode.REFUSED
+        control.route("/api/orders")
+    assert caught.value.exit_code == exit_codes.REFUSED
     assert "strangler routes set /api/orders" in caught.value.hint
 
 
-def test_it_publishes_the_data_state_as_the_gate_reads_it(admin: AdminDouble) -> None:
-    admin.script("PUT", "/data-state", (200, {}))
-    state = DataState("catalog", "syncing", 0.25, True, "2026-01-01T00:00:00+00:00")
-    control(admin).publish_data_state(("/api/catalog",), state, owner="monolith")
-    assert admin.calls == [
-        (
-            "PUT",
-            "/data-state",
-            {
-                "spec": "catalog",
-                "routes": ["/api/catalog"],
-                "phase": "syncing",
-                "owner": "monolith",
-                "lag_seconds": 0.25,
-                "verify_clean": True,
-                "verified_at": "2026-01-01T00:00:00+00:00",
-            },
-        )
-    ]
-
-
-def test_a_hold_is_released_per_route_and_an_expired_one_is_not_an_error(admin: AdminDouble) -> None:
-    admin.script("POST", "/holds", (201, {"id": "h1"}), (201, {"id": "h2"}))
-    admin.script(
-        "DELETE",
-        "/holds",
-        (200, {"released": 3, "waits": {"held": 3, "p99_ms": 40}}),
-        (404, {"error": "unknown_hold", "detail": "no hold 'h2'"}),
-    )
-    proxy = control(admin)
-    hold = proxy.hold_writes(("/api/a", "/api/b"), max_hold_s=5, max_queue=10)
-    assert hold == WriteHold("h1,h2", ("/api/a", "/api/b"), 5)
-    assert proxy.release_writes(hold, to="service") == Release(3, {"held": 3, "p99_ms": 40})
-    assert [(m, p, b) for m, p, b in admin.calls if m == "DELETE"] == [
-        ("DELETE", "/holds", {"id": "h1"}),
-        ("DELETE", "/holds", {"id": "h2"}),
-    ]
-
-
-def test_holds_taken_before_a_refusal_are_released_at_once(admin: AdminDouble) -> None:
-    admin.script("POST", "/holds", (201, {"id": "h1"}), (409, {"error": "writes_in_flight", "detail": "busy"}))
-    admin.script("DELETE", "/holds", (200, {"released": 0, "waits": {}}))
+def test_the_data_gate_refusal_keeps_its_code(control: ProxyAdminControl, route: str) -> None:
+    spec = f"spec{route.removeprefix('/api/t')}"
     with pytest.raises(ProxyRefused) as caught:
-        control(admin).hold_writes(("/api/a", "/api/b"), max_hold_s=5, max_queue=10)
-    assert caught.value.code == "writes_in_flight"
-    assert admin.calls[-1] == ("DELETE", "/holds", {"id": "h1"})
+        control.set_stage(route, "canary", percent=10, data=spec, reason="too early")
+    assert caught.value.code == "data_not_ready" and caught.value.exit_code == exit_codes.REFUSED
+    assert "strangler data" in caught.value.message
 
 
-@pytest.mark.parametrize(
-    ("status", "body", "error", "exit_code"),
-    [
-        (401, {"error": "unauthorized"}, NotAuthorised, 4),
-        (403, {"error": "forbidden"}, NotAuthorised, 4),
-        (409, {"error": "stale_version", "detail": "the table is at version 9"}, Conflict, 2),
-        (409, {"error": "data_not_ready", "detail": "run strangler data verify"}, ProxyRefused, 5),
-        (422, {"error": "invalid", "detail": "stage: unknown"}, ProxyRefused, 5),
-        (503, {"error": "store_unavailable", "detail": "route store down"}, ConnectError, 3),
-    ],
-)
-def test_each_refusal_becomes_the_error_with_the_shared_exit_code(
-    admin: AdminDouble, status: int, body: dict[str, str], error: type[PlaybookError], exit_code: int
+def test_it_publishes_the_data_state_as_the_gate_reads_it(control: ProxyAdminControl, route: str) -> None:
+    spec = f"spec{route.removeprefix('/api/t')}"
+    control.publish_data_state((route,), _state(spec, clean=False), owner="monolith")
+    [state] = [s for s in control.client.data_states()["states"] if s["spec"] == spec]
+    assert (state["routes"], state["owner"], state["verify_clean"], state["lag_seconds"]) == (
+        [route],
+        "monolith",
+        False,
+        0.1,
+    )
+
+
+def test_held_writes_wait_until_released_and_a_second_release_finds_nothing(
+    control: ProxyAdminControl, proxy: RunningProxy, route: str
 ) -> None:
-    admin.script("GET", "/routes", (200, ROUTES))
-    admin.script("POST", "/routes", (status, body))
-    with pytest.raises(PlaybookError) as caught:
-        control(admin).set_stage("/api/catalog", "live", percent=0, data="catalog", reason="why")
-    assert type(caught.value) is error
-    assert caught.value.exit_code == exit_code
-    if error is ProxyRefused:
-        assert caught.value.code == body["error"]  # type: ignore[attr-defined]
+    hold = control.hold_writes((route,), max_hold_s=10, max_queue=5, holder="spec0/cutover/r1", lease_s=10)
+    assert [h["id"] for h in control.client.holds()["holds"]] == hold.hold_id.split(",")
+    with httpx.Client(base_url=proxy.public_url, timeout=20) as client:
+        # Nothing answers at the monolith's address: the write fails once released, but only then.
+        answered: list[int] = []
+        writer = threading.Thread(target=lambda: answered.append(client.post(route + "/x").status_code))
+        writer.start()
+        deadline = 200
+        while not any(h["waiting"] for h in control.client.holds()["holds"]) and deadline:
+            deadline -= 1
+            writer.join(0.01)
+        assert answered == [] and deadline, "the write was never held"
+        released = control.release_writes(hold, to="monolith")
+        writer.join(20)
+    assert released.released == 1 and released.waits["held"] == 1
+    assert answered == [502]
+    assert control.release_writes(hold, to="monolith").released == 0  # released already: not an error
+    assert control.client.holds()["holds"] == []
 
 
-def test_nothing_answering_is_a_dependency_out_of_reach(admin: AdminDouble) -> None:
+def test_holding_several_routes_is_all_or_nothing(control: ProxyAdminControl, route: str) -> None:
+    with pytest.raises(ProxyRefused) as caught:
+        control.hold_writes((route, "not a path"), max_hold_s=5, max_queue=5, holder="spec0/cutover/r2", lease_s=5)
+    assert caught.value.code == "validation_failed" and caught.value.exit_code == exit_codes.REFUSED
+    assert control.client.holds()["holds"] == []  # the first route's hold was released, not left to expire
+    assert control.release_writes(WriteHold("", (route,), 5), to="monolith").released == 0
+
+
+def test_a_new_owner_is_accepted_only_under_this_runs_live_hold(control: ProxyAdminControl, route: str) -> None:
+    spec = f"spec{route.removeprefix('/api/t')}"
+    assert control.data_owner(spec) is None  # no report yet
+    control.publish_data_state((route,), _state(spec), owner="monolith")
+    with pytest.raises(ProxyRefused) as unfenced:
+        control.publish_data_state((route,), _state(spec), owner="service")
+    assert unfenced.value.code == "holds_not_in_place" and unfenced.value.exit_code == exit_codes.REFUSED
+    hold = control.hold_writes((route,), max_hold_s=10, max_queue=5, holder=f"{spec}/cutover/r1", lease_s=5)
+    assert control.renew_writes(hold) is True
+    assert control.holds_of(f"{spec}/").ids == hold.ids and control.holds_of("nobody/").ids == []
+    control.publish_data_state((route,), _state(spec), owner="service", fence=hold)
+    assert control.data_owner(spec) == "service"
+    control.release_writes(hold, to="service")
+    assert control.renew_writes(hold) is False  # it ended: a renewal says so
+
+
+def test_a_wrong_token_is_not_authorised(proxy: RunningProxy) -> None:
+    with pytest.raises(NotAuthorised) as caught:
+        ProxyAdminControl(proxy.admin_url, "not-the-token-" + "y" * 32, author="mallory").route("/api/catalog")
+    assert caught.value.exit_code == exit_codes.NOT_AUTHORISED
+    assert "STRANGLER_ADMIN_TOKEN" in caught.value.hint
+
+
+def test_nothing_answering_or_the_public_listener_is_a_dependency_out_of_reach(
+    proxy: RunningProxy, tmp_path: Path
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens here once closed
-    proxy = ProxyAdminControl(f"http://127.0.0.1:{port}", "", author="alice@test")
-    with pytest.raises(ConnectError) as caught:
-        proxy.route("/api/catalog")
-    assert caught.value.exit_code == ExitCode.UNREACHABLE
-    assert "STRANGLER_ADMIN_URL" in caught.value.hint
+    for url in (f"http://127.0.0.1:{port}", proxy.public_url):
+        with pytest.raises(ConnectError) as caught:
+            ProxyAdminControl(url, proxy.token, author="alice").route("/api/catalog")
+        assert caught.value.exit_code == exit_codes.UNREACHABLE
+        assert "cannot reach the proxy's admin API" in caught.value.message
+        assert "STRANGLER_ADMIN_URL" in caught.value.hint
 
 
-def test_the_token_is_sent_as_a_bearer_token_and_none_without_one(admin: AdminDouble) -> None:
-    admin.script("GET", "/routes", (200, ROUTES))
-    control(admin, token="s3cret").route("/api/catalog")
-    control(admin, token="").route("/api/catalog")
-    assert admin.authorizations == ["Bearer s3cret", None]
+@pytest.mark.parametrize(
+    ("status", "code", "error", "exit_code"),
+    [
+        (409, "stale_version", Conflict, exit_codes.CONFLICT),
+        (503, "store_unavailable", ConnectError, exit_codes.UNREACHABLE),
+        (403, "forbidden", NotAuthorised, exit_codes.NOT_AUTHORISED),
+        (409, "writes_in_flight", ProxyRefused, exit_codes.REFUSED),
+    ],
+)
+def test_answers_a_real_proxy_gives_only_by_chance_translate_with_the_shared_exit_code(
+    status: int, code: str, error: type[PlaybookError], exit_code: int
+) -> None:
+    translated = translate(AdminCallFailed(status, code, "as the proxy said"))
+    assert type(translated) is error and translated.exit_code == exit_code

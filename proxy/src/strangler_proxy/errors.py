@@ -21,6 +21,7 @@
     │   ├── StaleVersion                the writer read version N but the store is at M != N (409)
     │   ├── UnknownVersion              a version the store never had (404)
     │   ├── UnknownHold                 no write hold has that id: released already, or expired (404)
+    │   ├── HoldsNotInPlace             a data owner changes only under live write holds covering its routes (409)
     │   ├── StoreEmpty                  the store has no version yet and nothing to seed it with (409)
     │   ├── StoreUnavailable            a database (route store, data states, mismatches) cannot be reached (503)
     │   ├── RequestRefused              the admin API refuses a request as such: JSON, token, endpoint (4xx)
@@ -214,6 +215,14 @@ class UnknownHold(ControlPlaneError):
     def __init__(self, hold_id: str) -> None:
         self.hold_id = hold_id
         super().__init__(f"no hold {hold_id!r}: it was released already or it expired")
+
+
+class HoldsNotInPlace(ControlPlaneError):
+    """The holds a change needs (a data owner's, under `PUT /data-state` with `fence`) are not all active, or do
+    not cover every path the change affects."""
+
+    status = 409
+    code = "holds_not_in_place"
 
 
 class StoreEmpty(ControlPlaneError):

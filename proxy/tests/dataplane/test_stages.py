@@ -279,3 +279,47 @@ def test_a_write_during_shadow_pins_the_writer_when_the_route_moves_to_canary(st
     stack.request("GET", "/api/catalog/1", headers=by_user("bob"))
     assert [(r.method, r.header("X-User")) for r in stack.monolith.received] == [("POST", b"alice"), ("GET", b"alice")]
     assert [r.header("X-User") for r in stack.catalog.received] == [b"bob"]
+
+
+def _users(upstream_received: list[Received]) -> list[tuple[str, bytes | None]]:
+    return [(r.method, r.header("X-User")) for r in upstream_received]
+
+
+def test_writes_on_a_data_route_go_to_the_owner_of_its_data_whatever_the_stage(stack: Stack) -> None:
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.CANARY, percent=0, sticky=USER_KEY, data="catalog"))
+    stack.lt.call(stack.app.owners.set, "catalog", "service")  # the cutover committed; the route is not live yet
+    stack.request("POST", "/api/catalog/1", body=b"{}", headers=by_user("alice"))
+    stack.request("GET", "/api/catalog/1", headers=by_user("alice"))  # reads its write where it went
+    stack.request("GET", "/api/catalog/1", headers=by_user("bob"))  # 0%: the monolith
+    assert _users(stack.catalog.received) == [("POST", b"alice"), ("GET", b"alice")]
+    assert _users(stack.monolith.received) == [("GET", b"bob")]
+
+
+def test_on_a_live_route_whose_data_the_monolith_owns_writes_and_their_writer_go_to_the_monolith(stack: Stack) -> None:
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.LIVE, sticky=USER_KEY, data="catalog"))
+    stack.lt.call(stack.app.owners.set, "catalog", "monolith")  # a rollback committed; the route is still live
+    stack.request("DELETE", "/api/catalog/1", headers=by_user("alice"))
+    stack.request("GET", "/api/catalog/1", headers=by_user("alice"))
+    stack.request("GET", "/api/catalog/1", headers=by_user("bob"))
+    assert _users(stack.monolith.received) == [("DELETE", b"alice"), ("GET", b"alice")]
+    assert _users(stack.catalog.received) == [("GET", b"bob")]
+
+
+def test_a_route_without_data_or_whose_spec_has_no_owner_follows_its_stage(stack: Stack) -> None:
+    stack.lt.call(stack.app.owners.set, "catalog", "service")
+    stack.set_routes(
+        Route("/api/catalog", "catalog", Stage.CANARY, percent=100),
+        Route("/api/search", "catalog", Stage.LIVE, data="search"),
+    )
+    stack.request("POST", "/api/catalog/1", body=b"{}")
+    stack.request("POST", "/api/search/1", body=b"{}")
+    assert [r.target for r in stack.monolith.received] == [b"/api/catalog/1"]
+    assert [r.target for r in stack.catalog.received] == [b"/api/search/1"]
+
+
+def test_a_pin_made_before_a_route_went_live_does_not_pull_its_reads_back_to_the_monolith(stack: Stack) -> None:
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.OFF, sticky=USER_KEY, pin_seconds=30))
+    stack.request("POST", "/api/catalog/1", body=b"{}", headers=by_user("alice"))  # pinned to the monolith
+    stack.set_routes(Route("/api/catalog", "catalog", Stage.LIVE, sticky=USER_KEY, pin_seconds=30))
+    stack.request("GET", "/api/catalog/1", headers=by_user("alice"))  # the cutover carried her write over
+    assert _users(stack.catalog.received) == [("GET", b"alice")]

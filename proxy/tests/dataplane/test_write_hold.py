@@ -1,4 +1,5 @@
-"""Write hold: unsafe requests wait at the proxy during a cutover and go to whoever owns the route on release."""
+"""Write hold: unsafe requests wait at the proxy during a cutover and go to whoever owns the data once the hold ends
+(released, lapsed because its holder stopped renewing it, or at its timeout)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from conftest import LoopThread, Stack, make_table
 from strangler_proxy.dataplane.app import ProxyApp
 from strangler_proxy.dataplane.model import Route, Stage
 from strangler_proxy.dataplane.write_hold import Hold, WriteHoldMiddleware, WriteHolds
-from strangler_proxy.errors import WritesInFlight
+from strangler_proxy.errors import HoldsNotInPlace, WritesInFlight
 from strangler_proxy.http.server import ProxyServer, ServerLimits
 from upstream_double import Received, Upstream, echo
 
 ROUTE_OFF = Route(path="/api/catalog", service="catalog", stage=Stage.OFF)
 ROUTE_LIVE = Route(path="/api/catalog", service="catalog", stage=Stage.LIVE)
+ROUTE_CANARY_DATA = Route(path="/api/catalog", service="catalog", stage=Stage.CANARY, percent=10, data="catalog")
 
 
 @pytest.fixture
@@ -58,8 +60,10 @@ def _holds(stack: Stack) -> WriteHolds:
     return holds
 
 
-def _hold(stack: Stack, lifetime: float, max_queue: int = 10) -> Hold:
-    return stack.lt.run(_holds(stack).start("/api/catalog", lifetime=lifetime, max_queue=max_queue))
+def _hold(
+    stack: Stack, lifetime: float, max_queue: int = 10, *, lease: float | None = None, path: str = "/api/catalog"
+) -> Hold:
+    return stack.lt.run(_holds(stack).start(path, lifetime=lifetime, max_queue=max_queue, holder="t", lease=lease))
 
 
 def _in_background(
@@ -107,21 +111,73 @@ def test_reads_and_other_routes_are_served_during_a_hold(stack: Stack) -> None:
     stack.lt.call(_holds(stack).release, hold.id)
 
 
-def test_a_hold_that_is_never_released_expires_with_503_and_nothing_written(stack: Stack) -> None:
-    stack.set_routes(ROUTE_OFF)
-    _hold(stack, 0.3)
+def test_a_hold_that_is_never_released_ends_at_its_timeout_and_its_write_goes_to_the_owner(stack: Stack) -> None:
+    stack.set_routes(ROUTE_CANARY_DATA)
+    stack.lt.call(stack.app.owners.set, "catalog", "service")
+    hold = _hold(stack, 0.3)
     started = time.monotonic()
-    status, headers, body = stack.request("PATCH", "/api/catalog/products/1/", b"{}")
-    assert status == 503
-    assert 0.25 < time.monotonic() - started < 3
-    assert headers["retry-after"] == "1"
-    error = json.loads(body)
-    assert error["producer"] == "strangler-proxy" and error["error"] == "write_hold"
-    assert "did not finish" in error["detail"]
-    assert not stack.monolith.received and not stack.catalog.received
-    # The hold is gone: writes flow again without anyone releasing it.
-    assert stack.request("PATCH", "/api/catalog/products/1/", b"{}")[0] == 200
-    assert not _holds(stack).active
+    status, _headers, _body = stack.request("PATCH", "/api/catalog/products/1/", b"{}")
+    assert status == 200 and 0.25 < time.monotonic() - started < 3
+    assert [r.method for r in stack.catalog.received] == ["PATCH"] and not stack.monolith.received
+    assert hold.outcome == "expired" and not _holds(stack).active
+
+
+def test_a_hold_lives_while_its_holder_renews_it_and_lapses_soon_after_it_stops(stack: Stack) -> None:
+    stack.set_routes(ROUTE_CANARY_DATA)
+    stack.lt.call(stack.app.owners.set, "catalog", "monolith")
+    hold = _hold(stack, 30, lease=0.3)
+    thread, result = _in_background(stack, "POST", "/api/catalog/products/", b"{}")
+    _wait_until_held(stack, 1)
+    renewed_until = time.monotonic() + 1.0
+    while time.monotonic() < renewed_until:  # three lease lengths: renewals keep it alive
+        assert stack.lt.call(_holds(stack).renew, hold.id) is hold
+        time.sleep(0.05)
+    assert hold.outcome is None and not result
+    stopped = time.monotonic()
+    thread.join(10)
+    assert result[0][0] == 200 and time.monotonic() - stopped < 2
+    assert hold.outcome == "lapsed" and stack.lt.call(_holds(stack).renew, hold.id) is None
+    assert [r.method for r in stack.monolith.received] == ["POST"]
+
+
+def test_a_write_let_go_by_one_hold_waits_for_another_that_covers_its_path(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    first = _hold(stack, 10)
+    thread, result = _in_background(stack, "POST", "/api/catalog/products/", b"{}")
+    _wait_until_held(stack, 1)
+    second = _hold(stack, 10, path="/api")
+    stack.lt.call(_holds(stack).release, first.id)
+    _wait_until_held(stack, 1)  # now behind the second hold
+    assert not result and not stack.monolith.received
+    stack.lt.call(_holds(stack).release, second.id)
+    thread.join(10)
+    assert result[0][0] == 200 and [r.method for r in stack.monolith.received] == ["POST"]
+
+
+def test_a_hold_cannot_end_while_fenced_and_a_fence_needs_live_holds_covering_every_path(stack: Stack) -> None:
+    holds = _holds(stack)
+    hold = _hold(stack, 30, lease=0.2)
+
+    async def fenced_past_the_lease() -> str | None:
+        with holds.fenced([hold.id], ["/api/catalog", "/api/catalog/products"]):
+            await asyncio.sleep(0.5)
+            return hold.outcome
+
+    assert stack.lt.run(fenced_past_the_lease()) is None
+    deadline = time.monotonic() + 5
+    while hold.outcome is None:  # the lapse waited for the fence, then came
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert hold.outcome == "lapsed"
+    other = _hold(stack, 10)
+    for ids, paths, said in [
+        ([hold.id], ["/api/catalog"], "ended already"),
+        ([other.id], ["/api/orders"], "/api/orders not held"),
+        ([], ["/api/catalog"], "no hold was given"),
+    ]:
+        with pytest.raises(HoldsNotInPlace, match=said), holds.fenced(ids, paths):
+            pass
+    stack.lt.call(holds.release, other.id)
 
 
 def test_a_write_beyond_the_hold_queue_is_refused_at_once(stack: Stack) -> None:

@@ -31,6 +31,8 @@ def _report(result: HandoverResult, json_output: bool) -> int:
     if json_output:
         print_json(result.as_dict())
         return 0
+    if result.found:
+        click.echo(f"found: {result.found}")
     if result.outcome == "already":
         stages = ", ".join(f"{p} {s}" for p, s in result.stages.items())
         click.echo(f"{result.spec}: nothing to do, the {result.owner} owns the data ({stages})")
@@ -54,6 +56,7 @@ def cutover(
     reverse: bool,
     json_output: bool,
     hold_timeout: float,
+    lease: float,
     max_queue: int,
     admin_url: str | None,
     fail_after: str | None,
@@ -61,11 +64,12 @@ def cutover(
 ) -> None:
     """Make the service the system of record and its routes live, with the routes' writes held meanwhile.
 
-    Steps: hold writes → drain the sync → verify (must be clean) → realign the service's sequences → flip
-    ownership → start the reverse sync (service → monolith) → routes live → release the held writes to the
-    service. Any failure puts everything back (exit 7, the reason said). Killed midway, run it again: it finishes.
-    A running `strangler data follow` pauses by itself and then follows in reverse; stop a `sync --follow` first
-    (and start `sync --reverse --follow` after). --reverse is ignored: the direction is the journal's.
+    Steps: hold writes (a lease this command renews) → drain the sync → verify (must be clean) → realign the
+    service's sequences → capture on the service → commit: the proxy sends writes to the service from here → stop
+    capturing the monolith → routes live → release the held writes. A failure before the commit changes nothing
+    (exit 7); after it, or if the command is killed at any step, run it again: it finishes, and no acknowledged
+    write is lost meanwhile. A running `strangler data follow` pauses by itself and then follows in reverse; stop
+    a `sync --follow` first (and start `sync --reverse --follow` after). --reverse is ignored.
 
     \b
     Examples:
@@ -81,6 +85,7 @@ def cutover(
         admin_url,
         json_output,
         hold_timeout,
+        lease,
         max_queue,
         fail_after,
         kill_after,
@@ -98,6 +103,7 @@ def rollback(
     reverse: bool,
     json_output: bool,
     hold_timeout: float,
+    lease: float,
     max_queue: int,
     admin_url: str | None,
     fail_after: str | None,
@@ -106,8 +112,9 @@ def rollback(
     """Make the monolith the system of record again and put the routes back to their stage before the cutover.
 
     The mirror of cutover: hold writes → drain the reverse sync → verify it → realign the monolith's sequences →
-    flip ownership back → resume the forward sync from here → routes back (canary/shadow/off) → release.
-    A running `strangler data follow` pauses and then follows forward again; stop a `sync --reverse --follow` first.
+    capture on the monolith → commit the monolith at the proxy → stop capturing the service → routes back
+    (canary/shadow/off) → release. Killed at any step, run it again: it finishes. A running `strangler data
+    follow` pauses and then follows forward again; stop a `sync --reverse --follow` first.
 
     \b
     Examples:
@@ -122,6 +129,7 @@ def rollback(
         admin_url,
         json_output,
         hold_timeout,
+        lease,
         max_queue,
         fail_after,
         kill_after,
@@ -137,6 +145,7 @@ def _handover(
     admin_url: str | None,
     json_output: bool,
     hold_timeout: float,
+    lease: float,
     max_queue: int,
     fail_after: str | None,
     kill_after: str | None,
@@ -157,6 +166,7 @@ def _handover(
                 proxy,
                 hold_timeout_s=hold_timeout,
                 max_queue=max_queue,
+                lease_s=lease,
                 on_step=step_echo(json_output),
                 faults=Faults(fail_after=fail_after, kill_after=kill_after),
             )

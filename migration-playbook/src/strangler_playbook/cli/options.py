@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from strangler_proxy.cli import exit_codes
 
-from strangler_playbook.errors import EXIT_CODES_HELP, ExitCode
+from strangler_playbook.errors import EXIT_CODES_HELP
+from strangler_playbook.handover.lease import DEFAULT_LEASE_S
 from strangler_playbook.handover.steps import DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
 from strangler_playbook.settings import Settings
 from strangler_playbook.spec.spec import Spec, load_spec
@@ -31,7 +33,7 @@ class DataGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = ExitCode.INVALID  # type: ignore[misc]
+            exc.exit_code = exit_codes.INVALID  # type: ignore[misc]
             raise
 
 
@@ -64,7 +66,15 @@ def hold_options[F: Callable[..., Any]](func: F) -> F:
         type=click.FloatRange(min=0.1, max=120),
         default=DEFAULT_HOLD_TIMEOUT_S,
         show_default=True,
-        help="Seconds the proxy holds writes at most; past it they get 503 + Retry-After and nothing is written.",
+        help="Seconds the proxy holds writes at most; past it they go on to the data's owner of that moment.",
+    )(func)
+    func = click.option(
+        "--lease",
+        type=click.FloatRange(min=0.3, max=60),
+        default=DEFAULT_LEASE_S,
+        show_default=True,
+        help="Seconds the proxy keeps this run's hold without a renewal (every third of it): how long writes wait "
+        "if this process dies.",
     )(func)
     func = click.option(
         "--max-queue",

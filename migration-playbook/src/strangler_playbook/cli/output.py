@@ -12,8 +12,9 @@ from typing import Any, NoReturn
 import click
 import psycopg
 from rich.console import Console
+from strangler_proxy.cli import exit_codes
 
-from strangler_playbook.errors import ConnectError, EngineError, ExitCode, HandoverAborted, NotAuthorised, PlaybookError
+from strangler_playbook.errors import ConnectError, EngineError, HandoverAborted, NotAuthorised, PlaybookError
 
 
 def run_command(action: Callable[[], int], json_output: bool) -> NoReturn:
@@ -41,11 +42,11 @@ def fail(exc: PlaybookError, json_output: bool) -> NoReturn:
     sys.exit(code)
 
 
-def exit_code(exc: PlaybookError) -> ExitCode:
+def exit_code(exc: PlaybookError) -> int:
     """The branch's code; a handover stopped because the proxy refused the token exits 4 like every other command
     the same token is refused to (it put everything back, and running it again with the right token is the fix)."""
     if isinstance(exc, HandoverAborted) and isinstance(exc.__cause__, NotAuthorised):
-        return ExitCode.NOT_AUTHORISED
+        return exit_codes.NOT_AUTHORISED
     return exc.exit_code
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.table import Table as RichTable
+from strangler_proxy.cli import exit_codes
 
 from strangler_playbook.backfill.backfill import run_backfill
 from strangler_playbook.backfill.plan import make_plan
@@ -19,7 +20,8 @@ from strangler_playbook.cli.options import DataCommand, load, spec_options
 from strangler_playbook.cli.output import console, print_json, run_command, step_echo
 from strangler_playbook.database.context import open_context
 from strangler_playbook.database.state import delete_prefix
-from strangler_playbook.errors import ConnectError, ExitCode, InvalidInput
+from strangler_playbook.errors import ConnectError, InvalidInput
+from strangler_playbook.handover.run import handover_status
 from strangler_playbook.handover.sequences import realign_sequences
 from strangler_playbook.repair.repair import run_repair
 from strangler_playbook.sync.status import read_status
@@ -253,7 +255,7 @@ def verify(
                         click.echo(f"  {kind} ({t[f'{kind}_count']}): {keys}")
             if not report.clean:
                 click.echo(_verify_hint(report.settled, reverse), err=True)
-        return ExitCode.OK if report.clean else ExitCode.DIFFERENCES
+        return exit_codes.OK if report.clean else exit_codes.DIFFERENCES
 
     run_command(action, json_output)
 
@@ -315,7 +317,7 @@ def repair(
                 else f"{spec.name}: rows still differ after repair",
                 err=not result.clean,
             )
-        return ExitCode.OK if result.clean else ExitCode.DIFFERENCES
+        return exit_codes.OK if result.clean else exit_codes.DIFFERENCES
 
     run_command(action, json_output)
 
@@ -398,6 +400,7 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
         src, tgt = settings.database_urls(reverse=flows_reverse)
         with open_context(spec, src, tgt, reverse=flows_reverse, require_target=False) as ctx:
             result = with_owner(read_status(ctx), owner)
+            result["handover"] = handover_status(ctx.source if flows_reverse else ctx.target, spec.name)
         if json_output:
             print_json(result)
         else:
@@ -419,9 +422,28 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
             by = f" (by {last['by']})" if last and last.get("by") else ""
             verdict = "never" if not last else f"{'clean' if last['clean'] else 'DIFFERENT'} at {last['at']}{by}"
             out.print(f"last verify: {verdict}")
+            out.print(_handover_line(result["handover"], spec_path))
         return 0
 
     run_command(action, json_output)
+
+
+def _handover_line(handover: dict[str, Any], spec_path: str) -> str:
+    """Who owns the data, and a handover running or stopped half done with the one command that finishes it."""
+    line = f"owner: the {handover['owner']}"
+    if handover["running"]:
+        line += f"; a {handover['op']} is running (step {handover['step']})"
+    elif handover["op"]:
+        line += (
+            f"; [bold]a {handover['op']} stopped half done[/] after step {handover['step']}: finish it with "
+            f"`strangler data {handover['op']} {spec_path}`"
+        )
+    if handover["drift"]:
+        line += (
+            f"; [bold]its verify found differences with writes held[/]: {handover['drift']} — repair them "
+            f"(`strangler data repair`), then run the {handover['op'] or 'handover'} again"
+        )
+    return line
 
 
 def _print_plan(result: dict[str, Any]) -> None:

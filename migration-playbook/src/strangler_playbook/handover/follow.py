@@ -2,9 +2,11 @@
 
 Before cutover the monolith owns the data and the forward sync runs; after it the service owns it and the reverse
 sync runs. The follower reads the handover journal (`<spec>/handover` in the service database) between slices of
-`sync --follow`, pauses while a cutover or rollback runs (they drain the sync themselves and hold its lock), and
-resumes in the new direction once they are done. One long-running process (as `make up` runs it) thus survives
-every flip of ownership; `sync --follow` would stop at the first one, when its changelog is removed.
+`sync --follow`, pauses while a cutover, rollback or retire runs (they drain the sync themselves and swap capture
+under it) — that is, while the run's lease is alive (`lease.py`) — and resumes in the direction of the journal's
+owner once it is done, or dead: a handover killed at any step leaves the follower paused for at most its lease.
+One long-running process (as `make up` runs it) thus survives every flip of ownership; `sync --follow` would stop
+at the first one, when its changelog is removed.
 
 The follower writes a heartbeat (`<spec>/follower`: when, and whether it is paused) next to the journal;
 `wait_for_follower` is the handover's side of that exchange, since a SQLite target has no engine lock to wait on.
@@ -17,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 import psycopg
 
@@ -24,6 +27,7 @@ from strangler_playbook.database.connection import Database, connect
 from strangler_playbook.database.context import open_context
 from strangler_playbook.database.state import delete_prefix, ensure_state_table, read_state, write_state
 from strangler_playbook.errors import PlaybookError, StateError
+from strangler_playbook.handover.lease import lease_alive, read_lease
 from strangler_playbook.handover.run import HandoverRun, journal_name
 from strangler_playbook.spec.spec import Spec
 from strangler_playbook.sync.sync import run_sync
@@ -84,20 +88,27 @@ def follow_owner(
             try:
                 db = connect(service_url, role="target", for_writes=True)
                 try:
-                    journal = read_state(db, journal_name(spec.name)) or {}
-                    _beat(db, spec.name, paused=bool(journal.get("op")) or journal.get("step") == "retired")
+                    journal, running = _handover(db, spec.name)
+                    _beat(db, spec.name, paused=running or journal.get("step") == "retired")
                     # Read again after saying "not paused": a handover that began meanwhile saw "paused" and went on.
-                    journal = read_state(db, journal_name(spec.name)) or {}
+                    journal, running = _handover(db, spec.name)
                 finally:
                     db.close()
                 if journal.get("step") == "retired":
                     said = _say(log, said, f"retired: the monolith's {spec.name} tables are archived, nothing to sync")
                     time.sleep(poll_s * 10)
                     continue
-                if journal.get("op"):
+                if running:
                     said = _say(log, said, f"paused: a {journal['op']} of {spec.name} is running")
                     time.sleep(poll_s)
                     continue
+                if journal.get("op"):
+                    said = _say(
+                        log,
+                        said,
+                        f"a {journal['op']} of {spec.name} stopped after step {journal.get('step')}: "
+                        f"`strangler data {journal['op']} SPEC` finishes it; following meanwhile",
+                    )
                 reverse = journal.get("owner") == "service"
                 source, target = (service_url, monolith_url) if reverse else (monolith_url, service_url)
                 with open_context(spec, source, target, reverse=reverse, exclusive=True, lock_wait_s=slice_s) as ctx:
@@ -126,6 +137,12 @@ def follow_owner(
         except (PlaybookError, psycopg.Error, sqlite3.Error) as exc:
             log(f"could not clear the follower heartbeat: {exc}")
     return applied
+
+
+def _handover(db: Database, spec_name: str) -> tuple[dict[str, Any], bool]:
+    """The journal, and whether a handover is running now (its op set and its run's lease alive)."""
+    journal = read_state(db, journal_name(spec_name)) or {}
+    return journal, bool(journal.get("op")) and lease_alive(read_lease(db, spec_name))
 
 
 def _beat(db: Database, spec_name: str, *, paused: bool) -> None:

@@ -76,8 +76,8 @@ def foreign_writes(db: Database, spec_name: str) -> dict[str, int] | None:
 
 
 def set_guard(monolith_url: str, spec: Spec, *, on: bool) -> bool:
-    """On while the service owns the data (cutover's flip), off otherwise (rollback, retire). True when a guard
-    now logs foreign writes."""
+    """On while the service owns the data (set after cutover's commit), off otherwise (rollback, retire). True
+    when a guard now logs foreign writes."""
     tables = [t.source for t in spec.tables]
     if on:
         return install_guard(monolith_url, spec.name, tables)

@@ -1,12 +1,15 @@
 """The owner of a spec's data, recorded in the monolith's own database for the monolith to read: its seams answer
-from their local tables while the monolith owns the data and call the service from the flip on (docs/seam.md).
+from their local tables while the monolith owns the data and call the service from the commit on (docs/seam.md),
+and its catalog services refuse writes while the service owns it.
 
     _strangler_data_owner (spec varchar(100) PRIMARY KEY, owner varchar(16), recorded_at varchar(40))
 
 The monolith's migration (`monolith/ownership/migrations/0001_initial.py`) creates the same table; this module
-creates it too, so recording works on a monolith database where that migration has not run. Written during the
-flip, while the spec's writes are held, so that no request is served on the strength of a record that lags the
-data: call it before the journal says the flip happened, so that a run killed in between records it again.
+creates it too, so recording works on a monolith database where that migration has not run. The record may say
+the service only while the proxy sends the service the writes, and must say the monolith whenever the proxy may
+send them to the monolith: a cutover records the service right after its commit point, a rollback records the
+monolith right before its own, an abort records the old owner again, and a re-run records the proxy's owner
+(`move.py`). Every write is held meanwhile, so both sides hold the same data whichever way a read goes.
 """
 
 from __future__ import annotations

@@ -1,27 +1,22 @@
-"""`ProxyControl` over the proxy's admin API (httpx): routes, holds, data-state reports.
+"""`ProxyControl` over the proxy's one admin-API client (`strangler_proxy.control.admin_client.AdminClient`).
 
-The admin API calls it makes, and nothing else:
-
-    GET    /routes       {table: {routes: [...]}, version}      `route`, and the version `set_stage` sends back
-    POST   /routes       {path, stage, percent?, data, reason, expected_version, author}   `set_stage`
-    PUT    /data-state   {spec, routes, phase, owner, lag_seconds, verify_clean, verified_at}   `publish_data_state`
-    POST   /holds        {path, timeout, max_queue, reason} -> {id, ...}   `hold_writes`, once per route
-    DELETE /holds        {id} -> {released, waits}                         `release_writes`, once per route
-
-Answers become the engine's errors: nothing answering or a 5xx → `ConnectError` (exit 3), 401/403 →
-`NotAuthorised` (4), 409 `stale_version` → `Conflict` (2), any other refusal → `ProxyRefused` (5, its code kept).
+The client speaks HTTP and raises the proxy's errors; this adapter turns a `RouteInfo`, a `WriteHold`, a
+`DataState` into its calls and each of its errors into the engine's, at this boundary (`translate`, always
+`raise … from exc`): nothing answering (or not the admin API) → `ConnectError` (exit 3), 401/403 →
+`NotAuthorised` (4), 409 `stale_version` → `Conflict` (2), a 5xx → `ConnectError` (3), any other refusal →
+`ProxyRefused` (5, its code kept).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Callable
 
-import httpx
+from strangler_proxy.control.admin_client import AdminCallFailed, AdminClient, AdminUnreachable
 
-from strangler_playbook.errors import Conflict, ConnectError, NotAuthorised, ProxyRefused, StateError
+from strangler_playbook.errors import Conflict, ConnectError, NotAuthorised, PlaybookError, ProxyRefused, StateError
 from strangler_playbook.handover.proxy_seam import DataState, Owner, Release, RouteInfo, WriteHold
 
-TIMEOUT_S = 15.0
 HOLD_REASON = "strangler data"
 
 
@@ -29,108 +24,106 @@ class ProxyAdminControl:
     def __init__(self, url: str, token: str, *, author: str) -> None:
         """`url`, `token` and `author` as `Settings` read them (STRANGLER_ADMIN_URL, _TOKEN, STRANGLER_ACTOR)."""
         self.url = url.rstrip("/")
-        self.author = author
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT_S)
+        self.client = AdminClient(self.url, token or None, author=author)
+        # Renewals come from the run's lease keeper, a thread of its own: they get a client of their own.
+        self._renewals = AdminClient(self.url, token or None, author=author)
+        self._renewals_lock = threading.Lock()
 
     def close(self) -> None:
         self.client.close()
+        self._renewals.close()
 
     def route(self, path: str) -> RouteInfo:
-        table = self._call("GET", "/routes").get("table") or {"routes": []}
-        for route in table["routes"]:
-            if route["path"] == path and route.get("methods") is None:
-                return RouteInfo(path, route["stage"], int(route.get("percent", 0)), route.get("data"))
-        raise StateError(
-            f"the proxy has no route {path} (every method) for this spec",
-            hint=f"add it first: strangler routes set {path} --service SERVICE --stage shadow --reason ...",
-        )
+        route = _call(self.client.route, path)
+        if route is None:
+            raise StateError(
+                f"the proxy has no route {path} (every method) for this spec",
+                hint=f"add it first: strangler routes set {path} --service SERVICE --stage shadow --reason ...",
+            )
+        return RouteInfo(path, route["stage"], int(route.get("percent", 0)), route.get("data"))
 
     def set_stage(self, path: str, stage: str, *, percent: int, data: str, reason: str) -> None:
-        version = int(self._call("GET", "/routes")["version"])
-        body: dict[str, Any] = {
-            "path": path,
-            "stage": stage,
-            "reason": reason,
-            "expected_version": version,
-            "author": self.author,
-            "data": data,
-        }
-        if stage == "canary":
-            body["percent"] = percent
-        self._call("POST", "/routes", body)
+        _call(self.client.set_stage, path, stage, reason=reason, percent=percent, data=data)
 
-    def publish_data_state(self, routes: tuple[str, ...], state: DataState, *, owner: Owner) -> None:
-        self._call(
-            "PUT",
-            "/data-state",
-            {
-                "spec": state.spec,
-                "routes": list(routes),
-                "phase": state.phase,
-                "owner": owner,
-                "lag_seconds": state.lag_s,
-                "verify_clean": state.last_verify_clean,
-                "verified_at": state.verified_at,
-            },
+    def data_owner(self, spec: str) -> Owner | None:
+        state = _call(self.client.data_state, spec)
+        owner = None if state is None else state.get("owner")
+        return "service" if owner == "service" else "monolith" if owner == "monolith" else None
+
+    def publish_data_state(
+        self, routes: tuple[str, ...], state: DataState, *, owner: Owner, fence: WriteHold | None = None
+    ) -> None:
+        _call(
+            self.client.report_data_state,
+            spec=state.spec,
+            routes=routes,
+            phase=state.phase,
+            owner=owner,
+            lag_seconds=state.lag_s,
+            verify_clean=state.last_verify_clean,
+            verified_at=state.verified_at,
+            fence=None if fence is None else fence.ids,
         )
 
-    def hold_writes(self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int) -> WriteHold:
-        ids: list[str] = []
-        try:
-            for route in routes:
-                body = {"path": route, "timeout": max_hold_s, "max_queue": max_queue, "reason": HOLD_REASON}
-                ids.append(str(self._call("POST", "/holds", body)["id"]))
-        except Exception:
-            if ids:  # the routes held so far would otherwise wait for their timeout
-                self.release_writes(WriteHold(",".join(ids), routes, max_hold_s), to="monolith")
-            raise
+    def hold_writes(
+        self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int, holder: str, lease_s: float
+    ) -> WriteHold:
+        ids = _call(
+            self.client.hold_writes,
+            routes,
+            timeout=max_hold_s,
+            max_queue=max_queue,
+            reason=f"{HOLD_REASON} ({holder})",
+            holder=holder,
+            lease=lease_s,
+        )
         return WriteHold(",".join(ids), routes, max_hold_s)
 
+    def renew_writes(self, hold: WriteHold) -> bool:
+        with self._renewals_lock:
+            answer = _call(self._renewals.renew, hold.ids)
+        return not answer.get("ended")
+
+    def holds_of(self, holder: str) -> WriteHold:
+        held = _call(self.client.holds, holder)["holds"]
+        return WriteHold(",".join(h["id"] for h in held), tuple(h["path"] for h in held), 0.0)
+
     def release_writes(self, hold: WriteHold, *, to: Owner) -> Release:
-        # The proxy sends released requests wherever its route table says; `to` is the caller's intent, already
-        # written there by `set_stage`.
+        # The proxy sends released requests to the owner it holds; `to` is the caller's intent, already published.
         released, waits = 0, {}
-        for hold_id in hold.hold_id.split(","):
-            try:
-                answer = self._call("DELETE", "/holds", {"id": hold_id})
-            except ProxyRefused as exc:
-                if exc.code != "unknown_hold":
-                    raise
+        for hold_id in hold.ids:
+            answer = _call(self.client.release, hold_id)
+            if answer is None:  # released already, or ended by the proxy: not an error
                 continue
             released += int(answer.get("released", 0))
             waits = dict(answer.get("waits") or {})
         return Release(released, waits)
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        try:
-            response = self.client.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise ConnectError(
-                f"cannot reach the proxy's admin API at {self.url}: {exc}",
-                hint="start `strangler proxy`, or set STRANGLER_ADMIN_URL to its admin listener",
-            ) from exc
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        status = response.status_code
-        if status < 400:
-            return data
-        code = str(data.get("error", status))
-        detail = f"the proxy refused {method} {path}: {data.get('detail', response.text.strip())}"
-        if status in (401, 403):
-            raise NotAuthorised(
-                f"the proxy at {self.url} refused the admin token",
-                hint="set STRANGLER_ADMIN_TOKEN to the proxy's token",
-            )
-        if status == 409 and code == "stale_version":
-            raise Conflict(detail, hint="the route table changed meanwhile: run the same command again")
-        if status >= 500:
-            raise ConnectError(
-                f"the proxy's admin API at {self.url} failed: {detail}",
-                hint="check the proxy's log (its route store may be unreachable), then run the same command again",
-            )
-        raise ProxyRefused(detail, code=code)
+
+def _call[**P, T](method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    try:
+        return method(*args, **kwargs)
+    except AdminCallFailed as exc:
+        raise translate(exc) from exc
+
+
+def translate(exc: AdminCallFailed) -> PlaybookError:
+    """The engine's error (and so its exit code) for an error of the admin client."""
+    if isinstance(exc, AdminUnreachable):
+        return ConnectError(
+            f"cannot reach the proxy's admin API: {exc}",
+            hint="start `strangler proxy`, or set STRANGLER_ADMIN_URL to its admin listener",
+        )
+    detail = f"the proxy refused: {exc.detail}"
+    if exc.status in (401, 403):
+        return NotAuthorised(
+            "the proxy refused the admin token", hint="set STRANGLER_ADMIN_TOKEN to the proxy's admin token"
+        )
+    if exc.status == 409 and exc.code == "stale_version":
+        return Conflict(detail, hint="the route table changed meanwhile: run the same command again")
+    if exc.status >= 500:
+        return ConnectError(
+            f"the proxy's admin API failed: {exc.detail}",
+            hint="check the proxy's log (its route store may be unreachable), then run the same command again",
+        )
+    return ProxyRefused(detail, code=exc.code)

@@ -3,6 +3,11 @@
 Cutover, rollback and publish depend only on `ProxyControl` and the values below; `proxy_control.ProxyAdminControl`
 implements it over the proxy's admin API (any other client of that API can take its place). Retire changes no route
 and does not use it. Errors are the engine's own (`errors.py`): an implementation translates its transport's.
+
+What a handover relies on (the proxy's side of the invariant in runbooks/catalog.md): the proxy sends a data
+route's writes to the owner it was told (`data_owner`); it accepts a new owner only under live holds covering the
+routes (`publish_data_state(..., fence=hold)`), so that change is the handover's one commit point; a hold is a lease
+its holder renews (`renew_writes`), and when it ends, however, its writes go on to the owner of that moment.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ class WriteHold:
     routes: tuple[str, ...]
     max_hold_s: float
 
+    @property
+    def ids(self) -> list[str]:
+        return [i for i in self.hold_id.split(",") if i]
+
 
 @dataclass(frozen=True)
 class Release:
@@ -59,18 +68,38 @@ class ProxyControl(Protocol):
         `reason`."""
         ...
 
-    def publish_data_state(self, routes: tuple[str, ...], state: DataState, *, owner: Owner) -> None:
-        """Tell the proxy the data state backing `routes`; it refuses canary/live unless synced and verified."""
+    def data_owner(self, spec: str) -> Owner | None:
+        """The owner of `spec`'s data the proxy believes (and sends its routes' writes to); None: no report yet."""
         ...
 
-    def hold_writes(self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int) -> WriteHold:
-        """Start holding unsafe requests on `routes` (safe ones keep flowing); bounded in time and queue.
-        Returns once the writes already in flight are answered."""
+    def publish_data_state(
+        self, routes: tuple[str, ...], state: DataState, *, owner: Owner, fence: WriteHold | None = None
+    ) -> None:
+        """Tell the proxy the data state backing `routes`; it refuses canary/live unless synced and verified. A new
+        `owner` is accepted only with `fence`, this run's live hold over every route (else `ProxyRefused` with code
+        `holds_not_in_place`, nothing changed): that is a handover's commit point."""
+        ...
+
+    def hold_writes(
+        self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int, holder: str, lease_s: float
+    ) -> WriteHold:
+        """Start holding unsafe requests on `routes` (safe ones keep flowing) for `holder`, while it renews the hold
+        within `lease_s` and for `max_hold_s` at most; at most `max_queue` wait. Returns once the writes already in
+        flight are answered."""
+        ...
+
+    def renew_writes(self, hold: WriteHold) -> bool:
+        """The holder is alive: each hold's lease runs again. False when one of them has ended. Called from the
+        run's lease keeper, a thread of its own."""
+        ...
+
+    def holds_of(self, holder: str) -> WriteHold:
+        """The active holds whose holder starts with `holder` (a dead run's, even one its journal never recorded)."""
         ...
 
     def release_writes(self, hold: WriteHold, *, to: Owner) -> Release:
-        """Release the held requests (to the new owner, or back to the old one when aborting). A hold that expired
-        already is not an error: its writes were refused with 503 and nothing was written."""
+        """Release the held requests: they go on to the owner the proxy holds (`to` is the caller's intent). A hold
+        that ended already is not an error: its writes went on to the owner when it ended."""
         ...
 
     def close(self) -> None: ...

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strangler_playbook.database.context import RunContext
-from strangler_playbook.handover.proxy_seam import DataState, Owner, ProxyControl
+from strangler_playbook.errors import StateError
+from strangler_playbook.handover.proxy_seam import DataState, Owner, ProxyControl, WriteHold
 from strangler_playbook.handover.run import HandoverResult, HandoverRun
 from strangler_playbook.spec.spec import Spec
 from strangler_playbook.sync.status import read_status
@@ -29,7 +30,16 @@ def data_state(ctx: RunContext) -> DataState:
 def publish_state(spec: Spec, monolith_url: str, service_url: str, proxy: ProxyControl) -> dict[str, Any]:
     """`strangler data publish`: report the data state of the direction now running to the proxy."""
     run = HandoverRun(spec, monolith_url, service_url, HandoverResult("publish", spec.name))
-    owner: Owner = "service" if run.journal().get("owner") == "service" else "monolith"
+    journal = run.journal()
+    owner: Owner = "service" if journal.get("owner") == "service" else "monolith"
+    believed = proxy.data_owner(spec.name)
+    if believed is not None and believed != owner:
+        op = journal.get("op") or ("cutover" if believed == "service" else "rollback")
+        raise StateError(
+            f"the proxy sends the writes of {spec.name} to the {believed}, but the journal says the {owner} owns its "
+            f"data: a {op} stopped at its commit point",
+            hint=f"run `strangler data {op} SPEC` to finish it (it publishes too)",
+        )
     with run.reverse() if owner == "service" else run.forward() as ctx:
         state = data_state(ctx)
     proxy.publish_data_state(run.routes, state, owner=owner)
@@ -44,14 +54,23 @@ def publish_state(spec: Spec, monolith_url: str, service_url: str, proxy: ProxyC
     }
 
 
-def publish_verified(run: HandoverRun, proxy: ProxyControl, owner: Owner, verified_at: str | None) -> str:
-    """The handover's publish step: with writes held and verify clean, the `owner` holds verified, current data."""
+def publish_verified(
+    run: HandoverRun,
+    proxy: ProxyControl,
+    owner: Owner,
+    verified_at: str | None,
+    *,
+    clean: bool = True,
+    fence: WriteHold | None = None,
+) -> str:
+    """A handover's report, writes held and verified (`clean` or not): the `owner` holds current data. With
+    `fence` (this run's hold) it may name a new owner: the commit point."""
     state = DataState(
         spec=run.spec.name,
         phase="live" if owner == "service" else "syncing",
         lag_s=0.0,
-        last_verify_clean=True,
+        last_verify_clean=clean,
         verified_at=verified_at or datetime.now(UTC).isoformat(),
     )
-    proxy.publish_data_state(run.routes, state, owner=owner)
-    return f"proxy told: the {owner} owns verified data"
+    proxy.publish_data_state(run.routes, state, owner=owner, fence=fence)
+    return f"proxy told: the {owner} owns {'verified' if clean else 'DIFFERING'} data"

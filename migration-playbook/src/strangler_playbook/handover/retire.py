@@ -16,6 +16,7 @@ from strangler_playbook.database.state import delete_prefix
 from strangler_playbook.errors import HandoverAborted, StateError, summary
 from strangler_playbook.handover.follow import wait_for_follower
 from strangler_playbook.handover.guard import foreign_writes, guard_table, set_guard
+from strangler_playbook.handover.lease import RunLease
 from strangler_playbook.handover.run import HandoverResult, HandoverRun, StepReporter, quiet
 from strangler_playbook.spec.spec import Spec
 from strangler_playbook.sync.sync import drain
@@ -34,6 +35,17 @@ def run_retire(
     that reached the monolith's tables outside the sync shows as a difference, unless the service rewrote the same
     row later) and, on a PostgreSQL monolith, the guard's empty log. Changes no route: no proxy needed."""
     run = HandoverRun(spec, monolith_url, service_url, HandoverResult("retire", spec.name), on_step)
+    lease = RunLease(service_url, spec.name, op="retire")
+    lease.claim()  # one handover at a time; the follower pauses while this lease is alive
+    lease.start()
+    try:
+        return _retire(run, lease)
+    finally:
+        lease.end()
+
+
+def _retire(run: HandoverRun, lease: RunLease) -> HandoverResult:
+    spec, monolith_url = run.spec, run.monolith_url
     journal = run.journal()
     if journal.get("step") == "retired":
         run.result.outcome, run.result.owner = "already", "service"
@@ -44,7 +56,7 @@ def run_retire(
             f"retire needs the service to own the data of {spec.name} (the monolith does, or a handover is running)",
             hint="run `strangler data cutover SPEC` first; retire only after the route has served live for a while",
         )
-    journal = {**journal, "op": "retire", "step": "retiring"}
+    journal = {**journal, "op": "retire", "run": lease.run_id, "step": "retiring"}
     run.write_journal(journal)
     wait_for_follower(run)
     suffix = "_retired_" + datetime.now(UTC).strftime("%Y%m%d")
@@ -63,14 +75,14 @@ def run_retire(
             archived = {table: table + suffix for table in tables}
             run.write_journal({**journal, "archived": archived})
     except Exception as exc:
-        run.write_journal({**journal, "op": None, "step": "live"})
+        run.write_journal({**journal, "op": None, "run": None, "step": "live"})
         raise HandoverAborted(
             f"retire of {spec.name} aborted: {summary(exc)}; nothing was archived, the reverse sync goes on",
             hint=getattr(exc, "hint", "") or "fix the cause, then run retire again",
         ) from exc
     set_guard(monolith_url, spec, on=False)
     run.step("archive", lambda: _archive(run, archived))
-    run.write_journal({**journal, "op": None, "step": "retired", "archived": archived})
+    run.write_journal({**journal, "op": None, "run": None, "step": "retired", "archived": archived})
     run.result.owner = "service"
     run.result.archived = archived
     return run.result

@@ -1,9 +1,10 @@
 """One handover run (a cutover, rollback or retire): its spec and databases, its journal, and the steps it reports.
 
 The journal (`<spec>/handover` in the service database's `_strangler_state`, reachable whichever side owns the
-data) records who owns the data, the operation and step under way, each route's stage before the cutover, the
-ids of the holds taken and, after retire, the archive names. A run killed at any point is finished by running the
-same command again, which reads the journal first.
+data) records the owner the engine last knew the proxy to have, the operation under way and its last step done
+(`move.py` lists them), the run that wrote it, each route's stage before the cutover, differences a finishing
+verify found and, after retire, the archive names. A run killed at any point is finished by running the same
+command again, which reads the journal and asks the proxy; `handover_status` says which command that is.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from strangler_playbook.database.connection import Database, connect
 from strangler_playbook.database.context import RunContext, open_context
 from strangler_playbook.database.state import ensure_state_table, read_state, write_state
 from strangler_playbook.errors import StateError
+from strangler_playbook.handover.lease import lease_alive, read_lease
 from strangler_playbook.spec.spec import Spec
 
 LOCK_WAIT_S = 10.0
@@ -48,6 +50,7 @@ class HandoverResult:
     hold_waits: dict[str, Any] = field(default_factory=dict)
     hold_seconds: float | None = None
     reason: str | None = None
+    found: str | None = None  # what the run found: a dead run's step, the proxy's owner when they disagreed
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -55,8 +58,9 @@ class HandoverResult:
 
 @dataclass(frozen=True)
 class Faults:
-    """Tests only: abort (`fail_after`) or SIGKILL this process (`kill_after`) right after the named step, to prove
-    the abort and the re-run."""
+    """Tests only: fail (`fail_after`) or SIGKILL this process (`kill_after`) right after the named step (a journal
+    step of `move.py`, `drain`, `verify`, `realign`, `commit`, or `drain:batch` after a batch the drain applied), to
+    prove the abort and the re-run."""
 
     fail_after: str | None = None
     kill_after: str | None = None
@@ -124,3 +128,23 @@ class HandoverRun:
     def routes(self) -> tuple[str, ...]:
         """The spec's routes as the route table writes them (no trailing slash)."""
         return tuple(r.rstrip("/") or "/" for r in self.spec.routes)
+
+
+def handover_status(service: Database, spec_name: str) -> dict[str, Any]:
+    """For `strangler data status`: whether a handover is running, or stopped half done and the one command that
+    finishes it, and differences a finishing verify found."""
+    journal = read_state(service, journal_name(spec_name)) or {}
+    lease = read_lease(service, spec_name)
+    op = journal.get("op")
+    running = bool(op) and lease_alive(lease)
+    status: dict[str, Any] = {
+        "owner": journal.get("owner", "monolith"),
+        "op": op,
+        "step": journal.get("step"),
+        "running": running,
+        "finish_with": None,
+        "drift": journal.get("drift"),
+    }
+    if op and not running:
+        status["finish_with"] = f"strangler data {op} SPEC"
+    return status

@@ -1,31 +1,32 @@
-"""The steps a cutover and a rollback are made of, each safe to do again: hold, drain, verify, realign, flip,
-start capture the other way, set a route's stage, release, and undo a flip when aborting.
+"""The steps a cutover and a rollback are made of, each safe to do again: hold, drain, verify, realign, install
+capture on the new owner, commit the owner at the proxy, remove the old owner's capture, set a route's stage,
+release.
 
-`cutover.py` and `rollback.py` put them in order for each direction; the run's journal (`run.py`) records how far
+`move.py` puts them in order (one state machine for both directions); the run's journal (`run.py`) records how far
 they got so a re-run converges.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from strangler_playbook.backfill.backfill import run_backfill
-from strangler_playbook.capture.triggers import capture_installed, uninstall_capture
+from strangler_playbook.capture.triggers import uninstall_capture
 from strangler_playbook.database.context import RunContext
-from strangler_playbook.database.state import delete_prefix
-from strangler_playbook.errors import HandoverAborted, StateError, summary
-from strangler_playbook.handover.follow import wait_for_follower
+from strangler_playbook.database.state import delete_prefix, write_state
+from strangler_playbook.errors import StateError
 from strangler_playbook.handover.guard import set_guard
-from strangler_playbook.handover.owner_record import record_owner
-from strangler_playbook.handover.proxy_seam import Owner, ProxyControl, WriteHold
+from strangler_playbook.handover.lease import RunLease
+from strangler_playbook.handover.proxy_seam import Owner, ProxyControl, RouteInfo, WriteHold
 from strangler_playbook.handover.publish import publish_verified
 from strangler_playbook.handover.run import HandoverRun
 from strangler_playbook.handover.sequences import realign_sequences
 from strangler_playbook.spec.spec import Spec
 from strangler_playbook.sync.sync import drain
-from strangler_playbook.verify.verify import require_clean
+from strangler_playbook.verify.verify import VerifyReport, require_clean, run_verify
 
 DEFAULT_HOLD_TIMEOUT_S = 10.0
 DEFAULT_MAX_QUEUE = 1000
@@ -40,75 +41,76 @@ def require_routes(spec: Spec) -> None:
         )
 
 
-def start_holding(
-    run: HandoverRun,
-    proxy: ProxyControl,
-    journal: dict[str, Any],
-    hold_timeout_s: float,
-    max_queue: int,
-    *,
-    owner: Owner,
-) -> WriteHold:
-    """Pause the follower and hold writes; if either fails, nothing has changed: say so and let the follower go on
-    (unless an earlier, killed run already flipped: then only finishing the handover is safe)."""
-    try:
-        wait_for_follower(run)
-        return _hold(run, proxy, journal, hold_timeout_s, max_queue)
-    except Exception as exc:
-        if journal.get("owner") == owner:
-            run.write_journal({**journal, "op": None, "step": "not started"})
-        raise HandoverAborted(
-            f"{run.result.op} of {run.spec.name} did not start: {summary(exc)}; nothing changed",
-            hint=getattr(exc, "hint", "") or f"fix the cause, then run the {run.result.op} again",
-        ) from exc
+def other(owner: Owner) -> Owner:
+    return "monolith" if owner == "service" else "service"
 
 
-def _hold(
-    run: HandoverRun, proxy: ProxyControl, journal: dict[str, Any], hold_timeout_s: float, max_queue: int
+def sync_from(run: HandoverRun, owner: Owner, *, exclusive: bool = False) -> AbstractContextManager[RunContext]:
+    """The sync whose source is `owner`: forward from the monolith, reverse from the service."""
+    return run.forward(exclusive=exclusive) if owner == "monolith" else run.reverse(exclusive=exclusive)
+
+
+def take_hold(
+    run: HandoverRun, proxy: ProxyControl, lease: RunLease, hold_timeout_s: float, max_queue: int
 ) -> WriteHold:
-    hold: list[WriteHold] = []
+    """Hold the spec's routes' writes as this run's lease (renewed by its keeper from now on)."""
+    taken: list[WriteHold] = []
 
     def start() -> str:
-        hold.append(proxy.hold_writes(run.routes, max_hold_s=hold_timeout_s, max_queue=max_queue))
-        # Recorded at once: if this run is killed, the next one releases these too (to the owner of the moment).
-        journal["holds"] = [*run.stale_holds, *hold[0].hold_id.split(",")]
-        run.write_journal(journal)
-        return f"holding writes to {', '.join(run.routes)} (at most {hold_timeout_s:g}s, {max_queue} requests)"
+        hold = proxy.hold_writes(
+            run.routes, max_hold_s=hold_timeout_s, max_queue=max_queue, holder=lease.holder, lease_s=lease.lease_s
+        )
+        lease.track(hold)
+        taken.append(hold)
+        return (
+            f"holding writes to {', '.join(run.routes)} (lease {lease.lease_s:g}s, at most {hold_timeout_s:g}s, "
+            f"{max_queue} requests)"
+        )
 
     run.result.hold_seconds = time.monotonic()
     run.step("hold", start)
-    return hold[0]
+    return taken[0]
 
 
-def release(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, *, to: Owner) -> None:
+def release_stale(run: HandoverRun, proxy: ProxyControl, own: WriteHold | None, *, to: Owner) -> int:
+    """Release the holds a dead run of this spec left at the proxy (found by holder, journaled or not). With this
+    run's own hold in place their writes wait on for it; without, they go on to the owner the proxy holds."""
+    stale = proxy.holds_of(f"{run.spec.name}/")
+    mine = set(own.ids) if own is not None else set()
+    left = [i for i in stale.ids if i not in mine]
+    if not left:
+        return 0
+    released: list[int] = []
+
+    def let_go() -> str:
+        released.append(proxy.release_writes(WriteHold(",".join(left), stale.routes, 0.0), to=to).released)
+        waiting = "now wait for this run's hold" if own is not None else f"go on to the {to}"
+        return f"released {len(left)} hold(s) of a dead run: its {released[0]} held request(s) {waiting}"
+
+    run.step("stale", let_go)
+    return released[0]
+
+
+def release(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, lease: RunLease, *, to: Owner) -> None:
     def let_go() -> str:
         released = proxy.release_writes(hold, to=to)
-        count = released.released
-        if run.stale_holds:
-            stale = WriteHold(",".join(run.stale_holds), hold.routes, hold.max_hold_s)
-            count += proxy.release_writes(stale, to=to).released
+        lease.untrack(hold)
         run.result.hold_waits = released.waits
-        return f"released {count} held request(s) to the {to}"
+        return f"released {released.released} held request(s) to the {to}"
 
     started = run.result.hold_seconds or time.monotonic()
     run.step("release", let_go)
     run.result.hold_seconds = round(time.monotonic() - started, 3)
 
 
-def release_stale(run: HandoverRun, proxy: ProxyControl, journal: dict[str, Any], *, to: Owner) -> None:
-    """Holds left by a run killed after its last step: release them, or their writes wait for the timeout."""
-    if run.stale_holds:
-        proxy.release_writes(WriteHold(",".join(run.stale_holds), run.routes, 0), to=to)
-        run.write_journal({**journal, "holds": []})
-
-
-def drain_verify_realign_flip(run: HandoverRun, *, to: Owner, journal: dict[str, Any]) -> str:
-    """The held part of a handover, on one connection pair (each new one costs tens of ms of held writes).
+def drain_verify_realign(run: HandoverRun, *, old: Owner) -> str:
+    """Before the commit, writes held, on one connection pair (each new one costs tens of ms of held writes): the
+    old owner's changes all applied, both sides proven equal, the new owner's sequences past every used id.
     Returns when the proof was taken (the verify's start)."""
-    opener = run.forward if to == "service" else run.reverse
     verified_at = ""
-    with opener(exclusive=True) as ctx:
-        run.step("drain", lambda: drain(ctx))
+    with sync_from(run, old, exclusive=True) as ctx:
+        run.step("drain", lambda: drain(ctx, on_batch=lambda _result: run.faults.after("drain:batch")))
+        run.faults.after("drain:batch")  # nothing was pending: the kill meant for mid-drain happens here
         run.faults.after("drain")
 
         def verify() -> str:
@@ -120,42 +122,59 @@ def drain_verify_realign_flip(run: HandoverRun, *, to: Owner, journal: dict[str,
         run.faults.after("verify")
         run.step("realign", lambda: f"sequences {realign_sequences(ctx)}")
         run.faults.after("realign")
-        run.step("flip", lambda: _flip(ctx, run, to=to, journal=journal))
-        run.faults.after("flip")
     return verified_at
 
 
-def reverify(run: HandoverRun, *, forward: bool) -> str:
-    """A resumed run after the flip: prove nothing reached the old owner while no hold was up."""
-    with run.forward() if forward else run.reverse() as ctx:
-        return require_clean(ctx)
+def drain_and_check(run: HandoverRun, *, new: Owner) -> VerifyReport:
+    """After the commit (a re-run finishing it), writes held: the new owner's changes all applied to the old owner,
+    then a verify whose differences are reported, not undone (the new owner took writes since the commit)."""
+    with sync_from(run, new, exclusive=True) as ctx:
+        run.step("drain", lambda: drain(ctx))
+        report: list[VerifyReport] = []
+
+        def verify() -> str:
+            report.append(run_verify(ctx))
+            rows = sum(t.source_rows for t in report[0].tables)
+            return f"{ctx.direction} verify {'clean' if report[0].clean else 'found DIFFERENCES'}: {rows} rows"
+
+        run.step("verify", verify)
+    return report[0]
 
 
-def _flip(ctx: RunContext, run: HandoverRun, *, to: Owner, journal: dict[str, Any]) -> str:
-    """Stop capturing the old owner's writes and record the new owner (the writes are held meanwhile)."""
-    uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
-    with ctx.target.transaction():
-        delete_prefix(ctx.target, ctx.prefix)
-    guarded = set_guard(run.monolith_url, run.spec, on=to == "service")
-    record_owner(run.monolith_url, run.spec.name, to)  # before the journal: a re-run after a kill records it again
-    journal["owner"] = to
-    run.write_journal({**journal, "step": "flipped"})
-    return f"the {to} owns the data of {run.spec.name}" + (
-        " (foreign writes to the monolith logged)" if guarded else ""
-    )
-
-
-def start_capture(run: HandoverRun, *, forward: bool) -> str:
-    """Capture on the new owner and the sync's start position, without a copy: both sides were just verified equal
-    with writes held."""
-    opener = run.forward if forward else run.reverse
-    with opener(exclusive=True) as ctx:
-        if not all(capture_installed(ctx.source, ctx.spec.name, [t.source for t in ctx.tables]).values()):
-            # A fresh start: a position left from this direction's last run would point into a dropped changelog.
-            with ctx.target.transaction():
-                delete_prefix(ctx.target, ctx.prefix)
+def install_capture(run: HandoverRun, *, on: Owner, verified_at: str) -> str:
+    """Capture afresh on `on` (the new owner) and its sync's start position, without a copy: both sides were just
+    verified equal with writes held, which the new direction records as its last verify (`status`, `publish`).
+    Whatever a dead run left of that direction is dropped first."""
+    with sync_from(run, on, exclusive=True) as ctx:
+        uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
+        with ctx.target.transaction():
+            delete_prefix(ctx.target, ctx.prefix)
         run_backfill(ctx, capture_only=True)
+        clean = {t.target: {"missing": 0, "extra": 0, "different": 0} for t in ctx.tables}
+        with ctx.target.transaction():
+            write_state(ctx.target, ctx.prefix + "verify/last", {"at": verified_at, "clean": True, "tables": clean})
         return f"{ctx.direction} capture installed, sync starts here (no copy: both sides verified equal)"
+
+
+def remove_capture(run: HandoverRun, *, on: Owner) -> str:
+    """Stop capturing `on`'s writes and forget its sync: only once the proxy is known to send writes elsewhere
+    (after the commit), or when `on` never took a write (an abort before the commit)."""
+    with sync_from(run, on) as ctx:
+        uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
+        with ctx.target.transaction():
+            delete_prefix(ctx.target, ctx.prefix)
+        return f"{ctx.direction} capture removed"
+
+
+def commit(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, *, to: Owner, verified_at: str) -> str:
+    """The commit point: the proxy accepts `to` as the owner only while this run's hold covers every route."""
+    publish_verified(run, proxy, to, verified_at, fence=hold)
+    return f"the proxy sends writes to the {to} now: it owns the data of {run.spec.name}"
+
+
+def switch_guard(run: HandoverRun, *, to: Owner) -> str:
+    guarded = set_guard(run.monolith_url, run.spec, on=to == "service")
+    return " (foreign writes to the monolith logged)" if guarded else ""
 
 
 def set_stage(run: HandoverRun, proxy: ProxyControl, path: str, stage: str, percent: int, why: str) -> str:
@@ -164,16 +183,15 @@ def set_stage(run: HandoverRun, proxy: ProxyControl, path: str, stage: str, perc
     return f"{path} -> {stage}" + (f" {percent}%" if stage == "canary" else "")
 
 
-def undo_flip(run: HandoverRun, proxy: ProxyControl, *, back_to: Owner, journal: dict[str, Any]) -> None:
-    """Writes are still held, so both sides are still equal: swap the capture back and republish."""
-    new_side = run.reverse if back_to == "monolith" else run.forward
-    with new_side(exclusive=True) as ctx:
-        uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
-        with ctx.target.transaction():
-            delete_prefix(ctx.target, ctx.prefix)
-    start_capture(run, forward=back_to == "monolith")
-    set_guard(run.monolith_url, run.spec, on=back_to == "service")
-    record_owner(run.monolith_url, run.spec.name, back_to)
-    journal["owner"] = back_to
-    run.write_journal({**journal, "step": "flip undone"})
-    publish_verified(run, proxy, back_to, None)
+def route_targets(previous: dict[str, Any], routes: dict[str, RouteInfo], *, to: Owner) -> dict[str, tuple[str, int]]:
+    """Each route's stage once `to` owns the data: live for the service; for the monolith, the stage it had before
+    the cutover (never live: shadow when it was; a route no cutover recorded keeps a stage other than live)."""
+    if to == "service":
+        return dict.fromkeys(routes, ("live", 0))
+    targets = {}
+    for path, route in routes.items():
+        now: dict[str, Any] = {"stage": route.stage, "percent": route.percent}
+        before: dict[str, Any] = previous.get(path) or (now if route.stage != "live" else {"stage": "shadow"})
+        stage = str(before["stage"]) if before["stage"] != "live" else "shadow"
+        targets[path] = (stage, int(before.get("percent", 0)) if stage == "canary" else 0)
+    return targets

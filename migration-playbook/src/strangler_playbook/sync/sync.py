@@ -186,11 +186,12 @@ def run_sync(
     return result
 
 
-def drain(ctx: RunContext, *, rounds: int = DRAIN_ROUNDS) -> str:
-    """Sync until nothing is pending (writes held at the proxy make that happen); `StateError` if it never does."""
+def drain(ctx: RunContext, *, rounds: int = DRAIN_ROUNDS, on_batch: Callable[[SyncResult], None] | None = None) -> str:
+    """Sync until nothing is pending (writes held at the proxy make that happen); `StateError` if it never does.
+    `on_batch` is called after each batch applied (and committed)."""
     applied = pending = 0
     for _ in range(rounds):
-        result = run_sync(ctx)
+        result = run_sync(ctx, on_batch=on_batch)
         applied += result.applied
         pending = result.pending
         if pending == 0:

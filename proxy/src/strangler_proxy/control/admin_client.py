@@ -16,10 +16,12 @@ Public API (every method blocks; each returns the admin API's JSON answer unless
   **fields)`, `set_stage(path, stage, percent=, data=)`, `remove_route(path)`, `plan(table)` (a dry run),
   `apply(table, expected_version=)`, `rollback(to_version=)`, `set_upstream(name, **fields)`,
   `remove_upstream(name)`;
-* cutover — `hold(path, timeout=, max_queue=)` (returns once no write forwarded before it is in flight),
-  `hold_writes(paths, ...)` (every path or none: ids), `release(hold_id)` (None when the hold is gone already:
-  released, or expired and its writes refused), `holds()`, `report_data_state(...)` (`PUT /data-state`, what the
-  data gate decides on), `data_states()`;
+* cutover — `hold(path, timeout=, max_queue=, holder=, lease=)` (returns once no write forwarded before it is in
+  flight), `hold_writes(paths, ...)` (every path or none: ids), `renew(ids)` (the holder is alive: each lease runs
+  again; `{"renewed", "ended"}`), `release(hold_id)` (None when the hold is gone already: released, or ended by the
+  proxy and its writes let go on), `holds(holder=)` (those whose holder starts with it), `report_data_state(...,
+  fence=)` (`PUT /data-state`, what the data gate decides on and the owner writes go to; a change of owner needs
+  `fence`, the ids of live holds covering its routes), `data_states()`, `data_state(spec)` (one, or None);
 * comparison — `compare()`, `diffs(route=, limit=)`, `diff(mismatch_id)`, `gate_firings(route=, limit=)` (what
   the comparison gates did, newest first); and `healthz()`;
 * raw calls for anything else — `get(path, **query)`, `post`, `put`, `delete` (a JSON body).
@@ -44,6 +46,8 @@ import httpx
 
 from strangler_proxy.errors import AdminCallFailed, AdminUnreachable, StranglerError
 
+# The client and the errors it raises: what a caller outside the proxy (the migration engine) may import.
+__all__ = ["DEFAULT_ADMIN_URL", "AdminCallFailed", "AdminClient", "AdminUnreachable", "default_author"]
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 HOLD_MARGIN = 5.0  # seconds on top of a hold's own timeout: POST /holds answers once writes in flight are done
@@ -174,18 +178,42 @@ class AdminClient:
 
     # --- cutover: write holds and data states ------------------------------------------------------------------
 
-    def hold(self, path: str, *, timeout: float, max_queue: int, reason: str = "") -> dict[str, Any]:
-        """Hold `path`'s unsafe requests for `timeout` seconds at most; `{"id", ...}` once none forwarded earlier is
-        in flight (409 `writes_in_flight` if they outlive the timeout: no hold then)."""
-        body = {"path": path, "timeout": timeout, "max_queue": max_queue, "reason": reason}
+    def hold(
+        self,
+        path: str,
+        *,
+        timeout: float,
+        max_queue: int,
+        reason: str = "",
+        holder: str = "",
+        lease: float | None = None,
+    ) -> dict[str, Any]:
+        """Hold `path`'s unsafe requests for `timeout` seconds at most (with a `lease`: only while `holder` renews
+        it); `{"id", ...}` once none forwarded earlier is in flight (409 `writes_in_flight` if they outlive the
+        timeout: no hold then)."""
+        body: dict[str, Any] = {"path": path, "timeout": timeout, "max_queue": max_queue, "reason": reason}
+        if holder:
+            body["holder"] = holder
+        if lease is not None:
+            body["lease"] = lease
         return self.post("/holds", body, timeout=timeout + HOLD_MARGIN)
 
-    def hold_writes(self, paths: Iterable[str], *, timeout: float, max_queue: int, reason: str = "") -> list[str]:
+    def hold_writes(
+        self,
+        paths: Iterable[str],
+        *,
+        timeout: float,
+        max_queue: int,
+        reason: str = "",
+        holder: str = "",
+        lease: float | None = None,
+    ) -> list[str]:
         """Hold every path, or none: if one hold fails, those already started are released before the error."""
         ids: list[str] = []
         try:
             for path in paths:
-                ids.append(str(self.hold(path, timeout=timeout, max_queue=max_queue, reason=reason)["id"]))
+                held = self.hold(path, timeout=timeout, max_queue=max_queue, reason=reason, holder=holder, lease=lease)
+                ids.append(str(held["id"]))
         except Exception:
             for hold_id in ids:  # the paths held so far would otherwise wait for their timeout
                 with contextlib.suppress(StranglerError):  # if this fails too, they expire by themselves
@@ -203,8 +231,13 @@ class AdminClient:
                 return None
             raise
 
-    def holds(self) -> dict[str, Any]:
-        return self.get("/holds")
+    def renew(self, hold_ids: Iterable[str]) -> dict[str, Any]:
+        """`{"renewed": [...], "ended": [...]}`: each lease runs again from now; an ended hold stays ended."""
+        return self.post("/holds/renew", {"ids": list(hold_ids)})
+
+    def holds(self, holder: str = "") -> dict[str, Any]:
+        """`{"holds": [...], "waits": {...}}`: the active holds whose holder starts with `holder` (all by default)."""
+        return self.get("/holds", holder=holder) if holder else self.get("/holds")
 
     def report_data_state(
         self,
@@ -216,9 +249,12 @@ class AdminClient:
         lag_seconds: float | None,
         verify_clean: bool | None,
         verified_at: str | None,
+        fence: Iterable[str] | None = None,
     ) -> dict[str, Any]:
-        """The engine's report on a spec's data (`owner`: "monolith" or "service"); the data gate decides on it."""
-        body = {
+        """The engine's report on a spec's data (`owner`: "monolith" or "service"); the data gate decides on it and
+        the data plane sends the spec's writes to its owner. A new owner is accepted only with `fence` (409
+        `holds_not_in_place` else): the ids of live holds covering every route of the spec."""
+        body: dict[str, Any] = {
             "spec": spec,
             "routes": list(routes),
             "phase": phase,
@@ -227,10 +263,16 @@ class AdminClient:
             "verify_clean": verify_clean,
             "verified_at": verified_at,
         }
+        if fence is not None:
+            body["fence"] = list(fence)
         return self.put("/data-state", body)
 
     def data_states(self) -> dict[str, Any]:
         return self.get("/data-state")
+
+    def data_state(self, spec: str) -> dict[str, Any] | None:
+        """The last report on `spec` (with its `owner`), or None when the proxy has none."""
+        return next((s for s in self.data_states()["states"] if s["spec"] == spec), None)
 
     # --- comparison --------------------------------------------------------------------------------------------
 

@@ -1,13 +1,22 @@
-"""Admin endpoints a data cutover drives: write holds and the data state that gates routes.
+"""Admin endpoints a data cutover drives: write holds (leases), and the data state that gates routes and names the
+owner the data plane sends writes to.
 
-    POST   /holds        {path, timeout?, max_queue?, reason?}  -> {id, path, timeout, ...}      hold unsafe requests
-    DELETE /holds        {id}                                   -> {id, released, hold, waits}   release them
-    GET    /holds                                               -> {holds: [...], waits: {held, p50_ms, p99_ms, max_ms}}
-    PUT    /data-state   {spec, routes, phase, owner, lag_seconds, verify_clean, verified_at}   the engine's report
-    GET    /data-state                                          -> {states: [...], limits}
+    POST   /holds        {path, timeout?, max_queue?, reason?, holder?, lease?}  -> {id, path, holder, ...}  hold
+    POST   /holds/renew  {ids}                          -> {renewed: [...], ended: [...]}  the holder is alive
+    DELETE /holds        {id}                           -> {id, released, hold, waits}     release them
+    GET    /holds        ?holder=PREFIX                 -> {holds: [...], waits: {held, p50_ms, p99_ms, max_ms}}
+    PUT    /data-state   {spec, routes, phase, owner, lag_seconds, verify_clean, verified_at, fence?}  a report
+    GET    /data-state                                  -> {states: [...], limits}
 
-`add_cutover_endpoints(admin, holds, gate)` registers them; `wiring.attach_cutover` puts the write hold in front of
-the `ProxyApp` and the data gate on the route store.
+A report that changes the owner of a spec's data (the first `service`, or any change after that) is the commit
+point of a cutover or rollback: it is accepted only with `fence`, the ids of active holds that cover every route
+of the report and every route of the table declaring that spec, and the holds cannot end while it is stored
+(`WriteHolds.fenced`). So no write is on its way to either side when the owner changes, and the held writes go to
+the new owner once released. Without a live fence: 409 `holds_not_in_place`, nothing changed. A report that keeps
+the owner needs no fence.
+
+`add_cutover_endpoints(admin, holds, gate, owners=..., route_store=...)` registers them; `wiring.attach_cutover`
+puts the write hold in front of the `ProxyApp`, the data gate on the route store, and loads the owners.
 """
 
 from __future__ import annotations
@@ -15,9 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import unquote_plus
 
 from strangler_proxy.control.admin import AdminApp, Request
 from strangler_proxy.control.data_state import DataGate, state_from_dict
+from strangler_proxy.control.store import RouteStore
+from strangler_proxy.dataplane.data_owners import MONOLITH, DataOwners
 from strangler_proxy.dataplane.table_rules import check_route_path
 from strangler_proxy.dataplane.write_hold import (
     DEFAULT_MAX_QUEUE,
@@ -27,14 +39,19 @@ from strangler_proxy.dataplane.write_hold import (
     WriteHolds,
     wait_stats,
 )
-from strangler_proxy.errors import Problem, TableInvalid, UnknownHold, WritesInFlight
+from strangler_proxy.errors import HoldsNotInPlace, Problem, StoreEmpty, TableInvalid, UnknownHold, WritesInFlight
 
 log = logging.getLogger("strangler_proxy.cutover")
 
+MIN_LEASE = 0.1
 
-def add_cutover_endpoints(admin: AdminApp, holds: WriteHolds, gate: DataGate) -> None:
-    endpoints = CutoverEndpoints(holds, gate)
+
+def add_cutover_endpoints(
+    admin: AdminApp, holds: WriteHolds, gate: DataGate, *, owners: DataOwners, route_store: RouteStore
+) -> None:
+    endpoints = CutoverEndpoints(holds, gate, owners, route_store)
     admin.add("POST", "/holds", endpoints.post_hold)
+    admin.add("POST", "/holds/renew", endpoints.renew_holds)
     admin.add("DELETE", "/holds", endpoints.delete_hold)
     admin.add("GET", "/holds", endpoints.get_holds)
     admin.add("PUT", "/data-state", endpoints.put_data_state)
@@ -42,10 +59,13 @@ def add_cutover_endpoints(admin: AdminApp, holds: WriteHolds, gate: DataGate) ->
 
 
 class CutoverEndpoints:
-    def __init__(self, holds: WriteHolds, gate: DataGate) -> None:
+    def __init__(self, holds: WriteHolds, gate: DataGate, owners: DataOwners, route_store: RouteStore) -> None:
         self.holds = holds
         self.states = gate.states
         self.gate = gate
+        self.owners = owners
+        self.route_store = route_store
+        self._owner_change = asyncio.Lock()  # one owner change at a time: read, check, store, apply
 
     async def post_hold(self, request: Request) -> tuple[int, Any]:
         body = await request.json()
@@ -55,27 +75,48 @@ class CutoverEndpoints:
             problems.append(Problem("path", "is required: a canonical route path such as /api/catalog"))
         timeout = _number(body, "timeout", DEFAULT_TIMEOUT, 0.01, MAX_TIMEOUT, problems)
         max_queue = _number(body, "max_queue", DEFAULT_MAX_QUEUE, 1, MAX_QUEUE, problems)
-        reason = body.get("reason", "")
-        if not isinstance(reason, str):
-            problems.append(Problem("reason", "must be a string"))
-        unknown = sorted(set(body) - {"path", "timeout", "max_queue", "reason"})
+        lease = None if body.get("lease") is None else _number(body, "lease", 1.0, MIN_LEASE, MAX_TIMEOUT, problems)
+        reason, holder = body.get("reason", ""), body.get("holder", "")
+        for name, value in (("reason", reason), ("holder", holder)):
+            if not isinstance(value, str):
+                problems.append(Problem(name, "must be a string"))
+        unknown = sorted(set(body) - {"path", "timeout", "max_queue", "reason", "holder", "lease"})
         problems.extend(Problem(k, "is not a hold field") for k in unknown)
         if problems:
             raise TableInvalid(problems)
-        assert isinstance(path, str) and isinstance(reason, str)
+        assert isinstance(path, str) and isinstance(reason, str) and isinstance(holder, str)
         try:
-            hold = await self.holds.start(path, lifetime=float(timeout), max_queue=int(max_queue), reason=reason)
+            hold = await self.holds.start(
+                path, lifetime=float(timeout), max_queue=int(max_queue), reason=reason, holder=holder, lease=lease
+            )
         except WritesInFlight as exc:
             log.warning("hold of %s not started: %s", path, exc)
             raise
-        log.warning("holding writes to %s for at most %gs (hold %s): %s", path, hold.timeout, hold.id, reason)
+        lease_text = f", lease {lease:g}s" if lease is not None else ""
+        log.warning(
+            "holding writes to %s for at most %gs%s (hold %s, holder %r): %s",
+            path,
+            hold.timeout,
+            lease_text,
+            hold.id,
+            holder,
+            reason,
+        )
         return 201, hold.as_dict()
+
+    async def renew_holds(self, request: Request) -> tuple[int, Any]:
+        ids = (await request.json()).get("ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+            raise TableInvalid([Problem("ids", "is required: the ids POST /holds returned")])
+        renewed = [i for i in ids if self.holds.renew(i) is not None]
+        return 200, {"renewed": renewed, "ended": [i for i in ids if i not in renewed]}
 
     async def delete_hold(self, request: Request) -> tuple[int, Any]:
         body = await request.json()
         hold_id = body.get("id")
         if not isinstance(hold_id, str) or not hold_id:
             raise TableInvalid([Problem("id", "is required: the id POST /holds returned")])
+        await self.holds.settled(hold_id)  # a commit under this hold finishes before its writes go on
         hold = self.holds.release(hold_id)
         if hold is None:
             raise UnknownHold(hold_id)
@@ -86,11 +127,37 @@ class CutoverEndpoints:
         return 200, {"id": hold_id, "released": hold.waiting, "hold": hold.as_dict(), "waits": waits}
 
     async def get_holds(self, request: Request) -> tuple[int, Any]:
-        return 200, {"holds": [h.as_dict() for h in self.holds.holds()], "waits": self.holds.stats()}
+        holder = unquote_plus(request.query("holder") or "")  # Request.query leaves values percent-encoded
+        held = [h.as_dict() for h in self.holds.holds(holder)]
+        return 200, {"holds": held, "waits": self.holds.stats()}
 
     async def put_data_state(self, request: Request) -> tuple[int, Any]:
-        state = state_from_dict(await request.json())
-        await asyncio.to_thread(self.states.put, state)
+        body = await request.json()
+        fence = body.pop("fence", None)
+        if fence is not None and (not isinstance(fence, list) or not all(isinstance(i, str) for i in fence)):
+            raise TableInvalid([Problem("fence", "must be the ids of the holds this owner change happens under")])
+        state = state_from_dict(body)
+        async with self._owner_change:
+            current = await asyncio.to_thread(self.states.get, state.spec)
+            believed = current.owner if current is not None else MONOLITH
+            if state.owner == believed:
+                await asyncio.to_thread(self.states.put, state)
+                self.owners.set(state.spec, state.owner)
+            else:
+                declared = await asyncio.to_thread(self._declaring, state.spec)
+                paths = sorted({*state.routes, *declared})
+                try:
+                    with self.holds.fenced(fence or [], paths):
+                        # The holds cannot end while the owner changes: no write goes anywhere meanwhile.
+                        await asyncio.to_thread(self.states.put, state)
+                        self.owners.set(state.spec, state.owner)
+                except HoldsNotInPlace as exc:
+                    raise HoldsNotInPlace(
+                        f"the data of spec {state.spec!r} moves from the {believed} to the {state.owner} only under "
+                        f"write holds covering {', '.join(paths) or 'its routes'}: {exc}; nothing changed (run "
+                        f"`strangler data cutover` or `rollback` on the {state.spec} spec, which hold the writes)"
+                    ) from exc
+                log.warning("data of %s now owned by the %s (was the %s)", state.spec, state.owner, believed)
         log.info(
             "data state %s: owner %s, phase %s, lag %s, verify %s",
             state.spec,
@@ -100,6 +167,14 @@ class CutoverEndpoints:
             state.verify_clean,
         )
         return 200, state.as_dict()
+
+    def _declaring(self, spec: str) -> list[str]:
+        """The paths of the stored table's routes that declare `spec`'s data: the owner routes their writes too."""
+        try:
+            table = self.route_store.load().table
+        except StoreEmpty:
+            return []
+        return [r.path for r in table.routes if r.data == spec]
 
     async def get_data_state(self, request: Request) -> tuple[int, Any]:
         states = await asyncio.to_thread(self.states.all)

@@ -73,7 +73,7 @@ async def _serve(settings: Settings, store: RouteStore, app: ProxyApp) -> None:
         on_change=install,
     )
     public_app = attach_cutover(
-        app, admin, store_url=settings.route_store, route_store=store, limits=settings.data_gate
+        app, admin, store_url=settings.route_store, route_store=store, limits=settings.data_gate, owners=app.owners
     )
     watcher = TableWatcher(
         settings.route_store, app.table.version, settings.store_poll, lambda t: loop.call_soon_threadsafe(install, t)

@@ -1,7 +1,7 @@
 """What `strangler proxy` puts around its `ProxyApp`, each with its admin endpoints: the cutover's write hold and
 data gate, and the comparison (comparator, mismatch store, gates, capture).
 
-    public = attach_cutover(app, admin, store_url=..., route_store=store, limits=settings.data_gate)
+    public = attach_cutover(app, admin, store_url=..., route_store=store, limits=settings.data_gate, owners=app.owners)
     wired = attach_comparison(app, admin, public_app=public, store_url=..., route_store=store, install=install,
                               config=settings.compare)
     await serve(public_app=wired.public_app, ...)
@@ -33,6 +33,7 @@ from strangler_proxy.control.gate_firings import add_gate_endpoints, open_gate_f
 from strangler_proxy.control.route_changes import gate_rollback
 from strangler_proxy.control.store import RouteStore
 from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.data_owners import DataOwners
 from strangler_proxy.dataplane.model import RouteTable
 from strangler_proxy.dataplane.write_hold import WriteHoldMiddleware
 from strangler_proxy.errors import SettingsInvalid
@@ -42,14 +43,24 @@ log = logging.getLogger("strangler.compare")
 
 
 def attach_cutover(
-    app: ASGIApp, admin: AdminApp, *, store_url: str, route_store: RouteStore, limits: GateLimits | None = None
+    app: ASGIApp,
+    admin: AdminApp,
+    *,
+    store_url: str,
+    route_store: RouteStore,
+    limits: GateLimits | None = None,
+    owners: DataOwners | None = None,
 ) -> WriteHoldMiddleware:
     """The write hold in front of `app` (the app to serve publicly), the data gate on every commit of
-    `route_store`, and their admin endpoints. Raises StoreUnavailable before anything is served."""
+    `route_store`, their admin endpoints, and `owners` (the `ProxyApp`'s, which routes writes by them) loaded from
+    the stored data states. Raises StoreUnavailable before anything is served."""
     gate = DataGate(open_data_states(store_url), limits)
     route_store.gate = gate.check
+    owners = owners if owners is not None else DataOwners()
+    for state in gate.states.all():
+        owners.set(state.spec, state.owner)
     public = WriteHoldMiddleware(app)
-    add_cutover_endpoints(admin, public.holds, gate)
+    add_cutover_endpoints(admin, public.holds, gate, owners=owners, route_store=route_store)
     return public
 
 

@@ -4,6 +4,7 @@
     app.set_table(new_table)          # atomic: a request sees exactly one table, start to end
     app.metrics_text()                # Prometheus exposition for the admin listener's /metrics
     app.shadow.on_shadow(cb)          # mirrored (request, monolith response, service response) for the comparator
+    app.owners.set("catalog", "service")   # the control plane: who owns a spec's data (`data_owners.py`)
 
 Each request is a pipeline over its `Exchange` (`exchange.py`): route and decide, identify the client when a
 service answers (`identity.py`), forward with retries and fallback, relay the answer, mirror it; `_finish` records
@@ -22,8 +23,11 @@ canary     service if the client's bucket < percent    monolith (system of recor
 live       service                                     service
 =========  ==========================================  ============================================
 
-An unsafe request that goes to the monolith on an off, shadow or canary route pins its client to the monolith
-for that service's canary reads during the route's `pin_seconds` (read-your-writes; per replica, see `pinning`).
+That unsafe column holds while the stage agrees with the data: on a route that declares `data = "<spec>"`, an
+unsafe request goes to the side that owns the spec's data (`owners`, committed by the control plane under a write
+hold), whatever the stage says. A write pins its client to the side that took it for the route's `pin_seconds`,
+and a pinned client's reads on canary and live routes go there too (read-your-writes; per replica, see
+`pinning`); a write to the service on a live route pins nothing.
 
 A safe request whose service fails before answering (refused, timeout, broken, breaker open, overloaded) on a
 canary or live route is served by the monolith instead (counted as a fallback). Idempotent requests without a
@@ -43,6 +47,7 @@ import logging
 import time
 
 from strangler_proxy.dataplane import access_log
+from strangler_proxy.dataplane.data_owners import DataOwners
 from strangler_proxy.dataplane.error_response import send_error_response
 from strangler_proxy.dataplane.exchange import Exchange
 from strangler_proxy.dataplane.health import Health, check_all
@@ -108,6 +113,7 @@ class ProxyApp:
         self.settings.validate()
         self.metrics = ProxyMetrics()
         self.pins = PinStore(self.settings.pin_max_clients)
+        self.owners = DataOwners()
         self._pools: dict[Upstream, UpstreamPool] = {}
         self._shadow_pools: dict[Upstream, UpstreamPool] = {}
         self._signer = identity
@@ -291,7 +297,7 @@ class ProxyApp:
             path = canonicalise(scope["raw_path"] or scope["path"].encode())
         except BadRequestPath as exc:
             return exc
-        decision = decide(x.table, x.router, self.pins, x.method, path, x.headers, x.client_ip)
+        decision = decide(x.table, x.router, self.pins, x.method, path, x.headers, x.client_ip, self.owners)
         x.routed(path, scope.get("query_string", b""), decision)
         if decision.route is not None:
             x.route_revision = state.revision(decision.route) or 0
@@ -371,10 +377,10 @@ class ProxyApp:
         return False
 
     def _pin(self, x: Exchange) -> None:
-        """Read-your-writes: an unsafe request that went to the monolith pins its client there (`pinning.py`)."""
+        """Read-your-writes: an unsafe request pins its client to the side that took it (`pinning.py`)."""
         route = x.decision.route if x.decision is not None else None
         if x.pin_key is not None and route is not None:
-            self.pins.pin(route.service, x.pin_key, route.pin_seconds)
+            self.pins.pin(route.service, x.pin_key, route.pin_seconds, x.upstream, live=x.stage == "live")
 
     async def _relay(self, x: Exchange, response: UpstreamResponse, send: Send, capture: bytearray | None) -> None:
         """Stream the upstream's response to the client; the outcome goes into `x`."""

@@ -87,7 +87,7 @@ class Exchange:
         self.has_body = False
         self.chunked = False
         self.mirror_to: str | None = None  # where the decision mirrors it, once the shadow pool has room
-        self.pin_key: str | None = None  # pin this client to the monolith once its write went there
+        self.pin_key: str | None = None  # pin this client to the side that took its write
         self.captured_request: bytearray | None = None
         self.body_touched = False  # reading began: the request can no longer be replayed elsewhere
         self.body_too_large = False  # over the shadow body limit: not mirrored

@@ -1,10 +1,12 @@
-"""Which upstream answers a request, given its route's stage (the table is in `app.py`'s docstring)."""
+"""Which upstream answers a request, given its route's stage and, for a write, the owner of its data (the table is
+in `app.py`'s docstring)."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 from strangler_proxy.dataplane.cohort import bucket, in_canary, sticky_key
+from strangler_proxy.dataplane.data_owners import SERVICE, DataOwners
 from strangler_proxy.dataplane.model import SAFE_METHODS, Route, RouteTable, Stage
 from strangler_proxy.dataplane.pinning import PinStore
 from strangler_proxy.dataplane.routing import Router
@@ -20,34 +22,62 @@ class Decision(NamedTuple):
     upstream: str
     fallback: str | None  # where a safe request goes when `upstream` fails before answering
     mirror_to: str | None
-    pin_key: str | None  # set for an unsafe request that goes to the monolith: pin this client after it
+    pin_key: str | None  # set for a write: pin this client to the upstream that took it (read-your-writes)
 
 
 def decide(
-    table: RouteTable, router: Router, pins: PinStore, method: str, path: str, headers: Headers, client_ip: str
+    table: RouteTable,
+    router: Router,
+    pins: PinStore,
+    method: str,
+    path: str,
+    headers: Headers,
+    client_ip: str,
+    owners: DataOwners | None = None,
 ) -> Decision:
     default = table.default_upstream
     match = router.match(method, path)
     if match is None:
         return Decision(None, DEFAULT_ROUTE, "default", default, None, None, None)
     route = match.route
-    safe = method in SAFE_METHODS
+    if method not in SAFE_METHODS:
+        return _write(route, default, owners, headers, client_ip)
     stage = route.stage
-    # A write that went to the monolith pins its client on off and shadow routes too: a route raised to canary
-    # seconds later must not send that client's reads to a service the sync has not reached yet.
-    pin = None if safe or stage is Stage.LIVE else sticky_key(route, headers, client_ip)
     if stage is Stage.OFF:
-        return Decision(route, route.path, stage.value, default, None, None, pin)
-    if stage is Stage.SHADOW:
-        mirror = route.service if (safe or route.mirror_unsafe) and route.service != default else None
-        return Decision(route, route.path, stage.value, default, None, mirror, pin)
-    # compare.shadow_monolith: what the service serves is mirrored back to the monolith, for the comparator.
-    back = default if safe and route.compare.shadow_monolith and route.service != default else None
-    if stage is Stage.LIVE:
-        return Decision(route, route.path, stage.value, route.service, default if safe else None, back, None)
-    if not safe:
-        return Decision(route, route.path, stage.value, default, None, None, pin)
-    key = sticky_key(route, headers, client_ip)
-    if pins.pinned(route.service, key) or not in_canary(bucket(key, route.service), route.percent):
         return Decision(route, route.path, stage.value, default, None, None, None)
-    return Decision(route, route.path, stage.value, route.service, default, back, None)
+    if stage is Stage.SHADOW:
+        mirror = route.service if route.service != default else None
+        return Decision(route, route.path, stage.value, default, None, mirror, None)
+    # compare.shadow_monolith: what the service serves is mirrored back to the monolith, for the comparator.
+    back = default if route.compare.shadow_monolith and route.service != default else None
+    to_service = Decision(route, route.path, stage.value, route.service, default, back, None)
+    to_monolith = Decision(route, route.path, stage.value, default, None, None, None)
+    if stage is Stage.LIVE:
+        # Only a client whose write on this live route went to the monolith (it owns the data) reads there a while.
+        if len(pins) and pins.pinned(route.service, sticky_key(route, headers, client_ip), live=True) == default:
+            return to_monolith
+        return to_service
+    key = sticky_key(route, headers, client_ip)
+    pinned = pins.pinned(route.service, key)
+    if pinned is not None:
+        return to_monolith if pinned == default else to_service
+    return to_service if in_canary(bucket(key, route.service), route.percent) else to_monolith
+
+
+def _write(route: Route, default: str, owners: DataOwners | None, headers: Headers, client_ip: str) -> Decision:
+    """An unsafe request goes to the side that owns the route's data when the proxy knows it (the data state the
+    engine committed), never by a stage that disagrees; else by the stage: the service when live, else the monolith."""
+    stage = route.stage
+    owner = owners.get(route.data) if owners is not None and route.data is not None else None
+    if owner is None:
+        upstream = route.service if stage is Stage.LIVE else default
+    else:
+        upstream = route.service if owner == SERVICE else default
+    mirror = None
+    if stage is Stage.SHADOW and route.mirror_unsafe and upstream == default and route.service != default:
+        mirror = route.service
+    # A write pins its client to the side that took it, unless the route's reads go there anyway (live, service).
+    # A write that went to the monolith pins on off and shadow routes too: a route raised to canary seconds later
+    # must not send that client's reads to a service the sync has not reached yet.
+    pin = None if stage is Stage.LIVE and upstream == route.service else sticky_key(route, headers, client_ip)
+    return Decision(route, route.path, stage.value, upstream, None, mirror, pin)

@@ -1,20 +1,28 @@
-"""Write hold: while a cutover flips a route's system of record, its unsafe requests wait at the proxy.
+"""Write hold: while a cutover moves a route's data to its new owner, the route's unsafe requests wait at the proxy.
 
     public_app = WriteHoldMiddleware(proxy_app)        # in front of the ProxyApp; `public_app.holds` is the API:
-    hold = await holds.start("/api/catalog", lifetime=10.0, max_queue=1000)   # returns once no write is in flight
-    holds.release(hold.id)              # the waiting requests go on, routed by the table *then* current
+    hold = await holds.start("/api/catalog", lifetime=10.0, max_queue=1000,      # returns once no write is in flight
+                             holder="catalog/cutover/3f2a", lease=3.0)
+    holds.renew(hold.id)                # the holder, every second or so: the lease runs `lease` seconds from now
+    with holds.fenced([hold.id], ["/api/catalog"]):   # the hold cannot end meanwhile: commit the new owner here
+        ...
+    holds.release(hold.id)              # the waiting requests go on, routed by the table and owners *then* current
 
-Safe requests (GET, HEAD, OPTIONS) are never held. A held request reaches the ProxyApp only after the release, so
-it is routed only then: it goes to the new owner when the cutover installed the new table before releasing.
+Safe requests (GET, HEAD, OPTIONS) are never held. A held request reaches the ProxyApp only after its hold ended,
+so it is routed only then: to the data's owner at that moment (`data_owners.py`).
 
 A hold covers the writes already on their way too: `start` returns only once every unsafe request on the path that
 was forwarded before the hold has been answered (or raises `WritesInFlight` at the timeout, having dropped the
 hold), because a write still in flight to the old owner could commit after the cutover drained its sync.
 
-Bounded both ways, so a crashed cutover never wedges writes: a hold expires on its own after `timeout` seconds (its
-waiting requests get 503 with `Retry-After`: nothing was written anywhere, the client may retry), and beyond
-`max_queue` waiting requests a new one gets 503 at once. Holds are per proxy process (per replica): a cutover
-against several replicas holds on each one's admin API.
+A hold is a lease. It ends in one of three ways, and whichever it is, its waiting requests go on (unless another
+hold covers their path: then they wait for that one): `released` by its holder; `lapsed` when a holder that gave a
+`lease` stopped renewing it (the holder died); `expired` at `timeout`, the bound on any write's wait. Letting them
+go on is safe because the proxy routes a data route's writes to the owner it believes, and the engine keeps change
+capture on that owner until the proxy is known to send writes elsewhere; the owner changes only under a live hold
+(`fenced`), so a commit and a hold's end never interleave. Beyond `max_queue` waiting requests a new one gets 503
+with `Retry-After` at once (nothing is written). Holds are per proxy process (per replica): a cutover against
+several replicas holds on each one's admin API.
 
 Every held request's wait is kept (`stats()`), so the hold's cost is measured by the proxy itself, not by a test.
 """
@@ -23,11 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import statistics
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +45,7 @@ from strangler_proxy.dataplane.error_response import send_error_response
 from strangler_proxy.dataplane.forwarding import request_id_or_new
 from strangler_proxy.dataplane.model import SAFE_METHODS
 from strangler_proxy.dataplane.routing import canonicalise
-from strangler_proxy.errors import BadRequestPath, WriteHeld, WritesInFlight
+from strangler_proxy.errors import BadRequestPath, HoldsNotInPlace, WriteHeld, WritesInFlight
 from strangler_proxy.http.asgi import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("strangler_proxy.cutover")
@@ -47,6 +57,9 @@ MAX_QUEUE = 100_000
 WAITS_KEPT = 10_000
 
 
+FENCE_RECHECK = 0.05  # seconds between looks at a hold whose end waits for a fence to drop
+
+
 @dataclass
 class Hold:
     id: str
@@ -54,34 +67,49 @@ class Hold:
     timeout: float
     max_queue: int
     reason: str
+    holder: str = ""  # who holds it (e.g. "catalog/cutover/<run>"): the next run finds a dead run's hold by it
+    lease: float | None = None  # seconds a renewal keeps it alive; None: only `timeout` ends it
     started: float = field(default_factory=time.monotonic)
+    lease_until: float = math.inf  # set once `start` returns; `renew` moves it
     waiting: int = 0
     arrivals: list[float] = field(default_factory=list)  # when each waiting request arrived
     waits: list[float] = field(default_factory=list)  # how long each held request waited, once the hold ended
     held_total: int = 0
     refused_total: int = 0
-    outcome: str | None = None  # "released" (go on) or "expired" (refuse)
+    fences: int = 0  # commits in progress under this hold: it cannot end meanwhile
+    outcome: str | None = None  # "released", "lapsed" (no renewal) or "expired" (timeout): its writes go on
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    unfenced: asyncio.Event = field(default_factory=asyncio.Event)
+    timer: asyncio.TimerHandle | None = None  # the next look at whether it should end
 
     @property
     def deadline(self) -> float:
         return self.started + self.timeout
+
+    @property
+    def ends_at(self) -> float:
+        return min(self.deadline, self.lease_until)
 
     def covers(self, path: str) -> bool:
         """Segment-prefix match, like routing: /api/catalog covers /api/catalog/products/, never /api/catalogue."""
         return self.path == "/" or path == self.path or path.startswith(self.path + "/")
 
     def as_dict(self) -> dict[str, Any]:
+        now = time.monotonic()
         return {
             "id": self.id,
             "path": self.path,
             "reason": self.reason,
+            "holder": self.holder,
             "timeout": self.timeout,
+            "lease": self.lease,
+            "lease_left_s": None if self.lease_until == math.inf else round(max(0.0, self.lease_until - now), 3),
             "max_queue": self.max_queue,
-            "age_s": round(time.monotonic() - self.started, 3),
+            "age_s": round(now - self.started, 3),
             "waiting": self.waiting,
             "held_total": self.held_total,
             "refused_total": self.refused_total,
+            "outcome": self.outcome,
         }
 
 
@@ -96,25 +124,48 @@ class WriteHolds:
         self._left = asyncio.Event()
         self.active = False  # the hot path's one check while no cutover runs
 
-    async def start(self, path: str, *, lifetime: float, max_queue: int, reason: str = "") -> Hold:
-        """Hold `path`'s unsafe requests from now on, for `lifetime` seconds at most; return once none forwarded
-        earlier is still in flight."""
-        hold = Hold(id=secrets.token_hex(8), path=path, timeout=lifetime, max_queue=max_queue, reason=reason)
+    async def start(
+        self,
+        path: str,
+        *,
+        lifetime: float,
+        max_queue: int,
+        reason: str = "",
+        holder: str = "",
+        lease: float | None = None,
+    ) -> Hold:
+        """Hold `path`'s unsafe requests from now on, for `lifetime` seconds at most (and, with a `lease`, for as
+        long as the holder renews it); return once none forwarded earlier is still in flight."""
+        hold = Hold(
+            id=secrets.token_hex(8),
+            path=path,
+            timeout=lifetime,
+            max_queue=max_queue,
+            reason=reason,
+            holder=holder,
+            lease=lease,
+        )
         self._holds[hold.id] = hold
         self.active = True
-        asyncio.get_running_loop().call_later(lifetime, self._expire, hold.id)
+        self._arm(hold)
         while (busy := sum(1 for p in self._inflight.values() if hold.covers(p))) and hold.outcome is None:
             self._left.clear()
             try:
                 await asyncio.wait_for(self._left.wait(), max(0.0, hold.deadline - time.monotonic()))
             except TimeoutError:
                 break
+        if busy and hold.outcome is None:
+            self._end(hold, "released")
         if busy:
-            self.release(hold.id)
             raise WritesInFlight(
                 f"{busy} write(s) to {path} forwarded before the hold were still unanswered after {lifetime:g}s; "
                 f"the hold was dropped"
             )
+        if hold.outcome is not None:
+            raise WritesInFlight(f"the hold of {path} reached its timeout ({lifetime:g}s) before it was in place")
+        if lease is not None:  # the lease runs from the answer: waiting for writes in flight is not the holder's time
+            hold.lease_until = time.monotonic() + lease
+            self._arm(hold)
         return hold
 
     def enter(self, path: str) -> int:
@@ -129,32 +180,91 @@ class WriteHolds:
     def get(self, hold_id: str) -> Hold | None:
         return self._holds.get(hold_id)
 
-    def holds(self) -> list[Hold]:
-        return list(self._holds.values())
+    def holds(self, holder: str = "") -> list[Hold]:
+        """The active holds whose holder starts with `holder` (every one by default)."""
+        return [h for h in self._holds.values() if h.holder.startswith(holder)]
 
-    def release(self, hold_id: str) -> Hold | None:
-        """Let the hold's waiting requests go on; None if there is no such hold (released or expired already)."""
-        hold = self._holds.pop(hold_id, None)
-        if hold is not None:
-            hold.outcome = "released"
-            self._end(hold)
+    def renew(self, hold_id: str) -> Hold | None:
+        """The holder is alive: its lease runs `lease` seconds from now. None if the hold has ended."""
+        hold = self._holds.get(hold_id)
+        if hold is not None and hold.lease is not None:
+            hold.lease_until = time.monotonic() + hold.lease
         return hold
 
-    def _expire(self, hold_id: str) -> None:
-        hold = self._holds.pop(hold_id, None)
+    def release(self, hold_id: str) -> Hold | None:
+        """Let the hold's waiting requests go on; None if there is no such hold (it ended already)."""
+        hold = self._holds.get(hold_id)
         if hold is not None:
+            self._end(hold, "released")
+        return hold
+
+    async def settled(self, hold_id: str) -> None:
+        """Return once no commit is in progress under the hold (see `fenced`)."""
+        hold = self._holds.get(hold_id)
+        while hold is not None and hold.fences:
+            hold.unfenced.clear()
+            await hold.unfenced.wait()
+
+    @contextmanager
+    def fenced(self, hold_ids: Iterable[str], paths: Iterable[str]) -> Iterator[list[Hold]]:
+        """While the block runs, none of the holds can end (a lapse or timeout waits for it): the control plane
+        changes a data owner only in such a block. Raises `HoldsNotInPlace` unless every id is an active hold and
+        together they cover every path."""
+        ids = list(hold_ids)
+        holds = [self._holds[i] for i in ids if i in self._holds]
+        gone = [i for i in ids if i not in self._holds]
+        uncovered = [p for p in paths if not any(h.covers(p) for h in holds)]
+        if not ids or gone or uncovered:
+            raise HoldsNotInPlace(
+                ("no hold was given" if not ids else "")
+                + (f"hold(s) {', '.join(gone)} ended already" if gone else "")
+                + ("; " if gone and uncovered else "")
+                + (f"{', '.join(uncovered)} not held" if uncovered else "")
+            )
+        for hold in holds:
+            hold.fences += 1
+        try:
+            yield holds
+        finally:
+            for hold in holds:
+                hold.fences -= 1
+                if not hold.fences:
+                    hold.unfenced.set()
+
+    def _arm(self, hold: Hold, delay: float | None = None) -> None:
+        if hold.timer is not None:
+            hold.timer.cancel()
+        delay = max(0.0, hold.ends_at - time.monotonic()) if delay is None else delay
+        hold.timer = asyncio.get_running_loop().call_later(delay, self._check, hold)
+
+    def _check(self, hold: Hold) -> None:
+        """A hold's timer: end it if its lease lapsed or its timeout came (not during a commit), else look again."""
+        if self._holds.get(hold.id) is not hold:
+            return  # released meanwhile
+        now = time.monotonic()
+        if hold.fences:
+            self._arm(hold, FENCE_RECHECK)
+        elif now >= hold.ends_at:
+            outcome = "expired" if now >= hold.deadline else "lapsed"
             log.warning(
-                "hold %s of %s expired after %gs: %d waiting write(s) refused with 503, nothing written",
+                "hold %s of %s (holder %r) %s: %s; its %d waiting write(s) go on to the data's owner",
                 hold.id,
                 hold.path,
-                hold.timeout,
+                hold.holder,
+                outcome,
+                f"timeout {hold.timeout:g}s" if outcome == "expired" else f"no renewal within {hold.lease:g}s",
                 hold.waiting,
             )
-            hold.outcome = "expired"
-            self._end(hold)
+            self._end(hold, outcome)
+        else:
+            self._arm(hold)
 
-    def _end(self, hold: Hold) -> None:
+    def _end(self, hold: Hold, outcome: str) -> None:
         # Waits are taken here, not when the waiters wake, so the release's answer already counts them.
+        del self._holds[hold.id]
+        if hold.timer is not None:
+            hold.timer.cancel()
+        hold.outcome = outcome
         now = time.monotonic()
         hold.waits = [now - arrived for arrived in hold.arrivals]
         self._waits.extend(hold.waits)
@@ -166,33 +276,25 @@ class WriteHolds:
         """Block an unsafe request on `path` while a hold covers it. None: go on (route it now); else refuse."""
         if method in SAFE_METHODS:
             return None
-        hold = next((h for h in self._holds.values() if h.covers(path)), None)
-        if hold is None:
-            return None
-        if hold.waiting >= hold.max_queue:
-            hold.refused_total += 1
-            return WriteHeld(
-                f"writes to {hold.path} are held for a cutover and {hold.max_queue} are already waiting; retry shortly",
-                route=hold.path,
-            )
-        hold.waiting += 1
-        hold.held_total += 1
-        hold.arrivals.append(time.monotonic())
-        try:
-            await hold.done.wait()  # `_expire` sets it at the deadline at the latest
-        finally:
-            hold.waiting -= 1
-        if hold.outcome != "released":
-            hold.refused_total += 1
-            return WriteHeld(
-                f"writes to {hold.path} were held for a cutover that did not finish within {hold.timeout:g}s; "
-                f"nothing was written, retry",
-                route=hold.path,
-            )
+        while (hold := next((h for h in self._holds.values() if h.covers(path)), None)) is not None:
+            if hold.waiting >= hold.max_queue:
+                hold.refused_total += 1
+                return WriteHeld(
+                    f"writes to {hold.path} are held for a cutover and {hold.max_queue} are already waiting; "
+                    f"retry shortly",
+                    route=hold.path,
+                )
+            hold.waiting += 1
+            hold.held_total += 1
+            hold.arrivals.append(time.monotonic())
+            try:
+                await hold.done.wait()  # `_check` sets it when the lease lapses or the timeout comes, at the latest
+            finally:
+                hold.waiting -= 1
         return None
 
     def stats(self) -> dict[str, Any]:
-        """Waits of the last held requests of this process (released or refused), in milliseconds."""
+        """Waits of the last held requests of this process, in milliseconds."""
         return wait_stats(self._waits)
 
 

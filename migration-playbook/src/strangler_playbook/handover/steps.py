@@ -152,7 +152,8 @@ def install_capture(run: HandoverRun, *, on: Owner, verified_at: str) -> str:
         run_backfill(ctx, capture_only=True)
         clean = {t.target: {"missing": 0, "extra": 0, "different": 0} for t in ctx.tables}
         with ctx.target.transaction():
-            write_state(ctx.target, ctx.prefix + "verify/last", {"at": verified_at, "clean": True, "tables": clean})
+            last = {"at": verified_at, "clean": True, "tables": clean, "by": f"the {run.result.op}, with writes held"}
+            write_state(ctx.target, ctx.prefix + "verify/last", last)
         return f"{ctx.direction} capture installed, sync starts here (no copy: both sides verified equal)"
 
 

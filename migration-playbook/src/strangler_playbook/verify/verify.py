@@ -49,6 +49,7 @@ LEAF_ROWS = 256
 MAX_LISTED_KEYS = 1_000
 HASH_RECORD_SINCE = 140000  # hash_record_extended() arrived in PostgreSQL 14
 POLL_S = 0.05
+UNPINNED_ATTEMPTS = 5  # looks at a range whose rows keep moving before it is left unnamed
 STALL_S = 2.0  # the sync's position has not moved for this long: nobody is applying changes, stop waiting
 
 Range = tuple[Key | None, Key | None]
@@ -271,17 +272,41 @@ class _TableCheck:
         self._timed(started)
 
     def name_unpinned_keys(self) -> None:
-        """A range that differed but whose parts all agreed (rows moved meanwhile) names its keys, side by side."""
+        """A range that differed but whose parts all agreed (rows moved meanwhile) names its keys, side by side.
+
+        Rows may still move while it looks: a range whose two sides now agree is no longer counted as differing
+        (the same evidence a first pass accepts), and one whose keys and rows compare equal although its summaries
+        did not is looked at again, a few times, so that an unclean report always names what differs."""
         report = self.report
         if report.clean or report.missing or report.extra or report.different:
             return
+        still: list[Range] = []
         for lo, hi in report.differing:
-            src, tgt = set(self.source.keys_in(lo, hi)), set(self.target.keys_in(lo, hi))
-            report.missing.extend(sorted(src - tgt))
-            report.extra.extend(sorted(tgt - src))
-            if src == tgt:
-                src_rows, tgt_rows = self.source.rows(lo, hi), self.target.rows(lo, hi)
-                report.different.extend(sorted(k for k in src_rows if k in tgt_rows and src_rows[k] != tgt_rows[k]))
+            for _ in range(UNPINNED_ATTEMPTS):
+                source_summary, target_summary = _both(self.pool, self.source, self.target, lo, hi)
+                if source_summary == target_summary:
+                    break
+                if self._name_keys(lo, hi):
+                    still.append((lo, hi))
+                    break
+            else:
+                still.append((lo, hi))
+        report.differing = still
+        if not still:
+            report.mismatched_ranges = 0
+
+    def _name_keys(self, lo: Key | None, hi: Key | None) -> bool:
+        report = self.report
+        src, tgt = set(self.source.keys_in(lo, hi)), set(self.target.keys_in(lo, hi))
+        missing, extra = sorted(src - tgt), sorted(tgt - src)
+        different: list[Key] = []
+        if src == tgt:
+            src_rows, tgt_rows = self.source.rows(lo, hi), self.target.rows(lo, hi)
+            different = sorted(k for k in src_rows if k in tgt_rows and src_rows[k] != tgt_rows[k])
+        report.missing.extend(missing)
+        report.extra.extend(extra)
+        report.different.extend(different)
+        return bool(missing or extra or different)
 
     def _count(self, side: str) -> int:
         which = self.source if side == "source" else self.target

@@ -59,6 +59,7 @@ from strangler_proxy.errors import (
     BadRequestPath,
     ClientDisconnected,
     ForwardAuthUnavailable,
+    LoopDetected,
     ProxyError,
     UpstreamBroken,
     UpstreamConnectError,
@@ -98,6 +99,7 @@ class ProxyApp:
             workers=self.settings.shadow_workers,
             queue_size=self.settings.shadow_queue,
             ring_size=self.settings.shadow_ring,
+            ring_bytes=self.settings.shadow_ring_bytes,
             body_limit=self.settings.shadow_body_limit,
             metrics=self.metrics,
             pool_for=self._shadow_pool,
@@ -217,6 +219,10 @@ class ProxyApp:
         state = self._state
         x = Exchange(scope, state.table, state.router, self.settings)
         try:
+            if x.loop_detected:
+                loop = LoopDetected(f"the request's Via already names {self.settings.via_name}: not forwarded again")
+                await self._send_error(x, send, loop)
+                return
             bad_path = self._route(x, scope)
             if bad_path is not None:
                 await self._send_error(x, send, bad_path)
@@ -229,6 +235,15 @@ class ProxyApp:
                 return
             if x.mirror_to is not None:
                 self._plan_mirror(x)
+            if x.has_body:
+                # Routed and identified: only now is the body asked for (so 100 Continue goes out only now), and
+                # its start read (all of a small one) before an upstream is called, so that a slow client holds no
+                # upstream connection.
+                try:
+                    await x.read_body_start(receive, self.shadow.body_limit)
+                except ClientDisconnected:
+                    x.answered(499, 0, "client_gone")
+                    return
             while True:
                 try:
                     response = await self._pool(x.upstream, x.table).request(
@@ -236,7 +251,7 @@ class ProxyApp:
                         x.target,
                         x.out_headers,
                         body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
-                        chunked=x.chunked,
+                        length=x.upstream_length,
                     )
                     break
                 except ClientDisconnected:
@@ -377,9 +392,6 @@ class ProxyApp:
             return
         assert x.mirror_to is not None
         request_body = x.captured_request
-        headers = [h for h in x.out_headers if h[0] != b"content-length"]
-        if request_body is not None:
-            headers.append((b"content-length", str(len(request_body)).encode()))
         limit = self.shadow.body_limit
         self.shadow.submit(
             MirroredRequest(
@@ -388,9 +400,8 @@ class ProxyApp:
                 service=x.mirror_to,
                 method=x.method,
                 target=x.target,
-                headers=headers,
+                headers=x.out_headers,
                 body=bytes(request_body or b""),
-                chunked=False,
             ),
             CapturedResponse(
                 status=response.status,

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from strangler_proxy.dataplane.app import ProxyApp
+from strangler_proxy.dataplane.identity import IdentitySigner
 from strangler_proxy.dataplane.model import Route, RouteTable
 from strangler_proxy.dataplane.model import Upstream as UpstreamConfig
 from strangler_proxy.dataplane.settings import ProxySettings
@@ -147,13 +148,19 @@ def start_stack(
     routes: tuple[Route, ...] = (),
     settings: ProxySettings | None = None,
     limits: ServerLimits | None = None,
+    monolith_url: str | None = None,
+    identity: IdentitySigner | None = None,
     **upstream_opts: Any,
 ) -> Stack:
+    """Upstream doubles `monolith` and `catalog` and a proxy in front; `monolith_url` puts another server (a WSGI
+    one, say) where the monolith double would be (the double still runs, unused)."""
+
     async def start() -> Stack:
         monolith, catalog = Upstream("monolith"), Upstream("catalog")
         await monolith.start()
         await catalog.start()
-        app = ProxyApp(make_table(monolith.url, catalog.url, routes, **upstream_opts), settings or ProxySettings())
+        table = make_table(monolith_url or monolith.url, catalog.url, routes, **upstream_opts)
+        app = ProxyApp(table, settings or ProxySettings(), identity=identity)
         server = ProxyServer(public_app=app, host="127.0.0.1", port=0, limits=limits or ServerLimits(shutdown_grace=1))
         await server.start()
         return Stack(lt, monolith, catalog, app, server)

@@ -24,7 +24,8 @@ class ServerLimits:
     body_buffer: int = MIB
     max_body: int = 100 * MIB  # a larger request body is refused with 413 (0: no limit)
     body_deadline: float = 300.0  # a whole request body must arrive within this many seconds of its head
-    body_min_rate: int = 4096  # bytes/s a body must average, counted from its head once 5 s have passed (0: off)
+    # bytes/s a body must average since its head, once 5 s (or body_timeout if shorter) have passed (0: off)
+    body_min_rate: int = 4096
     high_water: int = 64 * 1024  # request-body bytes buffered while streaming before reading from the client pauses
     write_high_water: int = 64 * 1024  # response bytes queued for a client before the server stops producing more
     send_timeout: float = 60.0  # a client that takes no response bytes for this long is cut off

@@ -24,7 +24,7 @@ from strangler_proxy.http.limits import ServerLimits
 REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _NO_BODY_STATUSES = frozenset({204, 304})
 _TIMED_OUT = object()
-RATE_GRACE = 5.0  # seconds after its head before a body's average rate is held to `body_min_rate`
+RATE_GRACE = 5.0  # seconds after its head (or `body_timeout`, if shorter) before `body_min_rate` applies
 
 
 def time_out(waiter: asyncio.Future[object]) -> None:
@@ -162,7 +162,8 @@ class RequestCycle:
         now = self.proto.loop.time()
         limit = min(limits.body_timeout, self.head_at + limits.body_deadline - now)
         if limits.body_min_rate:
-            limit = min(limit, self.head_at + RATE_GRACE + self.received / limits.body_min_rate - now)
+            grace = min(RATE_GRACE, limits.body_timeout)
+            limit = min(limit, self.head_at + grace + self.received / limits.body_min_rate - now)
         return max(limit, 0.0)
 
     async def send(self, message: Message) -> None:

@@ -9,7 +9,8 @@ all of these. Rejected with a response and a closed connection:
   ``Transfer-Encoding`` header, a ``Transfer-Encoding`` other than ``chunked``, ``Transfer-Encoding`` in an
   HTTP/1.0 request (RFC 9112 §6.1), ``Upgrade`` on a request with a body → 400;
 * HTTP/1.1 without exactly one ``Host``, HTTP/1.0 with more than one → 400;
-* a request target that is not origin-form (``/path?query``; ``*`` only for OPTIONS) → 400;
+* a request target that is neither origin-form (``/path?query``; ``*`` only for OPTIONS) nor absolute-form → 400
+  (an absolute-form target is accepted, as RFC 9112 §3.2.2 requires: its authority replaces ``Host``);
 * a URL over `ServerLimits.max_url_bytes` → 414; a head over `max_header_bytes` or `max_headers` → 431;
 * a body over `max_body` → 413, from its ``Content-Length`` before the app runs (so before any
   ``100 Continue``), or as soon as a chunked one grows past it;
@@ -61,6 +62,8 @@ log = logging.getLogger("strangler.server")
 FEED_SLICE = 4096  # bytes parsed at a time once more than this arrived: at most this much is parsed ahead
 LINGER_SECONDS = 2.0  # after a graceful close: how long what the client still sends is read and dropped
 LINGER_BYTES = 4 << 20  # ... and how much of it
+# what a URL's host[:port] may hold: reg-name and IPv6 literal characters, no userinfo (@) nor path
+_AUTHORITY = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%")
 _ERROR_CODES = {
     408: "request_timeout",
     413: "body_too_large",
@@ -358,8 +361,8 @@ class HttpProtocol(asyncio.Protocol):
                 hosts += 1
             elif name == b"content-length":
                 lengths += 1
-                length = value
-                if not value.isdigit():
+                length = value.strip(b" \t")  # OWS is not part of a field value (llhttp leaves it on)
+                if not length.isdigit():
                     raise _Reject(400, "malformed Content-Length")
             elif name == b"transfer-encoding":
                 codings += 1
@@ -382,12 +385,14 @@ class HttpProtocol(asyncio.Protocol):
             # llhttp would not read the body of a request it takes for an upgrade; nor does the proxy upgrade
             raise _Reject(400, "Upgrade on a request with a body")
         url = self.url
+        if url[:7].lower() == b"http://" or url[:8].lower() == b"https://":
+            url = self._absolute_form(url)
         if url.startswith(b"/"):
             raw_path, _, query = url.partition(b"?")
         elif url == b"*" and method == "OPTIONS":
             raw_path, query = b"*", b""
         else:
-            raise _Reject(400, "the request target must be a path (origin-form)")
+            raise _Reject(400, "the request target must be a path (origin-form) or an absolute URL")
         if b"#" in query:
             raise _Reject(400, "a fragment in the request target")
         keep_alive = self.parser.should_keep_alive() and not self.stopping
@@ -413,6 +418,17 @@ class HttpProtocol(asyncio.Protocol):
             body_length=body_length,
             chunked=codings > 0,
         )
+
+    def _absolute_form(self, url: bytes) -> bytes:
+        """An absolute-form target, which a server MUST accept (RFC 9112 §3.2.2): its authority replaces ``Host``
+        (the received one is ignored), its path and query are the target."""
+        rest = url.partition(b"://")[2]
+        end = min([i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0], default=len(rest))
+        authority, path = rest[:end], rest[end:]
+        if not authority or not set(authority) <= _AUTHORITY:
+            raise _Reject(400, "the absolute URL's authority is not a host[:port]")
+        self.headers[:] = [(n, authority if n == b"host" else v) for n, v in self.headers]
+        return path if path.startswith(b"/") else b"/" + path
 
     # responses produced by the server itself
     def reject(self, status: int, detail: str) -> None:

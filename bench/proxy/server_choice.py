@@ -102,9 +102,9 @@ def strict_httptools_protocol() -> type:
                 raise ValueError("bad framing value")
             if self.parser.should_upgrade() and (codings or (lengths and int(lengths[0]))):
                 raise ValueError("Upgrade with a body")
-            if not (self.url.startswith(b"/") or self.url.lower().startswith((b"http://", b"https://"))):
-                if not (self.url == b"*" and self.parser.get_method() == b"OPTIONS"):
-                    raise ValueError("target form")
+            origin_or_absolute = self.url.startswith(b"/") or self.url.lower().startswith((b"http://", b"https://"))
+            if not origin_or_absolute and not (self.url == b"*" and self.parser.get_method() == b"OPTIONS"):
+                raise ValueError("target form")
             super().on_headers_complete()
 
         def data_received(self, data: bytes) -> None:

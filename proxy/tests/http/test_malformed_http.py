@@ -76,7 +76,9 @@ def test_an_ambiguous_or_malformed_request_is_refused_and_the_connection_closed(
 
 
 def test_an_absolute_form_target_is_served_with_its_authority_as_host(stack: Stack) -> None:
-    reply, closed = exchange(stack.port, b"GET http://shop.test/x?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n")
+    reply, closed = exchange(
+        stack.port, b"GET http://shop.test/x?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n"
+    )
     assert status_of(reply) == 200 and closed
     (received,) = stack.monolith.received
     assert received.target == b"/x?q=1" and received.header("Host") == b"shop.test"

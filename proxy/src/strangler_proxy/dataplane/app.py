@@ -29,9 +29,11 @@ A safe request whose service fails before answering (refused, timeout, broken, b
 canary or live route is served by the monolith instead (counted as a fallback). Idempotent requests without a
 body are retried (`ProxySettings.retries`) on a refused connect or a connection that broke before the response
 head; nothing is retried once a response byte has reached the client. Errors the proxy produces are JSON with
-``"producer": "strangler-proxy"``: 400 for a path that cannot be canonicalised, 502 refused/broken, 503 breaker
-open or overloaded, 504 timeout. A failure after the response started cuts the client connection (the client
-sees a truncated response, never a spliced one).
+``"producer": "strangler-proxy"``: 400 for a path that cannot be canonicalised, 508 for a request whose ``Via``
+already names this proxy (a loop), 502 refused/broken, 503 breaker open or overloaded, 504 timeout. A failure
+after the response started cuts the client connection (the client sees a truncated response, never a spliced
+one). A request body is asked for only once the request is routed and identified, and its start (all of a body
+within the server's buffer) is read before any upstream is called.
 
 Note for the control plane: `set_table` raises `TableInvalid` for a table that breaks a rule of `table_rules`,
 the one validator the control plane runs before it stores a table.

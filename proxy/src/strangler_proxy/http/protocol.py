@@ -567,7 +567,7 @@ class HttpProtocol(asyncio.Protocol):
     def shutdown(self) -> None:
         self.stopping = True
         if self.cycle is None:
-            self.close()
+            self.close(linger=self.in_head or self.parsing is not None)  # an idle client is sending nothing
 
     def close(self, *, linger: bool = True) -> None:
         """Close once what was written has gone: half-close first and, with `linger`, read and drop what the client

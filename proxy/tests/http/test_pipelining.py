@@ -67,6 +67,17 @@ def test_nothing_after_a_request_that_closes_the_connection_is_forwarded(stack: 
     assert [r.target for r in stack.monolith.received] == [b"/a"]
 
 
+def test_close_wins_over_keep_alive_in_http_1_0(stack: Stack) -> None:
+    # found by the fuzzer: llhttp lets keep-alive win in HTTP/1.0; RFC 9112 §9.3 says close wins
+    reply, closed = exchange(
+        stack.port,
+        b"GET /a HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+    )
+    (only,), _ = parse_replies(reply)
+    assert only.closes and closed
+    assert [r.target for r in stack.monolith.received] == [b"/a"]
+
+
 def test_transfer_encoding_in_an_http_1_0_request_is_refused(stack: Stack) -> None:
     reply, closed = exchange(stack.port, b"POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
     assert parse_replies(reply)[0][0].status == 400 and closed

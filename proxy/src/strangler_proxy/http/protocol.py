@@ -135,7 +135,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport_reading = True
         self.feeding = False
         self.stash = b""
-        self.reading_stopped = False  # no more requests are read: one was refused, or too many wait
+        self.reading_stopped = False  # no more requests are read: one was refused
         self.write_paused = False
         self.next_when_drained = False  # the next request waits until the client has taken our responses
         self.send_timer: asyncio.TimerHandle | None = None
@@ -355,7 +355,7 @@ class HttpProtocol(asyncio.Protocol):
         method = self.parser.get_method().decode("ascii")
         hosts = lengths = codings = 0
         length = b""
-        expect_continue = False
+        expect_continue = close = False
         for name, value in self.headers:
             if name == b"host":
                 hosts += 1
@@ -370,6 +370,9 @@ class HttpProtocol(asyncio.Protocol):
                     raise _Reject(400, "only 'Transfer-Encoding: chunked' is accepted")
             elif name == b"expect" and value.lower() == b"100-continue":
                 expect_continue = True
+            elif name == b"connection":
+                # "close" wins over "keep-alive" (RFC 9112 §9.3); llhttp lets keep-alive win in HTTP/1.0
+                close = close or b"close" in [t.strip() for t in value.lower().split(b",")]
         if hosts > 1 or (hosts == 0 and version == "1.1"):
             raise _Reject(400, "a request needs exactly one Host header")
         if lengths > 1 or codings > 1:
@@ -395,7 +398,7 @@ class HttpProtocol(asyncio.Protocol):
             raise _Reject(400, "the request target must be a path (origin-form) or an absolute URL")
         if b"#" in query:
             raise _Reject(400, "a fragment in the request target")
-        keep_alive = self.parser.should_keep_alive() and not self.stopping
+        keep_alive = self.parser.should_keep_alive() and not close and not self.stopping
         scope: Scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.4"},

@@ -23,8 +23,8 @@ class ServerLimits:
     # connection open after answering early.
     body_buffer: int = MIB
     max_body: int = 100 * MIB  # a larger request body is refused with 413 (0: no limit)
-    body_deadline: float = 300.0  # a whole request body must arrive within this many seconds of its head
-    # bytes/s a body must average since its head, once 5 s (or body_timeout if shorter) have passed (0: off)
+    body_deadline: float = 300.0  # a whole request body must arrive within this many seconds of the app asking for it
+    # bytes/s a body must average since the app asked for it, once 5 s (or body_timeout if shorter) passed (0: off)
     body_min_rate: int = 4096
     high_water: int = 64 * 1024  # request-body bytes buffered while streaming before reading from the client pauses
     write_high_water: int = 64 * 1024  # response bytes queued for a client before the server stops producing more

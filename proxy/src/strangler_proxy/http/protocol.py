@@ -112,6 +112,8 @@ class HttpProtocol(asyncio.Protocol):
     def __init__(self, app: ASGIApp, limits: ServerLimits, registry: ConnectionRegistry, scheme: str = "http") -> None:
         self.app = app
         self.limits = limits
+        self.first_need = max(limits.body_buffer, 1)  # see RequestCycle.need and .pause_at
+        self.first_pause_at = max(limits.body_buffer, limits.high_water)
         self.registry = registry
         self.scheme = scheme
         self.loop = asyncio.get_running_loop()

@@ -3,7 +3,8 @@
 `receive` hands the app the body. Its first call answers ``Expect: 100-continue`` (so only once the app has
 routed the request and decided to read it) and returns the whole body when it fits `ServerLimits.body_buffer`,
 else the buffer's worth; later calls return what arrived since. Every wait is bounded by `body_timeout`, the
-body as a whole by `body_deadline` and by `body_min_rate` (408 when one is missed).
+body as a whole by `body_deadline` and by `body_min_rate`, counted from that first call: the client cannot send
+before (408 when one is missed).
 
 `send` frames the response — the app's ``Content-Length``, else chunked for HTTP/1.1 or close-delimited for
 HTTP/1.0, no body for HEAD/204/304 — and waits while the socket's write buffer is full. A response that starts
@@ -24,7 +25,7 @@ from strangler_proxy.http.limits import ServerLimits
 REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _NO_BODY_STATUSES = frozenset({204, 304})
 _TIMED_OUT = object()
-RATE_GRACE = 5.0  # seconds after its head (or `body_timeout`, if shorter) before `body_min_rate` applies
+RATE_GRACE = 5.0  # seconds after the app asks for a body (or `body_timeout`, if shorter) before the min rate applies
 
 
 def time_out(waiter: asyncio.Future[object]) -> None:
@@ -38,6 +39,8 @@ class Connection(Protocol):
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport | None
     limits: ServerLimits
+    first_need: int  # bytes a body's first read waits for (the buffer)
+    first_pause_at: int  # bytes of a body waiting for its first read beyond which reading pauses
     cycle: RequestCycle | None  # the exchange the app is running
     parsing: RequestCycle | None  # the exchange whose body is arriving
     closing: bool
@@ -51,6 +54,7 @@ class Connection(Protocol):
 
 class RequestCycle:
     __slots__ = (
+        "asked_at",
         "body",
         "body_length",
         "chunked",
@@ -61,7 +65,6 @@ class RequestCycle:
         "disconnected",
         "expect_continue",
         "head",
-        "head_at",
         "head_sent",
         "is_head",
         "keep_alive",
@@ -99,10 +102,9 @@ class RequestCycle:
         self.chunked = chunked
         self.body = bytearray()  # arrived, not yet handed to the app
         self.received = 0  # body bytes arrived so far
-        self.head_at = proto.loop.time()
-        limits = proto.limits
-        self.need = max(limits.body_buffer, 1)  # what the first `receive` waits for: the buffer, or the whole body
-        self.pause_at = max(limits.body_buffer, limits.high_water)  # reading pauses while more than this waits
+        self.asked_at = 0.0  # when the app first asked for the body: its deadline and rate count from then
+        self.need = proto.first_need  # what the first `receive` waits for: the buffer, or the whole body
+        self.pause_at = proto.first_pause_at  # reading pauses while more than this waits for the app
         self.complete = False
         self.discard = False  # answered already: what still arrives of the body is dropped
         self.disconnected = False
@@ -124,6 +126,8 @@ class RequestCycle:
         if self.disconnected or self.response_complete:
             return {"type": "http.disconnect"}
         proto = self.proto
+        if not self.asked_at:
+            self.asked_at = proto.loop.time()
         if self.expect_continue and not self.continue_sent and not self.response_started:
             self.continue_sent = True
             # RFC 9110 §10.1.1: no need to ask for a body that has started arriving
@@ -141,7 +145,7 @@ class RequestCycle:
                 timer.cancel()
                 self.waiter = None
             if waiter.result() is _TIMED_OUT and (
-                self.received == before or proto.loop.time() >= self.head_at + proto.limits.body_deadline
+                self.received == before or proto.loop.time() >= self.asked_at + proto.limits.body_deadline
             ):
                 self.disconnected = True
                 proto.reject(408, "request body not received in time")
@@ -160,10 +164,10 @@ class RequestCycle:
         """Seconds the next wait for body bytes may take: the gap allowed, the deadline, the minimum rate."""
         limits = self.proto.limits
         now = self.proto.loop.time()
-        limit = min(limits.body_timeout, self.head_at + limits.body_deadline - now)
+        limit = min(limits.body_timeout, self.asked_at + limits.body_deadline - now)
         if limits.body_min_rate:
             grace = min(RATE_GRACE, limits.body_timeout)
-            limit = min(limit, self.head_at + grace + self.received / limits.body_min_rate - now)
+            limit = min(limit, self.asked_at + grace + self.received / limits.body_min_rate - now)
         return max(limit, 0.0)
 
     async def send(self, message: Message) -> None:

@@ -16,8 +16,9 @@ from data_move import backfill
 from databases import database, postgres_server
 from inventory_stack import InventoryStack, inventory_stack
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
-from processes import ROOT, Server, django, run_together
+from processes import ROOT, Server, django, free_port, run_together
 from proxy_stack import Proxy, proxy_in_front
+from seam_stack import SeamStack, seam_stack
 from seed import Shop, seed
 
 ENGINES = ["sqlite", "postgresql"]
@@ -35,10 +36,11 @@ class Stack:
     logs: Path
 
 
-def _django_env(database_url: str, static_root: Path) -> dict[str, str]:
-    """Production settings, as each would be deployed (cookies not Secure: the tests speak plain HTTP)."""
+def _django_env(database_url: str, static_root: Path, settings: str = "production") -> dict[str, str]:
+    """The environment of `settings` (production: as each would be deployed; cookies not Secure, the tests speak
+    plain HTTP)."""
     return {
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SETTINGS_MODULE": f"config.settings.{settings}",
         "DATABASE_URL": database_url,
         "STATIC_ROOT": str(static_root),
         "SESSION_COOKIE_SECURE": "false",
@@ -59,17 +61,69 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with contextlib.ExitStack() as stack:
         monolith_db = stack.enter_context(database(engine, "monolith", folder))
         catalog_db = stack.enter_context(database(engine, "catalog", folder))
-        monolith_env = _django_env(monolith_db, folder / "monolith-static")
+        catalog_port = free_port()
+        # The monolith asks the catalog service directly once the service owns the catalog (docs/seam.md).
+        monolith_env = {
+            **_django_env(monolith_db, folder / "monolith-static"),
+            "CATALOG_SERVICE_URL": f"http://127.0.0.1:{catalog_port}",
+        }
         catalog_env = _django_env(catalog_db, folder / "catalog-static")
         migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
         run_together([(migrate, ROOT / "monolith", monolith_env), (migrate, CATALOG, catalog_env)])
         shop = seed(monolith_env)
         backfill(monolith_db, catalog_db)
         monolith = stack.enter_context(django("monolith", ROOT / "monolith", monolith_env, folder))
-        catalog = stack.enter_context(django("catalog", CATALOG, catalog_env, folder))
+        catalog = stack.enter_context(django("catalog", CATALOG, catalog_env, folder, port=catalog_port))
         monolith.wait_until_ready()
         catalog.wait_until_ready()
         yield Stack(engine, monolith, catalog, shop, monolith_db, catalog_db, folder)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def seam(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeamStack]:
+    """A stack for one module of the seam's tests (seam_stack.py), which may hand the catalog over, stop the
+    catalog service and retire the monolith's catalog tables."""
+    engine: str = request.param
+    if engine == "postgresql" and not postgres_server():
+        pytest.skip("PostgreSQL runs when STRANGLER_TEST_POSTGRES is set")
+    with seam_stack(engine, tmp_path_factory.mktemp(f"seam-{engine}"), _django_env) as running:
+        yield running
+
+
+@dataclass(frozen=True)
+class Development:
+    monolith: Side
+    service: Side
+
+
+@pytest.fixture(scope="module")
+def development(stack: Stack) -> Iterator[Development]:
+    """The monolith and the service once more, with the settings `make up` runs them with (DEBUG, the browsable
+    API where it is on), on the stack's databases; the answers compared there are reads."""
+    with contextlib.ExitStack() as running:
+        servers = [
+            running.enter_context(
+                django(
+                    f"{name}-development",
+                    folder,
+                    _django_env(url, stack.logs / f"{name}-dev-static", "development"),
+                    stack.logs,
+                )
+            )
+            for name, folder, url in (
+                ("monolith", ROOT / "monolith", stack.monolith_database),
+                ("catalog", CATALOG, stack.catalog_database),
+            )
+        ]
+        for server in servers:
+            server.wait_until_ready()
+        sides = Development(
+            Side("monolith (development)", servers[0].url, stack.shop, sign=False),
+            Side("catalog service (development)", servers[1].url, stack.shop, sign=True),
+        )
+        yield sides
+        sides.monolith.close()
+        sides.service.close()
 
 
 @pytest.fixture(scope="session")

@@ -83,8 +83,9 @@ class Side:
         json_body: Any = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
-        headers = self.credentials(persona)
+        headers = {**self.credentials(persona), **(headers or {})}
         if content_type:
             headers["Content-Type"] = content_type
         if json_body is not None:

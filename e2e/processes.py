@@ -114,9 +114,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(5)
 
 
-def django(name: str, folder: Path, env: Mapping[str, str], logs: Path) -> contextlib.AbstractContextManager[Server]:
-    """A Django project served by granian, as in production (one worker: the tests need no more)."""
-    port = free_port()
+def django(
+    name: str, folder: Path, env: Mapping[str, str], logs: Path, *, port: int | None = None
+) -> contextlib.AbstractContextManager[Server]:
+    """A Django project served by granian, as in production (one worker: the tests need no more), on `port` (one
+    chosen in advance, so that another process can be told it, or a restart keep it) or a free one."""
+    port = port or free_port()
     args = [
         str(VENV_BIN / "granian"),
         "--interface",

@@ -105,6 +105,24 @@ CASES = [
     ("charlie", "GET", f"{BASE}/warehouses", {}),
     ("charlie", "GET", f"{WAREHOUSES}{{w[BER-1]}}", {}),
     ("charlie", "GET", f"{WAREHOUSES}1.json/", {}),
+    # The monolith's one integer rule (issue 18): filters outside it are 400s, path ids outside it match no route.
+    ("charlie", "GET", STOCK, {"product": "99999999999999999999"}),
+    ("charlie", "GET", STOCK, {"warehouse": "1.5"}),
+    ("charlie", "GET", STOCK, {"product": "0{p[TENT-0001]}"}),
+    ("charlie", "GET", RESERVATIONS, {"order": "-99999999999999999999", "product": "１"}),  # noqa: RUF001
+    ("charlie", "GET", f"{WAREHOUSES}99999999999999999999/", {}),
+    ("charlie", "GET", f"{WAREHOUSES}+{{w[BER-1]}}/", {}),
+    ("charlie", "GET", f"{WAREHOUSES}abc/", {}),
+    ("charlie", "GET", f"{RESERVATIONS}9223372036854775808/release/", {}),
+    ("anon", "GET", f"{BASE}/availability/-1/", {}),
+    ("anon", "GET", f"{BASE}/availability/99999999999999999999/", {}),
+    # Credentials before the URL: an identity (a token, to the monolith) that does not verify is a 401 anywhere.
+    ("invalid", "GET", f"{BASE}/nope/", {}),
+    ("invalid", "POST", f"{BASE}/nope/", {}),
+    ("invalid", "GET", f"{WAREHOUSES}abc/", {}),
+    ("invalid", "DELETE", WAREHOUSES, {}),
+    ("anon", "POST", f"{BASE}/nope/", {}),
+    ("charlie", "DELETE", f"{BASE}/nope/", {}),
 ]
 
 

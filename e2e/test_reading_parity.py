@@ -43,6 +43,12 @@ CASES = [
     ("anon", "GET", PRODUCTS, {"ordering": "sku"}),
     ("anon", "GET", PRODUCTS, {"ordering": "password"}),
     ("anon", "GET", PRODUCTS, {"search": "shoe", "ordering": "-price", "currency": "eur", "page_size": "2"}),
+    # The monolith's seam asks for products in batches by id (docs/seam.md).
+    *[(who, "GET", PRODUCTS, {"ids": "{p[MAT-0001]},{p[TENT-0001]},999999"}) for who in ("anon", "charlie")],
+    ("anon", "GET", PRODUCTS, {"ids": ",".join(str(n) for n in range(1, 101)), "page_size": "100"}),
+    ("anon", "GET", PRODUCTS, {"ids": ",".join(str(n) for n in range(1, 102))}),
+    ("anon", "GET", PRODUCTS, {"ids": "1,,2"}),
+    ("anon", "GET", PRODUCTS, {"ids": "1e3"}),
     ("anon", "GET", PRODUCTS + "{p[TENT-0001]}/", {}),
     ("alice", "GET", PRODUCTS + "{p[SHOE-0001]}/", {}),
     ("anon", "GET", PRODUCTS + "{p[MAT-0001]}/", {}),

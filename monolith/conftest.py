@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from itertools import count
 from typing import Any
@@ -12,8 +12,12 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from catalog import seam as catalog_seam
 from catalog import services as catalog_services
+from common.testing_services import IDENTITY_KEY, CatalogService, catalog_service, free_port
 from inventory import services as inventory_services
+from ownership import services as ownership_services
+from ownership.selectors import Owner
 
 User = get_user_model()
 _serial = count(1)
@@ -107,3 +111,56 @@ def stock(make_warehouse: Callable[..., Any]) -> Callable[..., Any]:
         )
 
     return put
+
+
+# --- the catalog service, for the seam (docs/seam.md) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogService]:
+    """The extracted catalog service, a real process on loopback with its own database (started once)."""
+    with catalog_service(tmp_path_factory.mktemp("catalog-service")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def service_category(service: CatalogService) -> int:
+    return int(service.create("/api/catalog/categories/", {"name": "Seam", "slug": "seam"})["id"])
+
+
+@pytest.fixture
+def service_product(service: CatalogService, service_category: int) -> Callable[..., dict[str, Any]]:
+    """A product made in the catalog service only (the monolith's tables never see it)."""
+
+    def make(**fields: Any) -> dict[str, Any]:
+        return service.product(category=service_category, sku=f"SEAM-{next(_serial):05d}", **fields)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def fresh_catalog_clients() -> Iterator[None]:
+    """Each test starts with new service clients: a breaker opened by one test must not refuse the next's calls."""
+    catalog_seam._client.cache_clear()
+    yield
+    catalog_seam._client.cache_clear()
+
+
+@pytest.fixture
+def reach_service(settings: Any, service: CatalogService) -> CatalogService:
+    settings.CATALOG_SERVICE_URL = service.url
+    settings.STRANGLER_IDENTITY_KEY = IDENTITY_KEY
+    return service
+
+
+@pytest.fixture
+def service_owns_the_catalog(db: None, reach_service: CatalogService) -> CatalogService:
+    """As after `strangler data cutover`: the engine recorded the service as the owner."""
+    ownership_services.data_owner_record(spec=catalog_seam.SPEC, owner=Owner.SERVICE)
+    return reach_service
+
+
+@pytest.fixture
+def service_down(service_owns_the_catalog: CatalogService, settings: Any) -> None:
+    """The service owns the catalog and does not answer: nothing listens at its address."""
+    settings.CATALOG_SERVICE_URL = f"http://127.0.0.1:{free_port()}"

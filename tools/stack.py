@@ -122,6 +122,9 @@ def specs(config: Config, keys: dict[str, str]) -> list[ProcessSpec]:
         "DJANGO_SETTINGS_MODULE": "config.settings.development",
         "DATABASE_URL": config.monolith_database_url,
         "PYTHONPATH": str(ROOT / "monolith"),
+        # The seam: once the service owns the catalog, the monolith's other apps ask it, signing as the proxy does.
+        "CATALOG_SERVICE_URL": config.url(config.catalog_port),
+        "STRANGLER_IDENTITY_KEY": keys["STRANGLER_IDENTITY_KEY"],
     }
     catalog_env = {
         "DJANGO_SETTINGS_MODULE": "config.settings.development",

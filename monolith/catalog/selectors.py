@@ -1,25 +1,29 @@
-"""Reads of the catalog. Other apps call these with ids and get plain values back, never model instances,
-so that the catalog can move behind a network call without changing its callers."""
+"""Reads of the catalog.
+
+Other apps call `product_exists` and `product_price_quotes` with ids and get plain values back, never model
+instances: the side that owns the catalog answers them (`seam`), the monolith's tables or the catalog service.
+The querysets are the catalog's own API's, on the monolith's tables: the proxy sends that API to the service once
+the service owns the data.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import QuerySet
 
 from catalog.models import Category, Product
+from catalog.reads import PriceQuote
+from catalog.seam import catalog_reads
 
-
-@dataclass(frozen=True)
-class PriceQuote:
-    product_id: int
-    sku: str
-    name: str
-    price: Decimal
-    currency: str
-    active: bool
+__all__ = [
+    "PriceQuote",
+    "category_descendant_ids",
+    "category_list",
+    "product_exists",
+    "product_list",
+    "product_price_quotes",
+]
 
 
 def category_list() -> QuerySet[Category]:
@@ -42,16 +46,11 @@ def product_list(*, include_inactive: bool) -> QuerySet[Product]:
 
 
 def product_exists(*, product_id: int, active_only: bool = True) -> bool:
-    return product_list(include_inactive=not active_only).filter(id=product_id).exists()
+    quote = catalog_reads().price_quotes([product_id]).get(product_id)
+    return quote is not None and (quote.active or not active_only)
 
 
 def product_price_quotes(*, product_ids: Iterable[int]) -> dict[int, PriceQuote]:
-    """Current price, currency and state of each existing product among `product_ids` (missing ids are absent)."""
-    rows = Product.objects.filter(id__in=set(product_ids)).values_list(
-        "id", "sku", "name", "price", "currency", "active"
-    )
-    return {row[0]: PriceQuote(*row) for row in rows}
-
-
-def product_ids_existing(*, product_ids: Iterable[int]) -> set[int]:
-    return set(Product.objects.filter(id__in=set(product_ids)).values_list("id", flat=True))
+    """Current price, currency and state of each existing product among `product_ids` (missing ids are absent),
+    in one batch. Raises `common.errors.Unavailable` when the catalog service owns the catalog and cannot answer."""
+    return catalog_reads().price_quotes(set(product_ids))

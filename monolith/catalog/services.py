@@ -1,4 +1,8 @@
-"""Writes to the catalog. Keyword-only, one transaction each; a refusal raises a `common.errors` error."""
+"""Writes to the catalog. Keyword-only, one transaction each; a refusal raises a `common.errors` error.
+
+The monolith's tables take writes only while the monolith owns the catalog: from cutover on they are the reverse
+sync's copy of the service's data, and a write there would be overwritten or block `strangler data retire`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from catalog.models import Category, Product
-from common.errors import Conflict, InvalidInput
+from catalog.seam import service_owns_the_catalog
+from common.errors import Conflict, InvalidInput, Unavailable
 
 CATEGORY_FIELDS = {"name", "slug", "parent"}
 PRODUCT_FIELDS = {"sku", "name", "slug", "description", "price", "currency", "active", "category"}
@@ -17,6 +22,7 @@ PRODUCT_FIELDS = {"sku", "name", "slug", "description", "price", "currency", "ac
 
 @transaction.atomic
 def category_create(*, name: str, slug: str, parent: Category | None = None) -> Category:
+    _require_ownership()
     category = Category(name=name, slug=slug, parent=parent)
     category.full_clean()
     category.save()
@@ -25,6 +31,7 @@ def category_create(*, name: str, slug: str, parent: Category | None = None) -> 
 
 @transaction.atomic
 def category_update(*, category: Category, data: dict[str, Any]) -> Category:
+    _require_ownership()
     parent = data.get("parent", category.parent)
     if parent is not None and _is_in_subtree(candidate=parent, root=category):
         raise InvalidInput(
@@ -36,6 +43,7 @@ def category_update(*, category: Category, data: dict[str, Any]) -> Category:
 
 @transaction.atomic
 def category_delete(*, category: Category) -> None:
+    _require_ownership()
     try:
         category.delete()
     except ProtectedError as exc:
@@ -54,6 +62,7 @@ def product_create(
     description: str = "",
     active: bool = True,
 ) -> Product:
+    _require_ownership()
     product = Product(
         sku=sku,
         name=name,
@@ -71,16 +80,24 @@ def product_create(
 
 @transaction.atomic
 def product_update(*, product: Product, data: dict[str, Any]) -> Product:
+    _require_ownership()
     return _apply(product, data, PRODUCT_FIELDS)
 
 
 @transaction.atomic
 def product_delete(*, product: Product) -> None:
-    # Order lines protect the products they sold: history must keep pointing at a real product.
-    try:
-        product.delete()
-    except ProtectedError as exc:
-        raise Conflict("The product has been ordered; deactivate it instead.", code="in_use") from exc
+    # Nothing outside the catalog refers to a product by a foreign key: order lines keep the name and price they
+    # sold at, and stock and reviews keep its id (docs/seam.md).
+    _require_ownership()
+    product.delete()
+
+
+def _require_ownership() -> None:
+    if service_owns_the_catalog():
+        raise Unavailable(
+            "The catalog service owns the catalog now: the monolith's copy takes no writes; send them through "
+            "the proxy, which routes /api/catalog to the service."
+        )
 
 
 def _apply[M: (Category, Product)](instance: M, data: dict[str, Any], allowed: set[str]) -> M:

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
 from catalog import views
+from common.routers import ApiRouter
 
-router = SimpleRouter()
+router = ApiRouter()
 router.register("categories", views.CategoryViewSet, basename="category")
 router.register("products", views.ProductViewSet, basename="product")
 

@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from common.routers import ApiRouter
 from customers import views
 
-router = SimpleRouter()
+router = ApiRouter()
 router.register("addresses", views.AddressViewSet, basename="address")
 
 urlpatterns = [

@@ -12,15 +12,14 @@ class WarehouseAdmin(admin.ModelAdmin):
 
 @admin.register(Stock)
 class StockAdmin(admin.ModelAdmin):
-    list_display = ["product", "warehouse", "quantity", "updated_at"]
+    list_display = ["product_id", "warehouse", "quantity", "updated_at"]
     list_filter = ["warehouse"]
-    raw_id_fields = ["product"]
-    list_select_related = ["product", "warehouse"]
+    list_select_related = ["warehouse"]
 
 
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):
-    list_display = ["product", "warehouse", "quantity", "order", "status", "created_at"]
+    list_display = ["product_id", "warehouse", "quantity", "order", "status", "created_at"]
     list_filter = ["status", "warehouse"]
-    raw_id_fields = ["product", "order"]
-    list_select_related = ["product", "warehouse"]
+    raw_id_fields = ["order"]
+    list_select_related = ["warehouse"]

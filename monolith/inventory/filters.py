@@ -1,10 +1,10 @@
 import django_filters
 
-from common.filters import BooleanFilter
+from common.filters import BooleanFilter, FilterSet, IntegerFilter
 from inventory.models import Reservation, Stock, Warehouse
 
 
-class WarehouseFilter(django_filters.FilterSet):
+class WarehouseFilter(FilterSet):
     active = BooleanFilter(field_name="active")
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
 
@@ -13,19 +13,19 @@ class WarehouseFilter(django_filters.FilterSet):
         fields = ["active", "country"]
 
 
-class StockFilter(django_filters.FilterSet):
-    product = django_filters.NumberFilter(field_name="product_id")
-    warehouse = django_filters.NumberFilter(field_name="warehouse_id")
+class StockFilter(FilterSet):
+    product = IntegerFilter(field_name="product_id")
+    warehouse = IntegerFilter(field_name="warehouse_id")
 
     class Meta:
         model = Stock
         fields = ["product", "warehouse"]
 
 
-class ReservationFilter(django_filters.FilterSet):
-    product = django_filters.NumberFilter(field_name="product_id")
-    warehouse = django_filters.NumberFilter(field_name="warehouse_id")
-    order = django_filters.NumberFilter(field_name="order_id")
+class ReservationFilter(FilterSet):
+    product = IntegerFilter(field_name="product_id")
+    warehouse = IntegerFilter(field_name="warehouse_id")
+    order = IntegerFilter(field_name="order_id")
 
     class Meta:
         model = Reservation

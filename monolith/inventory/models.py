@@ -26,7 +26,7 @@ class Stock(models.Model):
     """Units of a product physically on hand in a warehouse. What is free to sell is this minus active
     reservations; that figure is computed, never stored, so it cannot drift."""
 
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    product_id = models.BigIntegerField(db_index=True)  # the catalog's id (docs/seam.md)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock")
     quantity = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -36,7 +36,9 @@ class Stock(models.Model):
         ordering = ["id"]
         verbose_name_plural = "stock"
         constraints = [
-            models.UniqueConstraint(fields=["product", "warehouse"], name="inventory_stock_one_per_product_warehouse"),
+            models.UniqueConstraint(
+                fields=["product_id", "warehouse"], name="inventory_stock_one_per_product_warehouse"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -49,7 +51,7 @@ class Reservation(models.Model):
         RELEASED = "released"
         FULFILLED = "fulfilled"
 
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    product_id = models.BigIntegerField(db_index=True)  # the catalog's id (docs/seam.md)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -60,7 +62,7 @@ class Reservation(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["product", "warehouse", "status"], name="inventory_res_prod_wh_status"),
+            models.Index(fields=["product_id", "warehouse", "status"], name="inventory_res_prod_wh_status"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="inventory_reservation_quantity_positive"),

@@ -1,6 +1,11 @@
 from rest_framework import serializers
 
+from common.integers import IntegerField
 from inventory.models import Reservation, Stock, Warehouse
+
+# Quantities are `integer` columns on PostgreSQL: the same ceiling on every engine, so that SQLite does not accept
+# what PostgreSQL cannot store, and neither reaches the database with it.
+MAX_QUANTITY = 2**31 - 1
 
 
 class WarehouseSerializer(serializers.ModelSerializer):
@@ -12,7 +17,7 @@ class WarehouseSerializer(serializers.ModelSerializer):
 
 class StockSerializer(serializers.ModelSerializer):
     # Products are another app's: referenced by id and checked by the service, not through the catalog's model.
-    product = serializers.IntegerField(source="product_id", min_value=1)
+    product = IntegerField(source="product_id", min_value=1)
     reserved = serializers.IntegerField(read_only=True)
     available = serializers.IntegerField(read_only=True)
 
@@ -20,21 +25,25 @@ class StockSerializer(serializers.ModelSerializer):
         model = Stock
         fields = ["id", "product", "warehouse", "quantity", "reserved", "available", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"quantity": {"max_value": MAX_QUANTITY}}
+        # A second record for a product and warehouse is the service's 409 `exists`, not DRF's 400 from the
+        # model's unique constraint.
+        validators: list[object] = []
 
 
 class StockUpdateSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0)
+    quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
 
 
 class ReservationSerializer(serializers.ModelSerializer):
-    product = serializers.IntegerField(source="product_id", min_value=1)
+    product = IntegerField(source="product_id", min_value=1)
     order = serializers.IntegerField(source="order_id", read_only=True)
 
     class Meta:
         model = Reservation
         fields = ["id", "product", "warehouse", "quantity", "order", "status", "created_at", "updated_at"]
         read_only_fields = ["status", "created_at", "updated_at"]
-        extra_kwargs = {"quantity": {"min_value": 1}}
+        extra_kwargs = {"quantity": {"min_value": 1, "max_value": MAX_QUANTITY}}
 
 
 class AvailabilitySerializer(serializers.Serializer):

@@ -42,9 +42,13 @@ def warehouse_delete(*, warehouse: Warehouse) -> None:
         ) from exc
 
 
-@transaction.atomic
 def stock_create(*, product_id: int, warehouse: Warehouse, quantity: int) -> Stock:
     _require_product(product_id)
+    return _stock_write(product_id, warehouse, quantity)
+
+
+@transaction.atomic
+def _stock_write(product_id: int, warehouse: Warehouse, quantity: int) -> Stock:
     if Stock.objects.filter(product_id=product_id, warehouse=warehouse).exists():
         raise Conflict("This warehouse already has a stock record for the product; change its quantity.", code="exists")
     return Stock.objects.create(product_id=product_id, warehouse=warehouse, quantity=quantity)
@@ -72,12 +76,16 @@ def stock_delete(*, stock: Stock) -> None:
     stock.delete()
 
 
-@transaction.atomic
 def reservation_create(
     *, product_id: int, warehouse: Warehouse, quantity: int, order_id: int | None = None
 ) -> Reservation:
     """Hold `quantity` units in one warehouse, e.g. for a phone order taken by staff."""
     _require_product(product_id)
+    return _reservation_write(product_id, warehouse, quantity, order_id)
+
+
+@transaction.atomic
+def _reservation_write(product_id: int, warehouse: Warehouse, quantity: int, order_id: int | None) -> Reservation:
     stock = Stock.objects.select_for_update().filter(product_id=product_id, warehouse=warehouse).first()
     free = stock.quantity - _reserved(product_id=product_id, warehouse_id=warehouse.id) if stock else 0
     if quantity > free:
@@ -152,6 +160,8 @@ def stock_fulfil_for_order(*, order_id: int) -> int:
 
 
 def _require_product(product_id: int) -> None:
+    """Asked before a transaction opens: the catalog may be a network call away (docs/seam.md), which must not hold
+    the database's write lock, and which may refuse (503) with nothing written."""
     if not catalog_selectors.product_exists(product_id=product_id, active_only=False):
         raise InvalidInput("Unknown product.", fields={"product": [f"No product with id {product_id}."]})
 

@@ -6,7 +6,6 @@ from orders.models import Order, OrderLine
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    raw_id_fields = ["product"]
 
 
 @admin.register(Order)

@@ -1,12 +1,13 @@
 import django_filters
 
+from common.filters import FilterSet, IntegerFilter
 from orders.models import Order
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(FilterSet):
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    customer = django_filters.NumberFilter(field_name="customer_id", label="Customer id (staff)")
+    customer = IntegerFilter(field_name="customer_id", label="Customer id (staff)")
 
     class Meta:
         model = Order

@@ -43,15 +43,17 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    # Products that were sold cannot be deleted: the history has to keep pointing at them.
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    # The catalog's id, not a foreign key: the catalog may live in another database (docs/seam.md). What the line
+    # needs later is copied onto it when the order is placed, so it never has to ask the catalog again.
+    product_id = models.BigIntegerField(db_index=True)
+    name = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "product"], name="orders_line_one_per_product"),
+            models.UniqueConstraint(fields=["order", "product_id"], name="orders_line_one_per_product"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_line_quantity_positive"),
         ]
 

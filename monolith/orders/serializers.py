@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from common.integers import IntegerField
 from orders.models import Order, OrderLine
 
 MAX_LINES = 100
@@ -11,7 +12,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderLine
-        fields = ["product", "quantity", "unit_price", "line_total"]
+        fields = ["product", "name", "quantity", "unit_price", "line_total"]
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -39,10 +40,10 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class LineRequestSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1)
+    product = IntegerField(min_value=1)
     quantity = serializers.IntegerField(min_value=1, max_value=1000)
 
 
 class OrderCreateSerializer(serializers.Serializer):
     lines = LineRequestSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
-    shipping_address = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    shipping_address = IntegerField(min_value=1, required=False, allow_null=True)

@@ -4,9 +4,10 @@
        │               │
        └──cancel──►  cancelled  ◄──cancel──┘
 
-Placing an order prices its lines from the catalog and reserves stock; shipping turns the reservations into
-stock that left; cancelling releases them. Each step happens in one transaction with the order row locked,
-so two concurrent transitions of the same order cannot both succeed.
+Placing an order prices and names its lines from the catalog (its public interface, answered by whichever side
+owns the catalog) and reserves stock; shipping turns the reservations into stock that left; cancelling releases
+them. Each step happens in one transaction with the order row locked, so two concurrent transitions of the same
+order cannot both succeed.
 """
 
 from __future__ import annotations
@@ -40,12 +41,23 @@ class LineRequest:
     quantity: int
 
 
-@transaction.atomic
 def order_create(*, customer_id: int, lines: Sequence[LineRequest], shipping_address_id: int | None = None) -> Order:
     if not lines:
         raise InvalidInput("An order needs at least one line.", fields={"lines": ["This list may not be empty."]})
+    # Asked before the transaction opens: the catalog may be a network call away (docs/seam.md), which must not
+    # hold the database's write lock (SQLite takes it at BEGIN), and which may refuse (503) with nothing written.
     quotes = catalog_selectors.product_price_quotes(product_ids=[line.product_id for line in lines])
     _check_lines(lines, quotes)
+    return _order_write(customer_id, lines, quotes, shipping_address_id)
+
+
+@transaction.atomic
+def _order_write(
+    customer_id: int,
+    lines: Sequence[LineRequest],
+    quotes: dict[int, catalog_selectors.PriceQuote],
+    shipping_address_id: int | None,
+) -> Order:
     if shipping_address_id is not None and not customer_selectors.address_belongs_to(
         address_id=shipping_address_id, customer_id=customer_id
     ):
@@ -60,7 +72,11 @@ def order_create(*, customer_id: int, lines: Sequence[LineRequest], shipping_add
     )
     OrderLine.objects.bulk_create(
         OrderLine(
-            order=order, product_id=line.product_id, quantity=line.quantity, unit_price=quotes[line.product_id].price
+            order=order,
+            product_id=line.product_id,
+            name=quotes[line.product_id].name,
+            quantity=line.quantity,
+            unit_price=quotes[line.product_id].price,
         )
         for line in lines
     )

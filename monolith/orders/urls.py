@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from common.routers import ApiRouter
 from orders import views
 
-router = SimpleRouter()
+router = ApiRouter()
 router.register("", views.OrderViewSet, basename="order")
 
 urlpatterns = router.urls

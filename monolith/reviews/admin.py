@@ -5,7 +5,7 @@ from reviews.models import Review
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
-    list_display = ["id", "product", "customer", "rating", "title", "created_at"]
+    list_display = ["id", "product_id", "customer", "rating", "title", "created_at"]
     list_filter = ["rating"]
     search_fields = ["title", "body"]
-    raw_id_fields = ["product", "customer"]
+    raw_id_fields = ["customer"]

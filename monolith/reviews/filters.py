@@ -1,12 +1,11 @@
-import django_filters
-
+from common.filters import FilterSet, IntegerFilter
 from reviews.models import Review
 
 
-class ReviewFilter(django_filters.FilterSet):
-    product = django_filters.NumberFilter(field_name="product_id")
-    customer = django_filters.NumberFilter(field_name="customer_id")
-    min_rating = django_filters.NumberFilter(field_name="rating", lookup_expr="gte")
+class ReviewFilter(FilterSet):
+    product = IntegerFilter(field_name="product_id")
+    customer = IntegerFilter(field_name="customer_id")
+    min_rating = IntegerFilter(field_name="rating", lookup_expr="gte")
 
     class Meta:
         model = Review

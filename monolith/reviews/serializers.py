@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from common.integers import IntegerField
 from reviews.models import MAX_RATING, MIN_RATING, Review
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    product = serializers.IntegerField(source="product_id", min_value=1)
+    product = IntegerField(source="product_id", min_value=1)
     customer = serializers.IntegerField(source="customer_id", read_only=True)
     rating = serializers.IntegerField(min_value=MIN_RATING, max_value=MAX_RATING)
 

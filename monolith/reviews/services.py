@@ -13,10 +13,15 @@ from reviews.models import Review
 REVIEW_FIELDS = {"rating", "title", "body"}
 
 
-@transaction.atomic
 def review_create(*, customer_id: int, product_id: int, rating: int, title: str = "", body: str = "") -> Review:
+    # Asked before the transaction opens: the catalog may be a network call away (docs/seam.md).
     if not catalog_selectors.product_exists(product_id=product_id, active_only=True):
         raise InvalidInput("Unknown product.", fields={"product": [f"No product with id {product_id} is for sale."]})
+    return _review_write(customer_id, product_id, rating, title, body)
+
+
+@transaction.atomic
+def _review_write(customer_id: int, product_id: int, rating: int, title: str, body: str) -> Review:
     duplicate = Conflict("You have already reviewed this product; change that review instead.", code="already_reviewed")
     if Review.objects.filter(customer_id=customer_id, product_id=product_id).exists():
         raise duplicate

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from common.routers import ApiRouter
 from reviews import views
 
-router = SimpleRouter()
+router = ApiRouter()
 router.register("", views.ReviewViewSet, basename="review")
 
 urlpatterns = router.urls

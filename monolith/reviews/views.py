@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from common.integers import InvalidInteger, parse_integer
 from customers import selectors as customer_selectors
 from customers import services as customer_services
 from reviews import selectors, services
@@ -64,6 +65,8 @@ class ReviewViewSet(viewsets.ModelViewSet):
     def summary(self, request: Request) -> Response:
         """Number of reviews and average rating of one product."""
         raw = request.query_params.get("product", "")
-        if not raw.isdigit():
-            raise ValidationError({"product": ["A product id is required."]})
-        return Response(RatingSummarySerializer(selectors.rating_summary(product_id=int(raw))).data)
+        try:
+            product_id = parse_integer(raw)
+        except InvalidInteger as exc:
+            raise ValidationError({"product": [str(exc) if raw else "A product id is required."]}) from exc
+        return Response(RatingSummarySerializer(selectors.rating_summary(product_id=product_id)).data)

@@ -81,8 +81,8 @@ class World:
 
     leaves: list[Leaf] = field(default_factory=list)
     warehouse_ids: list[int] = field(default_factory=list)
-    # currency -> parallel lists of product ids and prices, active products only
-    catalogue: dict[str, tuple[list[int], list[Decimal]]] = field(default_factory=dict)
+    # currency -> parallel lists of product ids, prices and names, active products only
+    catalogue: dict[str, tuple[list[int], list[Decimal], list[str]]] = field(default_factory=dict)
     stock: dict[tuple[int, int], int] = field(default_factory=dict)
     stock_places: dict[int, list[int]] = field(default_factory=dict)
     # (product, warehouse) -> id of stock rows that were already in the database
@@ -199,9 +199,10 @@ class ShopSeeder:
                 sku = f"{leaf.department[:3].upper()}-{pid:07d}"
                 slug = f"{slugify(name)}-{pid}"
                 if active:
-                    ids, prices = catalogue.setdefault(currency, ([], []))
+                    ids, prices, names = catalogue.setdefault(currency, ([], [], []))
                     ids.append(pid)
                     prices.append(price)
+                    names.append(name)
                 yield (pid, sku, name, slug, description, price, currency, active, leaf.category_id, created, updated)
 
         fields = ["id", "sku", "name", "slug", "description", "price", "currency", "active", "category",
@@ -286,7 +287,7 @@ class ShopSeeder:
             (first + n, pid, warehouse_id, quantity, stamp, stamp)
             for n, ((pid, warehouse_id), quantity) in enumerate(new)
         )
-        fields = ["id", "product", "warehouse", "quantity", "created_at", "updated_at"]
+        fields = ["id", "product_id", "warehouse", "quantity", "created_at", "updated_at"]
         written = self.writer.write(Stock, fields, rows)
         # Stock rows that were already there only grow, where new reservations needed more than was on hand.
         raised = [(self.world.stock[key], sid) for key, sid in existing.items()]
@@ -300,10 +301,12 @@ class ShopSeeder:
     def _load_missing_world(self) -> None:
         """Seeding orders alone (`--products 0 --customers 0`) draws on what the database already holds."""
         if not self.world.catalogue:
-            for pid, price, currency in Product.objects.filter(active=True).values_list("id", "price", "currency"):
-                ids, prices = self.world.catalogue.setdefault(currency, ([], []))
+            products = Product.objects.filter(active=True).values_list("id", "price", "currency", "name")
+            for pid, price, currency, name in products:
+                ids, prices, names = self.world.catalogue.setdefault(currency, ([], [], []))
                 ids.append(pid)
                 prices.append(price)
+                names.append(name)
             for sid, pid, warehouse_id, quantity in Stock.objects.values_list(
                 "id", "product_id", "warehouse_id", "quantity"
             ):
@@ -324,9 +327,9 @@ class ShopSeeder:
 
 ORDER_FIELDS = ["id", "customer", "status", "currency", "total", "shipping_address", "created_at", "updated_at",
                 "paid_at", "shipped_at", "cancelled_at"]  # fmt: skip
-LINE_FIELDS = ["id", "order", "product", "quantity", "unit_price"]
-RESERVATION_FIELDS = ["id", "product", "warehouse", "quantity", "order", "status", "created_at", "updated_at"]
-REVIEW_FIELDS = ["id", "product", "customer", "rating", "title", "body", "created_at", "updated_at"]
+LINE_FIELDS = ["id", "order", "product_id", "name", "quantity", "unit_price"]
+RESERVATION_FIELDS = ["id", "product_id", "warehouse", "quantity", "order", "status", "created_at", "updated_at"]
+REVIEW_FIELDS = ["id", "product_id", "customer", "rating", "title", "body", "created_at", "updated_at"]
 CENTS = ("99", "99", "95", "49", "00")
 
 
@@ -361,15 +364,15 @@ class OrderPlanner:
             oid = first_order + n
             customer_id = rng.choice(world.customer_ids)
             currency = rng.choices(currencies, weights)[0]
-            ids, prices = world.catalogue[currency]
+            ids, prices, names = world.catalogue[currency]
             created = self.as_of - dt.timedelta(seconds=span * (1 - (n + rng.random()) / count))
             status, paid_at, shipped_at, cancelled_at = self._lifecycle(created)
             total = Decimal("0.00")
             for index in rng.sample(range(len(ids)), min(rng.randint(1, max_lines), len(ids))):
-                pid, price = ids[index], prices[index]
+                pid, price, name = ids[index], prices[index], names[index]
                 quantity = rng.choices((1, 2, 3, 4), (70, 18, 8, 4))[0]
                 total += price * quantity
-                lines.append((next_line, oid, pid, quantity, price))
+                lines.append((next_line, oid, pid, name, quantity, price))
                 next_line += 1
                 if status in (Order.Status.PENDING, Order.Status.PAID):
                     self._reserve(oid, pid, quantity, created)

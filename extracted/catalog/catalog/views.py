@@ -1,5 +1,6 @@
 from django.db.models import QuerySet
 from rest_framework import viewsets
+from rest_framework.renderers import JSONRenderer
 from rest_framework.serializers import BaseSerializer
 
 from catalog import selectors, services
@@ -8,11 +9,16 @@ from catalog.models import Category, Product
 from catalog.serializers import CategorySerializer, ProductSerializer
 from common.permissions import IsStaffOrReadOnly
 
+# JSON only, in every environment: the catalog's paths move to a service, which has no sessions, login page or CSRF
+# cookie for DRF's browsable API to use, so neither side offers it (docs/identity.md §4).
+RENDERERS = [JSONRenderer]
+
 
 class CategoryViewSet(viewsets.ModelViewSet):
     """The category tree: anyone reads, staff changes. A category with children or products cannot be deleted."""
 
     serializer_class = CategorySerializer
+    renderer_classes = RENDERERS
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = CategoryFilter
     search_fields = ["name", "slug"]
@@ -36,6 +42,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     """Products: anyone reads active ones, staff also sees inactive ones and changes them."""
 
     serializer_class = ProductSerializer
+    renderer_classes = RENDERERS
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = ProductFilter
     search_fields = ["name", "sku", "description"]

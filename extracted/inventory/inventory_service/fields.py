@@ -130,6 +130,22 @@ class Integer(Field):
 
 
 @dataclass(frozen=True)
+class Id(Integer):
+    """An id of another service's row (a product): the monolith's one integer rule, not DRF's (no 2.0, no "1.0")."""
+
+    def clean(self, value: Any) -> int:
+        try:
+            number = numbers.body_id(value)
+        except numbers.NotANumber as exc:
+            raise FieldError("A valid integer is required.") from exc
+        except numbers.OutOfRange as exc:
+            raise FieldError(str(exc)) from exc
+        if self.min_value is not None and number < self.min_value:
+            raise FieldError(f"Ensure this value is greater than or equal to {self.min_value}.")
+        return number
+
+
+@dataclass(frozen=True)
 class Reference(Field):
     """A primary key of another table of this service (DRF's PrimaryKeyRelatedField): converted here, looked up by
     the caller, which reports `does_not_exist(value)` when no row has it."""

@@ -76,11 +76,11 @@ def _apply_filter(spec: Filter, raw: str, found: Where) -> None:
         if raw == "":
             return
         try:
-            number = numbers.filter_number(raw)
-        except numbers.NotANumber as exc:
-            raise ValueError("Enter a number.") from exc
-        found.clauses.append(f"{spec.column} = %s" if number is not None else "FALSE")
-        found.params.extend([number] if number is not None else [])
+            number = numbers.integer(raw)
+        except numbers.InvalidInteger as exc:
+            raise ValueError(str(exc)) from exc
+        found.clauses.append(f"{spec.column} = %s")
+        found.params.append(number)
     elif spec.kind == "boolean":
         word = raw.strip().lower()
         if word == "":

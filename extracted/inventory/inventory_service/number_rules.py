@@ -1,14 +1,14 @@
 """How the monolith reads a number from text, rule by rule, so that the same input means the same thing here.
 
-Each reader names the monolith's component whose rule it follows (DRF, Django, django-filter). They are kept
-apart on purpose: the monolith reads an integer body field, a primary key, a filter and a page number differently
-(`int()` after stripping `.0`, `int()` of anything, a Decimal truncated by the database, `int()` of text).
+Most integers follow the monolith's one integer rule (its `common/integers.py`, `integer` here): ASCII digits with
+an optional sign, nothing around them, within PostgreSQL's bigint — an id in a path, an integer filter, a product
+id in a body. Two readers are DRF's own and stay apart: an integer body field that is not an id (a quantity:
+`int()` after stripping `.0`) and a primary key of this service's own table (`int()` of anything).
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # PostgreSQL's bigint, the type of every id column: a key outside it names no row.
@@ -19,10 +19,53 @@ LARGEST_QUANTITY = 2**31 - 1
 # DRF's IntegerField refuses longer strings before trying to read them.
 MAX_STRING_LENGTH = 1000
 _TRAILING_ZERO_DECIMALS = re.compile(r"\.0*\s*$")
+GRAMMAR = re.compile(r"[+-]?[0-9]+")
 
 
 class NotANumber(ValueError):
     pass
+
+
+class InvalidInteger(ValueError):
+    """Text that is not an integer by the one rule; the message is the monolith's."""
+
+
+class NotAnInteger(InvalidInteger):
+    def __init__(self) -> None:
+        super().__init__("Enter a whole number.")
+
+
+class OutOfRange(InvalidInteger):
+    def __init__(self, *, negative: bool) -> None:
+        if negative:
+            super().__init__(f"Ensure this value is greater than or equal to {SMALLEST_ID}.")
+        else:
+            super().__init__(f"Ensure this value is less than or equal to {LARGEST_ID}.")
+
+
+def integer(text: str) -> int:
+    """The one integer rule."""
+    if not GRAMMAR.fullmatch(text):
+        raise NotAnInteger()
+    negative = text.startswith("-")
+    # Counted before int(): Python refuses to convert more than 4300 digits.
+    if len(text.lstrip("+-").lstrip("0")) > len(str(LARGEST_ID)):
+        raise OutOfRange(negative=negative)
+    value = int(text)
+    if not SMALLEST_ID <= value <= LARGEST_ID:
+        raise OutOfRange(negative=negative)
+    return value
+
+
+def body_id(data: Any) -> int:
+    """The monolith's IntegerField for ids in a body: a JSON integer (not a boolean) or text by the one rule.
+    NotANumber for anything else (DRF's "A valid integer is required."), OutOfRange past bigint."""
+    if isinstance(data, bool) or not isinstance(data, int | str):
+        raise NotANumber
+    try:
+        return integer(str(data))
+    except NotAnInteger as exc:
+        raise NotANumber from exc
 
 
 def body_integer(data: Any) -> int:
@@ -39,28 +82,6 @@ def key_lookup(data: Any) -> int:
     if isinstance(data, bool):
         raise TypeError("a boolean is not a key")
     return int(data)
-
-
-def path_key(segment: str) -> int | None:
-    """An id in a path, as the monolith's detail views read it (`int()` of the segment); None names no row."""
-    try:
-        value = int(segment)
-    except ValueError:
-        return None
-    return value if SMALLEST_ID <= value <= LARGEST_ID else None
-
-
-def filter_number(text: str) -> int | None:
-    """django-filter's NumberFilter: a finite Decimal (else "Enter a number."), which the integer column then
-    compares as `int()` of it (truncated). None when the number is outside bigint and so matches no row."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise NotANumber from exc
-    if not value.is_finite():
-        raise NotANumber
-    number = int(value)
-    return number if SMALLEST_ID <= number <= LARGEST_ID else None
 
 
 def in_id_range(value: int) -> bool:

@@ -80,3 +80,35 @@ def test_a_non_numeric_price_filter_is_a_400_naming_the_field(anon, db):
 def test_a_non_boolean_active_filter_is_a_400(anon, db):
     error = assert_error(anon.get(PRODUCTS, {"active": "sometimes"}), 400, "invalid")
     assert "active" in error["fields"]
+
+
+def test_ids_asks_for_a_batch_of_products_in_one_request(anon, make_product):
+    a, _, c = make_product(), make_product(), make_product()
+
+    assert ids(anon.get(PRODUCTS, {"ids": f"{c.id},{a.id},999999"})) == [a.id, c.id]
+
+
+def test_ids_shows_staff_the_inactive_products_among_them(anon, client_for, charlie, make_product):
+    on, off = make_product(active=True), make_product(active=False)
+    both = f"{on.id},{off.id}"
+
+    assert ids(anon.get(PRODUCTS, {"ids": both})) == [on.id]
+    assert ids(client_for(charlie).get(PRODUCTS, {"ids": both})) == [on.id, off.id]
+
+
+def test_a_hundred_ids_fit_one_page(anon, make_product):
+    made = [make_product().id for _ in range(3)]
+    asked = made + list(range(10**9, 10**9 + 97))
+
+    assert ids(anon.get(PRODUCTS, {"ids": ",".join(map(str, asked)), "page_size": "100"})) == made
+
+
+def test_more_than_a_hundred_ids_is_a_400_not_a_silent_cap(anon, db):
+    error = assert_error(anon.get(PRODUCTS, {"ids": ",".join(map(str, range(1, 102)))}), 400, "invalid")
+    assert error["fields"] == {"ids": ["Ask for at most 100 ids at once (not 101)."]}
+
+
+def test_ids_follow_the_integer_rule(anon, db):
+    for bad in ("1,,2", "1,x", "1.5", "1, 2", "99999999999999999999"):
+        error = assert_error(anon.get(PRODUCTS, {"ids": bad}), 400, "invalid")
+        assert list(error["fields"]) == ["ids"], bad

@@ -59,3 +59,44 @@ def test_postgresql_options_are_left_alone(monkeypatch):
     database = load("config.settings.development").DATABASES["default"]
 
     assert "transaction_mode" not in database.get("OPTIONS", {})
+
+
+def production_environment(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("ALLOWED_HOSTS", "shop.example")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///:memory:")
+
+
+def test_production_needs_no_catalog_service_until_one_is_configured(monkeypatch):
+    production_environment(monkeypatch)
+    monkeypatch.delenv("CATALOG_SERVICE_URL", raising=False)
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+
+    settings = load("config.settings.production")
+
+    assert settings.CATALOG_SERVICE_URL == ""
+
+
+def test_production_with_a_catalog_service_refuses_to_start_without_the_identity_key(monkeypatch):
+    production_environment(monkeypatch)
+    monkeypatch.setenv("CATALOG_SERVICE_URL", "http://catalog:8001")
+    monkeypatch.setenv("STRANGLER_IDENTITY_KEY", "too-short")
+
+    with pytest.raises(ImproperlyConfigured, match="STRANGLER_IDENTITY_KEY"):
+        load("config.settings.production")
+
+    monkeypatch.setenv("STRANGLER_IDENTITY_KEY", "k" * 32)
+    monkeypatch.setenv("CATALOG_SERVICE_TIMEOUT", "0.5")
+    sys.modules.pop("config.settings.base", None)  # where the timeout is read
+    settings = load("config.settings.production")
+    assert (settings.CATALOG_SERVICE_URL, settings.CATALOG_SERVICE_TIMEOUT_S) == ("http://catalog:8001", 0.5)
+
+
+def test_development_finds_the_catalog_service_where_make_up_runs_it(monkeypatch):
+    monkeypatch.delenv("CATALOG_SERVICE_URL", raising=False)
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+
+    settings = load("config.settings.development")
+
+    assert settings.CATALOG_SERVICE_URL == "http://127.0.0.1:8001"
+    assert len(settings.STRANGLER_IDENTITY_KEY) >= 32

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "reviews",
     "seeding",
     "identity",
+    "ownership",
 ]
 
 MIDDLEWARE = [
@@ -43,6 +45,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its refusals get every header the API's answers get.
+    "identity.middleware.CredentialsFirst",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,7 +123,28 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Path ids go through common.integers' `id` converter: 64-bit integers, as the id columns are.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64"}},
 }
+
+# The catalog service, asked by the monolith's other apps once the engine records that it owns the catalog
+# (docs/seam.md). Each environment sets CATALOG_SERVICE_URL and STRANGLER_IDENTITY_KEY.
+CATALOG_SERVICE_TIMEOUT_S: float = env.float("CATALOG_SERVICE_TIMEOUT", default=2.0)
+IDENTITY_KEY_VARIABLE = "STRANGLER_IDENTITY_KEY"
+IDENTITY_KEY_MIN_LENGTH = 32
+
+
+def service_identity_key(default: str | environ.NoValue = environ.Env.NOTSET) -> str:
+    """The proxy's identity key, with which the monolith signs its own calls to services (docs/identity.md)."""
+    key = env.str(IDENTITY_KEY_VARIABLE, default=default)
+    if len(key) < IDENTITY_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"Set the {IDENTITY_KEY_VARIABLE} environment variable to the proxy's identity key "
+            f"(at least {IDENTITY_KEY_MIN_LENGTH} characters; it is {len(key)}): the monolith signs its calls to "
+            "the catalog service with it."
+        )
+    return key
+
 
 LOGGING = {
     "version": 1,

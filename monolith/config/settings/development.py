@@ -1,13 +1,17 @@
 """Local development: everything has a safe default, so `make up` needs no configuration."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, REST_FRAMEWORK, env, serving_ready
+from .base import BASE_DIR, REST_FRAMEWORK, env, service_identity_key, serving_ready
 
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-strangler-development-only")
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 DATABASES = {"default": serving_ready(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+
+# `make up` runs the catalog service on :8001; its development settings fall back to this key when run alone.
+CATALOG_SERVICE_URL = env.str("CATALOG_SERVICE_URL", default="http://127.0.0.1:8001")
+STRANGLER_IDENTITY_KEY = service_identity_key(default="strangler-development-identity-key-not-secret")
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

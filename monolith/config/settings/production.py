@@ -1,12 +1,16 @@
 """Production: nothing secret or environment-specific has a default; a missing variable stops the start."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, STORAGES, env, serving_ready
+from .base import BASE_DIR, STORAGES, env, service_identity_key, serving_ready
 
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": serving_ready(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+
+# Needed from the catalog's cutover on; until then the monolith never calls the service.
+CATALOG_SERVICE_URL = env.str("CATALOG_SERVICE_URL", default="")
+STRANGLER_IDENTITY_KEY = service_identity_key() if CATALOG_SERVICE_URL else ""
 
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 WHITENOISE_USE_FINDERS = False

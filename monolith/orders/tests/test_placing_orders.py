@@ -13,7 +13,7 @@ def nothing_changed(*products):
 
 
 def test_a_customer_places_an_order_and_the_total_comes_from_the_lines(place, alice, stocked):
-    mug, tent = stocked(price="12.50"), stocked(price="199.00")
+    mug, tent = stocked(price="12.50", name="Enamel mug"), stocked(price="199.00", name="Alpine tent")
 
     response = place(alice, {mug: 3, tent: 1})
 
@@ -23,8 +23,8 @@ def test_a_customer_places_an_order_and_the_total_comes_from_the_lines(place, al
     assert body["currency"] == "EUR"
     assert body["total"] == "236.50"
     assert body["lines"] == [
-        {"product": mug.id, "quantity": 3, "unit_price": "12.50", "line_total": "37.50"},
-        {"product": tent.id, "quantity": 1, "unit_price": "199.00", "line_total": "199.00"},
+        {"product": mug.id, "name": "Enamel mug", "quantity": 3, "unit_price": "12.50", "line_total": "37.50"},
+        {"product": tent.id, "name": "Alpine tent", "quantity": 1, "unit_price": "199.00", "line_total": "199.00"},
     ]
 
 

@@ -11,6 +11,8 @@ from customers.models import Customer
 from inventory import selectors as inventory_selectors
 from inventory.models import Reservation
 from orders.models import Order, OrderLine
+from ownership import services as ownership_services
+from ownership.selectors import Owner
 from reviews.models import Review
 
 SMALL = {"products": 60, "customers": 12, "orders": 40, "lines_per_order": 3}
@@ -171,3 +173,12 @@ def test_orders_without_any_products_are_refused_and_leave_nothing_behind(db):
     with pytest.raises(CommandError, match="products"):
         seed(products=0)
     assert not Customer.objects.exists()
+
+
+def test_while_the_service_owns_the_catalog_the_seed_leaves_it_alone(db):
+    ownership_services.data_owner_record(spec="catalog", owner=Owner.SERVICE)
+
+    assert "the catalog service owns the catalog; nothing to do" in seed(if_empty=True)
+    with pytest.raises(CommandError, match="the catalog service owns the catalog"):
+        seed()
+    assert not Product.objects.exists() and not Order.objects.exists()

@@ -19,7 +19,10 @@ from strangler_proxy.errors import SettingsInvalid
 
 pytest_plugins = ("control_plane_fixtures",)
 
-WATCHERS = "select pid from pg_stat_activity where application_name = 'strangler-proxy-watcher'"
+WATCHERS = (
+    "select pid from pg_stat_activity "
+    "where application_name = 'strangler-proxy-watcher' and datname = current_database()"
+)
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 

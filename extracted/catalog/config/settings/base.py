@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "identity.middleware.VaryLikeTheMonolith",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its refusals get every header the API's answers get (as in the monolith).
+    "identity.middleware.CredentialsFirst",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -108,6 +110,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Path ids go through common.integers' `id` converter: 64-bit integers, as the id columns are.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64"}},
 }
 
 LOGGING = {

@@ -45,7 +45,8 @@ class Call:
         return self.request.query_params
 
     @property
-    def path_params(self) -> Mapping[str, str]:
+    def path_params(self) -> Mapping[str, Any]:
+        """Ids are integers already (the routes' `id` converter)."""
         return self.request.path_params
 
     async def body(self) -> Body:

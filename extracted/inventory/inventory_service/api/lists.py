@@ -7,7 +7,6 @@ from typing import Any
 
 from inventory_service.api.endpoint import Answer, Call
 from inventory_service.listing import Listing, order_by, where
-from inventory_service.number_rules import path_key
 from inventory_service.pagination import links, page_size
 from inventory_service.store.paging import page_of
 
@@ -27,6 +26,7 @@ async def list_answer(
     return 200, {"count": page.count, "next": next_url, "previous": previous_url, "results": [shown(r) for r in rows]}
 
 
-def object_id(call: Call, name: str = "pk") -> int | None:
-    """The id in the path as the monolith's detail views read it; None names nothing (their 404)."""
-    return path_key(call.path_params[name])
+def object_id(call: Call, name: str = "pk") -> int:
+    """The id in the path, an integer by the one rule (the route matched nothing otherwise)."""
+    value: int = call.path_params[name]
+    return value

@@ -17,7 +17,7 @@ from inventory_service.api.lists import list_answer, object_id
 from inventory_service.api.references import require_product, warehouse_named
 from inventory_service.database import Connection
 from inventory_service.errors import ApiError, IdempotencyMismatch, InvalidInput, NotFound
-from inventory_service.fields import Field, Integer, Reference, read_only, validate
+from inventory_service.fields import Field, Id, Integer, Reference, read_only, validate
 from inventory_service.number_rules import LARGEST_QUANTITY
 from inventory_service.rendering import Prerendered, json_bytes
 from inventory_service.store import idempotency, reservations
@@ -27,7 +27,7 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
 FIELDS: tuple[Field, ...] = (
     read_only("id", "ID", "integer"),
-    Integer("product", "Product", min_value=1, options={"min_value": 1}),
+    Id("product", "Product", min_value=1, options={"min_value": 1}),
     Reference("warehouse", "Warehouse"),
     Integer(
         "quantity",
@@ -56,7 +56,7 @@ async def list_reservations(call: Call) -> Answer:
 async def retrieve_reservation(call: Call) -> Answer:
     reservation_id = object_id(call)
     async with call.services.pool.connection() as conn:
-        row = await reservations.get(conn, reservation_id) if reservation_id is not None else None
+        row = await reservations.get(conn, reservation_id)
     if row is None:
         raise NotFound("Not found.")
     return 200, reservations.shown(row)
@@ -112,7 +112,7 @@ async def _reserve(call: Call, conn: Connection, data: dict[str, Any], *, form: 
 async def release_reservation(call: Call) -> Answer:
     reservation_id = object_id(call)
     async with call.services.pool.connection() as conn, conn.transaction():
-        row = await reservations.release(conn, reservation_id) if reservation_id is not None else None
+        row = await reservations.release(conn, reservation_id)
     if row is None:
         raise NotFound("Not found.")
     return 200, reservations.shown(row)

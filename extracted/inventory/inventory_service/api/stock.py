@@ -9,14 +9,14 @@ from inventory_service.api.endpoint import Answer, Call, Endpoint
 from inventory_service.api.lists import list_answer, object_id
 from inventory_service.api.references import require_product, warehouse_named
 from inventory_service.errors import NotFound
-from inventory_service.fields import Field, Integer, Reference, read_only, validate
+from inventory_service.fields import Field, Id, Integer, Reference, read_only, validate
 from inventory_service.number_rules import LARGEST_QUANTITY
 from inventory_service.store import stock
 
 DESCRIPTION = "Units on hand per product and warehouse (staff only). Only the quantity of a stock record changes."
 FIELDS: tuple[Field, ...] = (
     read_only("id", "ID", "integer"),
-    Integer("product", "Product", min_value=1, options={"min_value": 1}),
+    Id("product", "Product", min_value=1, options={"min_value": 1}),
     Reference("warehouse", "Warehouse"),
     Integer(
         "quantity",
@@ -85,7 +85,7 @@ async def delete_stock(call: Call) -> Answer:
 
 async def _existing(conn: Any, call: Call) -> dict[str, Any]:
     stock_id = object_id(call)
-    row = await stock.get(conn, stock_id) if stock_id is not None else None
+    row = await stock.get(conn, stock_id)
     if row is None:
         raise NotFound("Not found.")
     return row

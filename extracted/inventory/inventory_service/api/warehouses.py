@@ -107,7 +107,7 @@ async def _check_code(conn: Any, checked: Validated, *, other_than: int | None) 
 
 async def _existing(conn: Any, call: Call) -> dict[str, Any]:
     warehouse_id = object_id(call)
-    row = await warehouses.get(conn, warehouse_id) if warehouse_id is not None else None
+    row = await warehouses.get(conn, warehouse_id)
     if row is None:
         raise NotFound("Not found.")
     return row

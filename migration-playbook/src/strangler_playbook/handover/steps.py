@@ -18,6 +18,7 @@ from strangler_playbook.database.state import delete_prefix
 from strangler_playbook.errors import HandoverAborted, StateError, summary
 from strangler_playbook.handover.follow import wait_for_follower
 from strangler_playbook.handover.guard import set_guard
+from strangler_playbook.handover.owner_record import record_owner
 from strangler_playbook.handover.proxy_seam import Owner, ProxyControl, WriteHold
 from strangler_playbook.handover.publish import publish_verified
 from strangler_playbook.handover.run import HandoverRun
@@ -136,6 +137,7 @@ def _flip(ctx: RunContext, run: HandoverRun, *, to: Owner, journal: dict[str, An
     with ctx.target.transaction():
         delete_prefix(ctx.target, ctx.prefix)
     guarded = set_guard(run.monolith_url, run.spec, on=to == "service")
+    record_owner(run.monolith_url, run.spec.name, to)  # before the journal: a re-run after a kill records it again
     journal["owner"] = to
     run.write_journal({**journal, "step": "flipped"})
     return f"the {to} owns the data of {run.spec.name}" + (
@@ -171,6 +173,7 @@ def undo_flip(run: HandoverRun, proxy: ProxyControl, *, back_to: Owner, journal:
             delete_prefix(ctx.target, ctx.prefix)
     start_capture(run, forward=back_to == "monolith")
     set_guard(run.monolith_url, run.spec, on=back_to == "service")
+    record_owner(run.monolith_url, run.spec.name, back_to)
     journal["owner"] = back_to
     run.write_journal({**journal, "step": "flip undone"})
     publish_verified(run, proxy, back_to, None)

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from catalog import selectors as catalog_selectors
+from ownership import selectors as ownership_selectors
 from seeding.shop import DEFAULT_AS_OF, SEEDED_CUSTOMER_PASSWORD, Made, ShopSeeder, Sizes, flush
 
 
@@ -41,6 +42,13 @@ class Command(BaseCommand):
         sizes = Sizes(options["products"], options["customers"], options["orders"], options["lines_per_order"])
         if min(sizes.products, sizes.customers, sizes.orders) < 0 or sizes.lines_per_order < 1:
             raise CommandError("sizes must be >= 0 and --lines-per-order >= 1")
+        if ownership_selectors.data_owner(spec="catalog") != ownership_selectors.Owner.MONOLITH:
+            # The seed writes the catalog's tables directly; from cutover on they are the service's copy (and after
+            # retire they are gone), so a seed would diverge from the service or fail.
+            if options["if_empty"]:
+                self.stdout.write("seed: the catalog service owns the catalog; nothing to do (--if-empty)")
+                return
+            raise CommandError("the catalog service owns the catalog: seed only while the monolith owns it")
         if options["if_empty"] and catalog_selectors.product_list(include_inactive=True).exists():
             self.stdout.write("seed: the catalog already has products; nothing to do (--if-empty)")
             return

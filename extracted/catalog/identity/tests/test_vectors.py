@@ -1,0 +1,93 @@
+"""The verifier side of docs/identity-vectors.json, the vectors a third party implements the contract from (the
+proxy's tests check the signer side of the same file): every signed vector verifies and signs back byte for byte,
+every verified vector is accepted or refused as it says, and a request carrying what the proxy forwards is
+authenticated by the identity alone."""
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from common.testing import assert_error
+from conftest import identity_header
+from identity.signing import Identity, InvalidIdentity, sign, verify
+from identity.user import ServiceUser
+
+VECTORS = Path(__file__).resolve().parents[4] / "docs" / "identity-vectors.json"
+if not VECTORS.exists():
+    pytest.skip(f"{VECTORS} is not part of this checkout", allow_module_level=True)
+CONTRACT = json.loads(VECTORS.read_text(encoding="utf-8"))
+KEY = CONTRACT["key"]
+
+
+def as_identity(claims: dict) -> Identity:
+    return Identity(
+        user_id=claims["sub"],
+        username=claims["username"],
+        is_staff=claims["staff"],
+        issued_at=claims["iat"],
+        expires_at=claims["exp"],
+    )
+
+
+@pytest.mark.parametrize("vector", CONTRACT["signed"], ids=lambda vector: vector["name"])
+def test_a_signed_vector_verifies_and_signs_back_byte_for_byte(vector):
+    verified = verify(vector["header"], key=KEY, now=vector["now"])
+
+    assert verified == as_identity(vector["claims"])
+    assert sign(verified, key=KEY) == vector["header"]
+    payload = vector["header"].split(".")[1]
+    assert base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)) == vector["payload"].encode("ascii")
+
+
+@pytest.mark.parametrize("vector", CONTRACT["verified"], ids=lambda vector: vector["name"])
+def test_a_verified_vector_is_accepted_or_refused_as_it_says(vector):
+    if vector["accept"]:
+        assert verify(vector["header"], key=KEY, now=vector["now"]) == as_identity(vector["identity"])
+    else:
+        with pytest.raises(InvalidIdentity, match=vector["why"]):
+            verify(vector["header"], key=KEY, now=vector["now"])
+
+
+def test_the_vectors_cover_every_point_the_contract_leaves_to_them():
+    names = {vector["name"] for vector in CONTRACT["signed"] + CONTRACT["verified"]}
+    assert {
+        "non-ascii username",
+        "unescaped UTF-8 payload",
+        "longest acceptable header (4095 characters)",
+        "header of 4097 characters",
+        "lifetime of exactly 300 s",
+        "lifetime of 301 s",
+        "expiry bound is inclusive",
+        "past the expiry bound",
+        "issue bound is inclusive",
+        "issued too far in the future",
+        "sub true",
+    } <= names
+
+
+def test_what_the_proxy_forwards_is_authenticated_by_the_identity_alone(db, make_category):
+    """The client's Authorization and Cookie reach the service too; they must never count as credentials here."""
+    forwarded = CONTRACT["forwarded"]
+    headers = {
+        f"HTTP_{name.upper().replace('-', '_')}": value
+        for name, value in forwarded["service_receives"]
+        if name not in {"content-type", "content-length", "host"}
+    }
+    customer = ServiceUser(id=1, username="alice", is_staff=False)
+    staff = ServiceUser(id=3, username="charlie", is_staff=True)
+    body = {"name": "Hats", "slug": "hats"}
+
+    as_customer = APIClient().post(
+        "/api/catalog/categories/", body, format="json", HTTP_X_STRANGLER_IDENTITY=identity_header(customer), **headers
+    )
+    as_nobody = APIClient().post("/api/catalog/categories/", body, format="json", **headers)
+    as_staff = APIClient().post(
+        "/api/catalog/categories/", body, format="json", HTTP_X_STRANGLER_IDENTITY=identity_header(staff), **headers
+    )
+
+    assert_error(as_customer, 403, "permission_denied")
+    assert_error(as_nobody, 401, "not_authenticated")
+    assert as_staff.status_code == 201, as_staff.content

@@ -1,0 +1,111 @@
+"""Tests only: the extracted catalog service (extracted/catalog) as a real process on a loopback port, for the
+tests of the monolith's HTTP implementation of the catalog's reads: migrated on its own SQLite file, served by
+granian with its production settings, with an access log the tests read to count the requests the monolith made."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from common.service_identity import HEADER, sign_service_identity
+
+SERVICE = Path(__file__).resolve().parents[2] / "extracted" / "catalog"
+IDENTITY_KEY = "monolith-test-identity-key-0123456789abcdef"
+START_SECONDS = 30.0
+ACCESS = "ACCESS"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class CatalogService:
+    url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+    client: httpx.Client
+
+    def requests(self, path: str) -> list[str]:
+        """The access-log lines of the requests made so far to `path` (query strings included)."""
+        return [line for line in self.log.read_text(errors="replace").splitlines() if f"{ACCESS} GET {path}" in line]
+
+    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a row through the service's API, as staff (the monolith's principal is staff)."""
+        answer = self.client.post(path, json=body, headers={HEADER: sign_service_identity(key=IDENTITY_KEY)})
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    def product(self, *, category: int, sku: str, price: str = "10.00", **fields: Any) -> dict[str, Any]:
+        body = {"sku": sku, "name": f"Product {sku}", "slug": sku.lower(), "price": price, "category": category}
+        return self.create("/api/catalog/products/", {**body, **fields})
+
+
+@contextlib.contextmanager
+def catalog_service(folder: Path) -> Iterator[CatalogService]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DATABASE_URL": f"sqlite:///{folder / 'catalog.sqlite3'}",
+        "SECRET_KEY": "monolith-tests-not-secret",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "STATIC_ROOT": str(folder / "static"),
+        "STRANGLER_IDENTITY_KEY": IDENTITY_KEY,
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("PYTHONPATH", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=SERVICE,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    port = free_port()
+    log = folder / "catalog.log"
+    granian = Path(sys.executable).parent / "granian"
+    args = [str(granian), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    args += ["--access-log", "--access-log-fmt", f"{ACCESS} %(method)s %(path)s?%(query_string)s %(status)d"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*args, "config.wsgi:application"], cwd=SERVICE, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    service = CatalogService(url, log, process, httpx.Client(base_url=url, timeout=10))
+    try:
+        _wait_until_ready(service)
+        yield service
+    finally:
+        service.client.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+
+
+def _wait_until_ready(service: CatalogService) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"the catalog service exited:\n{service.log.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(service.url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the catalog service did not start:\n{service.log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)

@@ -1,0 +1,55 @@
+"""The signer side of docs/identity-vectors.json (the catalog service's tests check the verifier side): the proxy
+signs each signed vector byte for byte, and forwards to a service exactly the headers the forwarded vector says."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from strangler_proxy.dataplane.forwarding import upstream_request_headers
+from strangler_proxy.dataplane.identity import IdentitySigner, User, with_identity
+
+CONTRACT: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[3] / "docs" / "identity-vectors.json").read_text(encoding="utf-8")
+)
+KEY = CONTRACT["key"]
+
+
+@pytest.mark.parametrize("vector", CONTRACT["signed"], ids=lambda vector: vector["name"])
+def test_the_signer_writes_each_signed_vector_byte_for_byte(vector):
+    claims = vector["claims"]
+    signer = IdentitySigner(KEY, lifetime=claims["exp"] - claims["iat"], clock=lambda: claims["iat"] + 0.5)
+
+    header = signer.sign(User(id=claims["sub"], username=claims["username"], is_staff=claims["staff"]))
+
+    assert header.decode("ascii") == vector["header"]
+    payload = header.split(b".")[1]
+    assert base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)).decode("ascii") == vector["payload"]
+
+
+def test_a_service_receives_what_the_forwarded_vector_says():
+    forwarded = CONTRACT["forwarded"]
+    client = [(name.encode(), value.encode()) for name, value in forwarded["client"]]
+    user = forwarded["user"]
+
+    out, _ = upstream_request_headers(
+        client, peer=forwarded["peer"], scheme=forwarded["scheme"], trusted=(), via_name=forwarded["via_name"]
+    )
+    received = with_identity(out, IdentitySigner(KEY), User(user["sub"], user["username"], user["staff"]))
+
+    names = [name.decode() for name, _ in received]
+    # The order of the fields is not part of the contract.
+    assert sorted((n.decode(), v.decode()) for n, v in received if n != b"x-strangler-identity") == sorted(
+        tuple(pair) for pair in forwarded["service_receives"]
+    )
+    assert names.count(forwarded["plus"]) == 1
+    assert not set(forwarded["service_never_receives"]) & set(names)
+    identity = dict(received)[b"x-strangler-identity"]
+    signed, _, mac = identity.rpartition(b".")
+    expected = base64.urlsafe_b64encode(hmac.new(KEY.encode(), signed, hashlib.sha256).digest()).rstrip(b"=")
+    assert mac == expected

@@ -3,7 +3,10 @@ the wiring a real deployment depends on."""
 
 import os
 import shutil
+import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +116,49 @@ def test_every_build_context_has_a_dockerfile_whose_entry_point_exists(config: d
             assert 'strangler = "strangler_proxy.cli.main:main"' in (context / "pyproject.toml").read_text()
         else:
             pytest.fail(f"{name}: unrecognised CMD {cmd!r}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("service", sorted(APP_DATABASES))
+def test_the_health_check_passes_against_the_production_settings_compose_gives(
+    config: dict, root: Path, tmp_path: Path, service: str
+) -> None:
+    """The service's own production settings with compose's environment (only the database is a local file),
+    served by granian as the Dockerfile does, asked by the very command compose's health check runs."""
+    svc = config["services"][service]
+    context = Path(svc["build"]["context"])
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRANGLER_")) and k != "DATABASE_URL"}
+    env.update({k: str(v) for k, v in svc["environment"].items()})
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONPATH=str(context))
+    assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+    granian = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1"]
+    server = subprocess.Popen(
+        [*granian, "--host", "127.0.0.1", "--port", str(port), "config.wsgi:application"],
+        cwd=context,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            assert time.monotonic() < deadline, f"{service} did not listen on {port}"
+            time.sleep(0.1)
+        test = svc["healthcheck"]["test"]
+        assert test[:2] == ["CMD", "python"], test
+        command = [sys.executable, *(arg.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for arg in test[2:])]
+        checked = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+        assert checked.returncode == 0, checked.stderr
+    finally:
+        server.terminate()
+        server.wait(15)

@@ -118,6 +118,16 @@ def running_stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
         stack.close()
 
 
+@pytest.fixture
+def own_stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[RunningStack]:
+    """A stack on a state directory of its own: a test that moves the data leaves nothing for the next one."""
+    stack = RunningStack({**stack_env, "STRANGLER_STATE_DIR": str(tmp_path)}, free_ports(4))
+    try:
+        yield stack
+    finally:
+        stack.close()
+
+
 def test_make_up_serves_seeded_products_through_the_proxy_and_answers_healthz(stack_env):
     result = run_stack(stack_env, "--check", *port_args(free_ports(4)))
 
@@ -255,3 +265,108 @@ def test_a_taken_port_is_refused_before_anything_starts(stack_env, tmp_path):
     assert result.returncode == 1
     assert f"port {port}" in result.stderr
     assert not (tmp_path / "monolith.sqlite3").exists()
+
+
+def cli_in(stack: RunningStack, script: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`script` in bash after `source STATE/cli.env`, as an operator's second terminal: no other STRANGLER_* or
+    database variable set, the repository as working directory."""
+    state = Path(stack.env["STRANGLER_STATE_DIR"])
+    env = {k: v for k, v in stack.env.items() if not k.startswith("STRANGLER_") and not k.endswith("DATABASE_URL")}
+    env["PATH"] = f"{STRANGLER.parent}:{env.get('PATH', '')}"
+    return subprocess.run(
+        ["bash", "-c", f"set -e; source {state / 'cli.env'}; {script}"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+SPEC = "migration-playbook/specs/catalog.toml"
+NONE = re.compile(r"\bNone\b")
+
+
+def test_a_second_stack_on_the_same_state_directory_is_refused_naming_the_running_one(own_stack):
+    own_stack.wait_for("Strangler stack is up")
+    state = Path(own_stack.env["STRANGLER_STATE_DIR"])
+    cli_env_before = (state / "cli.env").read_text()
+
+    second = run_stack(own_stack.env, "--check", *port_args(free_ports(4)), timeout=60)
+
+    assert second.returncode == 1
+    assert "another stack is running on the state directory" in second.stderr
+    assert f"pid {own_stack.process.pid}" in second.stderr and own_stack.url(2) in second.stderr
+    assert (state / "cli.env").read_text() == cli_env_before
+    assert get_json(own_stack.url(2) + "/api/catalog/products/")["count"] > 0  # the first one still serves
+    routes = cli_in(own_stack, "strangler routes list --json")
+    upstreams = json.loads(routes.stdout)["table"]["upstreams"]
+    assert upstreams["catalog"]["url"] == own_stack.url(1)  # its upstreams were not re-pointed
+
+
+def test_each_process_logs_to_its_own_file_and_cli_env_is_all_the_cli_needs(own_stack):
+    own_stack.wait_for("Strangler stack is up")
+    get_json(own_stack.url(2) + "/api/catalog/products/")
+    logs = Path(own_stack.env["STRANGLER_STATE_DIR"]) / "logs"
+    assert sorted(p.name for p in logs.iterdir()) == ["catalog-sync.log", "catalog.log", "monolith.log", "proxy.log"]
+    deadline = time.monotonic() + 10
+    while '"route":"/api/catalog"' not in (logs / "proxy.log").read_text():
+        assert time.monotonic() < deadline, "the proxy's access log line never reached proxy.log"
+        time.sleep(0.1)
+    assert "following forward" in (logs / "catalog-sync.log").read_text()
+
+    used = cli_in(own_stack, f"strangler routes list && strangler diffs list && strangler data status {SPEC}")
+
+    assert used.returncode == 0, used.stdout + used.stderr
+    assert "route table version" in used.stdout and "no mismatches stored" in used.stdout
+    assert "the monolith owns the data" in used.stdout
+
+
+def test_status_and_plan_say_who_owns_the_data_after_cutover_and_after_rollback(own_stack):
+    own_stack.wait_for("Strangler stack is up")
+    shadow = 'strangler routes set /api/catalog --stage shadow --reason "compare first"'
+    cut = cli_in(own_stack, f"{shadow} && strangler data cutover {SPEC}")
+    assert cut.returncode == 0, cut.stdout + cut.stderr
+
+    after_cutover = cli_in(own_stack, f"strangler data status {SPEC} && strangler data plan {SPEC}")
+
+    assert after_cutover.returncode == 0, after_cutover.stderr
+    text = after_cutover.stdout
+    assert "catalog (reverse)" in text and "the service owns the data (since the cutover at" in text
+    assert re.search(r"reverse sync: \d+ changes applied, \d+ pending, lag \d+\.\d+s", text)
+    assert re.search(r"last verify: clean at \S+ \(by the cutover, with writes held\)", text)
+    assert "copy ≈" not in text and "nothing to copy" in text
+    assert not NONE.search(text)
+
+    back = cli_in(own_stack, f"strangler data rollback {SPEC} --json >/dev/null && strangler data status {SPEC} --json")
+    assert back.returncode == 0, back.stdout + back.stderr
+    status = json.loads(back.stdout)
+    assert (status["direction"], status["data_owner"]["owner"], status["data_owner"]["by"]) == (
+        "forward",
+        "monolith",
+        "rollback",
+    )
+    assert status["sync"]["pending_changes"] is not None and status["last_verify"]["clean"] is True
+    plan = cli_in(own_stack, f"strangler data plan {SPEC}")
+    assert "the monolith owns the data again since the rollback" in plan.stdout and "copy ≈" not in plan.stdout
+
+
+def test_the_same_wrong_token_gives_exit_code_4_in_every_group(own_stack):
+    own_stack.wait_for("Strangler stack is up")
+    shadow = 'strangler routes set /api/catalog --stage shadow --reason "compare first"'
+    assert cli_in(own_stack, f"{shadow} && strangler data cutover {SPEC}").returncode == 0
+    wrong = "export STRANGLER_ADMIN_TOKEN=not-the-proxys-token-0123456789abcdef;"
+    codes = {}
+    for command in (
+        "strangler routes list",
+        'strangler routes set /api/catalog --stage live --reason "t"',
+        "strangler routes rollback --reason t",
+        f"strangler data publish {SPEC}",
+        f"strangler data rollback {SPEC}",  # a handover that cannot start: the token, not an abort
+        f"strangler data cutover {SPEC}",
+    ):
+        ran = cli_in(own_stack, f"{wrong} {command}")
+        codes[command] = ran.returncode
+        assert "STRANGLER_ADMIN_TOKEN" in ran.stderr, (command, ran.stderr)
+    assert set(codes.values()) == {4}, codes
+    assert "the service owns the data" in cli_in(own_stack, f"strangler data status {SPEC}").stdout

@@ -8,6 +8,11 @@ URLs are printed. Ctrl-C or SIGTERM stops everything cleanly. A process that die
     .venv/bin/python tools/stack.py up            # run until Ctrl-C
     .venv/bin/python tools/stack.py up --check    # start, probe through the proxy, stop; exit 0 only if all answered
 
+One state directory runs one stack: `up` takes a lock on STATE_DIR/stack.lock for its whole life, and a second
+`up` on the same directory refuses at once, naming the running one (its pid, URLs and start time). Each process
+writes its output to STATE_DIR/logs/<name>.log (and, prefixed with its name, to the terminal), and STATE_DIR/cli.env
+sets every variable the `strangler` CLI needs for this stack (admin API and token, route store, both databases).
+
 The stack is a list of ProcessSpec (see `specs`): adding a service is one more entry. Every flag is also an
 environment variable: STRANGLER_STATE_DIR (default .run/: databases, logs, generated dev secrets), STRANGLER_HOST,
 MONOLITH_PORT (8000), CATALOG_PORT (8001), STRANGLER_PROXY_PORT (8080), STRANGLER_ADMIN_PORT (8081),
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -27,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -34,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED_ARGS = "--products 2000 --customers 300 --orders 1500 --lines-per-order 3 --seed 42"
@@ -97,6 +104,66 @@ def dev_secrets(state_dir: Path) -> dict[str, str]:
     path.touch(mode=0o600)
     path.write_text(json.dumps(values, indent=2))
     return values
+
+
+def cli_env(config: Config, keys: dict[str, str]) -> str:
+    """STATE_DIR/cli.env: every variable the `strangler` CLI needs to talk to this stack, for `source`."""
+    values = {
+        "STRANGLER_ADMIN_URL": config.admin_url,
+        "STRANGLER_ADMIN_TOKEN": keys["STRANGLER_ADMIN_TOKEN"],
+        "STRANGLER_ROUTE_STORE": str(config.state_dir / "strangler-routes.sqlite3"),  # `strangler diffs`
+        "MONOLITH_DATABASE_URL": config.monolith_database_url,  # the catalog spec's databases: `strangler data`
+        "CATALOG_DATABASE_URL": config.catalog_database_url,
+    }
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items())
+
+
+class StateLock:
+    """One stack per state directory: an exclusive lock on STATE_DIR/stack.lock, held while `up` runs (the kernel
+    drops it when the process dies, however it dies), whose file says who holds it."""
+
+    def __init__(self, config: Config) -> None:
+        self.path = config.state_dir / "stack.lock"
+        self.config = config
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "{}"
+            handle.close()
+            raise StackError(_held_by(self.config.state_dir, json.loads(holder))) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "proxy": self.config.proxy_url,
+                    "admin": self.config.admin_url,
+                }
+            )
+        )
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _held_by(state_dir: Path, holder: dict[str, Any]) -> str:
+    pid = holder.get("pid", "?")
+    return (
+        f"another stack is running on the state directory {state_dir}: pid {pid}, proxy {holder.get('proxy', '?')}, "
+        f"admin API {holder.get('admin', '?')}, started {holder.get('started', '?')}. Stop it first (Ctrl-C in its "
+        f"terminal, or `kill {pid}`), or give this one a state directory of its own (STRANGLER_STATE_DIR=...)"
+    )
 
 
 @dataclass(frozen=True)
@@ -254,21 +321,24 @@ class Stack:
                     raise StackError(f"{spec.name}: `{' '.join(command[1:])}` failed (exit {result.returncode})")
 
     def start(self) -> None:
+        self.logs.mkdir(exist_ok=True)
         for spec in self.processes:
-            log = self._log_path(spec)
-            output = log.open("ab") if self.config.check else None
             # A session of its own: the terminal's Ctrl-C reaches only us, and we stop children in order.
-            self.running[spec.name] = subprocess.Popen(
+            process = subprocess.Popen(
                 spec.argv,
                 cwd=spec.cwd,
                 env=self._env(spec),
-                stdout=output,
-                stderr=output,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
-            if output:
-                output.close()
+            self.running[spec.name] = process
+            assert process.stdout is not None
+            echo = None if self.config.check else spec.name
+            threading.Thread(
+                target=_copy_output, args=(process.stdout, self._log_path(spec), echo), daemon=True
+            ).start()
         for spec in self.processes:
             self._wait_healthy(spec)
             for command in spec.after:
@@ -324,13 +394,28 @@ class Stack:
             raise Interrupted("interrupted before the stack was up; stopped what had started")
 
     def _hint(self, spec: ProcessSpec) -> str:
-        return f"; see {self._log_path(spec)}" if self.config.check else ""
+        return f"; see {self._log_path(spec)}"
+
+    @property
+    def logs(self) -> Path:
+        return self.config.state_dir / "logs"
 
     def _log_path(self, spec: ProcessSpec) -> Path:
-        return self.config.state_dir / f"{spec.name}.log"
+        return self.logs / f"{spec.name}.log"
 
     def _env(self, spec: ProcessSpec) -> dict[str, str]:
         return {**os.environ, **spec.env}
+
+
+def _copy_output(output: IO[bytes], log: Path, echo: str | None) -> None:
+    """One process's output, line by line, into its log file and (unless --check) to the terminal with its name."""
+    with log.open("ab") as file:
+        for line in output:
+            file.write(line)
+            file.flush()
+            if echo is not None:
+                sys.stdout.write(f"[{echo}] {line.decode('utf-8', 'replace')}")
+                sys.stdout.flush()
 
 
 def _die_with_parent() -> None:
@@ -382,24 +467,34 @@ def print_banner(stack: Stack) -> None:
     print("  seeded customers                          <username> / shopper-password")
     print(f"  token: curl -X POST -d username=demo -d password=strangler-demo {stack.config.proxy_url}/api/auth/token/")
     print("\nMove the catalog (from another terminal):")
-    print(f"  source {stack.config.state_dir / 'cli.env'}     # STRANGLER_ADMIN_URL and STRANGLER_ADMIN_TOKEN")
+    print(f"  source {stack.config.state_dir / 'cli.env'}     # admin API and token, route store, both databases")
     print("  .venv/bin/strangler routes list")
     print('  .venv/bin/strangler routes set /api/catalog --service catalog --stage shadow --reason "compare first"')
-    databases = f" --source {stack.config.monolith_database_url} --target {stack.config.catalog_database_url}"
-    print(f"  .venv/bin/strangler data status {CATALOG_SPEC.relative_to(ROOT)}{databases}")
-    print(f"  .venv/bin/strangler data cutover {CATALOG_SPEC.relative_to(ROOT)}{databases}")
+    print(f"  .venv/bin/strangler data status {CATALOG_SPEC.relative_to(ROOT)}")
+    print(f"  .venv/bin/strangler data cutover {CATALOG_SPEC.relative_to(ROOT)}")
     print("  (runbook: migration-playbook/runbooks/catalog.md)")
-    print(f"\nState (databases, logs, dev secrets): {stack.config.state_dir}\n", flush=True)
+    print(f"\nState (databases, dev secrets): {stack.config.state_dir}; logs: {stack.logs}/<process>.log\n", flush=True)
 
 
 def up(config: Config) -> int:
     config.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = StateLock(config)
+    try:
+        lock.acquire()  # before anything in the state directory is written
+    except StackError as exc:
+        print(f"stack: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _up(config)
+    finally:
+        lock.release()
+
+
+def _up(config: Config) -> int:
     keys = dev_secrets(config.state_dir)
-    cli_env = config.state_dir / "cli.env"
-    cli_env.touch(mode=0o600)
-    cli_env.write_text(
-        f"export STRANGLER_ADMIN_URL={config.admin_url}\nexport STRANGLER_ADMIN_TOKEN={keys['STRANGLER_ADMIN_TOKEN']}\n"
-    )
+    env_file = config.state_dir / "cli.env"
+    env_file.touch(mode=0o600)
+    env_file.write_text(cli_env(config, keys))
     stack = Stack(config, specs(config, keys))
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

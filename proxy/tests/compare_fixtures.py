@@ -42,5 +42,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "routes.sqlite3")
     url = str(request.getfixturevalue("compare_postgres"))
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("drop table if exists strangler_route_versions, strangler_compare_mismatches")
+        conn.execute(
+            "drop table if exists strangler_route_versions, strangler_compare_mismatches, strangler_data_state,"
+            " strangler_gate_firings"
+        )
     return url

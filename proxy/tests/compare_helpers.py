@@ -18,6 +18,7 @@ from strangler_proxy.compare.settings import CompareConfig
 from strangler_proxy.control.route_changes import gate_rollback
 from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.control.table_codec import table_to_dict
+from strangler_proxy.dataplane.identity import IdentitySigner
 from strangler_proxy.dataplane.model import Route, RouteTable
 from upstream_double import Received, respond
 
@@ -36,6 +37,7 @@ class Shop:
         }
     )
     delay: float = 0.0
+    held: asyncio.Event | None = None  # set: every answer waits until it is set (on the loop: `lt.call(held.set)`)
 
     def price(self, text: str) -> Any:
         if self.price_style == "number":
@@ -47,6 +49,8 @@ class Shop:
     async def handle(self, req: Received, writer: asyncio.StreamWriter) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.held is not None:
+            await self.held.wait()
         if req.method == "POST":
             data = json.loads(req.body or b"{}")
             new_id = max(self.products, default=0) + 1
@@ -90,10 +94,11 @@ def start_compare_stack(
     config: CompareConfig | None = None,
     monolith: Shop | None = None,
     service: Shop | None = None,
+    identity: IdentitySigner | None = None,
 ) -> CompareStack:
     monolith = monolith or Shop()
     service = service or Shop()
-    stack = start_stack(lt)
+    stack = start_stack(lt, identity=identity)
 
     async def wire() -> None:
         stack.monolith.handler = monolith.handle

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from pathlib import Path
@@ -99,7 +100,7 @@ def test_verify_exits_8_and_names_the_rows_when_the_target_differs(
     code, out, err = run("verify", *common)
     assert code == 8
     assert "missing (1): [42]" in out
-    assert "run `sync` until caught up" in err
+    assert "the sync applied every change logged meanwhile (drift): `strangler data repair SPEC`" in err
 
 
 def test_a_spec_with_an_unknown_key_exits_1_and_names_it(sqlite_pair: tuple[str, str], tmp_path: Path) -> None:
@@ -244,3 +245,20 @@ def test_a_bad_admin_url_exits_1_naming_the_variable_before_touching_anything(
     assert json.loads(out)["error"].startswith("STRANGLER_ADMIN_URL must be an http(s) URL")
     assert "STRANGLER_ADMIN_URL" in err
     assert (snapshot(source), snapshot(target)) == before
+
+
+def test_no_human_output_says_none_before_during_or_after_the_data_phases(
+    sqlite_pair: tuple[str, str], spec_path: Path
+) -> None:
+    source, target = sqlite_pair
+    common = [str(spec_path), "--source", source, "--target", target]
+    said = []
+    for command in ("status", "plan", "backfill", "status", "plan", "sync", "verify", "status", "realign"):
+        code, out, err = run(command, *common)
+        assert code == 0, (command, out, err)
+        said.append(out + err)
+    catalog_fixture.execute(target, "DELETE FROM catalog_product WHERE id = 5")
+    said.append("".join(run("verify", *common)[1:]))
+    said.append("".join(run("status", *common, "--reverse")[1:]))
+    for text in said:
+        assert not re.search(r"\bNone\b", text), text

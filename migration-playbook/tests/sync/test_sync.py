@@ -206,8 +206,15 @@ def test_a_following_sync_reconnects_after_its_sessions_are_killed_and_keeps_app
         text=True,
     )
     try:
-        time.sleep(1.5)
         databases = [url.rsplit("/", 1)[1] for url in (source, target)]
+        sessions = (
+            "SELECT count(DISTINCT datname) FROM pg_stat_activity "
+            f"WHERE datname IN ('{databases[0]}', '{databases[1]}') AND pid <> pg_backend_pid()"
+        )
+        deadline = time.monotonic() + 30
+        while catalog_fixture.fetch(source, sessions) != [(2,)]:  # the engine is connected to both databases
+            assert time.monotonic() < deadline and sync.poll() is None, "the sync never connected to both databases"
+            time.sleep(0.05)
         catalog_fixture.execute(  # what a restart of both servers does to the engine's sessions
             source,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import textwrap
 from collections.abc import Iterator
@@ -262,3 +263,37 @@ def test_an_upstream_can_be_added_then_routed_to_and_is_kept_while_in_use(runnin
     assert in_use.returncode == 1 and "is the service of /api/catalog" in in_use.stderr
     tuned = running.cli_json("routes", "upstream", "set", "catalog", "--read-timeout", "5", "--reason", "fail fast")
     assert tuned["diff"] == ["~ upstream catalog: read_timeout 30.0 -> 5.0"]
+
+
+def test_canary_without_a_percentage_is_refused_before_anything_changes(running: Running) -> None:
+    running.cli("routes", "apply", str(running.routes_file(stage="shadow", percent=0)))
+    refused = running.cli("routes", "set", "/api/catalog", "--stage", "canary", "--reason", "forgot the share")
+    assert refused.returncode == 1 and "--stage canary needs --percent N" in refused.stderr
+    assert running.cli_json("routes", "list")["version"] == 2
+
+
+def test_list_shows_the_data_each_route_stands_on_and_never_says_none(running: Running) -> None:
+    running.cli("routes", "apply", str(running.routes_file(stage="shadow", percent=0)))
+    bound = running.cli("routes", "set", "/api/catalog", "--data", "catalog", "--reason", "stands on its data")
+    assert bound.returncode == 0, bound.stderr
+    running.cli("routes", "set", "/api/orders", "--service", "catalog", "--stage", "off", "--reason", "no data")
+    listed = running.cli("routes", "list")
+    header = next(line for line in listed.stdout.splitlines() if line.strip().startswith("PATH"))
+    assert header.split() == ["PATH", "METHODS", "SERVICE", "STAGE", "DATA", "STICKY", "GATE"]
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines() if line.strip().startswith("/api/")}
+    assert rows["/api/catalog"][4] == "catalog" and rows["/api/orders"][4] == "-"
+    for command in (["routes", "list"], ["routes", "history"], ["routes", "export"]):
+        shown = running.cli(*command)
+        assert shown.returncode == 0 and not re.search(r"\bNone\b", shown.stdout + shown.stderr), command
+
+
+def test_a_route_opted_in_names_the_upstream_that_answered_and_every_answer_has_a_request_id(running: Running) -> None:
+    running.cli("routes", "apply", str(running.routes_file(stage="live", percent=0)))
+    opted = running.cli_json("routes", "set", "/api/catalog", "--upstream-header", "--reason", "debug who answers")
+    assert opted["diff"] == ["~ route /api/catalog: upstream_header off -> on"]
+    wait_for(lambda: "x-strangler-upstream" in httpx.get(running.proxy.public_url + "/api/catalog/1").headers, 2)
+    answer = httpx.get(running.proxy.public_url + "/api/catalog/1", headers={"X-Request-Id": "op-42"})
+    assert answer.headers["x-strangler-upstream"] == "catalog" and answer.headers["x-request-id"] == "op-42"
+    other = httpx.get(running.proxy.public_url + "/elsewhere")
+    assert "x-strangler-upstream" not in other.headers and other.headers["x-request-id"]
+    assert "upstream_header = true" in running.cli("routes", "export").stdout

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -69,6 +70,25 @@ def test_a_gate_rolls_a_canary_back_after_enough_bad_samples_and_not_before(make
     cs.drain()
     assert len(cs.stack.monolith.received) == 11  # 10 mirrors back, then the client's request in shadow
     assert len(cs.stack.catalog.received) == served_before + 1  # now only as a mirror
+
+
+def test_mirrors_taken_in_shadow_are_no_evidence_for_the_canary_that_follows(make: MakeStack, db_url: str) -> None:
+    held = asyncio.Event()
+    shadow = Route("/api/catalog", "catalog", Stage.SHADOW, compare=CompareSettings(**GATE))  # type: ignore[arg-type]
+    cs = make(shadow, service=Shop(price_style="short", held=held), route_store_url=db_url)
+    assert cs.routes is not None
+    cs.get(PRODUCTS, 10)  # ten mirrors to a service that differs, still waiting for its answers...
+    moved = cs.routes.commit(
+        cs.stack.table(canary(10), version=0), expected_version=1, author="alice@test", reason="canary 10%"
+    )
+    cs.stack.lt.call(cs.stack.app.set_table, moved.table)  # ...when the operator moves the route to canary
+    cs.stack.lt.call(held.set)
+    cs.drain()
+    assert cs.comparator.noise.route("/api/catalog").net_diffs == 10  # compared and counted as differences...
+    assert cs.routes.latest_version() == 2  # ...but no evidence about the canary: its gate did not move it
+    assert cs.comparator.gates.status() == {}
+    metrics = cs.stack.app.metrics_text().decode()
+    assert 'strangler_compare_gate_stale_samples_total{route="/api/catalog"} 10.0' in metrics
 
 
 def test_a_healthy_canary_is_never_rolled_back(make: MakeStack, tmp_path: Path) -> None:

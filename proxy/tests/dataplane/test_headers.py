@@ -47,17 +47,22 @@ def test_it_removes_hop_by_hop_headers_and_those_named_in_connection_from_respon
     stack.monolith.handler = handler
     status, headers, body = stack.request("GET", "/x")
     assert (status, body) == (200, b"ok")
-    assert set(headers) == {"x-other", "content-length"}
+    assert set(headers) == {"x-other", "content-length", "x-request-id"}
 
 
-def test_it_invents_no_headers_in_either_direction(stack: Stack) -> None:
+def test_it_invents_no_headers_in_either_direction_but_the_request_id(stack: Stack) -> None:
     reply = get(stack, b"X-Custom: a\r\n")
     (received,) = stack.monolith.received
     assert sorted(received.header_names()) == sorted(
         ["host", "x-custom", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "via", "x-request-id"]
     )
     head = reply.partition(b"\r\n\r\n")[0].lower().split(b"\r\n")[1:]
-    assert sorted(h.split(b":")[0] for h in head) == [b"connection", b"content-length", b"content-type"]
+    assert sorted(h.split(b":")[0] for h in head) == [
+        b"connection",
+        b"content-length",
+        b"content-type",
+        b"x-request-id",
+    ]
 
 
 def test_client_sent_forwarding_headers_are_replaced_when_the_peer_is_not_trusted(stack: Stack) -> None:

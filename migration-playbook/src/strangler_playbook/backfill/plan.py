@@ -55,6 +55,8 @@ def make_plan(ctx: RunContext) -> dict[str, Any]:
         tables.append(info)
         if not table.target_exists:
             steps.append(f"STOP: target table {table.target} is missing — create the target schema first")
+        elif checkpoint and checkpoint.get("done") and checkpoint.get("mode") == "capture-only":
+            steps.append(f"{table.target}: no copy (the sync started at a handover, both sides verified equal)")
         elif checkpoint and checkpoint.get("done"):
             steps.append(f"{table.target}: backfill done ({checkpoint['rows']} rows); sync keeps it current")
         elif checkpoint:

@@ -87,6 +87,24 @@ class ChangeFeed:
         age = time.time() - _sqlite_epoch(row[1]) if row[1] is not None else None
         return int(row[0]), age
 
+    def head(self) -> dict[str, Any]:
+        """Where the changelog ends now, for `passed`: every change committed by this moment is before it."""
+        if self.source.engine == "postgresql":
+            return {"snapshot": self.source.scalar("SELECT pg_current_snapshot()::text")}
+        return {"id": int(self.source.scalar(f"SELECT coalesce(max(id), 0) FROM {self.log}"))}
+
+    def passed(self, position: dict[str, Any], head: dict[str, Any]) -> bool:
+        """Whether the sync at `position` has applied every change committed by the time `head` was taken."""
+        if self.source.engine == "postgresql":
+            waiting = self.source.scalar(
+                f"SELECT count(*) FROM {self.log} WHERE txid >= pg_snapshot_xmin(%s::pg_snapshot) "
+                "AND NOT pg_visible_in_snapshot(txid, %s::pg_snapshot) "
+                "AND pg_visible_in_snapshot(txid, %s::pg_snapshot)",
+                (position["base"], position["base"], head["snapshot"]),
+            )
+            return int(waiting) == 0
+        return int(position["id"]) >= int(head["id"])
+
     def prune(self, position: dict[str, Any]) -> int:
         """Delete entries every reader has applied (all visible in the applied snapshot / at or below the id)."""
         if self.source.engine == "postgresql":

@@ -19,6 +19,12 @@ def data() -> None:
 
     Every option is also an environment variable: STRANGLER_DATA_<COMMAND>_<OPTION>, e.g.
     STRANGLER_DATA_SYNC_POLL=0.2.
+
+    \b
+    Examples:
+      strangler data plan specs/catalog.toml
+      strangler data verify specs/catalog.toml && strangler data publish specs/catalog.toml
+      strangler data cutover specs/catalog.toml
     """
 
 

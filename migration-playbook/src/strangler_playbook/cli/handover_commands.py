@@ -66,6 +66,11 @@ def cutover(
     service. Any failure puts everything back (exit 7, the reason said). Killed midway, run it again: it finishes.
     A running `strangler data follow` pauses by itself and then follows in reverse; stop a `sync --follow` first
     (and start `sync --reverse --follow` after). --reverse is ignored: the direction is the journal's.
+
+    \b
+    Examples:
+      strangler data cutover specs/catalog.toml
+      strangler data cutover specs/catalog.toml --hold-timeout 5 --json
     """
 
     _handover(
@@ -103,6 +108,10 @@ def rollback(
     The mirror of cutover: hold writes → drain the reverse sync → verify it → realign the monolith's sequences →
     flip ownership back → resume the forward sync from here → routes back (canary/shadow/off) → release.
     A running `strangler data follow` pauses and then follows forward again; stop a `sync --reverse --follow` first.
+
+    \b
+    Examples:
+      strangler data rollback specs/catalog.toml
     """
 
     _handover(
@@ -175,6 +184,10 @@ def publish(
     """Tell the proxy the spec's data state (owner, phase, lag, last verify): its gate for canary/live reads it.
 
     Run it after `verify` (and whenever the sync has caught up) before moving a route to canary.
+
+    \b
+    Examples:
+      strangler data verify specs/catalog.toml && strangler data publish specs/catalog.toml
     """
 
     def action() -> int:
@@ -217,7 +230,13 @@ def follow(
     duration: float | None,
 ) -> None:
     """Keep the sync running in the direction the data flows now: forward while the monolith owns the data,
-    reverse once `cutover` gave it to the service, forward again after `rollback`. Pauses during both."""
+    reverse once `cutover` gave it to the service, forward again after `rollback`. Pauses during both.
+
+    \b
+    Examples:
+      strangler data follow specs/catalog.toml                 # until SIGTERM
+      strangler data follow specs/catalog.toml --duration 60
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -248,7 +267,12 @@ def retire(
 ) -> None:
     """After cutover: drain the reverse sync, verify the monolith's tables equal the service's, stop the reverse
     sync and archive the monolith's tables (renamed <table>_retired_<date>). Run it again and it finishes or says
-    it is done. Refused unless the service owns the data (exit 5); a failed proof archives nothing (exit 7)."""
+    it is done. Refused unless the service owns the data (exit 5); a failed proof archives nothing (exit 7).
+
+    \b
+    Examples:
+      strangler data retire specs/catalog.toml --yes
+    """
 
     def action() -> int:
         if not yes:

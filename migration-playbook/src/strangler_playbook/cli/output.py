@@ -13,7 +13,7 @@ import click
 import psycopg
 from rich.console import Console
 
-from strangler_playbook.errors import ConnectError, EngineError, PlaybookError
+from strangler_playbook.errors import ConnectError, EngineError, ExitCode, HandoverAborted, NotAuthorised, PlaybookError
 
 
 def run_command(action: Callable[[], int], json_output: bool) -> NoReturn:
@@ -34,10 +34,19 @@ def run_command(action: Callable[[], int], json_output: bool) -> NoReturn:
 
 
 def fail(exc: PlaybookError, json_output: bool) -> NoReturn:
+    code = exit_code(exc)
     if json_output:
-        print_json({"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)})
+        print_json({"error": exc.message, "hint": exc.hint, "exit_code": int(code)})
     click.echo(f"error: {exc}", err=True)
-    sys.exit(exc.exit_code)
+    sys.exit(code)
+
+
+def exit_code(exc: PlaybookError) -> ExitCode:
+    """The branch's code; a handover stopped because the proxy refused the token exits 4 like every other command
+    the same token is refused to (it put everything back, and running it again with the right token is the fix)."""
+    if isinstance(exc, HandoverAborted) and isinstance(exc.__cause__, NotAuthorised):
+        return ExitCode.NOT_AUTHORISED
+    return exc.exit_code
 
 
 def print_json(body: Any) -> None:

@@ -14,30 +14,43 @@ from strangler_playbook.backfill.backfill import run_backfill
 from strangler_playbook.backfill.plan import make_plan
 from strangler_playbook.backfill.progress import reporter
 from strangler_playbook.capture.triggers import uninstall_capture
+from strangler_playbook.cli.data_owner import owner_steps, read_owner, with_owner
 from strangler_playbook.cli.options import DataCommand, load, spec_options
-from strangler_playbook.cli.output import console, print_json, run_command
+from strangler_playbook.cli.output import console, print_json, run_command, step_echo
 from strangler_playbook.database.context import open_context
 from strangler_playbook.database.state import delete_prefix
 from strangler_playbook.errors import ConnectError, ExitCode, InvalidInput
 from strangler_playbook.handover.sequences import realign_sequences
+from strangler_playbook.repair.repair import run_repair
 from strangler_playbook.sync.status import read_status
 from strangler_playbook.sync.sync import SyncResult, run_sync
 from strangler_playbook.verify.verify import run_verify
 
 RECONNECT_FIRST_S = 1.0
+DEFAULT_SETTLE_S = 10.0
 RECONNECT_MAX_S = 30.0
 
 
 @click.command(cls=DataCommand)
 @spec_options
 def plan(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
-    """Say exactly what backfill and sync will do. Reads both databases, changes nothing."""
+    """Say exactly what backfill and sync will do, in the direction the data flows now (after a cutover: the
+    reverse sync, and nothing to copy). Reads both databases, changes nothing.
+
+    \b
+    Examples:
+      strangler data plan specs/catalog.toml
+      strangler data plan specs/catalog.toml --source postgresql://shop@db/shop --target postgresql://c@db/catalog
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
-        src, tgt = settings.database_urls(reverse=reverse)
-        with open_context(spec, src, tgt, reverse=reverse, require_target=False) as ctx:
+        owner = read_owner(spec, settings.database_urls()[1])
+        flows_reverse = reverse or owner.reverse  # the direction the data flows now, unless asked for the other
+        src, tgt = settings.database_urls(reverse=flows_reverse)
+        with open_context(spec, src, tgt, reverse=flows_reverse, require_target=False) as ctx:
             result = make_plan(ctx)
+        result = {**result, "data_owner": owner.as_dict(), "steps": [*owner_steps(owner), *result["steps"]]}
         if json_output:
             print_json(result)
         else:
@@ -72,7 +85,13 @@ def backfill(
     allow_nonempty: bool,
     capture_only: bool,
 ) -> None:
-    """Install change capture, then copy every row in keyset chunks. Safe to kill and re-run: it resumes."""
+    """Install change capture, then copy every row in keyset chunks. Safe to kill and re-run: it resumes.
+
+    \b
+    Examples:
+      strangler data backfill specs/catalog.toml
+      strangler data backfill specs/catalog.toml --throttle 5000      # a busy monolith: at most 5k rows/s
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -130,7 +149,14 @@ def sync(
     poll: float,
     no_prune: bool,
 ) -> None:
-    """Apply captured changes to the target, in order and idempotently; reports lag."""
+    """Apply captured changes to the target, in order and idempotently; reports lag.
+
+    \b
+    Examples:
+      strangler data sync specs/catalog.toml                 # until caught up
+      strangler data sync specs/catalog.toml --follow        # keep going until SIGTERM
+      strangler data sync specs/catalog.toml --reverse       # service → monolith, after cutover
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -174,33 +200,122 @@ def sync(
 @click.option(
     "--range-rows", type=click.IntRange(min=2), default=1_000_000, show_default=True, help="Rows per checksum range."
 )
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SETTLE_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="Under writes: re-check differing ranges once the sync passed the changes logged meanwhile, for at most "
+    "this long (0: report the first pass).",
+)
 def verify(
-    spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool, range_rows: int
+    spec_path: str,
+    source_url: str | None,
+    target_url: str | None,
+    reverse: bool,
+    json_output: bool,
+    range_rows: int,
+    settle: float,
 ) -> None:
-    """Compare source and target by checksums computed in each database; name every differing row. Exit 8 if any."""
+    """Compare source and target by checksums computed in each database; name every differing row. Exit 8 if any.
+
+    Under steady writes a difference may be a change the sync has not applied yet: verify waits (at most --settle)
+    until the sync has passed every change logged meanwhile and re-checks only the ranges that differed. Rows that
+    still differ then are drift (a write that bypassed capture): `strangler data repair SPEC` fixes exactly those.
+
+    \b
+    Examples:
+      strangler data verify specs/catalog.toml
+      strangler data verify specs/catalog.toml --settle 30       # a busy monolith: give the sync longer
+      strangler data verify specs/catalog.toml --reverse --json  # after cutover: the monolith against the service
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
         src, tgt = settings.database_urls(reverse=reverse)
         with open_context(spec, src, tgt, reverse=reverse) as ctx:
-            report = run_verify(ctx, range_rows=range_rows)
+            report = run_verify(ctx, range_rows=range_rows, settle_s=settle)
         body = report.as_dict()
         if json_output:
             print_json(body)
         else:
             for t in body["tables"]:
                 verdict = "clean" if t["clean"] else "DIFFERENT"
+                rechecked = f", re-checked {t['rechecks']}x after the sync" if t["rechecks"] else ""
                 click.echo(
                     f"{t['table']}: {verdict} — source {t['source_rows']} rows, target {t['target_rows']} rows, "
-                    f"{t['ranges']} ranges in {t['seconds']}s"
+                    f"{t['ranges']} ranges in {t['seconds']}s{rechecked}"
                 )
                 for kind in ("missing", "extra", "different"):
                     if t[f"{kind}_count"]:
                         keys = ", ".join(json.dumps(k) for k in t[kind][:20])
                         click.echo(f"  {kind} ({t[f'{kind}_count']}): {keys}")
             if not report.clean:
-                click.echo("differences found: run `sync` until caught up, then verify again", err=True)
+                click.echo(_verify_hint(report.settled, reverse), err=True)
         return ExitCode.OK if report.clean else ExitCode.DIFFERENCES
+
+    run_command(action, json_output)
+
+
+def _verify_hint(settled: bool | None, reverse: bool) -> str:
+    flag = " --reverse" if reverse else ""
+    repair = f"`strangler data repair{flag} SPEC` copies the owner's version of exactly these rows, then verifies"
+    if settled:
+        return f"differences found although the sync applied every change logged meanwhile (drift): {repair}"
+    return (
+        f"differences found and the sync has not caught up (is `strangler data follow` running?): run `strangler data "
+        f"sync{flag} SPEC`, then verify again; rows that still differ then are drift: {repair}"
+    )
+
+
+@click.command(cls=DataCommand)
+@spec_options
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SETTLE_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long verify may wait for the sync to pass the changes logged meanwhile (before and after).",
+)
+def repair(
+    spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool, settle: float
+) -> None:
+    """Give the rows that differ although the sync has caught up (a write that bypassed capture) the owner's version,
+    under the same checks as the sync, then verify again. Exit 0 clean, 8 if rows still differ.
+
+    The direction is the data's: the monolith's rows while it owns them, the service's after a cutover. Each
+    differing key becomes a changelog entry that the sync applies like any change (a running `strangler data
+    follow` does, otherwise this command syncs).
+
+    \b
+    Examples:
+      strangler data repair specs/catalog.toml
+      strangler data repair specs/catalog.toml --json
+    """
+
+    def action() -> int:
+        spec, settings = load(spec_path, source_url, target_url)
+        service = settings.database_urls()[1]
+        flows_reverse = reverse or read_owner(spec, service).reverse
+        src, tgt = settings.database_urls(reverse=flows_reverse)
+        result = run_repair(
+            spec, src, tgt, reverse=flows_reverse, service_url=service, settle_s=settle, on_step=step_echo(json_output)
+        )
+        if json_output:
+            print_json(result.as_dict())
+        else:
+            for table, kinds in result.found.items():
+                counts = ", ".join(f"{len(keys)} {kind}" for kind, keys in kinds.items() if keys)
+                click.echo(f"{table}: {counts} — now the {result.owner}'s version")
+            click.echo(
+                f"{spec.name}: repaired, verify clean"
+                if result.clean
+                else f"{spec.name}: rows still differ after repair",
+                err=not result.clean,
+            )
+        return ExitCode.OK if result.clean else ExitCode.DIFFERENCES
 
     run_command(action, json_output)
 
@@ -208,7 +323,12 @@ def verify(
 @click.command(cls=DataCommand)
 @spec_options
 def realign(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
-    """Set the target's id sequences past every id either side has used (at each flip of ownership)."""
+    """Set the target's id sequences past every id either side has used (at each flip of ownership).
+
+    \b
+    Examples:
+      strangler data realign specs/catalog.toml
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
@@ -235,6 +355,10 @@ def reset(
 
     Rows already copied stay in the target. Safe before cutover (the monolith is still the system of record);
     run `backfill` again to start over, after emptying the target tables.
+
+    \b
+    Examples:
+      strangler data reset specs/catalog.toml --yes
     """
 
     def action() -> int:
@@ -258,32 +382,43 @@ def reset(
 @click.command(cls=DataCommand)
 @spec_options
 def status(spec_path: str, source_url: str | None, target_url: str | None, reverse: bool, json_output: bool) -> None:
-    """Phase, rows copied, sync lag and the last verify."""
+    """Who owns the data, and the phase, rows copied, sync lag and last verify of the direction it flows now
+    (forward until a cutover, reverse after it, forward again after a rollback; --reverse asks for reverse).
+
+    \b
+    Examples:
+      strangler data status specs/catalog.toml
+      strangler data status specs/catalog.toml --json | jq .sync
+    """
 
     def action() -> int:
         spec, settings = load(spec_path, source_url, target_url)
-        src, tgt = settings.database_urls(reverse=reverse)
-        with open_context(spec, src, tgt, reverse=reverse, require_target=False) as ctx:
-            result = read_status(ctx)
+        owner = read_owner(spec, settings.database_urls()[1])
+        flows_reverse = reverse or owner.reverse  # the direction the data flows now, unless asked for the other
+        src, tgt = settings.database_urls(reverse=flows_reverse)
+        with open_context(spec, src, tgt, reverse=flows_reverse, require_target=False) as ctx:
+            result = with_owner(read_status(ctx), owner)
         if json_output:
             print_json(result)
         else:
             out = console()
             out.print(f"[bold]{result['spec']}[/] ({result['direction']}): phase [bold]{result['phase']}[/]")
+            out.print(f"owner: {owner.sentence()}")
             table = RichTable("table", "rows copied", "backfill")
             for name, t in result["tables"].items():
-                table.add_row(name, str(t["rows_copied"]), "done" if t["backfill_done"] else "in progress")
+                if not t["copied"]:
+                    table.add_row(name, "-", "not needed: started at a handover, both sides verified equal")
+                else:
+                    table.add_row(name, str(t["rows_copied"]), "done" if t["backfill_done"] else "in progress")
             out.print(table)
-            lag = result["sync"]["lag_s"]
-            out.print(
-                f"sync: {result['sync']['applied']} changes applied, {result['sync']['pending_changes']} pending, "
-                f"lag {'n/a' if lag is None else f'{lag:.3f}s'}"
-            )
+            sync = result["sync"]
+            pending = "n/a (no change capture)" if sync["pending_changes"] is None else sync["pending_changes"]
+            lag = "n/a" if sync["lag_s"] is None else f"{sync['lag_s']:.3f}s"
+            out.print(f"{result['direction']} sync: {sync['applied']} changes applied, {pending} pending, lag {lag}")
             last = result["last_verify"]
-            out.print(
-                "last verify: "
-                + ("never" if not last else f"{'clean' if last['clean'] else 'DIFFERENT'} at {last['at']}")
-            )
+            by = f" (by {last['by']})" if last and last.get("by") else ""
+            verdict = "never" if not last else f"{'clean' if last['clean'] else 'DIFFERENT'} at {last['at']}{by}"
+            out.print(f"last verify: {verdict}")
         return 0
 
     run_command(action, json_output)
@@ -302,6 +437,8 @@ def _print_plan(result: dict[str, Any]) -> None:
         target = "missing" if not t["target_exists"] else f"{t['target_rows']} rows"
         checkpoint = t["checkpoint"]
         cp = "none" if not checkpoint else ("done" if checkpoint["done"] else f"after {checkpoint['last_key']}")
+        if checkpoint and checkpoint.get("mode") == "capture-only":
+            cp = "none needed"
         table.add_row(
             t["source"], t["target"], str(t["source_rows"]), target, "yes" if t["capture_installed"] else "no", cp
         )
@@ -311,4 +448,4 @@ def _print_plan(result: dict[str, Any]) -> None:
         out.print(f"  {number}. {step}")
 
 
-COMMANDS = (plan, backfill, sync, verify, realign, reset, status)
+COMMANDS = (plan, backfill, sync, verify, repair, realign, reset, status)

@@ -22,6 +22,7 @@ def read_status(ctx: RunContext) -> dict[str, Any]:
         tables[table.target] = {
             "rows_copied": checkpoint.get("rows", 0),
             "backfill_done": bool(checkpoint.get("done")),
+            "copied": checkpoint.get("mode") != "capture-only",  # False: a handover started the sync, no copy
             "last_key": checkpoint.get("last_key"),
         }
     totals = state.get(ctx.prefix + "sync/totals") or {}

@@ -5,6 +5,14 @@ PostgreSQL with `md5(string_agg(...))`, SQLite with a registered aggregate over 
 summaries differ is split at its median key and both halves re-summarised, down to ranges small enough to
 compare row by row, which names the exact keys that are missing, extra or different.
 
+Under steady writes a difference may only be a change the sync has not applied yet. With `settle_s`, verify then
+takes the changelog's head, waits until the sync's position has passed it (a `strangler data follow` or `sync
+--follow` applies it; verify stops waiting when the position stands still for `STALL_S`, since nobody applies), and
+re-checks only the ranges that differed, round after round until they agree or `settle_s` runs out. What still
+differs once the sync has passed every change logged meanwhile is drift (a write that bypassed capture):
+`strangler data repair` copies the owner's version of exactly those rows. A count difference always names its
+keys: a range whose parts all agreed (rows moved meanwhile) is compared key by key in the end.
+
 Between two PostgreSQL databases whose columns have identical declared types, rows are compared natively:
 `sum(hash_record_extended(ROW(...), 0))`, the types' own binary hash functions, with no text conversion and no
 sort — ≈5x faster than the text form. Any other pair goes through the normalised text of column_types.py.
@@ -23,11 +31,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from strangler_playbook.capture.feed import ChangeFeed
+from strangler_playbook.capture.triggers import CaptureNames
 from strangler_playbook.database.connection import Database, quote
 from strangler_playbook.database.context import REVERSE, RunContext
 from strangler_playbook.database.rows import Key, next_bound, range_where
 from strangler_playbook.database.schema import Table, key_order_sql, key_select_sql
-from strangler_playbook.database.state import ensure_state_table, write_state
+from strangler_playbook.database.state import ensure_state_table, read_state, write_state
 from strangler_playbook.errors import DifferencesFound
 from strangler_playbook.spec.column_types import bind_value, canonical, pg_row_text_sql
 
@@ -38,6 +48,10 @@ FAN_OUT = 8
 LEAF_ROWS = 256
 MAX_LISTED_KEYS = 1_000
 HASH_RECORD_SINCE = 140000  # hash_record_extended() arrived in PostgreSQL 14
+POLL_S = 0.05
+STALL_S = 2.0  # the sync's position has not moved for this long: nobody is applying changes, stop waiting
+
+Range = tuple[Key | None, Key | None]
 
 
 @dataclass
@@ -53,6 +67,8 @@ class TableReport:
     seconds: float = 0.0
     source_seconds: float = 0.0
     target_seconds: float = 0.0
+    differing: list[Range] = field(default_factory=list)  # the narrowest ranges a difference was found in
+    rechecks: int = 0  # rounds re-checked after the sync passed the changes logged meanwhile
 
     @property
     def clean(self) -> bool:
@@ -73,6 +89,7 @@ class TableReport:
             "missing_count": len(self.missing),
             "extra_count": len(self.extra),
             "different_count": len(self.different),
+            "rechecks": self.rechecks,
             "seconds": round(self.seconds, 3),
         }
 
@@ -80,13 +97,14 @@ class TableReport:
 @dataclass
 class VerifyReport:
     tables: list[TableReport]
+    settled: bool | None = None  # with settle_s: True when the sync passed every change logged meanwhile
 
     @property
     def clean(self) -> bool:
         return all(t.clean for t in self.tables)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"clean": self.clean, "tables": [t.as_dict() for t in self.tables]}
+        return {"clean": self.clean, "settled": self.settled, "tables": [t.as_dict() for t in self.tables]}
 
 
 class _Side:
@@ -167,10 +185,25 @@ class _Side:
 
 
 def run_verify(
-    ctx: RunContext, *, range_rows: int = RANGE_ROWS, record: bool = True, concurrent: bool = True
+    ctx: RunContext,
+    *,
+    range_rows: int = RANGE_ROWS,
+    record: bool = True,
+    concurrent: bool = True,
+    settle_s: float = 0.0,
 ) -> VerifyReport:
-    """`concurrent` summarises both sides at once (wall time); off, each side's time is its own (benchmarks)."""
-    report = VerifyReport([_verify_table(ctx, table, range_rows, concurrent) for table in ctx.tables])
+    """`concurrent` summarises both sides at once (wall time); off, each side's time is its own (benchmarks).
+    `settle_s` > 0: re-check differing ranges after the sync passed the changes logged meanwhile (module doc)."""
+    with ThreadPoolExecutor(max_workers=2) if concurrent else nullcontext() as pool:
+        checks = [_TableCheck(ctx, table, pool) for table in ctx.tables]
+        for check in checks:
+            check.first_pass(range_rows)
+        report = VerifyReport([c.report for c in checks])
+        if not report.clean and settle_s > 0:
+            report.settled = _settle(ctx, checks, settle_s)
+            report = VerifyReport([c.report for c in checks], report.settled)
+        for check in checks:
+            check.name_unpinned_keys()
     if record:
         ensure_state_table(ctx.target)
         with ctx.target.transaction():
@@ -189,35 +222,116 @@ def run_verify(
     return report
 
 
-def _verify_table(ctx: RunContext, table: Table, range_rows: int, concurrent: bool) -> TableReport:
-    started = time.monotonic()
-    report = TableReport(table.target)
-    native = (
-        ctx.source.engine == ctx.target.engine == "postgresql"
-        and min(ctx.source.raw.info.server_version, ctx.target.raw.info.server_version) >= HASH_RECORD_SINCE
-        and all(c.source_type.lower() == c.target_type.lower() for c in table.columns)
-    )
-    source = _Side(ctx.source, table, "source", native=native)
-    target = _Side(ctx.target, table, "target", native=native)
-    ranges: list[tuple[Key | None, Key | None]] = []
-    last: Key | None = None
-    while (bound := next_bound(ctx.source, table, last, range_rows)) is not None:
-        bound = source.canonical_key(bound)
-        ranges.append((last, bound))
-        last = bound
-    ranges.append((last, None))  # rows past the source's last key: target extras, fresh inserts
-    with ThreadPoolExecutor(max_workers=2) if concurrent else nullcontext() as pool:
+class _TableCheck:
+    """One table's sides and report, kept for re-checks."""
+
+    def __init__(self, ctx: RunContext, table: Table, pool: ThreadPoolExecutor | None) -> None:
+        native = (
+            ctx.source.engine == ctx.target.engine == "postgresql"
+            and min(ctx.source.raw.info.server_version, ctx.target.raw.info.server_version) >= HASH_RECORD_SINCE
+            and all(c.source_type.lower() == c.target_type.lower() for c in table.columns)
+        )
+        self.ctx, self.table, self.pool = ctx, table, pool
+        self.source = _Side(ctx.source, table, "source", native=native)
+        self.target = _Side(ctx.target, table, "target", native=native)
+        self.report = TableReport(table.target)
+
+    def first_pass(self, range_rows: int) -> None:
+        started = time.monotonic()
+        ranges: list[Range] = []
+        last: Key | None = None
+        while (bound := next_bound(self.ctx.source, self.table, last, range_rows)) is not None:
+            bound = self.source.canonical_key(bound)
+            ranges.append((last, bound))
+            last = bound
+        ranges.append((last, None))  # rows past the source's last key: target extras, fresh inserts
         for lo, hi in ranges:
-            (src_count, src_hash), (tgt_count, tgt_hash) = _both(pool, source, target, lo, hi)
-            report.ranges += 1
-            report.source_rows += src_count
-            report.target_rows += tgt_count
+            (src_count, src_hash), (tgt_count, tgt_hash) = _both(self.pool, self.source, self.target, lo, hi)
+            self.report.ranges += 1
+            self.report.source_rows += src_count
+            self.report.target_rows += tgt_count
             if (src_count, src_hash) != (tgt_count, tgt_hash):
-                report.mismatched_ranges += 1
-                _narrow(pool, source, target, lo, hi, src_count, tgt_count, report)
-    report.seconds = time.monotonic() - started
-    report.source_seconds, report.target_seconds = source.seconds, target.seconds
-    return report
+                self.report.mismatched_ranges += 1
+                _narrow(self.pool, self.source, self.target, lo, hi, src_count, tgt_count, self.report)
+        self._timed(started)
+
+    def recheck(self) -> None:
+        """Compare again only the ranges that differed; the counts are taken again too."""
+        started = time.monotonic()
+        before = self.report
+        fresh = TableReport(before.table, ranges=before.ranges, rechecks=before.rechecks + 1)
+        fresh.source_rows, fresh.target_rows = self._count("source"), self._count("target")
+        for lo, hi in before.differing:
+            (sc, sh), (tc, th) = _both(self.pool, self.source, self.target, lo, hi)
+            if (sc, sh) != (tc, th):
+                fresh.mismatched_ranges += 1
+                _narrow(self.pool, self.source, self.target, lo, hi, sc, tc, fresh)
+        fresh.seconds = before.seconds
+        self.report = fresh
+        self._timed(started)
+
+    def name_unpinned_keys(self) -> None:
+        """A range that differed but whose parts all agreed (rows moved meanwhile) names its keys, side by side."""
+        report = self.report
+        if report.clean or report.missing or report.extra or report.different:
+            return
+        for lo, hi in report.differing:
+            src, tgt = set(self.source.keys_in(lo, hi)), set(self.target.keys_in(lo, hi))
+            report.missing.extend(sorted(src - tgt))
+            report.extra.extend(sorted(tgt - src))
+            if src == tgt:
+                src_rows, tgt_rows = self.source.rows(lo, hi), self.target.rows(lo, hi)
+                report.different.extend(sorted(k for k in src_rows if k in tgt_rows and src_rows[k] != tgt_rows[k]))
+
+    def _count(self, side: str) -> int:
+        which = self.source if side == "source" else self.target
+        where, params = range_where(which.db, self.table, None, None, side=side)
+        return int(which.db.scalar(f"SELECT count(*) FROM {which.relation} WHERE {where}", params))
+
+    def _timed(self, started: float) -> None:
+        self.report.seconds += time.monotonic() - started
+        self.report.source_seconds, self.report.target_seconds = self.source.seconds, self.target.seconds
+
+
+def _settle(ctx: RunContext, checks: list[_TableCheck], settle_s: float) -> bool:
+    """Re-check the differing ranges each time the sync has passed what was logged until they agree; False when the
+    sync did not get there within `settle_s` (or there is no sync: no capture, no position)."""
+    name = ctx.prefix + "sync/position"
+    if read_state(ctx.target, name) is None or not ctx.source.table_exists(CaptureNames(ctx.spec.name).changelog):
+        return False
+    feed = ChangeFeed(ctx.source, ctx.spec.name)
+    deadline = time.monotonic() + settle_s
+    while any(not c.report.clean for c in checks):
+        head = feed.head()
+        if not _wait_until_passed(ctx, feed, name, head, deadline):
+            return False
+        before = [_keys(c.report) for c in checks]
+        for check in checks:
+            if not check.report.clean:
+                check.recheck()
+        # The same rows still differ after the sync passed everything logged: drift, waiting longer changes nothing.
+        if [_keys(c.report) for c in checks] == before or time.monotonic() >= deadline:
+            break
+    return True
+
+
+def _keys(report: TableReport) -> tuple[list[Key], list[Key], list[Key], int]:
+    return report.missing, report.extra, report.different, report.mismatched_ranges
+
+
+def _wait_until_passed(ctx: RunContext, feed: ChangeFeed, name: str, head: dict[str, Any], deadline: float) -> bool:
+    moved_at = time.monotonic()
+    last = read_state(ctx.target, name)
+    while True:
+        position = read_state(ctx.target, name)
+        if position is not None and feed.passed(position, head):
+            return True
+        now = time.monotonic()
+        if position != last:
+            last, moved_at = position, now
+        if now >= deadline or now - moved_at >= STALL_S:
+            return False
+        time.sleep(POLL_S)
 
 
 def _both(
@@ -243,12 +357,14 @@ def _narrow(
 ) -> None:
     if src_count == 0 or tgt_count == 0:
         # One side is empty here: every key of the other side differs, no need to narrow further.
+        report.differing.append((lo, hi))
         if src_count:
             report.missing.extend(sorted(source.keys_in(lo, hi)))
         else:
             report.extra.extend(sorted(target.keys_in(lo, hi)))
         return
     if max(src_count, tgt_count) <= LEAF_ROWS:
+        report.differing.append((lo, hi))
         src_rows, tgt_rows = source.rows(lo, hi), target.rows(lo, hi)
         report.missing.extend(sorted(k for k in src_rows if k not in tgt_rows))
         report.extra.extend(sorted(k for k in tgt_rows if k not in src_rows))
@@ -261,10 +377,14 @@ def _narrow(
         if cut is not None and cut != cuts[-1] and cut != hi:
             cuts.append(cut)
     cuts.append(hi)
+    pinned = False
     for part_lo, part_hi in itertools.pairwise(cuts):
         (sc, sh), (tc, th) = _both(pool, source, target, part_lo, part_hi)
         if (sc, sh) != (tc, th):
+            pinned = True
             _narrow(pool, source, target, part_lo, part_hi, sc, tc, report)
+    if not pinned:  # the whole differed, no part does: rows changed meanwhile; re-checked (and named) later
+        report.differing.append((lo, hi))
 
 
 def require_clean(ctx: RunContext) -> str:

@@ -67,13 +67,19 @@ def diffs(ctx: click.Context, route_store: str) -> None:
     ctx.obj = DiffsContext(route_store)
 
 
-@diffs.command("list")
+@diffs.command("list", epilog=exit_codes.epilog(exit_codes.DIFFS_CODES))
 @click.option("--route", help="Only this route (its path, e.g. /api/catalog).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="Newest first.")
 @json_option
 @pass_diffs
 def diffs_list(dc: DiffsContext, as_json: bool, route: str | None, limit: int) -> None:
-    """List stored mismatches, newest first: id, when, route, request, statuses, differing fields."""
+    """List stored mismatches, newest first: id, when, route, request, statuses, differing fields, request id.
+
+    \b
+    Examples:
+      strangler diffs list
+      strangler diffs list --route /api/catalog --limit 100 --json
+    """
     rows = dc.store.recent(limit=limit, route=route)
     if as_json:
         click.echo(json.dumps({"mismatches": [r.as_dict() for r in rows]}, indent=2))
@@ -83,21 +89,32 @@ def diffs_list(dc: DiffsContext, as_json: bool, route: str | None, limit: int) -
         return
     for r in rows:
         fields = ", ".join(r.fields[:3]) + (f" (+{len(r.fields) - 3})" if len(r.fields) > 3 else "")
-        click.echo(f"{r.id:>6}  {r.created_at}  {r.route}  {r.method} {r.target}  {r.status}  {fields}")
+        click.echo(
+            f"{r.id:>6}  {r.created_at}  {r.route}  {r.method} {r.target}  {r.status}  {fields}  "
+            f"request {r.request_id or '-'}"
+        )
 
 
-@diffs.command("show")
+@diffs.command("show", epilog=exit_codes.epilog(exit_codes.DIFFS_CODES))
 @click.argument("mismatch_id", type=int)
 @json_option
 @pass_diffs
 def diffs_show(dc: DiffsContext, as_json: bool, mismatch_id: int) -> None:
-    """Show one mismatch: the request, every differing field, and both answers."""
+    """Show one mismatch: the request (and its request id, as the access log has it), every differing field, and
+    both answers.
+
+    \b
+    Examples:
+      strangler diffs show 42
+      strangler diffs show 42 --json | jq .diffs
+    """
     record = dc.store.get(mismatch_id)
     if as_json:
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
         return
     request = record["request"]
     click.secho(f"mismatch {record['id']}  {record['created_at']}  route {record['route']}", bold=True)
+    click.echo(f"request id {record.get('request_id') or '-'} (the access log's and the answer's X-Request-Id)")
     click.echo(f"{request['method']} {request['target']}")
     for name, value in request["headers"]:
         click.echo(f"  {name}: {value}")
@@ -114,7 +131,7 @@ def diffs_show(dc: DiffsContext, as_json: bool, mismatch_id: int) -> None:
         click.echo(f"  {answer['body'][:1000]}")
 
 
-@diffs.command("export")
+@diffs.command("export", epilog=exit_codes.epilog(exit_codes.DIFFS_CODES))
 @click.argument("mismatch_id", type=int)
 @click.option("--pytest", "as_pytest", is_flag=True, help="Write a pytest file that replays it against both sides.")
 @click.option("--curl", "as_curl", is_flag=True, help="Print the request as curl commands, one per side.")
@@ -127,8 +144,16 @@ def diffs_export(
     """Export one mismatch as a ready pytest file (--pytest) or copy-as-curl commands (--curl).
 
     The pytest file sends the recorded request to both upstreams (MONOLITH_URL / SERVICE_URL override the
-    recorded addresses) and fails while their answers differ; credentials were redacted when the mismatch was
-    stored, so set REPRO_AUTHORIZATION / REPRO_COOKIE to send your own.
+    recorded addresses) and fails while their answers differ. Credentials were redacted when the mismatch was
+    stored: for a signed-in request it fails until REPRO_AUTHORIZATION / REPRO_COOKIE name a user and
+    STRANGLER_IDENTITY_KEY is the proxy's key, and then sends the service that user's signed identity, as the
+    proxy does.
+
+    \b
+    Examples:
+      strangler diffs export 42 --pytest -o tests/test_mismatch_42.py
+      REPRO_AUTHORIZATION="Token $TOKEN" STRANGLER_IDENTITY_KEY=... pytest tests/test_mismatch_42.py
+      strangler diffs export 42 --curl | sh
     """
     if as_pytest == as_curl:
         raise click.UsageError("choose one of --pytest or --curl")
@@ -180,14 +205,16 @@ PYTEST_TEMPLATE = '''"""Reproduces mismatch {id} stored by Strangler's comparato
 
 The monolith and the service answered this request differently on: {fields}.
 Run: MONOLITH_URL=... SERVICE_URL=... pytest {{this file}}; it fails while the difference remains.
-Credentials were redacted when the mismatch was stored: set REPRO_AUTHORIZATION / REPRO_COOKIE to send yours.
+{credentials_note}
 """
 
 import os
 
 import httpx
+import pytest
 from strangler_proxy.compare.normalise import context_for
 from strangler_proxy.compare.response_diff import compare_responses
+from strangler_proxy.dataplane.identity import IdentitySigner, User, with_identity
 from strangler_proxy.dataplane.model import CompareSettings
 from strangler_proxy.dataplane.shadow import CapturedResponse
 
@@ -197,33 +224,78 @@ METHOD = {method!r}
 TARGET = {target!r}
 HEADERS = {headers!r}
 BODY = {body!r}
+SIGNED_IN = {signed_in!r}  # the recorded request carried credentials (redacted when it was stored)
 SETTINGS = CompareSettings(ignore={ignore!r}, headers={compared!r})
 RECORDED_DIFFERENCES = {diffs!r}
 
 
-def send(base: str) -> CapturedResponse:
-    headers = list(HEADERS)
-    for variable, name in (("REPRO_AUTHORIZATION", "authorization"), ("REPRO_COOKIE", "cookie")):
-        if os.environ.get(variable):
-            headers.append((name, os.environ[variable]))
-    response = httpx.request(METHOD, base + TARGET, headers=headers, content=BODY or None, timeout=10)
+def credentials() -> list[tuple[str, str]]:
+    given = [
+        (name, os.environ[variable])
+        for variable, name in (("REPRO_AUTHORIZATION", "authorization"), ("REPRO_COOKIE", "cookie"))
+        if os.environ.get(variable)
+    ]
+    if SIGNED_IN and not given:
+        pytest.fail(
+            "the recorded request was signed in and its credentials were redacted: set REPRO_AUTHORIZATION "
+            "(e.g. 'Token ...') or REPRO_COOKIE to a user's, and STRANGLER_IDENTITY_KEY to the proxy's, so that "
+            "both sides answer that user as they did; without them this test would compare anonymous answers"
+        )
+    return given
+
+
+def service_identity(given: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What the proxy sends the service for these credentials: the monolith says who they name (forward auth, as
+    docs/identity.md describes) and the identity is signed with the proxy's key."""
+    if not given:
+        return []
+    key = os.environ.get("STRANGLER_IDENTITY_KEY")
+    if not key:
+        pytest.fail("set STRANGLER_IDENTITY_KEY to the proxy's: the service trusts only identities the proxy signs")
+    asked = httpx.get(
+        MONOLITH_URL + "/internal/identity/",
+        headers=[*given, ("x-original-method", METHOD), ("x-original-uri", TARGET)],
+        timeout=10,
+    )
+    assert asked.status_code == 200, f"the monolith refused these credentials ({{asked.status_code}}): {{asked.text}}"
+    user = asked.json()["user"]
+    if user is None:
+        pytest.fail("the credentials given name nobody (the monolith answered user: null)")
+    signed = with_identity([], IdentitySigner(key), User(user["id"], user["username"], user["is_staff"]))
+    return [(name.decode(), value.decode()) for name, value in signed]
+
+
+def send(base: str, extra: list[tuple[str, str]]) -> CapturedResponse:
+    response = httpx.request(METHOD, base + TARGET, headers=[*HEADERS, *extra], content=BODY or None, timeout=10)
     return CapturedResponse(response.status_code, list(response.headers.raw), response.content, False, 0.0)
 
 
 def test_the_service_answers_like_the_monolith() -> None:
-    expected, actual = send(MONOLITH_URL), send(SERVICE_URL)
+    given = credentials()
+    expected = send(MONOLITH_URL, given)
+    actual = send(SERVICE_URL, [*given, *service_identity(given)])
     ctx = context_for([(n.encode(), v.encode()) for n, v in HEADERS], MONOLITH_URL, SERVICE_URL)
     diffs = compare_responses(expected, actual, settings=SETTINGS, ctx=ctx).diffs
     assert [(d.path, d.expected, d.actual) for d in diffs] == [], "still differs (recorded: %s)" % RECORDED_DIFFERENCES
 '''
+
+CREDENTIALS_NOTE = {
+    True: "The request was signed in; its credentials were redacted when the mismatch was stored: set\n"
+    "REPRO_AUTHORIZATION / REPRO_COOKIE to a user's and STRANGLER_IDENTITY_KEY to the proxy's\n"
+    "(the test fails without them).",
+    False: "The request carried no credentials; REPRO_AUTHORIZATION / REPRO_COOKIE send some to try as a user.",
+}
 
 
 def pytest_file(record: dict[str, Any]) -> str:
     net = set(record.get("net_fields", []))
     settings = record.get("settings", {})
     noise = tuple(sorted({d["field"] for d in record["diffs"] if d["field"] not in net and d["field"].startswith("$")}))
+    signed_in = any(n.lower() in ("authorization", "cookie") and REDACTED in v for n, v in record["request"]["headers"])
     return PYTEST_TEMPLATE.format(
         id=record["id"],
+        signed_in=signed_in,
+        credentials_note=CREDENTIALS_NOTE[signed_in],
         route=record["route"],
         created_at=record["created_at"],
         fields=", ".join(sorted(net)) or "(see RECORDED_DIFFERENCES)",

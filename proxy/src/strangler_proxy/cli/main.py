@@ -52,6 +52,7 @@ def cli() -> None:
     """Strangler moves a live monolith to services, one route at a time.
 
     \b
+    Examples:
     Run the proxy in front of the monolith:
       STRANGLER_ADMIN_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))') \\
       STRANGLER_MONOLITH_URL=http://127.0.0.1:8000 strangler proxy

@@ -1,9 +1,15 @@
-"""`strangler routes ...`: read and change the route table through the proxy's admin API."""
+"""`strangler routes ...`: read and change the route table through the proxy's admin API.
+
+A comparison gate that fired is loud here: `list` marks the route, `history` marks the versions it made and the
+firings that moved nothing, and every command that changes a route warns about a firing on it in the last
+`RECENT_FIRING_S` seconds (on stderr, `--json` too), so nobody moves a route on without knowing its gate fired.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +18,13 @@ import click
 from strangler_proxy.cli import exit_codes
 from strangler_proxy.cli.output import json_option
 from strangler_proxy.control.admin_client import DEFAULT_ADMIN_URL, AdminClient, default_author
+from strangler_proxy.control.route_changes import GATE_AUTHOR
 from strangler_proxy.control.routes_toml import dump_routes_toml, read_routes_file
 from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.dataplane.model import Stage
-from strangler_proxy.errors import StoreEmpty
+from strangler_proxy.errors import AdminCallFailed, StoreEmpty
+
+RECENT_FIRING_S = 3600.0  # a gate firing younger than this is marked by `list` and warned about by every change
 
 
 class RoutesContext:
@@ -35,7 +44,19 @@ class RoutesContext:
             self._client.close()
 
 
-@click.group(epilog=exit_codes.epilog(exit_codes.ROUTES_CODES))
+class RoutesCommand(click.Command):
+    """A `strangler routes` command: its --help ends with the exit codes of the group."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", exit_codes.epilog(exit_codes.ROUTES_CODES))
+        super().__init__(*args, **kwargs)
+
+
+class RoutesGroup(click.Group):
+    command_class = RoutesCommand
+
+
+@click.group(cls=RoutesGroup, epilog=exit_codes.epilog(exit_codes.ROUTES_CODES))
 @click.option(
     "--admin-url",
     envvar="STRANGLER_ADMIN_URL",
@@ -78,10 +99,18 @@ pass_routes = click.make_pass_decorator(RoutesContext)
 @json_option
 @pass_routes
 def routes_list(rc: RoutesContext, as_json: bool) -> None:
-    """Show the route table, its upstreams and its version."""
+    """Show the route table, its upstreams and its version; each route's stage, the data it stands on, and its
+    gate if it fired in the last hour (what it saw, and what it did).
+
+    \b
+    Examples:
+      strangler routes list
+      strangler routes list --json | jq '.table.routes[] | {path, stage, percent, data}'
+    """
     current = rc.client.routes()
+    recent = [f for f in _firings(rc) if f["age_s"] <= RECENT_FIRING_S]
     if as_json:
-        click.echo(json.dumps(current, indent=2))
+        click.echo(json.dumps({**current, "gate_firings": recent}, indent=2))
         return
     table = current.get("table")
     if table is None:
@@ -103,19 +132,28 @@ def routes_list(rc: RoutesContext, as_json: bool) -> None:
     if not table["routes"]:
         click.echo("  none: every request goes to the default upstream")
         return
+    latest = {}
+    for firing in reversed(recent):  # newest last, so the newest of each route wins
+        latest[firing["route"]] = firing
     _columns(
-        [["PATH", "METHODS", "SERVICE", "STAGE", "STICKY"]]
+        [["PATH", "METHODS", "SERVICE", "STAGE", "DATA", "STICKY", "GATE"]]
         + [
             [
                 r["path"],
                 ",".join(r["methods"]) if r["methods"] else "any",
                 r["service"],
                 f"canary {r['percent']}%" if r["stage"] == "canary" else r["stage"],
+                r.get("data") or "-",
                 r["sticky"]["kind"] + (f":{r['sticky']['name']}" if r["sticky"]["name"] else ""),
+                f"FIRED {_ago(latest[r['path']]['age_s'])}" if r["path"] in latest else "-",
             ]
             for r in table["routes"]
         ]
     )
+    if recent:
+        click.secho("\ngate firings in the last hour (newest first):", fg="red", bold=True)
+        for firing in recent:
+            click.secho(f"  {_firing_line(firing)}", fg="red")
 
 
 @routes.command("set")
@@ -128,6 +166,11 @@ def routes_list(rc: RoutesContext, as_json: bool) -> None:
 @click.option("--mirror-unsafe/--no-mirror-unsafe", default=None, help="Shadow: also mirror unsafe methods.")
 @click.option("--pin-seconds", type=float, help="Read-your-writes pin to the monolith after a write.")
 @click.option("--data", help="Migration spec whose data backs the route: canary/live wait for it (strangler data).")
+@click.option(
+    "--upstream-header/--no-upstream-header",
+    default=None,
+    help="Debugging: answers on this route say which upstream served them (X-Strangler-Upstream).",
+)
 @click.option("--reason", required=True, help="Why, for the audit log.")
 @click.option("--expect-version", type=int, help="Refuse unless the table is still at this version (default: now).")
 @json_option
@@ -143,8 +186,14 @@ def routes_set(
       strangler routes set /api/catalog --stage canary --percent 25 --reason "diff rate 0 for a day"
       strangler routes set /api/orders/{id}/reviews --methods GET,HEAD --service reviews --stage live \\
           --reason "reads served by reviews"
+      strangler routes set /api/catalog --upstream-header --reason "debugging: say who answered"
+
+    `--stage canary` needs `--percent` (a canary of 0% sends nobody; say so with --percent 0).
     """
     given = {k: v for k, v in fields.items() if v is not None}
+    if given.get("stage") == Stage.CANARY.value and "percent" not in given:
+        raise click.UsageError("--stage canary needs --percent N (the share of readers the service answers, 0..100)")
+    _warn_recent_firing(rc, path)
     if "methods" in given:
         given["methods"] = [m.strip() for m in given["methods"].split(",") if m.strip()]
     expected = expect_version if expect_version is not None else rc.client.version()
@@ -159,7 +208,14 @@ def routes_set(
 @json_option
 @pass_routes
 def routes_remove(rc: RoutesContext, as_json: bool, path: str, methods: str | None, reason: str) -> None:
-    """Remove the route for PATH: its requests go back to the default upstream."""
+    """Remove the route for PATH: its requests go back to the default upstream.
+
+    \b
+    Examples:
+      strangler routes remove /api/catalog --reason "extraction abandoned"
+      strangler routes remove /api/orders/{id}/reviews --methods GET,HEAD --reason "reads back on the monolith"
+    """
+    _warn_recent_firing(rc, path)
     expected = rc.client.version()
     listed = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     _show_commit(
@@ -191,9 +247,16 @@ def routes_apply(rc: RoutesContext, as_json: bool, file: Path, dry_run: bool, re
       stage = "canary"
       percent = 10
     (`strangler routes export > routes.toml` writes the current table in this form.)
+
+    \b
+    Examples:
+      strangler routes apply routes.toml --dry-run
+      strangler routes apply routes.toml --reason "catalog canary 25%"
     """
     data = read_routes_file(file)
     table_from_dict(data)  # fail fast, before any call, with every problem listed
+    if not dry_run:
+        _warn_recent_firing(rc, None)
     plan = rc.client.plan(data)
     outcome: dict[str, Any] = {
         "dry_run": dry_run,
@@ -225,7 +288,13 @@ def routes_apply(rc: RoutesContext, as_json: bool, file: Path, dry_run: bool, re
 @json_option
 @pass_routes
 def routes_export(rc: RoutesContext, as_json: bool, version: int | None) -> None:
-    """Print the route table as a routes file (TOML) that `apply` accepts."""
+    """Print the route table as a routes file (TOML) that `apply` accepts.
+
+    \b
+    Examples:
+      strangler routes export > routes.toml
+      strangler routes export --version 3 | diff - routes.toml
+    """
     current = rc.client.routes() if version is None else rc.client.table_at(version)
     if current.get("table") is None:
         raise StoreEmpty("the route store is empty (version 0): nothing to export yet")
@@ -241,16 +310,42 @@ def routes_export(rc: RoutesContext, as_json: bool, version: int | None) -> None
 @json_option
 @pass_routes
 def routes_history(rc: RoutesContext, as_json: bool, limit: int) -> None:
-    """Show the versions of the route table: who, when, why and what changed."""
+    """Show the versions of the route table: who, when, why and what changed. A version a comparison gate made is
+    marked GATE; a gate firing that moved nothing (held by the data state, or the route had moved) is listed where
+    it happened.
+
+    \b
+    Examples:
+      strangler routes history
+      strangler routes history --limit 5 --json
+    """
     history = rc.client.history(limit)
+    versions = history["versions"]
+    oldest = versions[-1]["created_at"] if versions else ""
+    firings = [
+        f
+        for f in _firings(rc, limit=limit)
+        if f["version"] is None and (len(versions) < limit or _when(f["at"]) >= _when(oldest))
+    ]
     if as_json:
-        click.echo(json.dumps(history, indent=2))
+        click.echo(json.dumps({**history, "gate_firings": firings}, indent=2))
         return
-    for v in history["versions"]:
-        rollback = f"  (rollback to {v['rollback_of']})" if v["rollback_of"] else ""
-        click.secho(f"version {v['version']}  {v['created_at']}  {v['author']}{rollback}", bold=True)
-        click.echo(f"  why: {v['reason']}")
-        for line in v["summary"].splitlines():
+    entries: list[tuple[float, dict[str, Any], bool]] = [(_when(v["created_at"]), v, False) for v in versions]
+    entries += [(_when(f["at"]), f, True) for f in firings]
+    for _, entry, is_firing in sorted(entries, key=lambda e: e[0], reverse=True):
+        if is_firing:
+            click.secho(f"GATE FIRED  {entry['at']}  {entry['route']}", fg="red", bold=True)
+            click.secho(f"  {_firing_line(entry)}", fg="red")
+            continue
+        rollback = f"  (rollback to {entry['rollback_of']})" if entry["rollback_of"] else ""
+        gate = "  [GATE FIRED]" if entry["author"] == GATE_AUTHOR else ""
+        click.secho(
+            f"version {entry['version']}  {entry['created_at']}  {entry['author']}{rollback}{gate}",
+            bold=True,
+            fg="red" if gate else None,
+        )
+        click.echo(f"  why: {entry['reason']}")
+        for line in entry["summary"].splitlines():
             click.echo(f"    {line}")
 
 
@@ -267,11 +362,12 @@ def routes_rollback(rc: RoutesContext, as_json: bool, to_version: int | None, re
       strangler routes rollback --reason "5xx rate doubled"            # undo the last change
       strangler routes rollback --to 4 --reason "back to shadow"
     """
+    _warn_recent_firing(rc, None)
     expected = rc.client.version()
     _show_commit(rc.client.rollback(reason=reason, to_version=to_version, expected_version=expected), expected, as_json)
 
 
-@routes.group("upstream", epilog=exit_codes.epilog(exit_codes.ROUTES_CODES))
+@routes.group("upstream", cls=RoutesGroup, epilog=exit_codes.epilog(exit_codes.ROUTES_CODES))
 def routes_upstream() -> None:
     """Add, change or remove one upstream (the services routes can point at) without a routes file.
 
@@ -295,7 +391,13 @@ def routes_upstream() -> None:
 @json_option
 @pass_routes
 def routes_upstream_set(rc: RoutesContext, /, as_json: bool, name: str, reason: str, **fields: Any) -> None:
-    """Add the upstream NAME or change the fields given."""
+    """Add the upstream NAME or change the fields given.
+
+    \b
+    Examples:
+      strangler routes upstream set catalog --url http://catalog:8000 --reason "catalog service deployed"
+      strangler routes upstream set catalog --max-pending 64 --reason "shed load sooner"
+    """
     expected = rc.client.version()
     given = {k: v for k, v in fields.items() if v is not None}
     _show_commit(rc.client.set_upstream(name, reason=reason, expected_version=expected, **given), expected, as_json)
@@ -307,7 +409,12 @@ def routes_upstream_set(rc: RoutesContext, /, as_json: bool, name: str, reason: 
 @json_option
 @pass_routes
 def routes_upstream_remove(rc: RoutesContext, as_json: bool, name: str, reason: str) -> None:
-    """Remove the upstream NAME (refused while a route uses it or it is the default)."""
+    """Remove the upstream NAME (refused while a route uses it or it is the default).
+
+    \b
+    Examples:
+      strangler routes upstream remove catalog --reason "extraction abandoned"
+    """
     expected = rc.client.version()
     _show_commit(rc.client.remove_upstream(name, reason=reason, expected_version=expected), expected, as_json)
 
@@ -328,6 +435,50 @@ def _show_diff(lines: list[str]) -> None:
     colours = {"+": "green", "-": "red", "~": "yellow"}
     for line in lines:
         click.secho(f"  {line}", fg=colours.get(line[:1]))
+
+
+def _warn_recent_firing(rc: RoutesContext, path: str | None) -> None:
+    """Before a change: say (stderr) if the gate of `path` (None: any route) fired in the last RECENT_FIRING_S."""
+    for firing in _firings(rc, route=path, limit=5):
+        if firing["age_s"] <= RECENT_FIRING_S:
+            click.secho(
+                f"warning: the gate of {firing['route']} fired {_ago(firing['age_s'])}: {_firing_line(firing)}; "
+                "see `strangler routes history`",
+                fg="yellow",
+                err=True,
+            )
+
+
+def _firings(rc: RoutesContext, *, route: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The gate firings the proxy kept; a proxy from before they were kept has none to show (said on stderr)."""
+    try:
+        return rc.client.gate_firings(route=route, limit=limit)
+    except AdminCallFailed as exc:
+        if exc.status != 404:
+            raise
+        click.secho("note: this proxy keeps no gate firings (GET /gates): upgrade it to see them", err=True)
+        return []
+
+
+def _firing_line(firing: dict[str, Any]) -> str:
+    words = {"rolled_back": "rolled back", "held": "HELD", "moved": "nothing to do", "failed": "FAILED"}
+    return (
+        f"{firing['route']} in {firing['stage']} ({firing['samples']} compared requests, route revision "
+        f"{firing['revision']}): {'; '.join(firing['reasons'])} -> {words.get(firing['outcome'], firing['outcome'])}:"
+        f" {firing['detail']}"
+    )
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def _when(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp() if iso else 0.0
 
 
 def _columns(rows: list[list[str]]) -> None:

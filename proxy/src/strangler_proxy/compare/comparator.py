@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from strangler_proxy.compare.gates import Gates, Sample, Verdict
+from strangler_proxy.compare.gates import GateOutcome, Gates, Sample, Verdict
 from strangler_proxy.compare.jsonpath import IDENTIFIER
 from strangler_proxy.compare.metrics import CompareMetrics
 from strangler_proxy.compare.mismatch_store import MismatchStore
@@ -45,8 +45,8 @@ from strangler_proxy.dataplane.shadow import SHADOW_HEADER, CapturedResponse, Mi
 from strangler_proxy.errors import StranglerError, UpstreamError
 from strangler_proxy.http.client import UpstreamPool
 
-# Rolls a route back one stage (blocking; run in a worker thread): the new table, or None when nothing changed.
-RollBack = Callable[[Route, Verdict], RouteTable | None]
+# What a firing gate does (blocking; run in a worker thread): roll the route back one stage, or say why not.
+RollBack = Callable[[Route, Verdict], GateOutcome]
 
 log = logging.getLogger("strangler.compare")
 
@@ -170,8 +170,15 @@ class Comparator:
         comparison = compare_responses(expected, actual, settings=settings, ctx=ctx)
         net = self.noise.classify(label, [d.field for d in comparison.diffs])
         self._count(label, comparison, net, expected, actual)
-        sample = Sample(bool(net), actual.status >= 500, expected.seconds, actual.seconds)
-        verdict = self.gates.observe(route, sample)
+        verdict = None
+        revision = self.app.route_revision(route)
+        if revision == request.route_revision:
+            sample = Sample(bool(net), actual.status >= 500, expected.seconds, actual.seconds)
+            verdict = self.gates.observe(route, revision, sample)
+        else:
+            # Routed under another revision of the route (a mirror of the shadow compared after the move to canary):
+            # no evidence about the route as it is now.
+            self.metrics.stale_samples.labels(label).inc()
         if verdict is not None and self.roll_back is not None:
             task = asyncio.get_running_loop().create_task(self._roll_back(route, verdict))
             self._rollbacks.add(task)
@@ -270,14 +277,19 @@ class Comparator:
 
     async def _roll_back(self, route: Route, verdict: Verdict) -> None:
         assert self.roll_back is not None
+        why = f"{'; '.join(verdict.reasons)} over {verdict.samples} requests in {verdict.stage}"
         try:
-            table = await asyncio.to_thread(self.roll_back, route, verdict)
+            outcome = await asyncio.to_thread(self.roll_back, route, verdict)
         except StranglerError as exc:
-            log.error("gate of %s fired (%s) but the rollback failed: %s", route.path, "; ".join(verdict.reasons), exc)
-            return
-        if table is not None:
+            outcome = GateOutcome("failed", str(exc))
+        self.metrics.firings.labels(route.path, outcome.action).inc()
+        if outcome.action == "rolled_back":
+            log.warning("gate of %s fired (%s): %s", route.path, why, outcome.detail)
             self.metrics.rollbacks.labels(route.path).inc()
-            self.on_change(table)
+            if outcome.table is not None:
+                self.on_change(outcome.table)
+        else:
+            log.error("gate of %s fired (%s), %s: %s", route.path, why, outcome.action, outcome.detail)
 
     def field_report(self, route: str) -> list[dict[str, Any]]:
         tally = self.noise.route(route)

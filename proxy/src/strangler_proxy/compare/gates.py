@@ -9,9 +9,14 @@ fires when any of these is above the route's bound:
 * service 5xx rate                                               > gate_max_5xx_rate
 * service p99 / monolith p99 (each at least 5 ms)                > gate_max_p99_ratio (0 turns it off)
 
+A sample counts only for the route revision it was taken under (`ProxyApp.route_revision`: any change to the
+route, its stage or its share, starts a new one): a window belongs to one revision, so every stage starts a fresh
+window, and a mirror taken in `shadow` but compared after the move to `canary` is no evidence about the canary.
+
 A firing verdict is handed to whoever wired the comparator (`strangler proxy` rolls the route back ONE stage
-through the route store, as an operator would: the control plane's `route_changes.roll_back_one_stage`). A
-stage's samples are forgotten when the route leaves it, so the new stage starts a fresh window.
+through the route store, as an operator would, unless the data state forbids the move, and keeps the firing: the
+control plane's `route_changes.gate_rollback` and `gate_firings`), which answers with a `GateOutcome` that the
+comparator counts (`strangler_compare_gate_firings_total`) and logs.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from strangler_proxy.dataplane.model import CompareSettings, Route, Stage, route_label, stage_label
+from strangler_proxy.dataplane.model import CompareSettings, Route, RouteTable, Stage, route_label, stage_label
 
 P99_FLOOR = 0.005  # seconds: both p99s are raised to this before their ratio is taken
 
@@ -39,15 +44,29 @@ class Verdict:
     error_rate: float
     p99_ratio: float
     reasons: tuple[str, ...]  # empty: the gate holds
+    stage: str = ""  # the stage every sample was taken in (`canary 10%`)
+    revision: int = 0  # ... and the route's revision then
 
     @property
     def fires(self) -> bool:
         return bool(self.reasons)
 
 
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    """What became of a firing verdict: `rolled_back` (the route moved one stage back: `table` is the new one),
+    `held` (the move would break the data state: nothing moved, `detail` says what to run), `moved` (the route
+    changed meanwhile: nothing to do), `failed` (the store refused or could not be reached)."""
+
+    action: str
+    detail: str
+    table: RouteTable | None = None
+
+
 class GateWindow:
-    def __init__(self, stage: str, size: int) -> None:
+    def __init__(self, stage: str, revision: int, size: int) -> None:
         self.stage = stage
+        self.revision = revision
         self.samples: deque[Sample] = deque(maxlen=size)
 
     def add(self, sample: Sample) -> None:
@@ -74,7 +93,7 @@ class GateWindow:
                 f"service p99 {service_p99 * 1000:.1f} ms is {ratio:.2f}x the monolith's {monolith_p99 * 1000:.1f} ms"
                 f" > {settings.gate_max_p99_ratio:g}x"
             )
-        return Verdict(n, diff_rate, error_rate, ratio, tuple(reasons))
+        return Verdict(n, diff_rate, error_rate, ratio, tuple(reasons), self.stage, self.revision)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -90,16 +109,16 @@ class Gates:
     def __init__(self) -> None:
         self.windows: dict[str, GateWindow] = {}
 
-    def observe(self, route: Route, sample: Sample) -> Verdict | None:
+    def observe(self, route: Route, revision: int, sample: Sample) -> Verdict | None:
+        """`sample` was taken under `revision` of `route` (the caller drops samples of any other revision)."""
         settings = route.compare
         if not settings.gate or route.stage not in (Stage.CANARY, Stage.LIVE):
             self.windows.pop(route_label(route), None)
             return None
         key = route_label(route)
-        stage = stage_label(route)
         window = self.windows.get(key)
-        if window is None or window.stage != stage or window.samples.maxlen != settings.gate_window:
-            window = self.windows[key] = GateWindow(stage, settings.gate_window)
+        if window is None or window.revision != revision or window.samples.maxlen != settings.gate_window:
+            window = self.windows[key] = GateWindow(stage_label(route), revision, settings.gate_window)
         window.add(sample)
         verdict = window.evaluate(settings)
         if verdict is None or not verdict.fires:
@@ -108,4 +127,5 @@ class Gates:
         return verdict
 
     def status(self) -> dict[str, dict[str, object]]:
-        return {key: {"stage": w.stage, "samples": len(w.samples)} for key, w in self.windows.items()}
+        windows = self.windows.items()
+        return {k: {"stage": w.stage, "revision": w.revision, "samples": len(w.samples)} for k, w in windows}

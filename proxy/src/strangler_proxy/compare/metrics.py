@@ -7,6 +7,9 @@ strangler_compare_noise_samples_total{route}            monolith asked twice
 strangler_compare_5xx_total{route,side}                 side = monolith | service
 strangler_compare_seconds{route,side}                   histogram of each side's answer time
 strangler_compare_net_diff_rate{route}                  net diff rate since start
+strangler_compare_gate_stale_samples_total{route}      compared, but routed under another revision of the route:
+                                                        kept out of its gate
+strangler_compare_gate_firings_total{route,outcome}    outcome = rolled_back / held / moved / failed
 strangler_compare_gate_rollbacks_total{route}
 strangler_compare_mismatches_stored_total{route}        and dropped (writer queue full): ..._dropped_total
 """
@@ -39,6 +42,15 @@ class CompareMetrics:
         )
         self.net_diff_rate = Gauge(
             "strangler_compare_net_diff_rate", "Net diff rate since start", ["route"], registry=r
+        )
+        self.stale_samples = Counter(
+            "strangler_compare_gate_stale_samples",
+            "Compared requests routed under another revision of their route (no evidence for its gate)",
+            ["route"],
+            registry=r,
+        )
+        self.firings = Counter(
+            "strangler_compare_gate_firings", "Gate firings by what became of them", ["route", "outcome"], registry=r
         )
         self.rollbacks = Counter(
             "strangler_compare_gate_rollbacks", "Routes rolled back one stage by their gate", ["route"], registry=r

@@ -43,10 +43,12 @@ class Summary:
     target: str
     status: str  # "200 -> 200"
     fields: list[str]  # net differing fields
+    request_id: str  # the request's X-Request-Id: the same id as its access-log line and its answer
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "request_id": self.request_id,
             "created_at": self.created_at,
             "route": self.route,
             "method": self.method,
@@ -88,7 +90,16 @@ class MismatchStore(ABC):
 
     def recent(self, *, limit: int = 50, route: str | None = None) -> list[Summary]:
         return [
-            Summary(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), json.loads(str(r[6])))
+            Summary(
+                int(r[0]),
+                str(r[1]),
+                str(r[2]),
+                str(r[3]),
+                str(r[4]),
+                str(r[5]),
+                json.loads(str(r[6])),
+                str(json.loads(str(r[7])).get("request_id", "")),
+            )
             for r in self._list(limit, route)
         ]
 
@@ -117,7 +128,7 @@ class MismatchStore(ABC):
     def count(self) -> int: ...
 
 
-COLUMNS = "id, created_at, route, method, target, status, fields"
+COLUMNS = "id, created_at, route, method, target, status, fields, record"
 
 
 class SqliteMismatchStore(MismatchStore):

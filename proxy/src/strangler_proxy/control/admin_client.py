@@ -20,7 +20,8 @@ Public API (every method blocks; each returns the admin API's JSON answer unless
   `hold_writes(paths, ...)` (every path or none: ids), `release(hold_id)` (None when the hold is gone already:
   released, or expired and its writes refused), `holds()`, `report_data_state(...)` (`PUT /data-state`, what the
   data gate decides on), `data_states()`;
-* comparison — `compare()`, `diffs(route=, limit=)`, `diff(mismatch_id)`; and `healthz()`;
+* comparison — `compare()`, `diffs(route=, limit=)`, `diff(mismatch_id)`, `gate_firings(route=, limit=)` (what
+  the comparison gates did, newest first); and `healthz()`;
 * raw calls for anything else — `get(path, **query)`, `post`, `put`, `delete` (a JSON body).
 
 Errors (`errors.py`): `AdminUnreachable` when nothing, or not the admin listener, answers at the URL (exit 3);
@@ -241,6 +242,12 @@ class AdminClient:
 
     def diff(self, mismatch_id: int) -> dict[str, Any]:
         return self.get("/diffs/one", id=mismatch_id)
+
+    def gate_firings(self, *, route: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The comparison gates' firings, newest first: `{"at", "age_s", "route", "stage", "revision", "samples",
+        "reasons", "outcome", "detail", "version"}` each (`control/gate_firings.py`)."""
+        firings = self.get("/gates", limit=limit, **({"route": route} if route else {}))["firings"]
+        return list(firings)
 
     def healthz(self) -> dict[str, Any]:
         return self.get("/healthz")

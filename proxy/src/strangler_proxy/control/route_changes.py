@@ -4,7 +4,9 @@ Keyword-only, blocking (call from a worker thread), and the only writers of the 
 
 A firing gate rolls its route back ONE stage, as an operator would (`roll_back_one_stage`: versioned, optimistic
 concurrency, audited), with author "gate" and the numbers in the reason: `canary` → `shadow`, `live` → `canary`
-at the last canary share the route had (from the store's history; 10% if none).
+at the last canary share the route had (from the store's history; 10% if none). It acts only on the route revision
+its evidence was taken under (a route changed meanwhile is left alone), and never tries a move the store's gate
+(the data state) would refuse: that firing is `held`, and says what to run instead.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from strangler_proxy.compare.gates import Verdict
+from strangler_proxy.compare.gates import GateOutcome, Verdict
 from strangler_proxy.control.store import CommitResult, RouteStore
 from strangler_proxy.control.table_codec import (
     route_from_dict,
@@ -25,7 +27,7 @@ from strangler_proxy.control.table_codec import (
 from strangler_proxy.control.table_diff import diff_tables
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage, route_label, stage_label
 from strangler_proxy.dataplane.table_rules import route_shape
-from strangler_proxy.errors import Problem, StaleVersion, TableInvalid
+from strangler_proxy.errors import DataNotReady, Problem, StaleVersion, StranglerError, TableInvalid
 
 ROUTE_IDENTITY = ("path", "methods")
 GATE_AUTHOR = "gate"
@@ -42,17 +44,23 @@ def route_set(
     current = store.load()
     if current.table.version != expected_version:
         raise StaleVersion(expected_version, current.table.version)
+    table = with_route(current.table, fields)
+    return store.commit(table, expected_version=expected_version, author=author, reason=reason)
+
+
+def with_route(current: RouteTable, fields: dict[str, Any]) -> RouteTable:
+    """`current` with the rule of the same (path, methods) created or updated from `fields` (checked, not stored)."""
     problems: list[Problem] = []
     probe = route_from_dict(
         {"service": "-", **{k: fields[k] for k in ROUTE_IDENTITY if k in fields}}, "route", problems
     )
     if probe is None:
         raise TableInvalid(problems)
-    routes = [route_to_dict(r) for r in current.table.routes]
+    routes = [route_to_dict(r) for r in current.routes]
     index = next(
         (
             i
-            for i, r in enumerate(current.table.routes)
+            for i, r in enumerate(current.routes)
             if route_shape(r.path) == route_shape(probe.path) and r.methods == probe.methods
         ),
         None,
@@ -64,10 +72,7 @@ def route_set(
         routes.append(merged)
     else:
         routes[index] = merged
-    table = _checked(
-        {**table_to_dict(current.table), "routes": routes}, index if index is not None else len(routes) - 1
-    )
-    return store.commit(table, expected_version=expected_version, author=author, reason=reason)
+    return _checked({**table_to_dict(current), "routes": routes}, index if index is not None else len(routes) - 1)
 
 
 def route_remove(
@@ -148,26 +153,37 @@ def upstream_remove(store: RouteStore, *, name: str, expected_version: int, auth
     return store.commit(table_from_dict(data), expected_version=expected_version, author=author, reason=reason)
 
 
-def gate_rollback(store: RouteStore) -> Callable[[Route, Verdict], RouteTable | None]:
-    """What a comparator's gate calls when it fires: roll the route back in `store`; the new table, if it changed."""
+def gate_rollback(
+    store: RouteStore, on_outcome: Callable[[Route, Verdict, GateOutcome], None] | None = None
+) -> Callable[[Route, Verdict], GateOutcome]:
+    """What a comparator's gate calls when it fires: roll the route back in `store` (blocking), then tell
+    `on_outcome` (the firing's record) what became of it."""
 
-    def roll_back(route: Route, verdict: Verdict) -> RouteTable | None:
-        result = roll_back_one_stage(store, route, verdict)
-        return result.table if result is not None and result.changed else None
+    def roll_back(route: Route, verdict: Verdict) -> GateOutcome:
+        outcome = roll_back_one_stage(store, route, verdict)
+        if on_outcome is not None:
+            on_outcome(route, verdict, outcome)
+        return outcome
 
     return roll_back
 
 
-def roll_back_one_stage(store: RouteStore, route: Route, verdict: Verdict) -> CommitResult | None:
-    """Move `route` one stage back in the store (blocking). None when it is no longer canary/live (someone moved it)."""
+def roll_back_one_stage(store: RouteStore, route: Route, verdict: Verdict) -> GateOutcome:
+    """Move `route` one stage back in the store (blocking), if it is still exactly the route the evidence was taken
+    on and the data state allows the move."""
+    label = route_label(route)
     for _attempt in range(3):
-        current = store.load()
+        try:
+            current = store.load()
+        except StranglerError as exc:
+            return GateOutcome("failed", f"the route store could not be read: {exc}")
         found = next(
             (r for r in current.table.routes if r.path == route.path and r.methods == route.methods),
             None,
         )
-        if found is None or found.stage not in (Stage.CANARY, Stage.LIVE):
-            return None
+        if found is None or found != route or found.stage not in (Stage.CANARY, Stage.LIVE):
+            now = "removed" if found is None else f"now {stage_label(found)}"
+            return GateOutcome("moved", f"{label} changed after the evidence was taken ({now}): not moved")
         fields: dict[str, object] = {"path": found.path}
         if found.methods is not None:
             fields["methods"] = sorted(found.methods)
@@ -178,19 +194,25 @@ def roll_back_one_stage(store: RouteStore, route: Route, verdict: Verdict) -> Co
             percent = _last_canary_percent(store, found, current.table.version)
             fields.update(stage=Stage.CANARY.value, percent=percent)
             target = f"canary {percent}%"
-        reason = (
-            f"gate: {'; '.join(verdict.reasons)} over the last {verdict.samples} compared requests; "
-            f"{stage_label(found)} -> {target}"
-        )
+        move = f"{stage_label(found)} -> {target}"
+        reason = f"gate: {'; '.join(verdict.reasons)} over the last {verdict.samples} compared requests; {move}"
+        if store.gate is not None:
+            try:
+                store.gate(current.table, with_route(current.table, fields))
+            except DataNotReady as exc:
+                # Never tried: the commit would be refused, and trying says nothing the data state does not.
+                return GateOutcome("held", f"{label} stays {stage_label(found)}: {move} is not allowed: {exc}")
         try:
             result = route_set(
                 store, fields=fields, expected_version=current.table.version, author=GATE_AUTHOR, reason=reason
             )
         except StaleVersion:
-            continue  # an operator changed the table meanwhile: look again at what the route is now
-        log.warning("route %s rolled back by its gate: %s", route_label(found), reason)
-        return result
-    return None
+            continue  # another change to the table meanwhile: look again at what the route is now
+        except StranglerError as exc:
+            return GateOutcome("failed", f"{move} was refused: {exc}")
+        log.warning("route %s rolled back by its gate: %s", label, reason)
+        return GateOutcome("rolled_back", f"{move} (version {result.version})", result.table)
+    return GateOutcome("failed", f"{label}: the route table kept changing; not moved")
 
 
 def _last_canary_percent(store: RouteStore, route: Route, latest: int) -> int:

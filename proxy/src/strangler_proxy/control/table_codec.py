@@ -22,7 +22,19 @@ UPSTREAM_KEYS = frozenset(
     {"url", "connect_timeout", "read_timeout", "max_connections", "max_pending", "health_path", "name"}
 )
 ROUTE_KEYS = frozenset(
-    {"path", "service", "stage", "percent", "methods", "sticky", "mirror_unsafe", "pin_seconds", "compare", "data"}
+    {
+        "path",
+        "service",
+        "stage",
+        "percent",
+        "methods",
+        "sticky",
+        "mirror_unsafe",
+        "pin_seconds",
+        "compare",
+        "data",
+        "upstream_header",
+    }
 )
 STICKY_KINDS = ("cookie", "header", "client")
 DATA_SPEC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -58,7 +70,9 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         "mirror_unsafe": route.mirror_unsafe,
         "pin_seconds": route.pin_seconds,
         "compare": compare_to_dict(route.compare),
-        **({"data": route.data} if route.data is not None else {}),  # absent when unset: older versions compare equal
+        # Absent when unset, so versions stored before the field existed compare equal.
+        **({"data": route.data} if route.data is not None else {}),
+        **({"upstream_header": True} if route.upstream_header else {}),
     }
 
 
@@ -187,6 +201,9 @@ def route_from_dict(raw: object, where: str, problems: list[Problem]) -> Route |
     data = raw.get("data")
     if data is not None and (not isinstance(data, str) or not DATA_SPEC.match(data)):
         problems.append(Problem(f"{where}.data", "must be a migration spec's name (lowercase, e.g. catalog)"))
+    upstream_header = raw.get("upstream_header", False)
+    if not isinstance(upstream_header, bool):
+        problems.append(Problem(f"{where}.upstream_header", "must be true or false"))
     if len(problems) > before:
         return None
     return Route(
@@ -200,6 +217,7 @@ def route_from_dict(raw: object, where: str, problems: list[Problem]) -> Route |
         pin_seconds=pin_seconds,
         compare=compare,
         data=data,
+        upstream_header=upstream_header,
     )
 
 

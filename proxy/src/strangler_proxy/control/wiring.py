@@ -7,9 +7,9 @@ data gate, and the comparison (comparator, mismatch store, gates, capture).
     await serve(public_app=wired.public_app, ...)
     await wired.close()
 
-The data states and the mismatch table live in the route store's database. Every store commit passes the data
-gate; a comparison gate commits through the route store and hands the new table to `install` at once (the
-watcher would bring it within a second anyway).
+The data states, the mismatch table and the gate firings live in the route store's database. Every store commit
+passes the data gate; a comparison gate commits through the route store and hands the new table to `install` at
+once (the watcher would bring it within a second anyway), and each firing is recorded (`GET /gates`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from strangler_proxy.control.admin import AdminApp
 from strangler_proxy.control.compare_endpoints import add_compare_endpoints
 from strangler_proxy.control.cutover_endpoints import add_cutover_endpoints
 from strangler_proxy.control.data_state import DataGate, GateLimits, open_data_states
+from strangler_proxy.control.gate_firings import add_gate_endpoints, open_gate_firings
 from strangler_proxy.control.route_changes import gate_rollback
 from strangler_proxy.control.store import RouteStore
 from strangler_proxy.dataplane.app import ProxyApp
@@ -83,13 +84,15 @@ def attach_comparison(
     config = config or CompareConfig()
     comparator = mismatches = corpus = None
     public_app = app if public_app is None else public_app
+    firings = open_gate_firings(store_url)
+    if admin is not None:
+        add_gate_endpoints(admin, firings)
     if config.enabled:
         mismatches = open_mismatch_store(
             store_url, Limits(config.mismatch_max_rows, config.mismatch_max_age, config.mismatch_max_body)
         )
-        comparator = Comparator(
-            app, config=config, mismatches=mismatches, roll_back=gate_rollback(route_store), on_change=install
-        )
+        roll_back = gate_rollback(route_store, on_outcome=firings.record)
+        comparator = Comparator(app, config=config, mismatches=mismatches, roll_back=roll_back, on_change=install)
         comparator.start()
         if admin is not None:
             add_compare_endpoints(admin, comparator, mismatches)

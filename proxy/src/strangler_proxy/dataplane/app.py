@@ -48,9 +48,9 @@ from strangler_proxy.dataplane import access_log
 from strangler_proxy.dataplane.error_response import send_error_response
 from strangler_proxy.dataplane.exchange import Exchange
 from strangler_proxy.dataplane.health import Health, check_all
-from strangler_proxy.dataplane.identity import ForwardAuth, IdentitySigner, Refusal, with_identity
+from strangler_proxy.dataplane.identity import IDENTITY_HEADER, ForwardAuth, IdentitySigner, Refusal, with_identity
 from strangler_proxy.dataplane.metrics import CONTENT_TYPE, ProxyMetrics
-from strangler_proxy.dataplane.model import RouteTable, Upstream
+from strangler_proxy.dataplane.model import Route, RouteTable, Upstream, route_label
 from strangler_proxy.dataplane.pinning import PinStore
 from strangler_proxy.dataplane.routing import Router, canonicalise
 from strangler_proxy.dataplane.settings import ProxySettings
@@ -70,17 +70,37 @@ from strangler_proxy.errors import (
 from strangler_proxy.http.asgi import Receive, Scope, Send
 from strangler_proxy.http.breaker import BreakerState
 from strangler_proxy.http.client import UpstreamPool, UpstreamResponse
-from strangler_proxy.http.headers import downstream_response_headers
+from strangler_proxy.http.headers import Headers, downstream_response_headers
 
 log = logging.getLogger("strangler.proxy")
 
 
 class _State:
-    __slots__ = ("router", "table")
+    __slots__ = ("revisions", "router", "table")
 
-    def __init__(self, table: RouteTable, router: Router) -> None:
+    def __init__(self, table: RouteTable, router: Router, revisions: Revisions) -> None:
         self.table = table
         self.router = router
+        self.revisions = revisions
+
+    def revision(self, route: Route) -> int | None:
+        entry = self.revisions.get(route_label(route))
+        return entry[1] if entry is not None and entry[0] == route else None
+
+
+# Each route (by its label) as it is now, and its revision: the table version since which it has been so.
+Revisions = dict[str, tuple[Route, int]]
+
+
+def route_revisions(table: RouteTable, before: Revisions) -> Revisions:
+    """A route keeps its revision while it stays exactly as it was; any change to it (its stage, its share, its
+    settings) makes the new table's version its revision. Evidence is only ever counted for one revision."""
+    revisions: Revisions = {}
+    for route in table.routes:
+        label = route_label(route)
+        kept = before.get(label)
+        revisions[label] = (route, kept[1] if kept is not None and kept[0] == route else table.version)
+    return revisions
 
 
 class ProxyApp:
@@ -105,6 +125,7 @@ class ProxyApp:
             body_limit=self.settings.shadow_body_limit,
             metrics=self.metrics,
             pool_for=self._shadow_pool,
+            prepare=self._mirror_headers,
         )
 
     # control-plane surface
@@ -119,7 +140,8 @@ class ProxyApp:
         Requests in flight finish on the table they started with.
         """
         validate_table(table)
-        self._state = _State(table, Router(table))
+        before = self._state.revisions if hasattr(self, "_state") else {}
+        self._state = _State(table, Router(table), route_revisions(table, before))
         self.metrics.table_version.set(table.version)
         live = set(table.upstreams.values())
         for pools in (self._pools, self._shadow_pools):
@@ -127,6 +149,10 @@ class ProxyApp:
                 pool = pools.pop(upstream)
                 if pool.open_connections:
                     pool.loop.create_task(pool.close())
+
+    def route_revision(self, route: Route) -> int | None:
+        """The revision of `route` in the table now serving (None: the table has no such route any more)."""
+        return self._state.revision(route)
 
     def metrics_text(self) -> bytes:
         return self.metrics.text()
@@ -225,7 +251,7 @@ class ProxyApp:
                 loop = LoopDetected(f"the request's Via already names {self.settings.via_name}: not forwarded again")
                 await self._send_error(x, send, loop)
                 return
-            bad_path = self._route(x, scope)
+            bad_path = self._route(x, scope, state)
             if bad_path is not None:
                 await self._send_error(x, send, bad_path)
                 return
@@ -277,27 +303,23 @@ class ProxyApp:
                 self._finish(x)
 
     # the pipeline's steps
-    def _route(self, x: Exchange, scope: Scope) -> BadRequestPath | None:
+    def _route(self, x: Exchange, scope: Scope, state: _State) -> BadRequestPath | None:
         try:
             path = canonicalise(scope["raw_path"] or scope["path"].encode())
         except BadRequestPath as exc:
             return exc
         decision = decide(x.table, x.router, self.pins, x.method, path, x.headers, x.client_ip)
         x.routed(path, scope.get("query_string", b""), decision)
+        if decision.route is not None:
+            x.route_revision = state.revision(decision.route) or 0
         return None
 
     async def _identify(self, x: Exchange, send: Send) -> bool:
         """Forward auth for a request a service will answer: True with the signed identity in `x.out_headers`, or
         False once the monolith's refusal (or a 503 when it cannot be asked) has been sent."""
-        assert self._signer is not None
         table = x.table
-        monolith = table.upstreams[table.default_upstream].url
-        if self._forward_auth is None or self._forward_auth.monolith_url != monolith:
-            if self._forward_auth is not None:
-                await self._forward_auth.close()
-            self._forward_auth = ForwardAuth(monolith, cache_seconds=self.settings.identity_cache_seconds)
         try:
-            answer = await self._forward_auth.resolve(x.method, x.target, x.out_headers)
+            answer = await self._identity_headers(table, x.upstream, x.method, x.target, x.out_headers)
         except ForwardAuthUnavailable as exc:
             x.upstream = table.default_upstream
             await self._send_error(x, send, exc)
@@ -306,11 +328,39 @@ class ProxyApp:
             x.upstream = table.default_upstream
             x.answered(answer.status, len(answer.body), "identity_refused")
             length = (b"content-length", str(len(answer.body)).encode())
-            await send({"type": "http.response.start", "status": answer.status, "headers": [*answer.headers, length]})
+            head = [*answer.headers, length, (b"x-request-id", x.request_id.encode("latin-1"))]
+            await send({"type": "http.response.start", "status": answer.status, "headers": head})
             await send({"type": "http.response.body", "body": answer.body})
             return False
-        x.out_headers = with_identity(x.out_headers, self._signer, answer)
+        x.out_headers = answer
         return True
+
+    async def _identity_headers(
+        self, table: RouteTable, upstream: str, method: str, target: bytes, headers: Headers
+    ) -> Headers | Refusal:
+        """The one identity step, for a client's request and for its mirror alike: `headers` with the client's
+        credentials resolved by forward auth (cached) and the identity signed for `upstream`, or the monolith's
+        refusal. Raises ForwardAuthUnavailable (fail closed)."""
+        assert self._signer is not None
+        monolith = table.upstreams[table.default_upstream].url
+        if self._forward_auth is None or self._forward_auth.monolith_url != monolith:
+            if self._forward_auth is not None:
+                await self._forward_auth.close()
+            self._forward_auth = ForwardAuth(monolith, cache_seconds=self.settings.identity_cache_seconds)
+        answer = await self._forward_auth.resolve(method, target, headers)
+        if isinstance(answer, Refusal):
+            return answer
+        return with_identity(headers, self._signer, answer)
+
+    async def _mirror_headers(self, request: MirroredRequest) -> Headers | None:
+        """What a mirror carries: for a service, the same identity the primary path would sign for it (a signed-in
+        read is compared as that user); for the monolith (`shadow_monolith`), no service's identity. None: the
+        monolith refuses these credentials, so a service would never be asked (the mirror is skipped)."""
+        table = self._state.table
+        if request.service == table.default_upstream or self._signer is None:
+            return [(n, v) for n, v in request.headers if n != IDENTITY_HEADER]
+        answer = await self._identity_headers(table, request.service, request.method, request.target, request.headers)
+        return None if isinstance(answer, Refusal) else answer
 
     def _plan_mirror(self, x: Exchange) -> None:
         """The decision mirrors this request: copy its body as it streams, unless the shadow queue is full."""
@@ -350,11 +400,7 @@ class ProxyApp:
         limit = self.shadow.body_limit + 1
         try:
             await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status,
-                    "headers": downstream_response_headers(response.headers),
-                }
+                {"type": "http.response.start", "status": response.status, "headers": self._answer_head(x, response)}
             )
             whole = response.complete_body()
             if whole is not None:
@@ -382,6 +428,17 @@ class ProxyApp:
         response.release()
         x.status, x.sent = response.status, sent
 
+    @staticmethod
+    def _answer_head(x: Exchange, response: UpstreamResponse) -> Headers:
+        """The upstream's headers for the client: hop-by-hop ones dropped, the request id (exactly one, the one the
+        access log and the comparison name), and the upstream that answered when the route asks for it."""
+        head = [h for h in downstream_response_headers(response.headers) if h[0] != b"x-request-id"]
+        head.append((b"x-request-id", x.request_id.encode("latin-1")))
+        route = x.decision.route if x.decision is not None else None
+        if route is not None and route.upstream_header:
+            head.append((b"x-strangler-upstream", x.upstream.encode("ascii")))
+        return head
+
     def _mirror(self, x: Exchange, response: UpstreamResponse, captured: bytearray) -> None:
         """Offer the exchange to the shadow pool, once the client has its whole answer (`shadow.py`)."""
         if x.error is not None or x.fallback:  # a fallback answer is the monolith's own
@@ -399,6 +456,7 @@ class ProxyApp:
             MirroredRequest(
                 request_id=x.request_id,
                 route=x.route_label,
+                route_revision=x.route_revision,
                 service=x.mirror_to,
                 method=x.method,
                 target=x.target,

@@ -56,6 +56,7 @@ class Exchange:
         "request_id",
         "retries",
         "route_label",
+        "route_revision",
         "router",
         "sent",
         "stage",
@@ -88,6 +89,7 @@ class Exchange:
         self.decision: Decision | None = None
         # Until routed, an answer is the proxy's own.
         self.route_label = DEFAULT_ROUTE
+        self.route_revision = 0  # the matched route's revision in the request's table (`app.route_revisions`)
         self.stage = "none"
         self.upstream = "proxy"
         self.framed = False  # the client's head framed a body (Content-Length, even 0, or chunked)

@@ -11,9 +11,9 @@ Who the client is comes from the connection. Client-sent ``X-Forwarded-For``, ``
 with the peer (``X-Real-IP`` is kept); otherwise they are replaced by what the proxy saw. ``X-Forwarded-*`` are
 always sent; ``Forwarded`` and ``X-Real-IP`` only when the client sent them. ``Via`` is appended to — and a
 request whose ``Via`` already names this proxy is a loop (`ForwardedFor.loop`: the app answers 508).
-``X-Request-Id`` is kept, or created when absent (the one header the proxy adds, so that the access log, the
-upstream and an error body share an id); ``Host``, ``traceparent`` and every other end-to-end header pass
-unchanged. Responses lose their hop-by-hop headers only (`http.headers.downstream_response_headers`).
+``X-Request-Id`` is kept when valid (visible ASCII, at most 200 bytes), or created (so that the access log, the
+upstream, the comparison and the answer share an id: `app.py` puts it on every response); ``Host``,
+``traceparent`` and every other end-to-end header pass unchanged.
 """
 
 from __future__ import annotations
@@ -125,8 +125,7 @@ def upstream_request_headers(
     loop = bool(via) and _names_us(via, via_name.encode())
     via.append(b"1.1 " + via_name.encode())
     out.append((b"via", b", ".join(via)))
-    if request_id is None or not _valid_request_id(request_id):
-        request_id = b"%032x" % _random_bits(128)
+    request_id = request_id_or_new(request_id)
     out.append((b"x-request-id", request_id))
     return out, ForwardedFor(client_ip=client_ip, request_id=request_id.decode("ascii"), loop=loop)
 
@@ -147,6 +146,13 @@ def _names_us(via: list[bytes], name: bytes) -> bool:
         if len(parts) >= 2 and parts[1].lower() == name.lower():
             return True
     return False
+
+
+def request_id_or_new(client: bytes | None) -> bytes:
+    """The client's request id when it is a valid one, else a new one."""
+    if client is None or not _valid_request_id(client):
+        return b"%032x" % _random_bits(128)
+    return client
 
 
 def _valid_request_id(value: bytes) -> bool:

@@ -74,6 +74,7 @@ class Route:
     pin_seconds: float = 5.0  # read-your-writes: after an unsafe request, pin the client to the monolith
     compare: CompareSettings = DEFAULT_COMPARE  # comparator, noise and gate settings
     data: str | None = None  # the migration spec whose data backs this route: canary/live gated on it
+    upstream_header: bool = False  # debugging: answers say which upstream served them (X-Strangler-Upstream)
 
 
 @dataclass(frozen=True, slots=True)

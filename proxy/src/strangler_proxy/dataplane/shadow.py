@@ -8,7 +8,9 @@ connections per service), so shadow load never takes a connection from client tr
 `IDLE_WAIT`) for a moment without client requests, so mirrors run on CPU that clients leave idle.
 
 Mirrored requests carry ``X-Strangler-Shadow: 1`` (control headers are stripped from clients, so only the proxy can
-set it): a service can use it to skip side effects such as sending mail.
+set it): a service can use it to skip side effects such as sending mail. Just before it is sent, a mirror's headers
+go through `prepare` (`ProxyApp` signs the identity the primary path would sign for that service, so a signed-in
+read is compared as that user); `prepare` answering None skips the mirror (counted `skipped_identity_refused`).
 
 For the comparator (issue 6): each finished mirror becomes a `ShadowResult` (request, primary response, shadow
 response or error) that goes to every `on_shadow` callback and into a ring (`recent()`) bounded in count and in
@@ -22,11 +24,11 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from strangler_proxy.dataplane.metrics import ProxyMetrics
-from strangler_proxy.errors import UpstreamError
+from strangler_proxy.errors import ProxyError, UpstreamError
 from strangler_proxy.http.client import UpstreamPool
 from strangler_proxy.http.headers import Headers
 
@@ -40,6 +42,7 @@ IDLE_WAIT = 0.05  # seconds a mirror waits for a moment without client requests 
 class MirroredRequest:
     request_id: str
     route: str  # the route's path template
+    route_revision: int  # the route's revision when the request was routed: its evidence counts for that one only
     service: str
     method: str
     target: bytes  # canonical path + query, as the monolith received it
@@ -85,6 +88,7 @@ class ShadowPool:
         body_limit: int,
         metrics: ProxyMetrics,
         pool_for: Callable[[str], UpstreamPool | None],
+        prepare: Callable[[MirroredRequest], Awaitable[Headers | None]] | None = None,
     ) -> None:
         self._workers = workers
         self._queue: asyncio.Queue[tuple[MirroredRequest, CapturedResponse]] | None = None
@@ -98,6 +102,7 @@ class ShadowPool:
         self.body_limit = body_limit
         self._metrics = metrics
         self._pool_for = pool_for
+        self._prepare = prepare
         self.in_flight = 0
         self._idle: asyncio.Event | None = None  # set while no client request is in flight
         self._client_requests = 0
@@ -176,6 +181,9 @@ class ShadowPool:
             finally:
                 self.in_flight -= 1
                 self._queue.task_done()
+            if result is None:
+                self._metrics.shadow(request.route, "skipped_identity_refused")
+                continue
             self._metrics.shadow(request.route, "completed" if result.shadow is not None else "failed")
             self._keep(result)
             for callback in list(self._callbacks):
@@ -184,10 +192,19 @@ class ShadowPool:
                 except Exception:
                     log.exception("on_shadow callback failed")
 
-    async def _mirror(self, request: MirroredRequest, primary: CapturedResponse) -> ShadowResult:
+    async def _mirror(self, request: MirroredRequest, primary: CapturedResponse) -> ShadowResult | None:
         pool = self._pool_for(request.service)
         if pool is None:
             return ShadowResult(request, primary, None, f"service {request.service!r} is not an upstream")
+        headers = request.headers
+        if self._prepare is not None:
+            try:
+                prepared = await self._prepare(request)
+            except ProxyError as exc:  # forward auth could not be asked: no identity, no mirror
+                return ShadowResult(request, primary, None, f"{exc.code}: {exc}")
+            if prepared is None:
+                return None
+            headers = prepared
         started = time.perf_counter()
         body_iter = None
         if request.body:
@@ -200,7 +217,7 @@ class ShadowPool:
             response = await pool.request(
                 request.method,
                 request.target,
-                [*request.headers, SHADOW_HEADER],
+                [*headers, SHADOW_HEADER],
                 body=body_iter,
                 length=len(request.body) if request.body else None,
             )

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strangler_proxy.dataplane.error_response import send_error_response
+from strangler_proxy.dataplane.forwarding import request_id_or_new
 from strangler_proxy.dataplane.model import SAFE_METHODS
 from strangler_proxy.dataplane.routing import canonicalise
 from strangler_proxy.errors import BadRequestPath, WriteHeld, WritesInFlight
@@ -243,7 +244,5 @@ class WriteHoldMiddleware:
 
 
 def request_id_of(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            return str(value.decode("latin-1"))
-    return secrets.token_hex(16)
+    client = next((value for name, value in scope["headers"] if name == b"x-request-id"), None)
+    return request_id_or_new(client).decode("ascii")

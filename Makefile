@@ -11,11 +11,12 @@ PY := $(VENV)/bin/python
 PARTS := $(patsubst %/pyproject.toml,%,$(shell grep -l '^\[project\]' */pyproject.toml extracted/*/pyproject.toml 2>/dev/null))
 PART_PROJECTS := $(foreach p,$(PARTS),$(p)/pyproject.toml)
 
-.PHONY: help venv up test lint fmt typecheck bench-proxy bench-data clean
+.PHONY: help venv up test fuzz lint fmt typecheck bench-proxy bench-data clean
 
 help:
 	@echo "make up          run the stack on SQLite (monolith, services, proxy) and print its URLs"
 	@echo "make test        run every test of every part (see README for PostgreSQL)"
+	@echo "make fuzz        the proxy's differential fuzzer, long (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) inputs)"
 	@echo "make lint        ruff + import boundaries;  make typecheck  mypy strict on proxy, playbook, inventory"
 	@echo "make bench-proxy / bench-data   benchmarks (not tests), printed as ratios to the reference"
 
@@ -36,6 +37,12 @@ up: venv
 
 test: venv
 	$(PY) tools/run_tests.py
+
+# make test runs the fuzzer for about a minute; this runs it for as long as FUZZ_EXAMPLES takes.
+FUZZ_EXAMPLES ?= 30000
+fuzz: venv
+	cd proxy && STRANGLER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ../$(PY) -m pytest -q -p no:cacheprovider \
+		--hypothesis-show-statistics tests/http/test_fuzz_differential.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

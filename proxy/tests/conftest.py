@@ -148,14 +148,18 @@ def start_stack(
     routes: tuple[Route, ...] = (),
     settings: ProxySettings | None = None,
     limits: ServerLimits | None = None,
+    monolith_url: str | None = None,
     identity: IdentitySigner | None = None,
     **upstream_opts: Any,
 ) -> Stack:
+    """Upstream doubles `monolith` and `catalog` and a proxy in front; `monolith_url` puts another server (a WSGI
+    one, say) where the monolith double would be (the double still runs, unused)."""
+
     async def start() -> Stack:
         monolith, catalog = Upstream("monolith"), Upstream("catalog")
         await monolith.start()
         await catalog.start()
-        table = make_table(monolith.url, catalog.url, routes, **upstream_opts)
+        table = make_table(monolith_url or monolith.url, catalog.url, routes, **upstream_opts)
         app = ProxyApp(table, settings or ProxySettings(), identity=identity)
         server = ProxyServer(public_app=app, host="127.0.0.1", port=0, limits=limits or ServerLimits(shutdown_grace=1))
         await server.start()

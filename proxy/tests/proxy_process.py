@@ -9,7 +9,7 @@ import sys
 
 from strangler_proxy.dataplane.app import ProxyApp
 from strangler_proxy.dataplane.model import RouteTable, Upstream
-from strangler_proxy.http.server import ProxyServer, new_event_loop
+from strangler_proxy.http.server import ProxyServer, ServerLimits, new_event_loop
 
 
 async def main(monolith_url: str) -> None:
@@ -19,7 +19,8 @@ async def main(monolith_url: str) -> None:
     table = RouteTable(
         version=1, upstreams={"monolith": Upstream("monolith", monolith_url, read_timeout=60)}, routes=()
     )
-    server = ProxyServer(public_app=ProxyApp(table), host="127.0.0.1", port=0)
+    # no body size limit: the streaming tests send 1 GiB through it
+    server = ProxyServer(public_app=ProxyApp(table), host="127.0.0.1", port=0, limits=ServerLimits(max_body=0))
     await server.start()
     print(server.public_port, flush=True)
     loop = asyncio.get_running_loop()

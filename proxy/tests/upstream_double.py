@@ -63,9 +63,14 @@ class Upstream:
     handler: Handler = echo
     keep_body: int = 1 << 20  # bodies larger than this are counted, not kept
     received: list[Received] = field(default_factory=list)
+    heads: list[bytes] = field(default_factory=list)  # each request's target, as soon as its head arrived
+    # Like a sync WSGI server's worker pool: a worker is taken from a request's head until its response is sent
+    # (reading the body included); None: unlimited.
+    workers: int | None = None
     connections: int = 0
     server: asyncio.Server | None = None
     port: int = 0
+    _workers: asyncio.Semaphore | None = None
 
     @property
     def url(self) -> str:
@@ -83,55 +88,69 @@ class Upstream:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        workers = self._pool()
         try:
             while True:
                 try:
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
-                lines = head[:-4].split(b"\r\n")
-                method, target, _version = lines[0].split(b" ")
-                headers = []
-                for line in lines[1:]:
-                    name, _, value = line.partition(b":")
-                    headers.append((name, value.strip()))
-                lower = {n.lower(): v for n, v in headers}
-                body = bytearray()
-                size = 0
-                chunked = lower.get(b"transfer-encoding", b"").lower() == b"chunked"
-                if chunked:
-                    while True:
-                        size_line = await reader.readuntil(b"\r\n")
-                        n = int(size_line.strip().split(b";")[0], 16)
-                        if n == 0:
-                            await reader.readuntil(b"\r\n")
-                            break
-                        remaining = n
-                        while remaining:
-                            piece = await reader.read(min(remaining, 1 << 16))
-                            if not piece:
-                                return
-                            remaining -= len(piece)
-                            size += len(piece)
-                            if len(body) < self.keep_body:
-                                body += piece
-                        await reader.readexactly(2)
-                elif b"content-length" in lower:
-                    remaining = int(lower[b"content-length"])
-                    while remaining:
-                        piece = await reader.read(min(remaining, 1 << 16))
-                        if not piece:
-                            return
-                        remaining -= len(piece)
-                        size += len(piece)
-                        if len(body) < self.keep_body:
-                            body += piece
-                req = Received(method.decode(), target, headers, bytes(body), size, chunked)
-                self.received.append(req)
-                await self.handler(req, writer)
-                if writer.is_closing():
-                    return
+                self.heads.append(head.split(b" ", 2)[1])
+                async with workers:
+                    if not await self._one_request(head, reader, writer) or writer.is_closing():
+                        return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
         finally:
             writer.close()
+
+    def _pool(self) -> asyncio.Semaphore | contextlib.AbstractAsyncContextManager[None]:
+        if self.workers is None:
+            return contextlib.nullcontext()
+        if self._workers is None:
+            self._workers = asyncio.Semaphore(self.workers)
+        return self._workers
+
+    async def _one_request(self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Read one request's body and answer it; False when the connection ended first."""
+        lines = head[:-4].split(b"\r\n")
+        method, target, _version = lines[0].split(b" ")
+        headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers.append((name, value.strip()))
+        lower = {n.lower(): v for n, v in headers}
+        body = bytearray()
+        size = 0
+        chunked = lower.get(b"transfer-encoding", b"").lower() == b"chunked"
+        if chunked:
+            while True:
+                size_line = await reader.readuntil(b"\r\n")
+                n = int(size_line.strip().split(b";")[0], 16)
+                if n == 0:
+                    await reader.readuntil(b"\r\n")
+                    break
+                remaining = n
+                while remaining:
+                    piece = await reader.read(min(remaining, 1 << 16))
+                    if not piece:
+                        return False
+                    remaining -= len(piece)
+                    size += len(piece)
+                    if len(body) < self.keep_body:
+                        body += piece
+                await reader.readexactly(2)
+        elif b"content-length" in lower:
+            remaining = int(lower[b"content-length"])
+            while remaining:
+                piece = await reader.read(min(remaining, 1 << 16))
+                if not piece:
+                    return False
+                remaining -= len(piece)
+                size += len(piece)
+                if len(body) < self.keep_body:
+                    body += piece
+        req = Received(method.decode(), target, headers, bytes(body), size, chunked)
+        self.received.append(req)
+        await self.handler(req, writer)
+        return True

@@ -7,6 +7,7 @@
     ├── ClientDisconnected          the client went away mid-exchange; nobody is left to answer (also ConnectionError)
     ├── ProxyError                  the data plane answers a client with it, as JSON from "strangler-proxy"
     │   ├── BadRequestPath              the request target cannot be canonicalised (400)
+    │   ├── LoopDetected                the request already passed through this proxy (its Via names it) (508)
     │   ├── UpstreamError               the upstream gave no response (before any byte reached the client)
     │   │   ├── UpstreamConnectError        refused, unreachable or DNS failure (502)
     │   │   ├── UpstreamBroken              the connection broke or the response was malformed (502)
@@ -113,6 +114,13 @@ class ProxyError(StranglerError):
 class BadRequestPath(ProxyError):
     status = 400
     code = "bad_request_path"
+
+
+class LoopDetected(ProxyError):
+    """The request's ``Via`` already names this proxy: forwarding it would send it round the loop again."""
+
+    status = 508
+    code = "loop_detected"
 
 
 class UpstreamError(ProxyError):

@@ -52,3 +52,21 @@ def test_a_chunked_body_within_the_limit_is_mirrored_with_its_length(small_bodie
     (result,) = small_bodies.app.shadow.recent()
     assert result.primary.truncated  # the monolith's echo is longer than 10 bytes: its start is kept
     assert len(result.primary.body) == 10
+
+
+def test_the_ring_of_recent_results_is_bounded_in_bytes(loop_thread: LoopThread) -> None:
+    s = start_stack(
+        loop_thread,
+        (Route("/api/catalog", "catalog", Stage.SHADOW, mirror_unsafe=True),),
+        settings=ProxySettings(shadow_ring=1000, shadow_ring_bytes=20_000),
+    )
+    try:
+        for i in range(20):
+            assert s.request("POST", f"/api/catalog/{i}", body=b"b" * 3000)[0] == 200
+        s.drain_shadow()
+        recent = s.app.shadow.recent()
+        assert 0 < len(recent) < 20
+        assert sum(r.size for r in recent) <= 20_000
+        assert b"/api/catalog/19" in {r.request.target for r in recent}  # the oldest went first
+    finally:
+        stop_stack(s)

@@ -6,7 +6,9 @@ STRANGLER_TEST_STREAM_MB sets the body size (default 1024: the 1 GB of the issue
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -129,3 +131,38 @@ def test_a_huge_response_body_streams_through_in_bounded_memory_even_to_a_slow_r
     assert head.startswith(b"HTTP/1.1 200") and b"content-length: %d" % SIZE in head.lower()
     assert received == SIZE
     assert peak.peak - baseline < BOUND, f"proxy RSS grew by {(peak.peak - baseline) / MB:.1f} MB"
+
+
+def test_a_client_that_pipelines_without_reading_cannot_grow_the_proxys_memory(
+    upstream: Upstream, proxy_pid_port: tuple[int, int]
+) -> None:
+    # Each 28-byte request asks for a 16 KiB answer that arrives whole: a proxy that kept reading would queue it all.
+    answer = b"z" * (16 * 1024)
+
+    async def large(req: Received, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(answer) + answer)
+        await writer.drain()
+
+    upstream.handler = large
+    pid, port = proxy_pid_port
+    baseline = rss(pid)
+    requests = b"GET /p HTTP/1.1\r\nHost: h\r\n\r\n" * 20_000
+    with PeakRss(pid) as peak, socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        sock.connect(("127.0.0.1", port))
+        sock.setblocking(False)
+        sent = 0
+        answered = -1
+        steady_since = started = time.monotonic()
+        # Send what the proxy takes, until it has asked the upstream nothing new for a second: it stopped reading.
+        while time.monotonic() - steady_since < 1.0 and time.monotonic() - started < 30:
+            if sent < len(requests):
+                with contextlib.suppress(BlockingIOError):
+                    sent += sock.send(requests[sent : sent + 65536])
+            select.select([], [sock] if sent < len(requests) else [], [], 0.05)
+            if len(upstream.received) != answered:
+                answered = len(upstream.received)
+                steady_since = time.monotonic()
+    answered_while_unread = len(upstream.received)
+    assert answered_while_unread < 2_000, "the proxy kept reading requests whose answers nobody took"
+    assert peak.peak - baseline < 8 * MB, f"proxy RSS grew by {(peak.peak - baseline) / MB:.1f} MB"

@@ -54,7 +54,7 @@ SMUGGLING = {
     "obsolete line folding": b"GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n  folded\r\n\r\n",
     "missing host": b"GET / HTTP/1.1\r\n\r\n",
     "duplicate host": b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-    "absolute-form target": b"GET http://evil.test/x HTTP/1.1\r\nHost: h\r\n\r\n",
+    "absolute-form target with userinfo": b"GET http://user@evil.test/x HTTP/1.1\r\nHost: h\r\n\r\n",
     "asterisk target for GET": b"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
     "NUL in a header": b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x00b\r\n\r\n",
     "bare CR in a header": b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n",
@@ -73,6 +73,15 @@ def test_an_ambiguous_or_malformed_request_is_refused_and_the_connection_closed(
     assert b'"producer":"strangler-proxy"' in reply
     assert closed
     assert stack.monolith.received == []
+
+
+def test_an_absolute_form_target_is_served_with_its_authority_as_host(stack: Stack) -> None:
+    reply, closed = exchange(
+        stack.port, b"GET http://shop.test/x?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n"
+    )
+    assert status_of(reply) == 200 and closed
+    (received,) = stack.monolith.received
+    assert received.target == b"/x?q=1" and received.header("Host") == b"shop.test"
 
 
 def test_http_1_0_without_host_is_served(stack: Stack) -> None:

@@ -219,7 +219,11 @@ class Comparator:
         limit = self.app.shadow.body_limit
         try:
             response = await pool.request(
-                request.method, request.target, [*request.headers, SHADOW_HEADER], body=body_iter
+                request.method,
+                request.target,
+                [*request.headers, SHADOW_HEADER],
+                body=body_iter,
+                length=len(request.body) if request.body else None,
             )
             try:
                 body = bytearray()

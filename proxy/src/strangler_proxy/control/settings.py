@@ -178,6 +178,7 @@ def _proxy_settings(read: _Reader) -> ProxySettings:
         shadow_queue=read.value("shadow_queue", d.shadow_queue, int, "a whole number >= 1", at_least(1)),
         shadow_body_limit=read.value("shadow_body_limit", d.shadow_body_limit, int, "bytes >= 0", at_least(0)),
         shadow_ring=read.value("shadow_ring", d.shadow_ring, int, "a whole number >= 1", at_least(1)),
+        shadow_ring_bytes=read.value("shadow_ring_bytes", d.shadow_ring_bytes, int, "bytes >= 0", at_least(0)),
         pin_max_clients=read.value("pin_max_clients", d.pin_max_clients, int, "a whole number >= 1", at_least(1)),
         stream_chunk=read.value("stream_chunk", d.stream_chunk, int, "bytes >= 1", at_least(1)),
         access_log=read.value("access_log", d.access_log, boolean, "1 or 0"),
@@ -196,7 +197,15 @@ def _server_limits(read: _Reader) -> ServerLimits:
         header_timeout=read.value("server_header_timeout", d.header_timeout, float, "seconds > 0", above(0)),
         keepalive_timeout=read.value("server_keepalive_timeout", d.keepalive_timeout, float, "seconds > 0", above(0)),
         body_timeout=read.value("server_body_timeout", d.body_timeout, float, "seconds > 0", above(0)),
+        body_buffer=read.value("server_body_buffer", d.body_buffer, int, "bytes >= 0", at_least(0)),
+        max_body=read.value("server_max_body", d.max_body, int, "bytes >= 0 (0: no limit)", at_least(0)),
+        body_deadline=read.value("server_body_deadline", d.body_deadline, float, "seconds > 0", above(0)),
+        body_min_rate=read.value(
+            "server_body_min_rate", d.body_min_rate, int, "bytes per second >= 0 (0: off)", at_least(0)
+        ),
         high_water=read.value("server_high_water", d.high_water, int, "bytes >= 1", at_least(1)),
+        write_high_water=read.value("server_write_high_water", d.write_high_water, int, "bytes >= 1", at_least(1)),
+        send_timeout=read.value("server_send_timeout", d.send_timeout, float, "seconds > 0", above(0)),
         shutdown_grace=read.value("server_shutdown_grace", d.shutdown_grace, float, "seconds >= 0", at_least(0)),
         max_connections=read.value(
             "server_max_connections", d.max_connections, int, "a whole number >= 1", at_least(1)

@@ -33,9 +33,11 @@ A safe request whose service fails before answering (refused, timeout, broken, b
 canary or live route is served by the monolith instead (counted as a fallback). Idempotent requests without a
 body are retried (`ProxySettings.retries`) on a refused connect or a connection that broke before the response
 head; nothing is retried once a response byte has reached the client. Errors the proxy produces are JSON with
-``"producer": "strangler-proxy"``: 400 for a path that cannot be canonicalised, 502 refused/broken, 503 breaker
-open or overloaded, 504 timeout. A failure after the response started cuts the client connection (the client
-sees a truncated response, never a spliced one).
+``"producer": "strangler-proxy"``: 400 for a path that cannot be canonicalised, 508 for a request whose ``Via``
+already names this proxy (a loop), 502 refused/broken, 503 breaker open or overloaded, 504 timeout. A failure
+after the response started cuts the client connection (the client sees a truncated response, never a spliced
+one). A request body is asked for only once the request is routed and identified, and its start (all of a body
+within the server's buffer) is read before any upstream is called.
 
 Note for the control plane: `set_table` raises `TableInvalid` for a table that breaks a rule of `table_rules`,
 the one validator the control plane runs before it stores a table.
@@ -64,6 +66,7 @@ from strangler_proxy.errors import (
     BadRequestPath,
     ClientDisconnected,
     ForwardAuthUnavailable,
+    LoopDetected,
     ProxyError,
     UpstreamBroken,
     UpstreamConnectError,
@@ -124,6 +127,7 @@ class ProxyApp:
             workers=self.settings.shadow_workers,
             queue_size=self.settings.shadow_queue,
             ring_size=self.settings.shadow_ring,
+            ring_bytes=self.settings.shadow_ring_bytes,
             body_limit=self.settings.shadow_body_limit,
             metrics=self.metrics,
             pool_for=self._shadow_pool,
@@ -249,6 +253,10 @@ class ProxyApp:
         state = self._state
         x = Exchange(scope, state.table, state.router, self.settings)
         try:
+            if x.loop_detected:
+                loop = LoopDetected(f"the request's Via already names {self.settings.via_name}: not forwarded again")
+                await self._send_error(x, send, loop)
+                return
             bad_path = self._route(x, scope, state)
             if bad_path is not None:
                 await self._send_error(x, send, bad_path)
@@ -261,6 +269,15 @@ class ProxyApp:
                 return
             if x.mirror_to is not None:
                 self._plan_mirror(x)
+            if x.has_body:
+                # Routed and identified: only now is the body asked for (so 100 Continue goes out only now), and
+                # its start read (all of a small one) before an upstream is called, so that a slow client holds no
+                # upstream connection.
+                try:
+                    await x.read_body_start(receive, self.shadow.body_limit)
+                except ClientDisconnected:
+                    x.answered(499, 0, "client_gone")
+                    return
             while True:
                 try:
                     response = await self._pool(x.upstream, x.table).request(
@@ -268,7 +285,7 @@ class ProxyApp:
                         x.target,
                         x.out_headers,
                         body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
-                        chunked=x.chunked,
+                        length=x.upstream_length,
                     )
                     break
                 except ClientDisconnected:
@@ -440,9 +457,6 @@ class ProxyApp:
             return
         assert x.mirror_to is not None
         request_body = x.captured_request
-        headers = [h for h in x.out_headers if h[0] != b"content-length"]
-        if request_body is not None:
-            headers.append((b"content-length", str(len(request_body)).encode()))
         limit = self.shadow.body_limit
         self.shadow.submit(
             MirroredRequest(
@@ -452,9 +466,8 @@ class ProxyApp:
                 service=x.mirror_to,
                 method=x.method,
                 target=x.target,
-                headers=headers,
+                headers=x.out_headers,
                 body=bytes(request_body or b""),
-                chunked=False,
             ),
             CapturedResponse(
                 status=response.status,

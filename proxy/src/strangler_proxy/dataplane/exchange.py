@@ -5,7 +5,10 @@ is routed (`routed`: the canonical path and the stage's decision), and collects 
 answered, retries and fallback, the status and bytes sent, the error. `ProxyApp._finish` records it once, in one
 place: a metric sample and one access-log line (`access_fields`).
 
-It also reads the request body as it is forwarded (`body`), copying it for the shadow mirror up to its limit.
+It also reads the request body: its start before any upstream is called (`read_body_start`: the whole body when
+it fits the server's buffer, see `http.limits.ServerLimits.body_buffer`), then the rest as it is forwarded
+(`body`), copying it for the shadow mirror up to its limit. What goes upstream is framed from that body
+(`upstream_length`), never from the client's framing headers.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRAC
 class Exchange:
     __slots__ = (
         "body_complete",
+        "body_length",
         "body_too_large",
         "body_touched",
         "captured_request",
@@ -39,8 +43,11 @@ class Exchange:
         "fallback",
         "fallback_from",
         "fallback_reason",
+        "first_piece",
+        "framed",
         "has_body",
         "headers",
+        "loop_detected",
         "method",
         "mirror_to",
         "out_headers",
@@ -76,6 +83,7 @@ class Exchange:
         )
         self.request_id = who.request_id
         self.client_ip = who.client_ip
+        self.loop_detected = who.loop
         self.path: str | None = None  # canonical, once routed
         self.target = b""
         self.decision: Decision | None = None
@@ -84,12 +92,15 @@ class Exchange:
         self.route_revision = 0  # the matched route's revision in the request's table (`app.route_revisions`)
         self.stage = "none"
         self.upstream = "proxy"
+        self.framed = False  # the client's head framed a body (Content-Length, even 0, or chunked)
         self.has_body = False
         self.chunked = False
+        self.body_length: int | None = None  # the client's Content-Length
+        self.first_piece = b""  # what `read_body_start` read
         self.mirror_to: str | None = None  # where the decision mirrors it, once the shadow pool has room
         self.pin_key: str | None = None  # pin this client to the side that took its write
         self.captured_request: bytearray | None = None
-        self.body_touched = False  # reading began: the request can no longer be replayed elsewhere
+        self.body_touched = False  # read past its first piece: the request can no longer be replayed elsewhere
         self.body_too_large = False  # over the shadow body limit: not mirrored
         self.body_complete = False  # read to its end (an upstream that answered early may leave it unread)
         self.status = 0  # 0 until answered
@@ -109,11 +120,23 @@ class Exchange:
         self.upstream = decision.upstream
         self.mirror_to = decision.mirror_to
         self.pin_key = decision.pin_key
-        for name, value in self.headers:
+        for name, value in self.headers:  # one of the two at most: the server refused requests with both or two
             if name == b"content-length":
-                self.has_body = value != b"0"
+                self.framed = True
+                self.body_length = int(value)
+                self.has_body = self.body_length > 0
             elif name == b"transfer-encoding":
-                self.has_body = self.chunked = True
+                self.framed = self.has_body = self.chunked = True
+
+    @property
+    def upstream_length(self) -> int | None:
+        """The Content-Length of what goes upstream; None: no body, or one that streams chunked (its length is not
+        known: chunked and larger than the buffer)."""
+        if not self.has_body:
+            return 0 if self.framed else None
+        if self.body_complete:
+            return len(self.first_piece)
+        return self.body_length
 
     @property
     def retryable(self) -> bool:
@@ -146,25 +169,43 @@ class Exchange:
     def failed(self, error: ProxyError) -> None:
         self.answered(error.status, 0, error.code)
 
+    async def read_body_start(self, receive: Receive, limit: int) -> None:
+        """Read the body's first piece, before any upstream is called: all of it when it fits the server's buffer.
+        Raises `ClientDisconnected` when the client goes away (or is too slow) first."""
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected("the client went away before its request body arrived")
+        self.first_piece = message.get("body", b"")
+        self.body_complete = not message.get("more_body", False)
+        self._capture(self.first_piece, limit)
+
     async def body(self, receive: Receive, limit: int) -> AsyncIterator[bytes]:
-        """The request body as the client sends it; a copy of its first `limit` bytes goes to `captured_request`."""
+        """The request body for one attempt upstream: the first piece, then the rest as the client sends it (a
+        copy of its first `limit` bytes goes to `captured_request`). A body read whole can be sent again."""
+        if self.first_piece:
+            yield self.first_piece
+        if self.body_complete:
+            return
         self.body_touched = True
-        captured = self.captured_request
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnected("the client went away while its request body was forwarded")
             chunk: bytes = message.get("body", b"")
             if chunk:
-                if captured is not None and not self.body_too_large:
-                    if len(captured) + len(chunk) > limit:
-                        self.body_too_large = True
-                    else:
-                        captured.extend(chunk)
+                self._capture(chunk, limit)
                 yield chunk
             if not message.get("more_body", False):
                 self.body_complete = True
                 return
+
+    def _capture(self, chunk: bytes, limit: int) -> None:
+        captured = self.captured_request
+        if captured is not None and not self.body_too_large:
+            if len(captured) + len(chunk) > limit:
+                self.body_too_large = True
+            else:
+                captured.extend(chunk)
 
     def access_fields(self, seconds: float) -> dict[str, object]:
         """One access-log line (see `access_log.py`)."""

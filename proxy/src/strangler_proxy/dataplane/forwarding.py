@@ -1,12 +1,19 @@
 """The headers the proxy sends upstream, from the client's: what is dropped, what is added, and who the client is.
 
-Hop-by-hop headers and those named in ``Connection`` are removed; internal control headers (``X-Strangler-*``) are
-removed; ``Expect`` is answered by the server, not forwarded; ``X-Forwarded-For``, ``-Proto`` and ``-Host`` are set
-from the connection, extending client-sent values only when the peer is a trusted proxy; ``Via`` is appended to;
+Hop-by-hop headers and those named in ``Connection`` are removed (``Connection`` cannot name away ``Host`` or the
+framing: `http.headers.NOT_NOMINABLE`); internal control headers (``X-Strangler-*``) are removed (the server has
+already dropped every header name with ``_``, so no spelling a WSGI server would read as one passes either);
+``Expect`` is answered by the server, not forwarded. ``Content-Length`` and ``Transfer-Encoding`` never pass: the
+upstream client frames the body the proxy forwards (`http.client.request_head`).
+
+Who the client is comes from the connection. Client-sent ``X-Forwarded-For``, ``-Proto``, ``-Host``,
+``Forwarded`` and ``X-Real-IP`` are believed only when the peer is a trusted proxy: then the chains are extended
+with the peer (``X-Real-IP`` is kept); otherwise they are replaced by what the proxy saw. ``X-Forwarded-*`` are
+always sent; ``Forwarded`` and ``X-Real-IP`` only when the client sent them. ``Via`` is appended to — and a
+request whose ``Via`` already names this proxy is a loop (`ForwardedFor.loop`: the app answers 508).
 ``X-Request-Id`` is kept when valid (visible ASCII, at most 200 bytes), or created (so that the access log, the
 upstream, the comparison and the answer share an id: `app.py` puts it on every response); ``Host``,
-``traceparent`` and every other end-to-end header pass unchanged. ``Content-Length`` passes unchanged;
-``Transfer-Encoding`` is framing and is redone by the upstream client.
+``traceparent`` and every other end-to-end header pass unchanged.
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ from strangler_proxy.dataplane.settings import IPNetwork
 from strangler_proxy.http.headers import HOP_BY_HOP, Headers, connection_tokens
 
 _DROPPED_FROM_CLIENT = HOP_BY_HOP | {
+    b"content-length",
     b"expect",
     b"x-forwarded-for",
     b"x-forwarded-proto",
     b"x-forwarded-host",
+    b"forwarded",
+    b"x-real-ip",
     b"via",
     b"x-request-id",
 }
@@ -37,6 +47,7 @@ _MAX_REQUEST_ID = 200
 class ForwardedFor:
     client_ip: str  # the address the proxy believes is the client's (first untrusted hop)
     request_id: str
+    loop: bool = False  # the request's Via already names this proxy
 
 
 def is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
@@ -67,6 +78,8 @@ def upstream_request_headers(
     host: bytes | None = None
     via: list[bytes] = []
     request_id: bytes | None = None
+    forwarded: list[bytes] = []
+    real_ip: bytes | None = None
     for name, value in headers:
         if name in _DROPPED_FROM_CLIENT or name in named or name.startswith(CONTROL_PREFIX):
             if name == b"x-forwarded-for":
@@ -79,6 +92,10 @@ def upstream_request_headers(
                 via.append(value)
             elif name == b"x-request-id" and request_id is None:
                 request_id = value
+            elif name == b"forwarded":
+                forwarded.append(value)
+            elif name == b"x-real-ip" and real_ip is None:
+                real_ip = value
             continue
         if name == b"host":
             host = value
@@ -100,11 +117,35 @@ def upstream_request_headers(
     forwarded_host = fhost if peer_trusted and fhost else host
     if forwarded_host is not None:
         out.append((b"x-forwarded-host", forwarded_host))
+    if forwarded:
+        element = _forwarded_element(peer, host, scheme)
+        out.append((b"forwarded", b", ".join([*forwarded, element]) if peer_trusted else element))
+    if real_ip is not None:
+        out.append((b"x-real-ip", real_ip if peer_trusted else peer.encode()))
+    loop = bool(via) and _names_us(via, via_name.encode())
     via.append(b"1.1 " + via_name.encode())
     out.append((b"via", b", ".join(via)))
     request_id = request_id_or_new(request_id)
     out.append((b"x-request-id", request_id))
-    return out, ForwardedFor(client_ip=client_ip, request_id=request_id.decode("ascii"))
+    return out, ForwardedFor(client_ip=client_ip, request_id=request_id.decode("ascii"), loop=loop)
+
+
+def _forwarded_element(peer: str, host: bytes | None, scheme: str) -> bytes:
+    """This hop as a ``Forwarded`` element (RFC 7239): the peer, and the host and scheme it asked for."""
+    node = f'"[{peer}]"' if ":" in peer else peer  # an IPv6 address is quoted and bracketed
+    element = b"for=" + node.encode()
+    if host is not None and host.isascii() and b'"' not in host and b"\\" not in host:
+        element += b';host="' + host + b'"'
+    return element + b";proto=" + scheme.encode()
+
+
+def _names_us(via: list[bytes], name: bytes) -> bool:
+    """Whether a ``Via`` entry (``protocol received-by [comment]``) was added by a proxy called `name`."""
+    for entry in b",".join(via).split(b","):
+        parts = entry.split()
+        if len(parts) >= 2 and parts[1].lower() == name.lower():
+            return True
+    return False
 
 
 def request_id_or_new(client: bytes | None) -> bytes:

@@ -32,6 +32,7 @@ class ProxySettings:
     shadow_queue: int = 256  # mirrored requests waiting; when full, new ones are dropped and counted
     shadow_body_limit: int = 1 << 20  # bodies kept for comparison; larger ones are not mirrored
     shadow_ring: int = 1000  # recent shadow results kept in memory for the comparator
+    shadow_ring_bytes: int = 16 << 20  # ... and the bytes of their bodies and headers at most (oldest dropped first)
     pin_max_clients: int = 100_000  # read-your-writes pins held per replica (oldest evicted first)
     stream_chunk: int = 64 * 1024  # bytes buffered per direction before back-pressure
     access_log: bool = True
@@ -41,7 +42,7 @@ class ProxySettings:
         for name in ("shadow_workers", "shadow_queue", "shadow_ring", "pin_max_clients", "stream_chunk"):
             if getattr(self, name) < 1:
                 raise SettingsInvalid(f"STRANGLER_{name.upper()} must be at least 1")
-        for name in ("retries", "breaker_failures", "shadow_body_limit"):
+        for name in ("retries", "breaker_failures", "shadow_body_limit", "shadow_ring_bytes"):
             if getattr(self, name) < 0:
                 raise SettingsInvalid(f"STRANGLER_{name.upper()} must not be negative")
         if self.breaker_cooldown <= 0:

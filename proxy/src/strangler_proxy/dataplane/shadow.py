@@ -13,7 +13,8 @@ go through `prepare` (`ProxyApp` signs the identity the primary path would sign 
 read is compared as that user); `prepare` answering None skips the mirror (counted `skipped_identity_refused`).
 
 For the comparator (issue 6): each finished mirror becomes a `ShadowResult` (request, primary response, shadow
-response or error) that goes to every `on_shadow` callback and into a bounded ring (`recent()`).
+response or error) that goes to every `on_shadow` callback and into a ring (`recent()`) bounded in count and in
+bytes (`ShadowResult.size`: a result can hold up to three bodies of `shadow_body_limit` each).
 """
 
 from __future__ import annotations
@@ -45,9 +46,8 @@ class MirroredRequest:
     service: str
     method: str
     target: bytes  # canonical path + query, as the monolith received it
-    headers: Headers  # as sent upstream (framing excluded)
+    headers: Headers  # as sent upstream, without framing: the mirror is sent with the body's length
     body: bytes
-    chunked: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,13 @@ class ShadowResult:
     shadow: CapturedResponse | None  # None when the mirror failed
     error: str | None
 
+    @property
+    def size(self) -> int:
+        """Roughly the bytes this result holds: its bodies and headers."""
+        parts = (self.request.headers, self.primary.headers, self.shadow.headers if self.shadow else [])
+        size = len(self.request.body) + len(self.primary.body) + (len(self.shadow.body) if self.shadow else 0)
+        return size + sum(len(n) + len(v) for headers in parts for n, v in headers)
+
 
 ShadowCallback = Callable[[ShadowResult], None]
 
@@ -77,6 +84,7 @@ class ShadowPool:
         workers: int,
         queue_size: int,
         ring_size: int,
+        ring_bytes: int,
         body_limit: int,
         metrics: ProxyMetrics,
         pool_for: Callable[[str], UpstreamPool | None],
@@ -86,7 +94,10 @@ class ShadowPool:
         self._queue: asyncio.Queue[tuple[MirroredRequest, CapturedResponse]] | None = None
         self._queue_size = queue_size
         self._tasks: list[asyncio.Task[None]] = []
-        self._ring: deque[ShadowResult] = deque(maxlen=ring_size)
+        self._ring: deque[tuple[ShadowResult, int]] = deque()
+        self._ring_size = ring_size
+        self._ring_bytes = ring_bytes
+        self._ring_used = 0  # bytes held by the ring
         self._callbacks: list[ShadowCallback] = []
         self.body_limit = body_limit
         self._metrics = metrics
@@ -102,7 +113,15 @@ class ShadowPool:
         return lambda: self._callbacks.remove(callback)
 
     def recent(self) -> list[ShadowResult]:
-        return list(self._ring)
+        return [result for result, _ in self._ring]
+
+    def _keep(self, result: ShadowResult) -> None:
+        size = result.size
+        self._ring.append((result, size))
+        self._ring_used += size
+        while self._ring and (len(self._ring) > self._ring_size or self._ring_used > self._ring_bytes):
+            _, dropped = self._ring.popleft()
+            self._ring_used -= dropped
 
     def has_room(self) -> bool:
         return self._queue is None or not self._queue.full()
@@ -166,7 +185,7 @@ class ShadowPool:
                 self._metrics.shadow(request.route, "skipped_identity_refused")
                 continue
             self._metrics.shadow(request.route, "completed" if result.shadow is not None else "failed")
-            self._ring.append(result)
+            self._keep(result)
             for callback in list(self._callbacks):
                 try:
                     callback(result)
@@ -188,7 +207,7 @@ class ShadowPool:
             headers = prepared
         started = time.perf_counter()
         body_iter = None
-        if request.body or request.chunked:
+        if request.body:
 
             async def one_piece() -> AsyncIterator[bytes]:
                 yield request.body
@@ -200,7 +219,7 @@ class ShadowPool:
                 request.target,
                 [*headers, SHADOW_HEADER],
                 body=body_iter,
-                chunked=request.chunked,
+                length=len(request.body) if request.body else None,
             )
         except UpstreamError as exc:
             return ShadowResult(request, primary, None, f"{exc.code}: {exc.detail}")

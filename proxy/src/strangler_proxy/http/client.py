@@ -32,7 +32,7 @@ from strangler_proxy.errors import (
     UpstreamTimeout,
 )
 from strangler_proxy.http.breaker import BreakerState, CircuitBreaker
-from strangler_proxy.http.headers import Headers
+from strangler_proxy.http.headers import FRAMING, Headers
 from strangler_proxy.http.timer import LazyTimer
 
 MAX_RESPONSE_HEADER_BYTES = 64 * 1024
@@ -271,6 +271,31 @@ class UpstreamResponse:
         self._pool.release(conn, reusable=reusable)
 
 
+def request_head(
+    method: str, target: bytes, headers: Headers, netloc: bytes, length: int | None, chunked: bool
+) -> bytes:
+    """The request head as it goes upstream. Its framing is the caller's decision about the body it sends, never a
+    header's: any ``Content-Length`` or ``Transfer-Encoding`` in `headers` is left out, and the head says
+    ``Transfer-Encoding: chunked`` (`chunked`), ``Content-Length: length``, or nothing (no body). ``Host`` is the
+    client's when `headers` has one, else `netloc`."""
+    head = [method.encode(), b" ", target, b" HTTP/1.1\r\n"]
+    has_host = False
+    for name, value in headers:
+        if name in FRAMING:
+            continue
+        if name == b"host":
+            has_host = True
+        head += (name, b": ", value, b"\r\n")
+    if not has_host:
+        head += (b"host: ", netloc, b"\r\n")
+    if chunked:
+        head.append(b"transfer-encoding: chunked\r\n")
+    elif length is not None:
+        head.append(b"content-length: %d\r\n" % length)
+    head.append(b"\r\n")
+    return b"".join(head)
+
+
 class UpstreamPool:
     def __init__(
         self,
@@ -376,12 +401,13 @@ class UpstreamPool:
         *,
         body: AsyncIterator[bytes] | None = None,
         chunked: bool = False,
+        length: int | None = None,
     ) -> UpstreamResponse:
         """Send a request and return once the response head arrived (the body streams afterwards).
 
-        `headers` go out as given (a `content-length` among them frames the body); with `chunked` the body is sent
-        with chunked transfer-coding. Raises an `UpstreamError`, or whatever `body` raised (`ClientDisconnected`
-        when the client went away).
+        `headers` go out as given, except framing: the body is `length` bytes, or sent with chunked transfer-coding
+        (`chunked`, or a body without a `length`); see `request_head`. Raises an `UpstreamError`, or whatever
+        `body` raised (`ClientDisconnected` when the client went away).
         """
         if not self.breaker.allow():
             raise CircuitOpen(self.name, "circuit open after repeated failures")
@@ -395,7 +421,7 @@ class UpstreamPool:
             raise
         conn.is_head = method == "HEAD"
         try:
-            await self._send(conn, method, target, headers, body, chunked)
+            await self._send(conn, method, target, headers, body, chunked, length)
             if not conn.head_done:
                 if conn.error is not None:
                     raise conn.error
@@ -421,23 +447,15 @@ class UpstreamPool:
         headers: Headers,
         body: AsyncIterator[bytes] | None,
         chunked: bool,
+        length: int | None,
     ) -> None:
         transport = conn.transport
         assert transport is not None
-        head = [method.encode(), b" ", target, b" HTTP/1.1\r\n"]
-        has_host = False
-        for name, value in headers:
-            if name == b"host":
-                has_host = True
-            head += (name, b": ", value, b"\r\n")
-        if not has_host:
-            head += (b"host: ", self.netloc, b"\r\n")
-        if chunked:
-            head.append(b"transfer-encoding: chunked\r\n")
-        head.append(b"\r\n")
+        chunked = chunked or (body is not None and length is None)  # a body of unknown length is never unframed
+        head = request_head(method, target, headers, self.netloc, length, chunked)
         if conn.closed:
             raise UpstreamBroken(self.name, "connection closed before the request was sent")
-        transport.write(b"".join(head))
+        transport.write(head)
         if body is None:
             conn.request_sent = True
             return

@@ -1,6 +1,8 @@
 """HTTP headers as the proxy holds them (a list of (lower-case name, value) bytes pairs) and the rules any HTTP/1.1
 proxy applies to them both ways: hop-by-hop headers, and those a ``Connection`` header names, are not forwarded
-(RFC 9110 §7.6.1). What the proxy itself adds on the way up is the data plane's `forwarding.py`.
+(RFC 9110 §7.6.1) — except that ``Connection`` can never name away the framing or ``Host`` (`NOT_NOMINABLE`): the
+nomination is ignored, since each side frames what it sends itself. What the proxy itself adds on the way up is
+the data plane's `forwarding.py`.
 """
 
 from __future__ import annotations
@@ -22,16 +24,21 @@ HOP_BY_HOP = frozenset(
         b"proxy-authorization",
     }
 )
+# What a `Connection` header may not remove: the framing is decided by whoever sends the message, and a request
+# without its Host would reach the upstream as another site's.
+NOT_NOMINABLE = frozenset({b"content-length", b"transfer-encoding", b"host"})
+FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 _NO_TOKENS: frozenset[bytes] = frozenset()
 
 
 def connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """The header names `Connection` headers nominate for removal, less those that may not be removed."""
     tokens: list[bytes] = []
     for name, value in headers:
         if name == b"connection":
             for token in value.lower().split(b","):
                 token = token.strip()
-                if token:
+                if token and token not in NOT_NOMINABLE:
                     tokens.append(token)
     return frozenset(tokens) if tokens else _NO_TOKENS
 

@@ -3,24 +3,41 @@
 Why our own: the proxy must refuse, never pass on, ambiguous requests, and a general ASGI server does not check
 all of these. Rejected with a response and a closed connection:
 
-* any request llhttp cannot parse (bad request line, obs-fold, whitespace before a colon, bad chunk sizes,
-  invalid or duplicated ``Content-Length`` values, …) → 400;
+* any request llhttp cannot parse (bad request line, a header name outside the RFC 9110 token grammar, obs-fold,
+  whitespace before a colon, bad chunk sizes, invalid or duplicated ``Content-Length`` values, …) → 400;
 * ``Content-Length`` together with ``Transfer-Encoding``, more than one ``Content-Length`` or
-  ``Transfer-Encoding`` header, a ``Transfer-Encoding`` other than ``chunked`` → 400;
+  ``Transfer-Encoding`` header, a ``Transfer-Encoding`` other than ``chunked``, ``Transfer-Encoding`` in an
+  HTTP/1.0 request (RFC 9112 §6.1), ``Upgrade`` on a request with a body → 400;
 * HTTP/1.1 without exactly one ``Host``, HTTP/1.0 with more than one → 400;
-* a request target that is not origin-form (``/path?query``; ``*`` only for OPTIONS) → 400;
+* a request target that is neither origin-form (``/path?query``; ``*`` only for OPTIONS) nor absolute-form → 400
+  (an absolute-form target is accepted, as RFC 9112 §3.2.2 requires: its authority replaces ``Host``);
 * a URL over `ServerLimits.max_url_bytes` → 414; a head over `max_header_bytes` or `max_headers` → 431;
-* a head that takes longer than `header_timeout` to arrive (slowloris) → 408 and close; a request body that
-  stalls for `body_timeout` → 408 (if no response started) and close; an idle keep-alive connection is closed
-  after `keepalive_timeout`;
+* a body over `max_body` → 413, from its ``Content-Length`` before the app runs (so before any
+  ``100 Continue``), or as soon as a chunked one grows past it;
+* a head that takes longer than `header_timeout` to arrive (slowloris) → 408; a body that stalls for
+  `body_timeout`, misses `body_deadline` or averages less than `body_min_rate` → 408;
 * more than `max_connections` open connections → new ones are closed before a byte is read;
 * HTTP versions other than 1.0 and 1.1 → 505; ``Upgrade`` is not supported (the request is served without it).
 
-Bodies stream with back-pressure both ways: reading from the client pauses while more than `high_water` bytes
-wait for the app, and the app's `send` waits while the socket's write buffer is full. The server adds no headers
-of its own (no ``Date``, no ``Server``) except the framing it needs: ``Transfer-Encoding: chunked`` for a streamed
-body without a length, ``Content-Length`` for a body sent in one piece, ``Connection: close`` when closing.
-``Expect: 100-continue`` is answered when the app first reads the body.
+Header fields whose name holds ``_`` are dropped, as nginx does by default: a WSGI or CGI server maps ``X_Foo``
+and ``X-Foo`` to the same variable, so such a name could pass for a header the proxy strips. Trailer fields are
+dropped too; they never become headers.
+
+Pipelining: requests are answered in order, one app call at a time. A request that is refused after others were
+read is answered after their responses, and then the connection closes. Input is parsed `FEED_SLICE` bytes at a
+time and parsing stops while a request waits its turn, so a client pipelining without end costs the memory of one
+slice's requests, not of everything it sent.
+
+Bounded per connection: reading from the client pauses while a request body waits for the app beyond the buffer
+(`body_buffer` at first, then `high_water`) and while responses wait for the client beyond `write_high_water`
+(no next request is started then either); a client that takes nothing for `send_timeout` is cut off.
+
+Closing: the server adds no headers of its own (no ``Date``, no ``Server``) except the framing it needs and
+``Connection: close`` when it closes (``keep-alive`` to an HTTP/1.0 client that asked for it). A close after a
+response is graceful (RFC 9112 §9.6): the write side is shut first and what the client still sends is read and
+dropped, for `LINGER_SECONDS` and `LINGER_BYTES` at most, so the client reads the response rather than a reset. A
+response sent before the request body was read keeps the connection only when the rest of the body is known and
+small (it is then read and dropped before the next request), else it says ``Connection: close``.
 """
 
 from __future__ import annotations
@@ -41,6 +58,19 @@ from strangler_proxy.http.request_cycle import REASONS, RequestCycle
 from strangler_proxy.http.timer import LazyTimer
 
 log = logging.getLogger("strangler.server")
+
+FEED_SLICE = 4096  # bytes parsed at a time once more than this arrived: at most this much is parsed ahead
+LINGER_SECONDS = 2.0  # after a graceful close: how long what the client still sends is read and dropped
+LINGER_BYTES = 4 << 20  # ... and how much of it
+# what a URL's host[:port] may hold: reg-name and IPv6 literal characters, no userinfo (@) nor path
+_AUTHORITY = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%")
+_ERROR_CODES = {
+    408: "request_timeout",
+    413: "body_too_large",
+    414: "url_too_long",
+    431: "headers_too_large",
+    505: "version_not_supported",
+}
 
 
 class _Reject(ProxyError):
@@ -82,6 +112,8 @@ class HttpProtocol(asyncio.Protocol):
     def __init__(self, app: ASGIApp, limits: ServerLimits, registry: ConnectionRegistry, scheme: str = "http") -> None:
         self.app = app
         self.limits = limits
+        self.first_need = max(limits.body_buffer, 1)  # see RequestCycle.need and .pause_at
+        self.first_pause_at = max(limits.body_buffer, limits.high_water)
         self.registry = registry
         self.scheme = scheme
         self.loop = asyncio.get_running_loop()
@@ -90,19 +122,29 @@ class HttpProtocol(asyncio.Protocol):
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         self.cycle: RequestCycle | None = None  # the one the app is running
-        self.pipeline: deque[RequestCycle] = deque()
+        self.pipeline: deque[RequestCycle] = deque()  # read, waiting for their turn
         self.parsing: RequestCycle | None = None  # the one whose body is arriving
+        self.discarding: RequestCycle | None = None  # answered; the rest of its body is read and dropped
+        self.refusal: tuple[int, str] | None = None  # to send once the requests read before it are answered
         self.in_head = False
         self.head_bytes = 0
         self.header_count = 0
         self.header_size = 0
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.timer = LazyTimer(self.loop, self._head_timeout)
-        self.read_paused = False
+        self.timer = LazyTimer(self.loop, self._on_deadline)
+        self.read_paused = False  # no more input is parsed for now (what arrives goes to `stash`)
+        self.transport_reading = True
+        self.feeding = False
+        self.stash = b""
+        self.reading_stopped = False  # no more requests are read: one was refused
         self.write_paused = False
+        self.next_when_drained = False  # the next request waits until the client has taken our responses
+        self.send_timer: asyncio.TimerHandle | None = None
         self.drain_waiters: list[asyncio.Future[None]] = []
         self.closing = False
+        self.lingering = False
+        self.linger_bytes = 0
         self.stopping = False
         self.rejected: _Reject | None = None
 
@@ -114,6 +156,7 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.close()  # before reading a byte: cheaper for both sides than a 503
             return
         self.registry.add(self)
+        self.transport.set_write_buffer_limits(high=self.limits.write_high_water)
         peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("sockname")
         self.client = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
@@ -124,20 +167,35 @@ class HttpProtocol(asyncio.Protocol):
         self.closing = True
         self.registry.discard(self)
         self.timer.cancel()
+        if self.send_timer is not None:
+            self.send_timer.cancel()
         for cycle in (self.cycle, self.parsing, *self.pipeline):
             if cycle is not None:
                 cycle.disconnected = True
                 cycle.wake()
-        for waiter in self.drain_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self.drain_waiters.clear()
+        self._wake_drain_waiters()
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        if self.send_timer is None:
+            self.send_timer = self.loop.call_later(self.limits.send_timeout, self._send_timed_out)
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
+        self._wake_drain_waiters()
+        if self.next_when_drained:
+            self.next_when_drained = False
+            self._next_cycle()
+
+    def _send_timed_out(self) -> None:
+        self.send_timer = None
+        if self.write_paused:
+            self.abort()  # the client has taken nothing for send_timeout: nobody is reading
+
+    def _wake_drain_waiters(self) -> None:
         for waiter in self.drain_waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -150,24 +208,74 @@ class HttpProtocol(asyncio.Protocol):
             await waiter
 
     def data_received(self, data: bytes) -> None:
-        if self.closing:
+        if self.lingering:
+            self.linger_bytes += len(data)
+            if self.linger_bytes > LINGER_BYTES:
+                self.abort()
             return
-        if self.in_head or self.parsing is None:
-            self.head_bytes += len(data)
+        if self.closing or self.reading_stopped:
+            return
+        if self.stash:  # a read that was under way when reading paused
+            self.stash += data
+            return
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        """Parse `data` a slice at a time; once something pauses reading (a request waiting its turn, a body
+        waiting for the app, responses waiting for the client), keep the rest in `stash` until `resume_reading`.
+        So a connection never holds more parsed requests than one slice makes, however much a client pipelines."""
+        self.feeding = True
+        offset, end = 0, len(data)
         try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            pass  # served as a plain request: the Upgrade header is hop-by-hop and never forwarded
-        except httptools.HttpParserError as exc:
-            # httptools wraps exceptions raised in callbacks; the reason was kept aside
-            rejected, self.rejected = self.rejected, None
-            if rejected is not None:
-                self.reject(rejected.status, rejected.detail)
-            else:
-                self.reject(400, f"malformed request: {exc}")
-            return
-        if self.in_head and self.head_bytes > self.limits.max_header_bytes + self.limits.max_url_bytes:
-            self.reject(431, "request head too large")
+            while offset < end:
+                if self.read_paused:
+                    self.stash = data[offset:]
+                    return
+                size = end - offset
+                if size > FEED_SLICE:
+                    size = max(FEED_SLICE, min(size, self._body_left()))
+                piece = data if size == end else data[offset : offset + size]
+                offset += size
+                if self.in_head or self.parsing is None:
+                    self.head_bytes += len(piece)
+                if not self._parse(piece):
+                    return
+                if self.in_head and self.head_bytes > self.limits.max_header_bytes + self.limits.max_url_bytes:
+                    self.reject(431, "request head too large")
+                    return
+        finally:
+            self.feeding = False
+            if not self.read_paused and not self.transport_reading:
+                self._resume_transport()
+
+    def _body_left(self) -> int:
+        """Bytes still to come of the body being read, when its length is known: they are fed in one piece."""
+        cycle = self.parsing
+        if cycle is None or cycle.body_length is None or self.in_head:
+            return 0
+        return cycle.body_length - cycle.received
+
+    def _parse(self, data: bytes) -> bool:
+        """Feed llhttp; False once the connection reads no more (a request was refused)."""
+        while True:
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserUpgrade as exc:
+                # llhttp stops after the head of a request that asks for an upgrade (which then has no body, see
+                # `_new_cycle`): it is served as a plain request, and parsing goes on with the bytes after it
+                offset = int(exc.args[0])
+                if offset < len(data) and not self.reading_stopped and not self.closing:
+                    data = data[offset:]
+                    continue
+            except httptools.HttpParserError as exc:
+                # httptools wraps exceptions raised in callbacks; the reason was kept aside
+                rejected, self.rejected = self.rejected, None
+                if rejected is not None:
+                    self.reject(rejected.status, rejected.detail)
+                else:
+                    self.reject(400, f"malformed request: {exc}")
+                return False
+            return not (self.reading_stopped or self.closing)
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -184,13 +292,15 @@ class HttpProtocol(asyncio.Protocol):
             self._refuse(414, "request URL too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # trailer fields count against the same limits as the head's, and are then dropped
         self.header_count += 1
         self.header_size += len(name) + len(value) + 4
         if self.header_count > self.limits.max_headers:
             self._refuse(431, "too many request headers")
         if self.header_size > self.limits.max_header_bytes:
             self._refuse(431, "request headers too large")
-        self.headers.append((name.lower(), value))
+        if self.in_head and b"_" not in name:
+            self.headers.append((name.lower(), value))
 
     def _refuse(self, status: int, detail: str) -> None:
         self.rejected = _Reject(status, detail)
@@ -206,21 +316,27 @@ class HttpProtocol(asyncio.Protocol):
             self.rejected = exc
             raise
         self.parsing = cycle
-        if self.cycle is None:
+        if self.cycle is None and self.discarding is None and not self.next_when_drained and not self.pipeline:
             self.cycle = cycle
             self.loop.create_task(self._run(cycle))
         else:
             self.pipeline.append(cycle)
-            self.pause_reading()
+            self.pause_reading()  # the rest waits in `stash` until this one's turn
 
     def on_body(self, body: bytes) -> None:
         cycle = self.parsing
         if cycle is None:
             return
-        cycle.body.extend(body)
-        if len(cycle.body) > self.limits.high_water:
+        cycle.received += len(body)
+        if cycle.received > self.limits.max_body > 0:
+            self._refuse(413, f"request body larger than {self.limits.max_body} bytes")
+        if cycle.discard:
+            return
+        cycle.body += body
+        if len(cycle.body) >= cycle.need:
+            cycle.wake()
+        if len(cycle.body) > cycle.pause_at:
             self.pause_reading()
-        cycle.wake()
 
     def on_message_complete(self) -> None:
         cycle = self.parsing
@@ -229,6 +345,9 @@ class HttpProtocol(asyncio.Protocol):
         cycle.complete = True
         self.parsing = None
         cycle.wake()
+        if cycle is self.discarding:
+            self.discarding = None
+            self._next_cycle()
 
     # request validation
     def _new_cycle(self) -> RequestCycle:
@@ -237,13 +356,15 @@ class HttpProtocol(asyncio.Protocol):
             raise _Reject(505, f"HTTP/{version} is not supported")
         method = self.parser.get_method().decode("ascii")
         hosts = lengths = codings = 0
-        expect_continue = False
+        length = b""
+        expect_continue = close = False
         for name, value in self.headers:
             if name == b"host":
                 hosts += 1
             elif name == b"content-length":
                 lengths += 1
-                if not value.isdigit():
+                length = value.strip(b" \t")  # OWS is not part of a field value (llhttp leaves it on)
+                if not length.isdigit():
                     raise _Reject(400, "malformed Content-Length")
             elif name == b"transfer-encoding":
                 codings += 1
@@ -251,22 +372,35 @@ class HttpProtocol(asyncio.Protocol):
                     raise _Reject(400, "only 'Transfer-Encoding: chunked' is accepted")
             elif name == b"expect" and value.lower() == b"100-continue":
                 expect_continue = True
+            elif name == b"connection":
+                # "close" wins over "keep-alive" (RFC 9112 §9.3); llhttp lets keep-alive win in HTTP/1.0
+                close = close or b"close" in [t.strip() for t in value.lower().split(b",")]
         if hosts > 1 or (hosts == 0 and version == "1.1"):
             raise _Reject(400, "a request needs exactly one Host header")
         if lengths > 1 or codings > 1:
             raise _Reject(400, "repeated Content-Length or Transfer-Encoding")
         if lengths and codings:
             raise _Reject(400, "Content-Length together with Transfer-Encoding")
+        if codings and version == "1.0":
+            raise _Reject(400, "Transfer-Encoding in an HTTP/1.0 request")
+        body_length = int(length) if lengths else None
+        if body_length is not None and body_length > self.limits.max_body > 0:
+            raise _Reject(413, f"request body larger than {self.limits.max_body} bytes")
+        if (codings or body_length) and self.parser.should_upgrade():
+            # llhttp would not read the body of a request it takes for an upgrade; nor does the proxy upgrade
+            raise _Reject(400, "Upgrade on a request with a body")
         url = self.url
+        if url[:7].lower() == b"http://" or url[:8].lower() == b"https://":
+            url = self._absolute_form(url)
         if url.startswith(b"/"):
             raw_path, _, query = url.partition(b"?")
         elif url == b"*" and method == "OPTIONS":
             raw_path, query = b"*", b""
         else:
-            raise _Reject(400, "the request target must be a path (origin-form)")
+            raise _Reject(400, "the request target must be a path (origin-form) or an absolute URL")
         if b"#" in query:
             raise _Reject(400, "a fragment in the request target")
-        keep_alive = self.parser.should_keep_alive() and not self.stopping
+        keep_alive = self.parser.should_keep_alive() and not close and not self.stopping
         scope: Scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -281,25 +415,71 @@ class HttpProtocol(asyncio.Protocol):
             "query_string": query,
             "headers": self.headers,
         }
-        return RequestCycle(self, scope, keep_alive=keep_alive, expect_continue=expect_continue)
+        return RequestCycle(
+            self,
+            scope,
+            keep_alive=keep_alive,
+            expect_continue=expect_continue,
+            body_length=body_length,
+            chunked=codings > 0,
+        )
+
+    def _absolute_form(self, url: bytes) -> bytes:
+        """An absolute-form target, which a server MUST accept (RFC 9112 §3.2.2): its authority replaces ``Host``
+        (the received one is ignored), its path and query are the target."""
+        rest = url.partition(b"://")[2]
+        end = min([i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0], default=len(rest))
+        authority, path = rest[:end], rest[end:]
+        if not authority or not set(authority) <= _AUTHORITY:
+            raise _Reject(400, "the absolute URL's authority is not a host[:port]")
+        self.headers[:] = [(n, authority if n == b"host" else v) for n, v in self.headers]
+        return path if path.startswith(b"/") else b"/" + path
 
     # responses produced by the server itself
     def reject(self, status: int, detail: str) -> None:
+        """Refuse the request being read (its head or its body is bad, late or too large): after the responses to
+        the requests read before it, answer `status` and close. Nothing more is read from the connection."""
         if self.transport is None or self.closing:
             return
-        if self.cycle is None or not self.cycle.response_started:
-            body = error_body(status, "bad_request", detail)
-            self.transport.write(
-                b"HTTP/1.1 %d %b\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%b"
-                % (status, REASONS.get(status, b""), len(body), body)
-            )
+        self.reading_stopped = True
+        self.in_head = False
+        broken, self.parsing = self.parsing, None
+        if broken is not None:
+            broken.disconnected = True  # its body will never be whole: the app sees the client gone
+            broken.wake()
+            if broken in self.pipeline:
+                self.pipeline.remove(broken)
+        running = self.cycle
+        if (running is not None and running is not broken) or self.pipeline:
+            self.refusal = (status, detail)  # `_next_cycle` sends it in its turn
+            self.pause_reading()
+            return
+        if running is not None and running.response_started:
+            self.abort()  # the refused request's own response has begun: it cannot become the error
+            return
+        self._write_refusal(status, detail)
         self.close()
 
-    def _head_timeout(self) -> None:
-        if self.in_head:
-            self.reject(408, "request head not received in time")
-        elif self.cycle is None:
-            self.close()  # idle keep-alive connection
+    def _write_refusal(self, status: int, detail: str) -> None:
+        assert self.transport is not None
+        body = error_body(status, _ERROR_CODES.get(status, "bad_request"), detail)
+        self.transport.write(
+            b"HTTP/1.1 %d %b\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%b"
+            % (status, REASONS.get(status, b""), len(body), body)
+        )
+
+    def _on_deadline(self) -> None:
+        if self.lingering:
+            self.abort()
+        elif self.in_head:
+            if self.read_paused:
+                self.timer.arm(self.limits.header_timeout)  # the rest of the head waits on us, not the client
+            else:
+                self.reject(408, "request head not received in time")
+        elif self.discarding is not None:
+            self.close()  # the rest of a body we answered early did not come in time
+        elif self.cycle is None and self.parsing is None and not self.pipeline and not self.next_when_drained:
+            self.close(linger=False)  # idle keep-alive connection
 
     # app driving
     async def _run(self, cycle: RequestCycle) -> None:
@@ -328,8 +508,25 @@ class HttpProtocol(asyncio.Protocol):
         self.cycle = None
         if self.closing:
             return
-        if not cycle.keep_alive or not cycle.complete or self.stopping:
+        if not cycle.keep_alive or self.stopping or cycle.disconnected:
             self.close()
+            return
+        if not cycle.complete:
+            # Answered before its body arrived, and the rest was small enough to promise keep-alive
+            # (`RequestCycle._can_discard_rest`): read it and drop it, then go on.
+            self.discarding = cycle
+            cycle.discard = True
+            cycle.body = bytearray()
+            self.resume_reading()
+            self.timer.arm(self.limits.body_timeout)
+            return
+        self._next_cycle()
+
+    def _next_cycle(self) -> None:
+        if self.closing:
+            return
+        if self.write_paused:
+            self.next_when_drained = True  # `resume_writing` comes back here once the client has read
             return
         if self.pipeline:
             nxt = self.pipeline.popleft()
@@ -338,30 +535,62 @@ class HttpProtocol(asyncio.Protocol):
             if not self.pipeline:
                 self.resume_reading()
             return
+        if self.refusal is not None:
+            status, detail = self.refusal
+            self._write_refusal(status, detail)
+            self.close()
+            return
         self.resume_reading()
-        self.timer.arm(self.limits.keepalive_timeout)
+        if self.parsing is None and not self.in_head:
+            self.timer.arm(self.limits.keepalive_timeout)
 
     # helpers
     def pause_reading(self) -> None:
         if not self.read_paused and self.transport is not None and not self.closing:
             self.read_paused = True
-            self.transport.pause_reading()
+            if self.transport_reading:
+                self.transport_reading = False
+                self.transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self.read_paused and self.transport is not None and not self.closing:
-            self.read_paused = False
+        if not self.read_paused or self.transport is None or self.closing or self.reading_stopped:
+            return
+        self.read_paused = False
+        if self.feeding:
+            return  # the feed under way goes on with its bytes
+        if self.stash:
+            stash, self.stash = self.stash, b""
+            self._feed(stash)  # resumes the transport once the stash is parsed and nothing paused again
+        else:
+            self._resume_transport()
+
+    def _resume_transport(self) -> None:
+        if self.transport is not None and not self.transport_reading and not self.closing and not self.reading_stopped:
+            self.transport_reading = True
             self.transport.resume_reading()
 
     def shutdown(self) -> None:
         self.stopping = True
         if self.cycle is None:
-            self.close()
+            self.close(linger=self.in_head or self.parsing is not None)  # an idle client is sending nothing
 
-    def close(self) -> None:
-        if self.transport is not None and not self.closing:
-            self.closing = True
+    def close(self, *, linger: bool = True) -> None:
+        """Close once what was written has gone: half-close first and, with `linger`, read and drop what the client
+        still sends for a moment (RFC 9112 §9.6), so that unread bytes do not turn the close into a reset."""
+        transport = self.transport
+        if transport is None or self.closing:
+            return
+        self.closing = True
+        if not linger or not transport.can_write_eof():
             self.timer.disarm()
-            self.transport.close()
+            transport.close()
+            return
+        self.lingering = True
+        transport.write_eof()
+        if not self.transport_reading:
+            self.transport_reading = True
+            transport.resume_reading()
+        self.timer.arm(LINGER_SECONDS)
 
     def abort(self) -> None:
         if self.transport is not None:

@@ -13,6 +13,7 @@ import pytest
 from compare_helpers import Shop
 from conftest import LoopThread
 from control_plane_helpers import ADMIN_TOKEN, ProxyProcess, proxy_process, run_cli, wait_for
+from strangler_proxy.control.admin_client import AdminClient
 from strangler_proxy.control.store import open_store
 from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.dataplane.model import RouteTable
@@ -104,10 +105,20 @@ def test_a_firing_on_a_route_whose_service_owns_the_data_moves_nothing_and_says_
     db = tmp_path / "routes.sqlite3"
     start(db, failing_service, {"path": "/api/catalog", "service": "catalog", "stage": "shadow", "data": "catalog"})
     with proxy_process(STRANGLER_ROUTE_STORE=str(db)) as proxy:
-        report = {"spec": "catalog", "routes": ["/api/catalog"], "phase": "live", "owner": "service"}
-        assert httpx.put(
-            proxy.admin_url + "/data-state", headers=AUTH, json={**report, "verify_clean": True}
-        ).is_success
+        with AdminClient(proxy.admin_url, ADMIN_TOKEN, author="the cutover") as admin:  # as the engine moves it
+            fence = admin.hold_writes(["/api/catalog"], timeout=10, max_queue=10, holder="catalog/cutover/t1")
+            admin.report_data_state(
+                spec="catalog",
+                routes=["/api/catalog"],
+                phase="live",
+                owner="service",
+                lag_seconds=0.0,
+                verify_clean=True,
+                verified_at=None,
+                fence=fence,
+            )
+            for hold_id in fence:
+                admin.release(hold_id)
         live = run_cli(
             "routes", "set", "/api/catalog", "--stage", "live", "--reason", "cutover", admin_url=proxy.admin_url
         )

@@ -404,11 +404,18 @@ class ProxyApp:
         x.fallback = x.fallback_from is not None
         sent = 0
         limit = self.shadow.body_limit + 1
+        whole = response.complete_body()
+        if whole is None and response.error is not None:
+            # The response broke its own framing (bytes after its end, a bad chunk) before a byte of it reached the
+            # client: the client gets a 502 and nothing of it (issue 9, class 4).
+            response.release()
+            self.metrics.upstream_error(x.upstream, response.error.code)
+            await self._send_error(x, send, response.error)
+            return
         try:
             await send(
                 {"type": "http.response.start", "status": response.status, "headers": self._answer_head(x, response)}
             )
-            whole = response.complete_body()
             if whole is not None:
                 response.release()  # before the write: the connection is free for the next request at once
                 if capture is not None:

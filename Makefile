@@ -16,7 +16,7 @@ PART_PROJECTS := $(foreach p,$(PARTS),$(p)/pyproject.toml)
 help:
 	@echo "make up          run the stack on SQLite (monolith, services, proxy) and print its URLs"
 	@echo "make test        run every test of every part (see README for PostgreSQL)"
-	@echo "make fuzz        the proxy's differential fuzzer, long (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) inputs)"
+	@echo "make fuzz        the proxy's fuzzers (client side, faulty upstream), long (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) inputs)"
 	@echo "make lint        ruff + import boundaries;  make typecheck  mypy strict on proxy, playbook, inventory"
 	@echo "make bench-proxy / bench-data   benchmarks (not tests), printed as ratios to the reference"
 
@@ -38,11 +38,12 @@ up: venv
 test: venv
 	$(PY) tools/run_tests.py
 
-# make test runs the fuzzer for about a minute; this runs it for as long as FUZZ_EXAMPLES takes.
+# make test runs the fuzzers for about a minute and a half; this runs them for as long as FUZZ_EXAMPLES takes.
 FUZZ_EXAMPLES ?= 30000
 fuzz: venv
-	cd proxy && STRANGLER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ../$(PY) -m pytest -q -p no:cacheprovider \
-		--hypothesis-show-statistics tests/http/test_fuzz_differential.py
+	cd proxy && STRANGLER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STRANGLER_UPSTREAM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		../$(PY) -m pytest -q -p no:cacheprovider --hypothesis-show-statistics \
+		tests/http/test_fuzz_differential.py tests/http/test_fuzz_upstream.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -165,6 +165,13 @@ def inventory_monolith(inventory: InventoryStack) -> Iterator[Side]:
 
 @pytest.fixture(scope="session")
 def inventory_service(inventory: InventoryStack) -> Iterator[Side]:
-    side = Side("inventory service", inventory.service.url, inventory.shop, sign=True)
+    side = Side(
+        "inventory service",
+        inventory.service.url,
+        inventory.shop,
+        sign=True,
+        audience="inventory",
+        forward_credentials=True,
+    )
     yield side
     side.close()

@@ -53,25 +53,33 @@ class Side:
     name: str
     url: str
     shop: Shop
-    sign: bool  # True: the catalog service, which only understands signed identities
+    sign: bool  # True: a service, which only understands signed identities
+    audience: str = "catalog"  # the service's upstream name: the identity is minted for it
+    # As the proxy sends a service the client's credentials: withheld (their kinds named), unless the route forwards
+    # them (the inventory service asks the catalog as the client, so its route opts in).
+    forward_credentials: bool = False
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
         self.client = httpx.Client(base_url=self.url, timeout=10, headers={"Host": PUBLIC_HOST})
 
     def credentials(self, persona: str) -> dict[str, str]:
-        """The monolith gets the client's token; the service gets it too (the proxy passes every end-to-end
-        header on) plus the identity the proxy signs for it."""
+        """The monolith gets the client's token; the service gets what the proxy sends it (docs/identity.md): the
+        identity signed for it and, unless its route forwards them, not the token but its kind."""
         if persona == ANONYMOUS:
             return {}
         token = "not-a-real-token" if persona == INVALID else self.shop.personas[persona].token
         headers = {"Authorization": f"Token {token}"}
         if not self.sign:
             return headers
+        if not self.forward_credentials:
+            headers = {"X-Strangler-Credentials": "token"}
         if persona == INVALID:
-            return {**headers, "X-Strangler-Identity": _FORGER.sign(User(1, "alice", True)).decode()}
+            forged = _FORGER.sign(User(1, "alice", True), audience=self.audience)
+            return {**headers, "X-Strangler-Identity": forged.decode()}
         who = self.shop.personas[persona]
-        return {**headers, "X-Strangler-Identity": _SIGNER.sign(User(who.id, who.name, who.is_staff)).decode()}
+        signed = _SIGNER.sign(User(who.id, who.name, who.is_staff), audience=self.audience)
+        return {**headers, "X-Strangler-Identity": signed.decode()}
 
     def ask(
         self,

@@ -17,11 +17,18 @@ from identity.signing import Identity, sign
 from identity.user import ServiceUser
 
 _serial = count(1)
-IDENTITY_SECONDS = 60
+IDENTITY_SECONDS = 30
 
 
-def identity_header(user: ServiceUser, *, issued_at: int | None = None, seconds: int = IDENTITY_SECONDS) -> str:
-    """What the proxy sends for `user`: signed with the service's key, valid for `seconds` from `issued_at`."""
+def identity_header(
+    user: ServiceUser,
+    *,
+    issued_at: int | None = None,
+    seconds: int = IDENTITY_SECONDS,
+    audience: str = "catalog",
+) -> str:
+    """What the proxy sends for `user`: signed with the service's key for `audience`, valid for `seconds` from
+    `issued_at`."""
     issued_at = int(time.time()) if issued_at is None else issued_at
     identity = Identity(
         user_id=user.id,
@@ -29,6 +36,7 @@ def identity_header(user: ServiceUser, *, issued_at: int | None = None, seconds:
         is_staff=user.is_staff,
         issued_at=issued_at,
         expires_at=issued_at + seconds,
+        audience=audience,
     )
     return sign(identity, key=settings.STRANGLER_IDENTITY_KEY)
 

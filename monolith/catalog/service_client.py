@@ -31,6 +31,7 @@ from common.errors import Unavailable
 from common.service_identity import HEADER, sign_service_identity
 
 PRODUCTS_PATH = "/api/catalog/products/"
+SERVICE_AUDIENCE = "catalog"  # the identity's audience: the catalog service accepts only identities minted for it
 BATCH = 100
 CONNECT_TIMEOUT_S = 0.5
 BACKOFF_S = (0.05, 0.1)
@@ -87,7 +88,7 @@ class CatalogServiceClient:
                 response = self._client().get(
                     path,
                     params=params,
-                    headers={HEADER: sign_service_identity(key=self.identity_key)},
+                    headers={HEADER: sign_service_identity(key=self.identity_key, audience=SERVICE_AUDIENCE)},
                     timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_S, remaining)),
                 )
             except httpx.TransportError as exc:

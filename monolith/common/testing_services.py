@@ -45,7 +45,9 @@ class CatalogService:
 
     def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """Create a row through the service's API, as staff (the monolith's principal is staff)."""
-        answer = self.client.post(path, json=body, headers={HEADER: sign_service_identity(key=IDENTITY_KEY)})
+        answer = self.client.post(
+            path, json=body, headers={HEADER: sign_service_identity(key=IDENTITY_KEY, audience="catalog")}
+        )
         assert answer.status_code == 201, answer.text
         return dict(answer.json())
 

@@ -19,6 +19,7 @@ from identity.signing import InvalidIdentity, verify
 from identity.user import ServiceUser
 
 HEADER = "HTTP_X_STRANGLER_IDENTITY"
+WITHHELD = "HTTP_X_STRANGLER_CREDENTIALS"  # the kinds of credentials the proxy withheld (never their values)
 # The monolith's first authentication class is DRF's TokenAuthentication: the same challenge and message.
 CHALLENGE = "Token"
 INVALID_MESSAGE = "Invalid token."
@@ -35,7 +36,13 @@ class SignedIdentityAuthentication(authentication.BaseAuthentication):
         if header is None:
             return None
         try:
-            identity = verify(header, key=settings.STRANGLER_IDENTITY_KEY, now=time.time())
+            identity = verify(
+                header,
+                key=settings.STRANGLER_IDENTITY_KEY,
+                now=time.time(),
+                audience=settings.STRANGLER_IDENTITY_AUDIENCE,
+                accept_v1=settings.STRANGLER_IDENTITY_ACCEPT_V1,
+            )
         except InvalidIdentity as exc:
             # The reason only: the header itself is a bearer credential for its lifetime.
             logger.warning("refused X-Strangler-Identity: %s", exc)
@@ -47,6 +54,11 @@ class SignedIdentityAuthentication(authentication.BaseAuthentication):
 
 
 def _carries_a_token(request: Request) -> bool:
-    """What DRF's TokenAuthentication, the monolith's first class, treats as its own (valid or not)."""
+    """What DRF's TokenAuthentication, the monolith's first class, treats as its own (valid or not): an
+    `Authorization: Token …`, or the proxy's word that the client sent one (`X-Strangler-Credentials: token`, when
+    the route withholds the client's credentials from the service)."""
     words = get_authorization_header(request).split()
-    return bool(words) and words[0].lower() == CHALLENGE.lower().encode()
+    if words and words[0].lower() == CHALLENGE.lower().encode():
+        return True
+    withheld = request.META.get(WITHHELD, "")
+    return "token" in (kind.strip() for kind in withheld.lower().split(","))

@@ -1,10 +1,13 @@
 """The X-Strangler-Identity format, service side (the proxy's copy is strangler_proxy.dataplane.identity;
 docs/identity.md is the contract and holds the test vector both sides check).
 
-    v1.<base64url(payload)>.<base64url(HMAC-SHA256(key, "v1." + base64url(payload)))>
+    v2.<base64url(payload)>.<base64url(HMAC-SHA256(key, "v2." + base64url(payload)))>
 
-base64url without padding; the payload is a JSON object {"sub": int, "username": str, "staff": bool,
-"iat": int, "exp": int} (seconds since the epoch). Verification refuses anything that is not exactly that.
+base64url without padding; the payload is a JSON object {"aud": str, "sub": int, "username": str, "staff": bool,
+"iat": int, "exp": int} (seconds since the epoch), living 30 s at most. `aud` names the upstream it was minted for:
+a verifier accepts only its own audience, so an identity captured at one service cannot be replayed to another.
+Verification refuses anything that is not exactly that — and `v1` (no audience, up to 300 s) unless `accept_v1`,
+the transition setting (STRANGLER_IDENTITY_ACCEPT_V1).
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-VERSION = "v1"
+VERSION = "v2"
+V1 = "v1"
 MAX_HEADER_LENGTH = 4096
 # The proxy signs per request with a short expiry; a clock a few seconds off must not refuse everyone.
 LEEWAY_SECONDS = 5
 # Refuse identities that claim to live longer than this, whatever their signature says.
-MAX_LIFETIME_SECONDS = 300
+MAX_LIFETIME_SECONDS = 30
+V1_MAX_LIFETIME_SECONDS = 300
+CLAIMS = frozenset({"aud", "sub", "username", "staff", "iat", "exp"})
+V1_CLAIMS = CLAIMS - {"aud"}
 
 
 class InvalidIdentity(Exception):
@@ -36,6 +43,7 @@ class Identity:
     is_staff: bool
     issued_at: int
     expires_at: int
+    audience: str = ""  # the upstream it was minted for; "" for a v1 identity, which names none
 
 
 def _b64encode(data: bytes) -> str:
@@ -62,6 +70,7 @@ def _mac(key: str, signed: str) -> bytes:
 def sign(identity: Identity, *, key: str) -> str:
     """Used by the service's tests to stand in for the proxy."""
     payload = {
+        "aud": identity.audience,
         "sub": identity.user_id,
         "username": identity.username,
         "staff": identity.is_staff,
@@ -73,14 +82,15 @@ def sign(identity: Identity, *, key: str) -> str:
     return f"{signed}.{_b64encode(_mac(key, signed))}"
 
 
-def verify(header: str, *, key: str, now: float) -> Identity:
+def verify(header: str, *, key: str, now: float, audience: str, accept_v1: bool = False) -> Identity:
+    """The identity `header` carries, if it is a current one signed with `key` for `audience`; else InvalidIdentity."""
     if len(header) > MAX_HEADER_LENGTH:
         raise InvalidIdentity("too long")
     parts = header.split(".")
     if len(parts) != 3:
         raise InvalidIdentity("not three dot-separated parts")
     version, payload_b64, signature_b64 = parts
-    if version != VERSION:
+    if version != VERSION and not (accept_v1 and version == V1):
         raise InvalidIdentity(f"unknown version {version[:10]!r}")
     if not payload_b64.isascii():
         raise InvalidIdentity("not ASCII")
@@ -91,19 +101,24 @@ def verify(header: str, *, key: str, now: float) -> Identity:
         claims = json.loads(_b64decode(payload_b64))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidIdentity("payload is not JSON") from exc
-    identity = _identity_from(claims)
-    if identity.expires_at - identity.issued_at > MAX_LIFETIME_SECONDS or identity.expires_at < identity.issued_at:
+    identity = _identity_from(claims, V1_CLAIMS if version == V1 else CLAIMS)
+    longest = V1_MAX_LIFETIME_SECONDS if version == V1 else MAX_LIFETIME_SECONDS
+    if identity.expires_at - identity.issued_at > longest or identity.expires_at < identity.issued_at:
         raise InvalidIdentity("lifetime out of bounds")
     if now > identity.expires_at + LEEWAY_SECONDS:
         raise InvalidIdentity("expired")
     if identity.issued_at > now + LEEWAY_SECONDS:
         raise InvalidIdentity("issued in the future")
+    if version == VERSION and identity.audience != audience:
+        raise InvalidIdentity(f"minted for another audience ({identity.audience[:40]!r})")
     return identity
 
 
-def _identity_from(claims: Any) -> Identity:
-    if not isinstance(claims, dict) or set(claims) != {"sub", "username", "staff", "iat", "exp"}:
-        raise InvalidIdentity("payload does not hold exactly sub, username, staff, iat, exp")
+def _identity_from(claims: Any, names: frozenset[str]) -> Identity:
+    if not isinstance(claims, dict) or set(claims) != names:
+        raise InvalidIdentity(f"payload does not hold exactly {', '.join(sorted(names))}")
+    if "aud" in names and (not isinstance(claims["aud"], str) or not claims["aud"]):
+        raise InvalidIdentity("aud is not a non-empty string")
     for name in ("sub", "iat", "exp"):
         if type(claims[name]) is not int:
             raise InvalidIdentity(f"{name} is not an integer")
@@ -117,4 +132,5 @@ def _identity_from(claims: Any) -> Identity:
         is_staff=claims["staff"],
         issued_at=claims["iat"],
         expires_at=claims["exp"],
+        audience=claims.get("aud", ""),
     )

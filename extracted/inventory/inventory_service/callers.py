@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from inventory_service.errors import AuthenticationFailed
 from inventory_service.identity import HEADER, InvalidIdentity, verify
+from inventory_service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +32,18 @@ class Caller:
 ANONYMOUS = Caller(user_id=None, username="", is_staff=False)
 
 
-def caller_of(headers: Mapping[str, str], *, key: str) -> Caller:
+def caller_of(headers: Mapping[str, str], *, settings: Settings) -> Caller:
     header = headers.get(HEADER)
     if header is None:
         return ANONYMOUS
     try:
-        identity = verify(header, key=key, now=time.time())
+        identity = verify(
+            header,
+            key=settings.identity_key,
+            now=time.time(),
+            audience=settings.identity_audience,
+            accept_v1=settings.accept_identity_v1,
+        )
     except InvalidIdentity as exc:
         logger.warning("refused X-Strangler-Identity: %s", exc)
         raise AuthenticationFailed() from exc
@@ -45,6 +52,10 @@ def caller_of(headers: Mapping[str, str], *, key: str) -> Caller:
 
 def would_read_session(headers: Mapping[str, str]) -> bool:
     """Whether the monolith would have fallen back to its session for this request, which makes its answer carry
-    `Vary: Cookie`: its first authentication (DRF's TokenAuthentication) takes only `Authorization: Token …`."""
+    `Vary: Cookie`: its first authentication (DRF's TokenAuthentication) takes only `Authorization: Token …` — sent
+    here, or withheld by the proxy, which then says `X-Strangler-Credentials: token`."""
     words = headers.get("authorization", "").split()
-    return not (words and words[0].lower() == "token")
+    if words and words[0].lower() == "token":
+        return False
+    withheld = headers.get("x-strangler-credentials", "").lower().split(",")
+    return "token" not in (kind.strip() for kind in withheld)

@@ -1,9 +1,11 @@
 """The signed identity the proxy sends (docs/identity.md §2), verified exactly as the contract says.
 
-    X-Strangler-Identity: v1.<base64url(payload)>.<base64url(HMAC-SHA256(key, "v1." + base64url(payload)))>
+    X-Strangler-Identity: v2.<base64url(payload)>.<base64url(HMAC-SHA256(key, "v2." + base64url(payload)))>
 
-base64url without padding and in its one canonical spelling; the payload is a JSON object with exactly `sub`
-(int), `username` (non-empty str), `staff` (bool), `iat` and `exp` (int). `verify` accepts nothing else.
+base64url without padding and in its one canonical spelling; the payload is a JSON object with exactly `aud`
+(non-empty str: the upstream it was minted for, which must be this service's), `sub` (int), `username` (non-empty
+str), `staff` (bool), `iat` and `exp` (int), living 30 s at most. `verify` accepts nothing else — and `v1` (no
+`aud`, up to 300 s) only when told to (`accept_v1`, the transition setting STRANGLER_IDENTITY_ACCEPT_V1).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 HEADER = "x-strangler-identity"
-VERSION = "v1"
+VERSION = "v2"
+V1 = "v1"
 MAX_HEADER_LENGTH = 4096
 LEEWAY_SECONDS = 5  # the proxy's clock and ours may disagree by this much either way
-MAX_LIFETIME_SECONDS = 300
-CLAIMS = frozenset({"sub", "username", "staff", "iat", "exp"})
+MAX_LIFETIME_SECONDS = 30
+V1_MAX_LIFETIME_SECONDS = 300
+CLAIMS = frozenset({"aud", "sub", "username", "staff", "iat", "exp"})
+V1_CLAIMS = CLAIMS - {"aud"}
 
 
 class InvalidIdentity(Exception):
@@ -35,16 +40,17 @@ class Identity:
     is_staff: bool
     issued_at: int
     expires_at: int
+    audience: str = ""  # "" for a v1 identity, which names none
 
 
-def verify(header: str, *, key: str, now: float) -> Identity:
+def verify(header: str, *, key: str, now: float, audience: str, accept_v1: bool = False) -> Identity:
     if len(header) > MAX_HEADER_LENGTH:
         raise InvalidIdentity("too long")
     parts = header.split(".")
     if len(parts) != 3:
         raise InvalidIdentity("not version.payload.signature")
     version, payload, signature = parts
-    if version != VERSION:
+    if version != VERSION and not (accept_v1 and version == V1):
         raise InvalidIdentity(f"unknown version {version[:8]!r}")
     if not payload.isascii():
         raise InvalidIdentity("payload is not ASCII")
@@ -55,20 +61,23 @@ def verify(header: str, *, key: str, now: float) -> Identity:
         claims = json.loads(_decode(payload))
     except ValueError as exc:  # UnicodeDecodeError is one too
         raise InvalidIdentity("payload is not UTF-8 JSON") from exc
-    identity = _identity(claims)
+    identity = _identity(claims, V1_CLAIMS if version == V1 else CLAIMS)
     lifetime = identity.expires_at - identity.issued_at
-    if lifetime < 0 or lifetime > MAX_LIFETIME_SECONDS:
+    if lifetime < 0 or lifetime > (V1_MAX_LIFETIME_SECONDS if version == V1 else MAX_LIFETIME_SECONDS):
         raise InvalidIdentity("lifetime out of bounds")
     if now > identity.expires_at + LEEWAY_SECONDS:
         raise InvalidIdentity("expired")
     if identity.issued_at > now + LEEWAY_SECONDS:
         raise InvalidIdentity("issued in the future")
+    if version == VERSION and identity.audience != audience:
+        raise InvalidIdentity("minted for another audience")
     return identity
 
 
 def sign(identity: Identity, *, key: str) -> str:
     """What the proxy does; the service's tests use it to stand in for the proxy."""
     claims = {
+        "aud": identity.audience,
         "sub": identity.user_id,
         "username": identity.username,
         "staff": identity.is_staff,
@@ -97,13 +106,17 @@ def _decode(text: str) -> bytes:
     return data
 
 
-def _identity(claims: Any) -> Identity:
-    if not isinstance(claims, dict) or set(claims) != CLAIMS:
-        raise InvalidIdentity("payload does not hold exactly sub, username, staff, iat, exp")
+def _identity(claims: Any, names: frozenset[str]) -> Identity:
+    if not isinstance(claims, dict) or set(claims) != names:
+        raise InvalidIdentity(f"payload does not hold exactly {', '.join(sorted(names))}")
+    if "aud" in names and (type(claims["aud"]) is not str or not claims["aud"]):
+        raise InvalidIdentity("aud is not a non-empty string")
     if any(type(claims[name]) is not int for name in ("sub", "iat", "exp")):
         raise InvalidIdentity("sub, iat or exp is not an integer")
     if type(claims["staff"]) is not bool:
         raise InvalidIdentity("staff is not a boolean")
     if type(claims["username"]) is not str or not claims["username"]:
         raise InvalidIdentity("username is not a non-empty string")
-    return Identity(claims["sub"], claims["username"], claims["staff"], claims["iat"], claims["exp"])
+    return Identity(
+        claims["sub"], claims["username"], claims["staff"], claims["iat"], claims["exp"], claims.get("aud", "")
+    )

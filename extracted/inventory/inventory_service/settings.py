@@ -13,6 +13,7 @@ from inventory_service.errors import ConfigurationError
 MIN_IDENTITY_KEY_LENGTH = 32
 DEFAULT_POOL_SIZE = 8
 DEFAULT_CATALOG_TIMEOUT_SECONDS = 2.0
+DEFAULT_IDENTITY_AUDIENCE = "inventory"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Settings:
     allowed_hosts: tuple[str, ...]
     pool_size: int = DEFAULT_POOL_SIZE
     catalog_timeout_seconds: float = DEFAULT_CATALOG_TIMEOUT_SECONDS
+    identity_audience: str = DEFAULT_IDENTITY_AUDIENCE  # this service's upstream name: the identities it accepts
+    accept_identity_v1: bool = False  # the v1 -> v2 transition only (docs/identity.md)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -34,6 +37,8 @@ class Settings:
             allowed_hosts=_hosts(env),
             pool_size=_positive_int(env, "INVENTORY_DB_POOL_SIZE", DEFAULT_POOL_SIZE),
             catalog_timeout_seconds=_positive_float(env, "CATALOG_TIMEOUT_SECONDS", DEFAULT_CATALOG_TIMEOUT_SECONDS),
+            identity_audience=env.get("STRANGLER_IDENTITY_AUDIENCE", "").strip() or DEFAULT_IDENTITY_AUDIENCE,
+            accept_identity_v1=_boolean(env, "STRANGLER_IDENTITY_ACCEPT_V1"),
         )
 
 
@@ -54,6 +59,15 @@ def identity_key(env: Mapping[str, str]) -> str:
             f"STRANGLER_IDENTITY_KEY must be at least {MIN_IDENTITY_KEY_LENGTH} characters (the proxy's key)"
         )
     return key
+
+
+def _boolean(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, not {value!r}")
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

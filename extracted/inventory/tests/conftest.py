@@ -69,9 +69,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def signed(persona: Persona, *, key: str = IDENTITY_KEY, issued_at: int | None = None, seconds: int = 60) -> str:
+def signed(
+    persona: Persona,
+    *,
+    key: str = IDENTITY_KEY,
+    issued_at: int | None = None,
+    seconds: int = 30,
+    audience: str = "inventory",
+) -> str:
     now = int(time.time()) if issued_at is None else issued_at
-    return sign(Identity(persona.id, persona.name, persona.is_staff, now, now + seconds), key=key)
+    return sign(Identity(persona.id, persona.name, persona.is_staff, now, now + seconds, audience), key=key)
 
 
 @pytest.fixture(scope="session")

@@ -279,7 +279,7 @@ def test_list_shows_the_data_each_route_stands_on_and_never_says_none(running: R
     running.cli("routes", "set", "/api/orders", "--service", "catalog", "--stage", "off", "--reason", "no data")
     listed = running.cli("routes", "list")
     header = next(line for line in listed.stdout.splitlines() if line.strip().startswith("PATH"))
-    assert header.split() == ["PATH", "METHODS", "SERVICE", "STAGE", "DATA", "STICKY", "GATE"]
+    assert header.split() == ["PATH", "METHODS", "SERVICE", "STAGE", "DATA", "STICKY", "CREDENTIALS", "GATE"]
     rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines() if line.strip().startswith("/api/")}
     assert rows["/api/catalog"][4] == "catalog" and rows["/api/orders"][4] == "-"
     for command in (["routes", "list"], ["routes", "history"], ["routes", "export"]):
@@ -297,3 +297,17 @@ def test_a_route_opted_in_names_the_upstream_that_answered_and_every_answer_has_
     other = httpx.get(running.proxy.public_url + "/elsewhere")
     assert "x-strangler-upstream" not in other.headers and other.headers["x-request-id"]
     assert "upstream_header = true" in running.cli("routes", "export").stdout
+
+
+def test_a_route_forwards_the_clients_credentials_only_when_it_opts_in(running: Running) -> None:
+    running.cli("routes", "apply", str(running.routes_file(stage="live", percent=0)))
+
+    def credentials_column() -> str:
+        listed = running.cli("routes", "list").stdout
+        return next(line for line in listed.splitlines() if line.strip().startswith("/api/catalog")).split()[6]
+
+    assert credentials_column() == "identity"
+    opted = running.cli_json("routes", "set", "/api/catalog", "--forward-credentials", "--reason", "acts as the client")
+    assert opted["diff"] == ["~ route /api/catalog: forward_credentials off -> on"]
+    assert credentials_column() == "forwarded"
+    assert "forward_credentials = true" in running.cli("routes", "export").stdout

@@ -36,6 +36,9 @@ def test_a_good_table_round_trips_through_plain_data() -> None:
     )
     assert parsed.upstreams["catalog"].url == "http://127.0.0.1:8001"
     assert table_from_dict(table_to_dict(parsed)) == parsed
+    assert not r.forward_credentials and "forward_credentials" not in table_to_dict(parsed)["routes"][0]
+    opted = table_from_dict(table(route(forward_credentials=True)))
+    assert opted.routes[0].forward_credentials and table_from_dict(table_to_dict(opted)) == opted
 
 
 BAD = [
@@ -97,6 +100,18 @@ BAD = [
         "between",
     ),
     ("not an object", [1, 2], "", "must be an object"),
+    (
+        "forward_credentials not a boolean",
+        table(route(forward_credentials="yes")),
+        "routes[0].forward_credentials",
+        "true or false",
+    ),
+    (
+        "forward_credentials to the monolith",
+        table(route(service="monolith", forward_credentials=True)),
+        "routes[0].forward_credentials",
+        "always gets the client's credentials",
+    ),
 ]
 
 

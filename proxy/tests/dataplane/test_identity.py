@@ -54,15 +54,21 @@ def test_the_signer_produces_the_shared_test_vector_of_the_contract():
 
     user = User(id=payload["sub"], username=payload["username"], is_staff=payload["staff"])
 
-    assert signer.sign(user).decode() == header
+    assert signer.sign(user, audience=payload["aud"]).decode() == header
 
 
-def test_a_signed_identity_expires_a_minute_after_it_is_issued():
-    signed = IdentitySigner(KEY, clock=lambda: 1_000.0).sign(CHARLIE)
+def test_a_signed_identity_names_its_audience_and_expires_thirty_seconds_after_it_is_issued():
+    signed = IdentitySigner(KEY, clock=lambda: 1_000.0).sign(CHARLIE, audience="catalog")
     payload = signed.split(b".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
 
-    assert claims == {"sub": 3, "username": "charlie", "staff": True, "iat": 1000, "exp": 1060}
+    assert signed.startswith(b"v2.")
+    assert claims == {"aud": "catalog", "sub": 3, "username": "charlie", "staff": True, "iat": 1000, "exp": 1030}
+
+
+def test_a_lifetime_over_thirty_seconds_is_refused():
+    with pytest.raises(SettingsInvalid, match=r"0\.\.30"):
+        IdentitySigner(KEY, lifetime=31)
 
 
 def test_a_short_key_is_refused_naming_the_variable():
@@ -79,13 +85,34 @@ def test_with_identity_replaces_a_client_sent_identity_and_adds_none_for_anonymo
     signer = IdentitySigner(KEY)
     headers = [(b"host", b"shop"), (b"X-Strangler-Identity", b"v1.forged.forged")]
 
-    anonymous = with_identity(headers, signer, None)
-    charlie = with_identity(headers, signer, CHARLIE)
+    anonymous = with_identity(headers, signer, None, audience="catalog")
+    charlie = with_identity(headers, signer, CHARLIE, audience="catalog")
 
     assert anonymous == [(b"host", b"shop")]
     assert charlie[:1] == [(b"host", b"shop")]
     assert [n for n, _ in charlie] == [b"host", IDENTITY_HEADER]
-    assert charlie[1][1].startswith(b"v1.") and charlie[1][1] != b"v1.forged.forged"
+    assert charlie[1][1].startswith(b"v2.") and charlie[1][1] != b"v1.forged.forged"
+
+
+def test_with_identity_withholds_the_clients_credentials_unless_the_route_forwards_them():
+    signer = IdentitySigner(KEY)
+    headers = [
+        (b"host", b"shop"),
+        (b"authorization", b"Token charlie-token"),
+        (b"cookie", b"sessionid=abc"),
+        (b"x-strangler-credentials", b"forged"),
+    ]
+
+    withheld = with_identity(headers, signer, CHARLIE, audience="catalog")
+    forwarded = with_identity(headers, signer, CHARLIE, audience="inventory", forward_credentials=True)
+
+    assert [(n, v) for n, v in withheld if n != IDENTITY_HEADER] == [
+        (b"host", b"shop"),
+        (b"x-strangler-credentials", b"token, cookie"),
+    ]
+    assert [(n, v) for n, v in forwarded if n != IDENTITY_HEADER] == headers[:3]
+    bearer = with_identity([(b"authorization", b"Bearer x")], signer, None, audience="catalog")
+    assert bearer == [(b"x-strangler-credentials", b"authorization")]
 
 
 class Monolith:

@@ -26,14 +26,20 @@ def test_the_signer_writes_each_signed_vector_byte_for_byte(vector):
     claims = vector["claims"]
     signer = IdentitySigner(KEY, lifetime=claims["exp"] - claims["iat"], clock=lambda: claims["iat"] + 0.5)
 
-    header = signer.sign(User(id=claims["sub"], username=claims["username"], is_staff=claims["staff"]))
+    header = signer.sign(
+        User(id=claims["sub"], username=claims["username"], is_staff=claims["staff"]), audience=claims["aud"]
+    )
 
     assert header.decode("ascii") == vector["header"]
     payload = header.split(b".")[1]
     assert base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)).decode("ascii") == vector["payload"]
 
 
-def test_a_service_receives_what_the_forwarded_vector_says():
+@pytest.mark.parametrize(
+    ("receives", "forward_credentials"),
+    [("service_receives", False), ("service_receives_when_forwarding", True)],
+)
+def test_a_service_receives_what_the_forwarded_vector_says(receives, forward_credentials):
     forwarded = CONTRACT["forwarded"]
     client = [(name.encode(), value.encode()) for name, value in forwarded["client"]]
     user = forwarded["user"]
@@ -41,7 +47,13 @@ def test_a_service_receives_what_the_forwarded_vector_says():
     out, _ = upstream_request_headers(
         client, peer=forwarded["peer"], scheme=forwarded["scheme"], trusted=(), via_name=forwarded["via_name"]
     )
-    headers = with_identity(out, IdentitySigner(KEY), User(user["sub"], user["username"], user["staff"]))
+    headers = with_identity(
+        out,
+        IdentitySigner(KEY),
+        User(user["sub"], user["username"], user["staff"]),
+        audience=forwarded["audience"],
+        forward_credentials=forward_credentials,
+    )
     # What goes on the wire: the upstream client frames the body the proxy forwards (the vector's, 2 bytes) itself.
     head = request_head("POST", b"/api/catalog/products/", headers, b"catalog.internal", 2, False)
     received = [(n, v) for n, _, v in (line.partition(b": ") for line in head.split(b"\r\n")[1:] if line)]
@@ -49,11 +61,15 @@ def test_a_service_receives_what_the_forwarded_vector_says():
     names = [name.decode() for name, _ in received]
     # The order of the fields is not part of the contract.
     assert sorted((n.decode(), v.decode()) for n, v in received if n != b"x-strangler-identity") == sorted(
-        tuple(pair) for pair in forwarded["service_receives"]
+        tuple(pair) for pair in forwarded[receives]
     )
     assert names.count(forwarded["plus"]) == 1
-    assert not set(forwarded["service_never_receives"]) & set(names)
+    never = set(forwarded["service_never_receives"]) - ({"authorization", "cookie"} if forward_credentials else set())
+    assert not never & set(names)
     identity = dict(received)[b"x-strangler-identity"]
+    payload = identity.split(b".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+    assert identity.startswith(b"v2.") and claims["aud"] == forwarded["audience"]
     signed, _, mac = identity.rpartition(b".")
     expected = base64.urlsafe_b64encode(hmac.new(KEY.encode(), signed, hashlib.sha256).digest()).rstrip(b"=")
     assert mac == expected

@@ -26,6 +26,11 @@ def identity_key(default: str | environ.NoValue = environ.Env.NOTSET) -> str:
     return key
 
 
+# The audience this service accepts identities for: its upstream's name in the proxy's route table.
+STRANGLER_IDENTITY_AUDIENCE = env.str("STRANGLER_IDENTITY_AUDIENCE", default="catalog")
+# The v1 -> v2 transition (docs/identity.md): on only while a proxy or monolith that signs v1 is still running.
+STRANGLER_IDENTITY_ACCEPT_V1 = env.bool("STRANGLER_IDENTITY_ACCEPT_V1", default=False)
+
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 

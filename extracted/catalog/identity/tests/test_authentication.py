@@ -110,3 +110,26 @@ def test_vary_names_the_cookie_exactly_where_the_monolith_falls_back_to_its_sess
     assert "Cookie" in vary(with_bearer.get(PRODUCTS))
     assert "Cookie" not in vary(with_token.get(PRODUCTS))
     assert "Cookie" not in vary(APIClient().get("/api/nothing/"))
+
+
+def test_vary_follows_the_kinds_of_credentials_the_proxy_withheld(client_for, alice, db):
+    """A route that withholds the client's credentials names their kinds only (docs/identity.md): a token still means
+    the monolith would not have read its session."""
+    withheld_token = client_for(alice)
+    withheld_token.credentials(HTTP_X_STRANGLER_IDENTITY=identity_header(alice), HTTP_X_STRANGLER_CREDENTIALS="token")
+    withheld_other = client_for(alice)
+    withheld_other.credentials(
+        HTTP_X_STRANGLER_IDENTITY=identity_header(alice), HTTP_X_STRANGLER_CREDENTIALS="authorization, cookie"
+    )
+
+    assert "Cookie" not in vary(withheld_token.get(PRODUCTS))
+    assert "Cookie" in vary(withheld_other.get(PRODUCTS))
+
+
+def test_an_identity_minted_for_another_service_is_refused(client_for, alice, db):
+    replayed = APIClient()
+    replayed.credentials(HTTP_X_STRANGLER_IDENTITY=identity_header(alice, audience="inventory"))
+
+    answer = replayed.get(PRODUCTS)
+
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "authentication_failed"

@@ -1,7 +1,7 @@
 """The verifier side of docs/identity-vectors.json, the vectors a third party implements the contract from (the
-proxy's tests check the signer side of the same file): every signed vector verifies and signs back byte for byte,
-every verified vector is accepted or refused as it says, and a request carrying what the proxy forwards is
-authenticated by the identity alone."""
+proxy's tests check the signer side of the same file): every signed vector verifies for its audience and signs back
+byte for byte, every verified vector is accepted or refused as it says, the v1 vectors hold only while v1 is
+accepted, and a request carrying what the proxy forwards is authenticated by the identity alone."""
 
 import base64
 import json
@@ -20,6 +20,7 @@ if not VECTORS.exists():
     pytest.skip(f"{VECTORS} is not part of this checkout", allow_module_level=True)
 CONTRACT = json.loads(VECTORS.read_text(encoding="utf-8"))
 KEY = CONTRACT["key"]
+V1 = CONTRACT["v1"]
 
 
 def as_identity(claims: dict) -> Identity:
@@ -29,12 +30,17 @@ def as_identity(claims: dict) -> Identity:
         is_staff=claims["staff"],
         issued_at=claims["iat"],
         expires_at=claims["exp"],
+        audience=claims.get("aud", ""),
     )
+
+
+def audience_of(vector: dict) -> str:
+    return vector.get("audience", CONTRACT["audience"])
 
 
 @pytest.mark.parametrize("vector", CONTRACT["signed"], ids=lambda vector: vector["name"])
 def test_a_signed_vector_verifies_and_signs_back_byte_for_byte(vector):
-    verified = verify(vector["header"], key=KEY, now=vector["now"])
+    verified = verify(vector["header"], key=KEY, now=vector["now"], audience=audience_of(vector))
 
     assert verified == as_identity(vector["claims"])
     assert sign(verified, key=KEY) == vector["header"]
@@ -44,11 +50,29 @@ def test_a_signed_vector_verifies_and_signs_back_byte_for_byte(vector):
 
 @pytest.mark.parametrize("vector", CONTRACT["verified"], ids=lambda vector: vector["name"])
 def test_a_verified_vector_is_accepted_or_refused_as_it_says(vector):
+    audience = audience_of(vector)
     if vector["accept"]:
-        assert verify(vector["header"], key=KEY, now=vector["now"]) == as_identity(vector["identity"])
+        assert verify(vector["header"], key=KEY, now=vector["now"], audience=audience) == as_identity(
+            vector["identity"]
+        )
     else:
         with pytest.raises(InvalidIdentity, match=vector["why"]):
-            verify(vector["header"], key=KEY, now=vector["now"])
+            verify(vector["header"], key=KEY, now=vector["now"], audience=audience)
+
+
+@pytest.mark.parametrize("vector", V1["signed"] + V1["verified"], ids=lambda vector: vector["name"])
+def test_the_v1_vectors_hold_while_v1_is_accepted_and_are_refused_otherwise(vector):
+    def check():
+        return verify(vector["header"], key=KEY, now=vector["now"], audience="catalog", accept_v1=True)
+
+    if vector.get("accept", True):
+        assert check() == as_identity(vector.get("identity", vector.get("claims")))
+    else:
+        with pytest.raises(InvalidIdentity, match=vector["why"]):
+            check()
+    if len(vector["header"]) <= 4096:
+        with pytest.raises(InvalidIdentity, match="version"):
+            verify(vector["header"], key=KEY, now=vector["now"], audience="catalog")
 
 
 def test_the_vectors_cover_every_point_the_contract_leaves_to_them():
@@ -58,8 +82,11 @@ def test_the_vectors_cover_every_point_the_contract_leaves_to_them():
         "unescaped UTF-8 payload",
         "longest acceptable header (4095 characters)",
         "header of 4097 characters",
-        "lifetime of exactly 300 s",
-        "lifetime of 301 s",
+        "lifetime of 0 s",
+        "lifetime of 31 s",
+        "minted for another audience",
+        "no audience",
+        "a v1 header",
         "expiry bound is inclusive",
         "past the expiry bound",
         "issue bound is inclusive",
@@ -68,12 +95,14 @@ def test_the_vectors_cover_every_point_the_contract_leaves_to_them():
     } <= names
 
 
-def test_what_the_proxy_forwards_is_authenticated_by_the_identity_alone(db, make_category):
-    """The client's Authorization and Cookie reach the service too; they must never count as credentials here."""
+@pytest.mark.parametrize("received", ["service_receives", "service_receives_when_forwarding"])
+def test_what_the_proxy_forwards_is_authenticated_by_the_identity_alone(db, make_category, received):
+    """Withheld (the default) or forwarded (a route that opts in), the client's Authorization and Cookie never count
+    as credentials here."""
     forwarded = CONTRACT["forwarded"]
     headers = {
         f"HTTP_{name.upper().replace('-', '_')}": value
-        for name, value in forwarded["service_receives"]
+        for name, value in forwarded[received]
         if name not in {"content-type", "content-length", "host"}
     }
     customer = ServiceUser(id=1, username="alice", is_staff=False)

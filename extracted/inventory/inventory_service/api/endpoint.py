@@ -92,7 +92,7 @@ class Endpoint:
         vary_cookie = would_read_session(request.headers)
         services: Services = request.app.state.services
         try:
-            caller = caller_of(request.headers, key=services.settings.identity_key)
+            caller = caller_of(request.headers, settings=services.settings)
             self._check_permission(caller)
             call = Call(request=request, caller=caller, services=services)
             if method == "OPTIONS":

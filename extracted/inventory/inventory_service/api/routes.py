@@ -65,7 +65,7 @@ class UnknownApiPath:
         response: Any
         try:
             if judged:
-                caller_of(request.headers, key=services.settings.identity_key)
+                caller_of(request.headers, settings=services.settings)
             response = plain_error_response(404, "not_found", f"No API endpoint at {scope['path']}.")
             if vary_cookie:
                 response.headers["vary"] = "Cookie"

@@ -220,6 +220,8 @@ from strangler_proxy.dataplane.shadow import CapturedResponse
 
 MONOLITH_URL = os.environ.get("MONOLITH_URL", {monolith!r})
 SERVICE_URL = os.environ.get("SERVICE_URL", {service!r})
+SERVICE_NAME = os.environ.get("SERVICE_NAME", {service_name!r})  # the identity's audience: the route's upstream
+FORWARD_CREDENTIALS = {forward_credentials!r}  # the route passes the client's credentials on to the service
 METHOD = {method!r}
 TARGET = {target!r}
 HEADERS = {headers!r}
@@ -244,11 +246,14 @@ def credentials() -> list[tuple[str, str]]:
     return given
 
 
-def service_identity(given: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def service_headers(given: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """What the proxy sends the service for these credentials: the monolith says who they name (forward auth, as
-    docs/identity.md describes) and the identity is signed with the proxy's key."""
+    docs/identity.md describes), the identity is signed with the proxy's key for the service, and the credentials
+    themselves are withheld unless the route forwards them."""
     if not given:
         return []
+    if not SERVICE_NAME:
+        pytest.fail("set SERVICE_NAME to the route's upstream (the audience the service accepts identities for)")
     key = os.environ.get("STRANGLER_IDENTITY_KEY")
     if not key:
         pytest.fail("set STRANGLER_IDENTITY_KEY to the proxy's: the service trusts only identities the proxy signs")
@@ -261,7 +266,13 @@ def service_identity(given: list[tuple[str, str]]) -> list[tuple[str, str]]:
     user = asked.json()["user"]
     if user is None:
         pytest.fail("the credentials given name nobody (the monolith answered user: null)")
-    signed = with_identity([], IdentitySigner(key), User(user["id"], user["username"], user["is_staff"]))
+    signed = with_identity(
+        [(name.encode(), value.encode()) for name, value in given],
+        IdentitySigner(key),
+        User(user["id"], user["username"], user["is_staff"]),
+        audience=SERVICE_NAME,
+        forward_credentials=FORWARD_CREDENTIALS,
+    )
     return [(name.decode(), value.decode()) for name, value in signed]
 
 
@@ -273,7 +284,7 @@ def send(base: str, extra: list[tuple[str, str]]) -> CapturedResponse:
 def test_the_service_answers_like_the_monolith() -> None:
     given = credentials()
     expected = send(MONOLITH_URL, given)
-    actual = send(SERVICE_URL, [*given, *service_identity(given)])
+    actual = send(SERVICE_URL, service_headers(given))
     ctx = context_for([(n.encode(), v.encode()) for n, v in HEADERS], MONOLITH_URL, SERVICE_URL)
     diffs = compare_responses(expected, actual, settings=SETTINGS, ctx=ctx).diffs
     assert [(d.path, d.expected, d.actual) for d in diffs] == [], "still differs (recorded: %s)" % RECORDED_DIFFERENCES
@@ -301,6 +312,8 @@ def pytest_file(record: dict[str, Any]) -> str:
         fields=", ".join(sorted(net)) or "(see RECORDED_DIFFERENCES)",
         monolith=record["upstreams"]["expected"],
         service=record["upstreams"]["actual"],
+        service_name=record["upstreams"].get("service_name", ""),
+        forward_credentials=bool(record["upstreams"].get("forward_credentials", False)),
         method=record["request"]["method"],
         target=record["request"]["target"],
         headers=_sent_headers(record),

@@ -136,7 +136,7 @@ def routes_list(rc: RoutesContext, as_json: bool) -> None:
     for firing in reversed(recent):  # newest last, so the newest of each route wins
         latest[firing["route"]] = firing
     _columns(
-        [["PATH", "METHODS", "SERVICE", "STAGE", "DATA", "STICKY", "GATE"]]
+        [["PATH", "METHODS", "SERVICE", "STAGE", "DATA", "STICKY", "CREDENTIALS", "GATE"]]
         + [
             [
                 r["path"],
@@ -145,6 +145,7 @@ def routes_list(rc: RoutesContext, as_json: bool) -> None:
                 f"canary {r['percent']}%" if r["stage"] == "canary" else r["stage"],
                 r.get("data") or "-",
                 r["sticky"]["kind"] + (f":{r['sticky']['name']}" if r["sticky"]["name"] else ""),
+                "forwarded" if r.get("forward_credentials") else "identity",
                 f"FIRED {_ago(latest[r['path']]['age_s'])}" if r["path"] in latest else "-",
             ]
             for r in table["routes"]
@@ -170,6 +171,11 @@ def routes_list(rc: RoutesContext, as_json: bool) -> None:
     "--upstream-header/--no-upstream-header",
     default=None,
     help="Debugging: answers on this route say which upstream served them (X-Strangler-Upstream).",
+)
+@click.option(
+    "--forward-credentials/--no-forward-credentials",
+    default=None,
+    help="Pass the client's Authorization and Cookie on to the service (off: it gets only the signed identity).",
 )
 @click.option("--reason", required=True, help="Why, for the audit log.")
 @click.option("--expect-version", type=int, help="Refuse unless the table is still at this version (default: now).")

@@ -352,6 +352,8 @@ def mismatch_record(
             "expected": monolith.url if monolith else "",
             "actual": service.url if service else "",
             "served_client": "actual" if reverse else "expected",
+            "service_name": route.service,  # the audience of the identity the service is sent
+            "forward_credentials": route.forward_credentials,
         },
     }
 

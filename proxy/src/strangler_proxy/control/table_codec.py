@@ -34,6 +34,7 @@ ROUTE_KEYS = frozenset(
         "compare",
         "data",
         "upstream_header",
+        "forward_credentials",
     }
 )
 STICKY_KINDS = ("cookie", "header", "client")
@@ -73,6 +74,7 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         # Absent when unset, so versions stored before the field existed compare equal.
         **({"data": route.data} if route.data is not None else {}),
         **({"upstream_header": True} if route.upstream_header else {}),
+        **({"forward_credentials": True} if route.forward_credentials else {}),
     }
 
 
@@ -204,6 +206,9 @@ def route_from_dict(raw: object, where: str, problems: list[Problem]) -> Route |
     upstream_header = raw.get("upstream_header", False)
     if not isinstance(upstream_header, bool):
         problems.append(Problem(f"{where}.upstream_header", "must be true or false"))
+    forward_credentials = raw.get("forward_credentials", False)
+    if not isinstance(forward_credentials, bool):
+        problems.append(Problem(f"{where}.forward_credentials", "must be true or false"))
     if len(problems) > before:
         return None
     return Route(
@@ -218,6 +223,7 @@ def route_from_dict(raw: object, where: str, problems: list[Problem]) -> Route |
         compare=compare,
         data=data,
         upstream_header=upstream_header,
+        forward_credentials=forward_credentials,
     )
 
 

@@ -73,8 +73,8 @@ def _field_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
             )
         elif key == "data":  # the migration spec the route stands on, or none
             changes.append(f"data {old.get(key) or 'none'} -> {new.get(key) or 'none'}")
-        elif key == "upstream_header":  # absent when off
-            changes.append(f"upstream_header {'on' if old.get(key) else 'off'} -> {'on' if new.get(key) else 'off'}")
+        elif key in ("upstream_header", "forward_credentials"):  # absent when off
+            changes.append(f"{key} {'on' if old.get(key) else 'off'} -> {'on' if new.get(key) else 'off'}")
         else:
             changes.append(f"{key} {_show(old.get(key))} -> {_show(new.get(key))}")
     return ", ".join(changes)

@@ -325,7 +325,9 @@ class ProxyApp:
         False once the monolith's refusal (or a 503 when it cannot be asked) has been sent."""
         table = x.table
         try:
-            answer = await self._identity_headers(table, x.upstream, x.method, x.target, x.out_headers)
+            route = x.decision.route if x.decision is not None else None
+            forward = route is not None and route.forward_credentials
+            answer = await self._identity_headers(table, x.upstream, x.method, x.target, x.out_headers, forward)
         except ForwardAuthUnavailable as exc:
             x.upstream = table.default_upstream
             await self._send_error(x, send, exc)
@@ -342,11 +344,18 @@ class ProxyApp:
         return True
 
     async def _identity_headers(
-        self, table: RouteTable, upstream: str, method: str, target: bytes, headers: Headers
+        self,
+        table: RouteTable,
+        upstream: str,
+        method: str,
+        target: bytes,
+        headers: Headers,
+        forward_credentials: bool,
     ) -> Headers | Refusal:
         """The one identity step, for a client's request and for its mirror alike: `headers` with the client's
-        credentials resolved by forward auth (cached) and the identity signed for `upstream`, or the monolith's
-        refusal. Raises ForwardAuthUnavailable (fail closed)."""
+        credentials resolved by forward auth (cached), the identity signed for `upstream` (its audience), and the
+        credentials withheld unless the route forwards them; or the monolith's refusal. Raises
+        ForwardAuthUnavailable (fail closed)."""
         assert self._signer is not None
         monolith = table.upstreams[table.default_upstream].url
         if self._forward_auth is None or self._forward_auth.monolith_url != monolith:
@@ -356,7 +365,7 @@ class ProxyApp:
         answer = await self._forward_auth.resolve(method, target, headers)
         if isinstance(answer, Refusal):
             return answer
-        return with_identity(headers, self._signer, answer)
+        return with_identity(headers, self._signer, answer, audience=upstream, forward_credentials=forward_credentials)
 
     async def _mirror_headers(self, request: MirroredRequest) -> Headers | None:
         """What a mirror carries: for a service, the same identity the primary path would sign for it (a signed-in
@@ -365,7 +374,11 @@ class ProxyApp:
         table = self._state.table
         if request.service == table.default_upstream or self._signer is None:
             return [(n, v) for n, v in request.headers if n != IDENTITY_HEADER]
-        answer = await self._identity_headers(table, request.service, request.method, request.target, request.headers)
+        revision = self._state.revisions.get(request.route)
+        forward = revision is not None and revision[0].forward_credentials
+        answer = await self._identity_headers(
+            table, request.service, request.method, request.target, request.headers, forward
+        )
         return None if isinstance(answer, Refusal) else answer
 
     def _plan_mirror(self, x: Exchange) -> None:
@@ -404,11 +417,18 @@ class ProxyApp:
         x.fallback = x.fallback_from is not None
         sent = 0
         limit = self.shadow.body_limit + 1
+        whole = response.complete_body()
+        if whole is None and response.error is not None:
+            # The response broke its own framing (bytes after its end, a bad chunk) before a byte of it reached the
+            # client: the client gets a 502 and nothing of it (issue 9, class 4).
+            response.release()
+            self.metrics.upstream_error(x.upstream, response.error.code)
+            await self._send_error(x, send, response.error)
+            return
         try:
             await send(
                 {"type": "http.response.start", "status": response.status, "headers": self._answer_head(x, response)}
             )
-            whole = response.complete_body()
             if whole is not None:
                 response.release()  # before the write: the connection is free for the next request at once
                 if capture is not None:
@@ -466,7 +486,7 @@ class ProxyApp:
                 service=x.mirror_to,
                 method=x.method,
                 target=x.target,
-                headers=x.out_headers,
+                headers=x.client_headers,  # as they were before the identity step: each mirror takes its own
                 body=bytes(request_body or b""),
             ),
             CapturedResponse(

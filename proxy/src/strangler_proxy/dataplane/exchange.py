@@ -37,6 +37,7 @@ class Exchange:
         "body_touched",
         "captured_request",
         "chunked",
+        "client_headers",
         "client_ip",
         "decision",
         "error",
@@ -81,6 +82,7 @@ class Exchange:
             trusted=settings.trusted_proxies,
             via_name=settings.via_name,
         )
+        self.client_headers = self.out_headers  # before the identity step: what a fallback to the monolith sends
         self.request_id = who.request_id
         self.client_ip = who.client_ip
         self.loop_detected = who.loop
@@ -159,6 +161,7 @@ class Exchange:
         self.fallback_from = self.upstream
         self.fallback_reason = reason
         self.upstream = self.decision.fallback
+        self.out_headers = self.client_headers  # the monolith authenticates the client's own credentials
         self.retries = 0
 
     def answered(self, status: int, sent: int, error: str | None = None) -> None:

@@ -17,10 +17,13 @@ for requests to the monolith, which authenticates them itself:
    client (the monolith's own 401/403 for those credentials) and stop; do not call the service. Log it like an
    upstream answer from ``monolith`` with ``error="identity_refused"``.
 3. ``ForwardAuthUnavailable`` (a `ProxyError`, 503): answer it like any error of the proxy — fail closed.
-4. Otherwise ``out_headers = with_identity(out_headers, signer, answer)``: it removes any identity header and,
-   for a user, adds ``X-Strangler-Identity`` signed now (anonymous requests carry none).
-5. A safe request that falls back from the service to the monolith may keep the identity header: the monolith
-   ignores it. Shadow copies to a service are resolved the same way (mirrors of anonymous requests need no call).
+4. Otherwise ``out_headers = with_identity(out_headers, signer, answer, audience=service)``: it removes any
+   identity header and, for a user, adds ``X-Strangler-Identity`` signed now for that service (``aud``); unless the
+   route opts in (``forward_credentials``), it also withholds the client's ``Authorization`` and ``Cookie``, naming
+   only their kinds in ``X-Strangler-Credentials``.
+5. A safe request that falls back from the service to the monolith goes with the headers as they were before this
+   step (the client's credentials, no identity). Shadow copies to a service are resolved the same way (mirrors of
+   anonymous requests need no call).
 
 The exact code, tried end to end against `e2e/`, is in docs/identity.md ("Wiring it into ProxyApp").
 
@@ -65,8 +68,9 @@ __all__ = [
 IDENTITY_HEADER = b"x-strangler-identity"
 KEY_VARIABLE = "STRANGLER_IDENTITY_KEY"
 KEY_MIN_LENGTH = 32
-VERSION = "v1"
-DEFAULT_LIFETIME = 60  # seconds; the proxy signs per request, so this only has to cover one hop and clock skew
+VERSION = "v2"
+DEFAULT_LIFETIME = 30  # seconds; the proxy signs per request, so this only has to cover one hop and clock skew
+MAX_LIFETIME = 30  # what a v2 verifier accepts at most (docs/identity.md)
 DEFAULT_PATH = "/internal/identity/"
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_CACHE_SECONDS = 5.0  # how long a revoked token or a logout may still pass
@@ -74,6 +78,7 @@ DEFAULT_CACHE_SIZE = 10_000
 DEFAULT_MAX_CONNECTIONS = 32
 
 CREDENTIAL_HEADERS = (b"authorization", b"cookie")
+CREDENTIAL_KINDS_HEADER = b"x-strangler-credentials"  # which credentials were withheld (kinds only, never values)
 # Everything the monolith's answer depends on: the credentials, and what its CSRF check reads.
 DECIDING_HEADERS = (*CREDENTIAL_HEADERS, b"x-csrftoken", b"origin", b"referer", b"host", b"x-forwarded-proto")
 SAFE_DECIDING_HEADERS = (*CREDENTIAL_HEADERS, b"host")
@@ -128,17 +133,23 @@ def identity_key_problem(key: str) -> str | None:
 
 
 class IdentitySigner:
+    """Signs `v2` identities: `v1`'s claims plus `aud`, the upstream the identity is minted for, which a service
+    checks is its own (so an identity captured at one service cannot be replayed to another)."""
+
     def __init__(self, key: str, *, lifetime: int = DEFAULT_LIFETIME, clock: Callable[[], float] = time.time) -> None:
         problem = identity_key_problem(key)
         if problem:
             raise SettingsInvalid(problem)
+        if not 0 <= lifetime <= MAX_LIFETIME:
+            raise SettingsInvalid(f"an identity lives 0..{MAX_LIFETIME} s, not {lifetime}")
         self._key = key.encode("utf-8")
         self._lifetime = lifetime
         self._clock = clock
 
-    def sign(self, user: User, *, now: int | None = None) -> bytes:
+    def sign(self, user: User, *, audience: str, now: int | None = None) -> bytes:
         issued = int(self._clock()) if now is None else now
         claims = {
+            "aud": audience,
             "sub": user.id,
             "username": user.username,
             "staff": user.is_staff,
@@ -151,11 +162,32 @@ class IdentitySigner:
         return f"{signed}.{_b64(mac)}".encode("ascii")
 
 
-def with_identity(headers: Headers, signer: IdentitySigner, user: User | None) -> Headers:
-    """`headers` without any identity header, plus a freshly signed one for `user`."""
-    out = [(n, v) for n, v in headers if n.lower() != IDENTITY_HEADER]
+def with_identity(
+    headers: Headers, signer: IdentitySigner, user: User | None, *, audience: str, forward_credentials: bool = False
+) -> Headers:
+    """`headers` as the service `audience` gets them: without any identity header, plus one freshly signed for `user`
+    and `audience`; and, unless `forward_credentials`, without the client's monolith credentials (`Authorization`,
+    `Cookie`), whose kinds only are named in `X-Strangler-Credentials` (`token` for `Authorization: Token …`,
+    `authorization` for another scheme, `cookie`): a service answers as the monolith would (its `Vary`) without
+    holding anything it could replay."""
+    out: Headers = []
+    kinds: list[bytes] = []
+    for name, value in headers:
+        lname = name.lower()
+        if lname in (IDENTITY_HEADER, CREDENTIAL_KINDS_HEADER):
+            continue
+        if not forward_credentials and lname in CREDENTIAL_HEADERS:
+            kind = lname
+            if lname == b"authorization" and value.split(b" ", 1)[0].lower() == b"token":
+                kind = b"token"
+            if kind not in kinds:
+                kinds.append(kind)
+            continue
+        out.append((name, value))
+    if kinds:
+        out.append((CREDENTIAL_KINDS_HEADER, b", ".join(kinds)))
     if user is not None:
-        out.append((IDENTITY_HEADER, signer.sign(user)))
+        out.append((IDENTITY_HEADER, signer.sign(user, audience=audience)))
     return out
 
 

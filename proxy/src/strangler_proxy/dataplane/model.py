@@ -75,6 +75,9 @@ class Route:
     compare: CompareSettings = DEFAULT_COMPARE  # comparator, noise and gate settings
     data: str | None = None  # the migration spec whose data backs this route: canary/live gated on it
     upstream_header: bool = False  # debugging: answers say which upstream served them (X-Strangler-Upstream)
+    # The client's monolith credentials (Authorization, Cookie) reach the service only when the route opts in: a
+    # service is told who the client is by the signed identity alone (docs/identity.md).
+    forward_credentials: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,16 @@ def check_route(
         problems.append(Problem(f"{where}.sticky.name", f"a {kind} sticky key needs the {kind}'s name"))
     if route.pin_seconds < 0:
         problems.append(Problem(f"{where}.pin_seconds", f"must not be negative, got {route.pin_seconds:g}"))
+    if not isinstance(route.forward_credentials, bool):
+        problems.append(Problem(f"{where}.forward_credentials", "must be true or false"))
+    elif route.forward_credentials and route.service == table.default_upstream:
+        problems.append(
+            Problem(
+                f"{where}.forward_credentials",
+                f"{route.service!r} is the default upstream, which always gets the client's credentials; "
+                "forward_credentials is for a service that must act as the client",
+            )
+        )
     return problems
 
 

@@ -6,15 +6,23 @@ decided — the canonical path byte for byte (no URL re-quoting), no invented he
 Accept-Encoding, Host rewriting), no body decoding — which a general client does not promise.
 
 One `UpstreamPool` per upstream (an `Origin`: the route table's `Upstream` is one): keep-alive connections (LIFO
-idle list, closed after `IDLE_SECONDS`), a cap on open connections (`max_connections`) and on requests waiting for
-one (`max_pending`, beyond which `UpstreamOverloaded`), connect and read timeouts (`UpstreamTimeout`), a circuit
-breaker. Bodies stream both
-ways with back-pressure: at most `chunk` bytes are buffered per connection before reading pauses.
+idle list, closed by a reaper once idle for `idle_seconds`, `IDLE_SECONDS` by default), a cap on open connections
+(`max_connections`) and on requests waiting for one (`max_pending`, beyond which `UpstreamOverloaded`), connect and
+read timeouts (`UpstreamTimeout`), a circuit breaker. Bodies stream both ways with back-pressure: at most `chunk`
+bytes are buffered per connection before reading pauses.
+
+A connection is reused only when clean (issue 9, class 4): its response was read to its end, with nothing after
+it, its request was sent whole, and no byte (nor EOF) arrived while it sat idle — bytes that arrive while idle
+close it at once, and a last non-blocking readability check just before reuse catches those the loop has not
+read yet (a dead connection is then skipped for a fresh one, whatever the method). Any byte after a complete
+response, any framing error or unread body discards the connection. Trailer fields of a chunked response are
+dropped, never merged into its headers (class 3).
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -64,7 +72,9 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.reused = False
+        self.idle = False  # in the pool's idle list: any byte that arrives now makes it unusable
         self.idle_since = 0.0
+        self.fd = -1
         self._timer = LazyTimer(self._loop, self._expire_waiter)
         self._reset()
 
@@ -74,6 +84,7 @@ class _Connection(asyncio.Protocol):
         self.head_done = False
         self.informational = False
         self.complete = False
+        self.final_done = False  # the final response's message ended: any further message is a stray one
         self.keep_alive = True
         self.until_eof = False
         self.is_head = False
@@ -91,11 +102,21 @@ class _Connection(asyncio.Protocol):
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self.fd = sock.fileno()
 
     def data_received(self, data: bytes) -> None:
         self.any_bytes = True
-        if self.complete:
-            return  # bytes after a HEAD response or junk after a complete one: the connection is not reused
+        if self.idle:
+            self.close()  # a byte nobody asked for: never parsed as the next request's response
+            return
+        if self.final_done or (self.complete and self.is_head):
+            # bytes after the end of the response (or after a HEAD response's head): the framing the upstream
+            # declared was wrong, or it is sending something else; the connection is never reused
+            self._fail(UpstreamBroken(self._pool.name, "bytes after the end of the response"))
+            self.close()
+            return
         if not self.head_done:
             self.header_bytes += len(data)
         try:
@@ -131,8 +152,25 @@ class _Connection(asyncio.Protocol):
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
 
+    def readable(self) -> bool:
+        """Whether a byte or EOF waits on the socket (one poll, no blocking): an idle connection must show neither."""
+        if self.fd < 0:
+            return False
+        try:
+            ready, _, _ = select.select((self.fd,), (), (), 0)
+        except (OSError, ValueError):
+            return True
+        return bool(ready)
+
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.final_done:
+            self.error = UpstreamBroken(self._pool.name, "a second response after the end of the response")
+            raise self.error
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.head_done:
+            return  # a trailer field of a chunked response: never a header (issue 9, class 3)
         self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
@@ -174,6 +212,7 @@ class _Connection(asyncio.Protocol):
             self.headers = []
             return
         self.complete = True
+        self.final_done = True
         self._wake()
 
     # helpers
@@ -234,6 +273,11 @@ class UpstreamResponse:
         self.headers = conn.headers
         self.reused = conn.reused
 
+    @property
+    def error(self) -> UpstreamError | None:
+        """Why the response is broken (bad framing, bytes after its end, a cut), once known; None while it holds."""
+        return self._conn.error
+
     def complete_body(self) -> bytes | None:
         """The whole body if it has already arrived (the common small response), else None: stream `chunks()`."""
         conn = self._conn
@@ -267,7 +311,14 @@ class UpstreamResponse:
             return
         self._released = True
         conn = self._conn
-        reusable = conn.complete and conn.keep_alive and conn.request_sent and not conn.closed and not conn.chunks
+        reusable = (
+            conn.complete
+            and conn.keep_alive
+            and conn.request_sent
+            and conn.error is None
+            and not conn.closed
+            and not conn.chunks
+        )
         self._pool.release(conn, reusable=reusable)
 
 
@@ -305,8 +356,10 @@ class UpstreamPool:
         breaker_failures: int = 5,
         breaker_cooldown: float = 5.0,
         on_breaker_change: Callable[[str, BreakerState], None] | None = None,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.upstream = upstream
+        self.idle_seconds = idle_seconds
         self.name = upstream.name
         self.chunk = chunk
         parts = urlsplit(upstream.url)
@@ -319,6 +372,7 @@ class UpstreamPool:
         self._active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._closing = False
+        self._reaper: asyncio.TimerHandle | None = None
         notify = on_breaker_change
         self.breaker = CircuitBreaker(
             failures=breaker_failures,
@@ -335,7 +389,10 @@ class UpstreamPool:
             now = self.loop.time()
             while self._idle:
                 conn = self._idle.pop()
-                if conn.closed or now - conn.idle_since > IDLE_SECONDS:
+                conn.idle = False
+                # Stale, closed by the server, or bytes arrived that the loop has not read yet: never send on it;
+                # no byte of this request went anywhere, so a fresh connection is right for any method.
+                if conn.closed or now - conn.idle_since > self.idle_seconds or conn.readable():
                     conn.close()
                     continue
                 conn.reused = True
@@ -379,12 +436,31 @@ class UpstreamPool:
     def release(self, conn: _Connection, *, reusable: bool) -> None:
         self._active -= 1
         if reusable and not self._closing:
+            if conn.read_paused and conn.transport is not None:
+                conn.transport.resume_reading()  # idle, it must see (and be closed by) any byte that arrives
             conn._reset()
+            conn.idle = True
             conn.idle_since = self.loop.time()
             self._idle.append(conn)
+            if self._reaper is None:
+                self._reaper = self.loop.call_at(conn.idle_since + self.idle_seconds, self._reap)
         else:
             conn.close()
         self._wake_waiter()
+
+    def _reap(self) -> None:
+        """Close the connections idle for `idle_seconds` on time (not only when the pool is next used). The idle
+        list is in order of release, the longest idle first; one timer runs while the list is not empty."""
+        self._reaper = None
+        idle = self._idle
+        deadline = self.loop.time() - self.idle_seconds
+        expired = 0
+        while expired < len(idle) and (idle[expired].idle_since <= deadline or idle[expired].closed):
+            idle[expired].close()
+            expired += 1
+        del idle[:expired]
+        if idle:
+            self._reaper = self.loop.call_at(idle[0].idle_since + self.idle_seconds, self._reap)
 
     def _wake_waiter(self) -> None:
         while self._waiters:
@@ -479,6 +555,9 @@ class UpstreamPool:
 
     async def close(self) -> None:
         self._closing = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         for conn in self._idle:
             conn.close()
         self._idle.clear()

@@ -135,16 +135,17 @@ def test_the_health_check_passes_against_the_production_settings_compose_gives(
     """The service's own production settings with compose's environment (only the database is a local file),
     served by granian as the Dockerfile does, asked by the very command compose's health check runs."""
     svc = config["services"][service]
-    context = Path(svc["build"]["context"])
+    build = svc["build"]
+    app = (Path(build["context"]) / build.get("dockerfile", "Dockerfile")).parent  # what the image's WORKDIR holds
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRANGLER_")) and k != "DATABASE_URL"}
     env.update({k: str(v) for k, v in svc["environment"].items()})
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONPATH=str(context))
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONPATH=str(app))
     assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
     granian = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1"]
     server = subprocess.Popen(
         [*granian, "--host", "127.0.0.1", "--port", str(port), "config.wsgi:application"],
-        cwd=context,
+        cwd=app,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

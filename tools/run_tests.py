@@ -55,6 +55,7 @@ SUITES = [
         needs_pg=True,
         env={"DATABASE_URL": pg_url("strangler_catalog")},
     ),
+    Suite("extracted/kit", "extracted/kit", env={"DATABASE_URL": "sqlite:///:memory:"}),
     # Starlette + psycopg, PostgreSQL only: its conftest makes a scratch database (skips when none answers).
     Suite("extracted/inventory (PostgreSQL)", "extracted/inventory", needs_pg=True),
     Suite("repository (compose, CI)", "tests"),

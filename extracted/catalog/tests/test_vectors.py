@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
+from strangler_kit.identity.signing import Identity, InvalidIdentity, sign, verify
+from strangler_kit.identity.user import ServiceUser
+from strangler_kit.testing import assert_error
 
-from common.testing import assert_error
 from conftest import identity_header
-from identity.signing import Identity, InvalidIdentity, sign, verify
-from identity.user import ServiceUser
 
-VECTORS = Path(__file__).resolve().parents[4] / "docs" / "identity-vectors.json"
+VECTORS = Path(__file__).resolve().parents[3] / "docs" / "identity-vectors.json"
 if not VECTORS.exists():
     pytest.skip(f"{VECTORS} is not part of this checkout", allow_module_level=True)
 CONTRACT = json.loads(VECTORS.read_text(encoding="utf-8"))

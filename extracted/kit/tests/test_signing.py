@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from identity.signing import Identity, InvalidIdentity, sign, verify
+from strangler_kit.identity.signing import Identity, InvalidIdentity, sign, verify
 
-CONTRACT = Path(__file__).resolve().parents[4] / "docs" / "identity.md"
+CONTRACT = Path(__file__).resolve().parents[3] / "docs" / "identity.md"
 KEY = "a-key-for-these-tests-only-0123456789"
 NOW = 1_764_000_000
 

@@ -15,8 +15,8 @@ from rest_framework import authentication, exceptions
 from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 
-from identity.signing import InvalidIdentity, verify
-from identity.user import ServiceUser
+from strangler_kit.identity.signing import Identity, InvalidIdentity, verify
+from strangler_kit.identity.user import ServiceUser
 
 HEADER = "HTTP_X_STRANGLER_IDENTITY"
 # The monolith's first authentication class is DRF's TokenAuthentication: the same challenge and message.
@@ -24,6 +24,12 @@ CHALLENGE = "Token"
 INVALID_MESSAGE = "Invalid token."
 
 logger = logging.getLogger(__name__)
+
+
+def verify_identity(header: str, *, now: float | None = None) -> Identity:
+    """The service's one check of an X-Strangler-Identity header, with its STRANGLER_IDENTITY_KEY: the identity, or
+    InvalidIdentity saying why. A new version of the contract (an audience) changes this call and nothing else."""
+    return verify(header, key=settings.STRANGLER_IDENTITY_KEY, now=time.time() if now is None else now)
 
 
 class SignedIdentityAuthentication(authentication.BaseAuthentication):
@@ -35,7 +41,7 @@ class SignedIdentityAuthentication(authentication.BaseAuthentication):
         if header is None:
             return None
         try:
-            identity = verify(header, key=settings.STRANGLER_IDENTITY_KEY, now=time.time())
+            identity = verify_identity(header)
         except InvalidIdentity as exc:
             # The reason only: the header itself is a bearer credential for its lifetime.
             logger.warning("refused X-Strangler-Identity: %s", exc)

@@ -4,9 +4,8 @@ import pytest
 from django.test import override_settings
 from django.urls import path
 from rest_framework.test import APIClient
-
-from common import views as common_views
-from common.testing import assert_error
+from strangler_kit import views as kit_views
+from strangler_kit.testing import assert_error
 
 PRODUCTS = "/api/catalog/products/"
 
@@ -41,7 +40,7 @@ def boom(request):
 
 
 urlpatterns = [path("api/boom/", boom)]
-handler500 = "common.views.server_error"
+handler500 = "strangler_kit.views.server_error"
 
 
 @override_settings(ROOT_URLCONF=__name__)
@@ -55,11 +54,11 @@ def test_an_unhandled_exception_on_the_api_is_a_json_500(db):
     [("bad_request", 400, "bad_request"), ("permission_denied", 403, "permission_denied")],
 )
 def test_django_level_400_and_403_on_the_api_use_the_error_shape(rf, handler, status, code):
-    response = getattr(common_views, handler)(rf.get("/api/catalog/products/"), Exception())
+    response = getattr(kit_views, handler)(rf.get("/api/catalog/products/"), Exception())
     assert_error(response, status, code)
 
 
 def test_django_level_errors_outside_the_api_stay_html(rf):
-    response = common_views.server_error(rf.get("/elsewhere/"))
+    response = kit_views.server_error(rf.get("/elsewhere/"))
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")

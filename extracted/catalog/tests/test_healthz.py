@@ -10,7 +10,7 @@ def test_healthz_answers_ok_when_the_database_does(anon, db):
 
 
 def test_healthz_is_a_503_when_the_database_does_not_answer(anon, db):
-    with mock.patch("common.views.connection.cursor", side_effect=DatabaseError("down")):
+    with mock.patch("strangler_kit.views.connection.cursor", side_effect=DatabaseError("down")):
         response = anon.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "error", "database": "unreachable"}

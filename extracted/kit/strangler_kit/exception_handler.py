@@ -13,8 +13,8 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common import errors
-from common.error_body import error_body
+from strangler_kit import errors
+from strangler_kit.error_body import error_body
 
 DOMAIN_STATUS = {
     errors.NotFound: status.HTTP_404_NOT_FOUND,

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework.routers import SimpleRouter
 
-from common.integers import ID_CONVERTER
+from strangler_kit.integers import ID_CONVERTER
 
 
 class ApiRouter(SimpleRouter):

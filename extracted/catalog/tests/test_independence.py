@@ -1,18 +1,28 @@
-"""The service stands alone: its code comes from its own folder and none of the monolith is reachable."""
+"""The service stands alone: its code comes from its own folder or the extraction kit, and none of the monolith is
+reachable."""
 
 import importlib.util
 from pathlib import Path
 
 import pytest
 
-SERVICE = Path(__file__).resolve().parents[2]
+SERVICE = Path(__file__).resolve().parents[1]
+KIT = SERVICE.parent / "kit"
 
 
-@pytest.mark.parametrize("package", ["catalog", "common", "identity", "config"])
+@pytest.mark.parametrize("package", ["catalog", "config"])
 def test_each_package_is_the_services_own(package):
     spec = importlib.util.find_spec(package)
     assert spec is not None and spec.origin is not None
     assert Path(spec.origin).resolve().is_relative_to(SERVICE)
+
+
+def test_the_shared_plumbing_is_the_kits_not_a_copy():
+    spec = importlib.util.find_spec("strangler_kit")
+    assert spec is not None and spec.origin is not None
+    assert Path(spec.origin).resolve().is_relative_to(KIT)
+    assert importlib.util.find_spec("common") is None
+    assert importlib.util.find_spec("identity") is None
 
 
 @pytest.mark.parametrize("package", ["inventory", "customers", "orders", "reviews"])

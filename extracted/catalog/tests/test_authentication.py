@@ -5,9 +5,9 @@ import time
 
 import pytest
 from rest_framework.test import APIClient
+from strangler_kit.testing import assert_error
 
 from catalog.models import Product
-from common.testing import assert_error
 from conftest import identity_header
 
 PRODUCTS = "/api/catalog/products/"

@@ -1,7 +1,6 @@
 import pytest
-
-from common.pagination import MAX_PAGE_SIZE
-from common.testing import assert_error
+from strangler_kit.pagination import MAX_PAGE_SIZE
+from strangler_kit.testing import assert_error
 
 PRODUCTS = "/api/catalog/products/"
 

@@ -10,7 +10,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from common.error_body import error_response, is_api_request
+from strangler_kit.error_body import error_response, is_api_request
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.utils.cache import patch_vary_headers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.error_body import is_api_request
-from identity.credentials import CredentialsJudge
+from strangler_kit.error_body import is_api_request
+from strangler_kit.identity.credentials import CredentialsJudge
 
 
 class VaryLikeTheMonolith:

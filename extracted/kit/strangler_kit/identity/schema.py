@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class SignedIdentityScheme(OpenApiAuthenticationExtension):
-    target_class = "identity.authentication.SignedIdentityAuthentication"
+    target_class = "strangler_kit.identity.authentication.SignedIdentityAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 from rest_framework.test import APIClient
+from strangler_kit.testing import assert_error
 
-from common.testing import assert_error
 from conftest import identity_header
 
 FORGED = "v1.e30.AAAA"

@@ -3,8 +3,7 @@
 import re
 
 from django.urls import URLPattern, URLResolver, get_resolver
-
-from common import views as common_views
+from strangler_kit import views as kit_views
 
 # Not endpoints of the shop: the schema itself and the JSON 404 for unknown paths.
 NOT_IN_SCHEMA = {"/api/schema/"}
@@ -15,7 +14,7 @@ def walk(patterns, prefix=""):
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             yield from walk(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern) and entry.callback is not common_views.unknown_api_path:
+        elif isinstance(entry, URLPattern) and entry.callback is not kit_views.unknown_api_path:
             yield route
 
 

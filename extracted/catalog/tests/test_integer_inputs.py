@@ -18,10 +18,9 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from common.filters import IntegerFilter
-from common.integers import LARGEST, SMALLEST, IdConverter
-from common.testing import assert_error
+from strangler_kit.filters import IntegerFilter
+from strangler_kit.integers import LARGEST, SMALLEST, IdConverter
+from strangler_kit.testing import assert_error
 
 # A stand-in id, swapped for the text under test once reverse() has built the path.
 MARK = 424242

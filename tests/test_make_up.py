@@ -316,7 +316,9 @@ def test_each_process_logs_to_its_own_file_and_cli_env_is_all_the_cli_needs(own_
     own_stack.wait_for("Strangler stack is up")
     get_json(own_stack.url("proxy") + "/api/catalog/products/")
     logs = Path(own_stack.env["STRANGLER_STATE_DIR"]) / "logs"
-    assert sorted(p.name for p in logs.iterdir()) == ["catalog-sync.log", "catalog.log", "monolith.log", "proxy.log"]
+    services = [s for s in service_list.load() if s.runs_on_sqlite]
+    expected = ["monolith", "proxy", *(s.name for s in services), *(f"{s.name}-sync" for s in services if s.sync)]
+    assert sorted(p.name for p in logs.iterdir()) == sorted(f"{name}.log" for name in expected)
     deadline = time.monotonic() + 10
     while '"route":"/api/catalog"' not in (logs / "proxy.log").read_text():
         assert time.monotonic() < deadline, "the proxy's access log line never reached proxy.log"

@@ -3,7 +3,8 @@
     DomainError            any refusal by a service                          -> 400
     ├── InvalidInput       the request is malformed for the domain           -> 400
     ├── NotFound           an id names nothing the caller may see            -> 404
-    └── Conflict           the current state forbids it (transition, dup.)   -> 409
+    ├── Conflict           the current state forbids it (transition, dup.)   -> 409
+    └── Unavailable        a service it needs cannot answer; nothing written -> 503 (+ Retry-After)
 
 Services raise these instead of HTTP exceptions so they stay callable from commands, other apps and tests.
 """
@@ -40,3 +41,14 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class Unavailable(DomainError):
+    """A service this request needs (e.g. the catalog, to check a product) did not answer. Raised before anything
+    is written, so the client may simply try again after `retry_after` seconds."""
+
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

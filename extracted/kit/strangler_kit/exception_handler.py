@@ -20,6 +20,7 @@ DOMAIN_STATUS = {
     errors.NotFound: status.HTTP_404_NOT_FOUND,
     errors.Conflict: status.HTTP_409_CONFLICT,
     errors.InvalidInput: status.HTTP_400_BAD_REQUEST,
+    errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
@@ -51,7 +52,10 @@ def _domain_response(exc: errors.DomainError) -> Response:
         (code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST
     )
     body = error_body(status=status_code, code=exc.code, message=exc.message, fields=exc.fields)
-    return Response(body, status=status_code)
+    response = Response(body, status=status_code)
+    if isinstance(exc, errors.Unavailable):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _body_for(exc: exceptions.APIException, status_code: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from inventory_stack import InventoryStack, inventory_stack
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
 from processes import ROOT, Server, django, free_port, run_together
 from proxy_stack import Proxy, proxy_in_front
+from reviews_stack import ReviewsStack, reviews_stack
 from seam_stack import SeamStack, seam_stack
 from seed import Shop, seed
 
@@ -173,5 +174,30 @@ def inventory_service(inventory: InventoryStack) -> Iterator[Side]:
         audience="inventory",
         forward_credentials=True,
     )
+    yield side
+    side.close()
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def reviews(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewsStack]:
+    """The monolith and the reviews service, the service's rows copied by the engine."""
+    engine: str = request.param
+    if engine == "postgresql" and not postgres_server():
+        pytest.skip("PostgreSQL parity runs when STRANGLER_TEST_POSTGRES is set")
+    folder = tmp_path_factory.mktemp(f"stack-reviews-{engine}")
+    with reviews_stack(engine, folder, _django_env("", folder)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def reviews_monolith(reviews: ReviewsStack) -> Iterator[Side]:
+    side = Side("monolith", reviews.monolith.url, reviews.shop, sign=False)
+    yield side
+    side.close()
+
+
+@pytest.fixture(scope="module")
+def reviews_service(reviews: ReviewsStack) -> Iterator[Side]:
+    side = Side("reviews service", reviews.service.url, reviews.shop, sign=True)
     yield side
     side.close()

@@ -1,5 +1,5 @@
-"""compose.yaml cannot run here (no Docker engine), so it is validated: docker-compose's own parser, then
-the wiring a real deployment depends on."""
+"""compose.yaml cannot run here (no Docker engine), so it is validated: it is what tools/compose.py renders from
+the services list, docker-compose's own parser accepts it, then the wiring a real deployment depends on."""
 
 import os
 import shutil
@@ -9,16 +9,19 @@ import sys
 import time
 from pathlib import Path
 
+import compose
 import pytest
+import service_list
 import yaml
 
-SECRETS = {
-    "MONOLITH_SECRET_KEY": "m" * 50,
-    "CATALOG_SECRET_KEY": "c" * 50,
-    "STRANGLER_ADMIN_TOKEN": "t" * 40,
-    "STRANGLER_IDENTITY_KEY": "k" * 40,
-}
-APP_DATABASES = {"monolith": "monolith-db", "catalog": "catalog-db"}
+SERVICES = service_list.load()
+SECRETS = {name: name[0].lower() * 50 for name in compose.secret_variables(SERVICES)}
+APP_DATABASES = {"monolith": "monolith-db", **{s.name: f"{s.name}-db" for s in SERVICES}}
+DJANGO_APPS = ["monolith", *(s.name for s in SERVICES if s.kind == "django")]
+
+
+def test_it_is_what_the_services_list_renders(root: Path) -> None:
+    assert (root / "compose.yaml").read_text() == compose.render(SERVICES), "run .venv/bin/python tools/compose.py"
 
 
 def compose_config(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -45,7 +48,8 @@ def config(root: Path) -> dict:
 
 
 def test_it_is_accepted_by_docker_compose(config: dict) -> None:
-    assert {"monolith", "catalog", "proxy", "monolith-db", "catalog-db", "control-db"} <= set(config["services"])
+    listed = {name for s in SERVICES for name in (s.name, f"{s.name}-db", *([f"{s.name}-sync"] if s.sync else []))}
+    assert {"monolith", "proxy", "monolith-db", "control-db", *listed} == set(config["services"])
 
 
 @pytest.mark.parametrize("secret", sorted(SECRETS))
@@ -85,17 +89,32 @@ def test_the_proxy_fronts_the_monolith_and_keeps_its_admin_api_private(config: d
     assert not any(target == 8081 and host != "127.0.0.1" for host, target in published)
 
 
-def test_the_sync_worker_reads_both_databases_and_reaches_the_admin_api(config: dict) -> None:
-    sync = config["services"]["catalog-sync"]["environment"]
+@pytest.mark.parametrize("service", [s for s in SERVICES if s.sync], ids=lambda s: s.name)
+def test_each_sync_worker_reads_both_databases_follows_its_spec_and_reaches_the_admin_api(
+    config: dict, root: Path, service: service_list.Service
+) -> None:
+    worker = config["services"][f"{service.name}-sync"]
+    sync = worker["environment"]
     assert sync["MONOLITH_DATABASE_URL"] == config["services"]["monolith"]["environment"]["DATABASE_URL"]
-    assert sync["CATALOG_DATABASE_URL"] == config["services"]["catalog"]["environment"]["DATABASE_URL"]
+    assert sync[f"{service.variable}_DATABASE_URL"] == config["services"][service.name]["environment"]["DATABASE_URL"]
     assert sync["STRANGLER_ADMIN_URL"] == "http://proxy:8081"
     assert sync["STRANGLER_ADMIN_TOKEN"] == config["services"]["proxy"]["environment"]["STRANGLER_ADMIN_TOKEN"]
+    spec = worker["command"][-1]
+    assert (root / "migration-playbook" / spec).resolve() == service.spec_path.resolve()
 
 
 def test_services_that_check_identities_share_the_proxys_key(config: dict) -> None:
     key = config["services"]["proxy"]["environment"]["STRANGLER_IDENTITY_KEY"]
-    assert config["services"]["catalog"]["environment"]["STRANGLER_IDENTITY_KEY"] == key
+    for service in SERVICES:
+        assert config["services"][service.name]["environment"]["STRANGLER_IDENTITY_KEY"] == key, service.name
+
+
+def test_the_monolith_reaches_each_seam_service_where_its_container_listens(config: dict) -> None:
+    monolith = config["services"]["monolith"]["environment"]
+    for service in SERVICES:
+        assert monolith.get(f"{service.variable}_SERVICE_URL") == (
+            f"http://{service.name}:8000" if service.seam else None
+        )
 
 
 def test_every_build_context_has_a_dockerfile_whose_entry_point_exists(config: dict, root: Path) -> None:
@@ -112,6 +131,8 @@ def test_every_build_context_has_a_dockerfile_whose_entry_point_exists(config: d
         if "config.wsgi:application" in cmd:
             assert (app / "config" / "wsgi.py").exists(), name
             assert (app / "manage.py").exists(), name
+        elif "inventory_service" in cmd:
+            assert (app / "inventory_service" / "__main__.py").exists(), name
         elif "strangler_playbook" in cmd:
             spec = cmd.split('"follow", "')[1].split('"')[0]
             assert (app / spec).exists(), (name, spec)
@@ -128,23 +149,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("service", sorted(APP_DATABASES))
+@pytest.mark.parametrize("service", DJANGO_APPS)
 def test_the_health_check_passes_against_the_production_settings_compose_gives(
     config: dict, root: Path, tmp_path: Path, service: str
 ) -> None:
     """The service's own production settings with compose's environment (only the database is a local file),
     served by granian as the Dockerfile does, asked by the very command compose's health check runs."""
     svc = config["services"][service]
-    context = Path(svc["build"]["context"])
+    build = svc["build"]
+    app = (Path(build["context"]) / build.get("dockerfile", "Dockerfile")).parent  # what the image's WORKDIR holds
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRANGLER_")) and k != "DATABASE_URL"}
     env.update({k: str(v) for k, v in svc["environment"].items()})
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONPATH=str(context))
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONPATH=str(app))
     assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
     granian = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1"]
     server = subprocess.Popen(
         [*granian, "--host", "127.0.0.1", "--port", str(port), "config.wsgi:application"],
-        cwd=context,
+        cwd=app,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import service_list  # tools/, on the path by pyproject.toml
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = ROOT / "tools" / "stack.py"
@@ -26,28 +27,35 @@ STRANGLER = Path(sys.executable).parent / "strangler"
 SMALL_SHOP = "--products 40 --customers 0 --orders 0"  # the seed itself is tested in monolith/seeding/tests
 
 
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
+# What `make up` starts on SQLite: the monolith, every service of extracted/services.toml that runs on SQLite, the
+# proxy and its admin API, each on a port of its own (--<name>-port).
+PROCESSES = ["monolith", *(s.name for s in service_list.load() if s.runs_on_sqlite), "proxy", "admin"]
+
+
+def free_ports() -> dict[str, int]:
+    sockets = [socket.socket() for _ in PROCESSES]
     try:
         for s in sockets:
             s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
+        return {name: s.getsockname()[1] for name, s in zip(PROCESSES, sockets, strict=True)}
     finally:
         for s in sockets:
             s.close()
 
 
-def port_args(ports: list[int]) -> list[str]:
-    names = ["--monolith-port", "--catalog-port", "--proxy-port", "--admin-port"]
-    return [arg for name, port in zip(names, ports, strict=True) for arg in (name, str(port))]
+def port_args(ports: dict[str, int]) -> list[str]:
+    return [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))]
 
 
 @pytest.fixture(scope="module")
 def stack_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """`make up` runs on SQLite in the state directory, whatever engine the caller's environment names."""
     state = tmp_path_factory.mktemp("run")
-    hidden = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CATALOG_DATABASE_URL"}
-    env = {key: value for key, value in os.environ.items() if key not in hidden and not key.startswith("STRANGLER_")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "DJANGO_SETTINGS_MODULE" and not key.endswith("DATABASE_URL") and not key.startswith("STRANGLER_")
+    }
     env.update(STRANGLER_STATE_DIR=str(state), MONOLITH_SEED_ARGS=SMALL_SHOP)
     return env
 
@@ -65,7 +73,7 @@ def get_json(url: str, token: str | None = None) -> dict:
 
 
 class RunningStack:
-    def __init__(self, env: dict[str, str], ports: list[int]) -> None:
+    def __init__(self, env: dict[str, str], ports: dict[str, int]) -> None:
         self.env, self.ports = env, ports
         self.process = subprocess.Popen(
             [sys.executable, str(STACK), "up", *port_args(ports)],
@@ -91,7 +99,7 @@ class RunningStack:
             except queue.Empty:
                 continue
 
-    def url(self, which: int) -> str:
+    def url(self, which: str) -> str:
         return f"http://127.0.0.1:{self.ports[which]}"
 
     def stop(self) -> int:
@@ -111,7 +119,7 @@ class RunningStack:
 
 @pytest.fixture
 def running_stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
-    stack = RunningStack(stack_env, free_ports(4))
+    stack = RunningStack(stack_env, free_ports())
     try:
         yield stack
     finally:
@@ -121,7 +129,7 @@ def running_stack(stack_env: dict[str, str]) -> Iterator[RunningStack]:
 @pytest.fixture
 def own_stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[RunningStack]:
     """A stack on a state directory of its own: a test that moves the data leaves nothing for the next one."""
-    stack = RunningStack({**stack_env, "STRANGLER_STATE_DIR": str(tmp_path)}, free_ports(4))
+    stack = RunningStack({**stack_env, "STRANGLER_STATE_DIR": str(tmp_path)}, free_ports())
     try:
         yield stack
     finally:
@@ -129,7 +137,7 @@ def own_stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[RunningStac
 
 
 def test_make_up_serves_seeded_products_through_the_proxy_and_answers_healthz(stack_env):
-    result = run_stack(stack_env, "--check", *port_args(free_ports(4)))
+    result = run_stack(stack_env, "--check", *port_args(free_ports()))
 
     assert result.returncode == 0, result.stdout + result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
@@ -149,11 +157,11 @@ def test_the_catalog_service_answers_once_its_route_is_live_and_sees_monolith_wr
     secrets = json.loads((Path(running_stack.env["STRANGLER_STATE_DIR"]) / "secrets.json").read_text())
     cli_env = {
         **running_stack.env,
-        "STRANGLER_ADMIN_URL": running_stack.url(3),
+        "STRANGLER_ADMIN_URL": running_stack.url("admin"),
         "STRANGLER_ADMIN_TOKEN": secrets["STRANGLER_ADMIN_TOKEN"],
     }
     # A product written in the monolith while its catalog still owns the data...
-    category = get_json(running_stack.url(0) + "/api/catalog/categories/")["results"][0]["id"]
+    category = get_json(running_stack.url("monolith") + "/api/catalog/categories/")["results"][0]["id"]
     body = json.dumps(
         {
             "sku": "MAKE-UP-1",
@@ -166,7 +174,7 @@ def test_the_catalog_service_answers_once_its_route_is_live_and_sees_monolith_wr
         }
     ).encode()
     request = urllib.request.Request(
-        running_stack.url(0) + "/api/catalog/products/",
+        running_stack.url("monolith") + "/api/catalog/products/",
         data=body,
         method="POST",
         headers={"Authorization": f"Token {staff_token}", "Content-Type": "application/json"},
@@ -205,7 +213,7 @@ def test_the_catalog_service_answers_once_its_route_is_live_and_sees_monolith_wr
     # ...is served by the service through the proxy once the engine's sync carried it over.
     deadline = time.monotonic() + 15
     while True:
-        found = get_json(running_stack.url(2) + "/api/catalog/products/?search=MAKE-UP-1")
+        found = get_json(running_stack.url("proxy") + "/api/catalog/products/?search=MAKE-UP-1")
         if found["count"] == 1:
             break
         assert time.monotonic() < deadline, "the sync did not carry the monolith's write to the service"
@@ -227,27 +235,27 @@ def test_the_catalog_service_answers_once_its_route_is_live_and_sees_monolith_wr
     with sqlite3.connect(state / "monolith.sqlite3") as monolith:
         tables = {row[0] for row in monolith.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "catalog_product" not in tables and archived["catalog_product"] in tables
-    assert get_json(running_stack.url(2) + "/api/catalog/products/?search=MAKE-UP-1")["count"] == 1
+    assert get_json(running_stack.url("proxy") + "/api/catalog/products/?search=MAKE-UP-1")["count"] == 1
     assert running_stack.stop() == 0
 
 
 def test_a_second_start_keeps_data_and_routes_and_sigterm_stops_every_process(stack_env, tmp_path):
     stack_env = {**stack_env, "STRANGLER_STATE_DIR": str(tmp_path)}
-    assert run_stack(stack_env, "--check", *port_args(free_ports(4))).returncode == 0
-    ports = free_ports(4)
+    assert run_stack(stack_env, "--check", *port_args(free_ports())).returncode == 0
+    ports = free_ports()
     first = RunningStack(stack_env, ports)
     try:
         first.wait_for("Strangler stack is up")
-        products = get_json(first.url(2) + "/api/catalog/products/")
+        products = get_json(first.url("proxy") + "/api/catalog/products/")
         assert first.stop() == 0
     finally:
         first.close()
     text = "".join(first.output)
     assert "nothing to do" in text  # seeded by the first start only
     assert "[proxy] routes apply" not in text  # the route table is the operator's after the first start...
-    assert f"upstream set catalog --url http://127.0.0.1:{ports[1]}" in text  # ...but this start's ports count
+    assert f"upstream set catalog --url http://127.0.0.1:{ports['catalog']}" in text  # ...but this start's ports count
     assert products["count"] > 0
-    for port in ports:
+    for port in ports.values():
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine, a listener is not
             probe.bind(("127.0.0.1", port))
@@ -258,7 +266,7 @@ def test_a_taken_port_is_refused_before_anything_starts(stack_env, tmp_path):
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        ports = [*free_ports(3), port]
+        ports = {**free_ports(), "admin": port}
 
         result = run_stack({**stack_env, "STRANGLER_STATE_DIR": str(tmp_path)}, "--check", *port_args(ports))
 
@@ -292,23 +300,25 @@ def test_a_second_stack_on_the_same_state_directory_is_refused_naming_the_runnin
     state = Path(own_stack.env["STRANGLER_STATE_DIR"])
     cli_env_before = (state / "cli.env").read_text()
 
-    second = run_stack(own_stack.env, "--check", *port_args(free_ports(4)), timeout=60)
+    second = run_stack(own_stack.env, "--check", *port_args(free_ports()), timeout=60)
 
     assert second.returncode == 1
     assert "another stack is running on the state directory" in second.stderr
-    assert f"pid {own_stack.process.pid}" in second.stderr and own_stack.url(2) in second.stderr
+    assert f"pid {own_stack.process.pid}" in second.stderr and own_stack.url("proxy") in second.stderr
     assert (state / "cli.env").read_text() == cli_env_before
-    assert get_json(own_stack.url(2) + "/api/catalog/products/")["count"] > 0  # the first one still serves
+    assert get_json(own_stack.url("proxy") + "/api/catalog/products/")["count"] > 0  # the first one still serves
     routes = cli_in(own_stack, "strangler routes list --json")
     upstreams = json.loads(routes.stdout)["table"]["upstreams"]
-    assert upstreams["catalog"]["url"] == own_stack.url(1)  # its upstreams were not re-pointed
+    assert upstreams["catalog"]["url"] == own_stack.url("catalog")  # its upstreams were not re-pointed
 
 
 def test_each_process_logs_to_its_own_file_and_cli_env_is_all_the_cli_needs(own_stack):
     own_stack.wait_for("Strangler stack is up")
-    get_json(own_stack.url(2) + "/api/catalog/products/")
+    get_json(own_stack.url("proxy") + "/api/catalog/products/")
     logs = Path(own_stack.env["STRANGLER_STATE_DIR"]) / "logs"
-    assert sorted(p.name for p in logs.iterdir()) == ["catalog-sync.log", "catalog.log", "monolith.log", "proxy.log"]
+    services = [s for s in service_list.load() if s.runs_on_sqlite]
+    expected = ["monolith", "proxy", *(s.name for s in services), *(f"{s.name}-sync" for s in services if s.sync)]
+    assert sorted(p.name for p in logs.iterdir()) == sorted(f"{name}.log" for name in expected)
     deadline = time.monotonic() + 10
     while '"route":"/api/catalog"' not in (logs / "proxy.log").read_text():
         assert time.monotonic() < deadline, "the proxy's access log line never reached proxy.log"

@@ -1,6 +1,7 @@
 """Run every part's test suite, each in its own pytest process, and print one summary.
 
-Each Django project gets its own process because Django settings are process-global. Suites that
+Each Django project gets its own process because Django settings are process-global. The services' suites come
+from extracted/services.toml (tools/service_list.py): a service listed there is tested without an edit here. Suites that
 need PostgreSQL run when it is reachable; with CI set, an unreachable PostgreSQL is a failure.
 """
 
@@ -16,6 +17,9 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import service_list
+from service_list import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -41,6 +45,24 @@ def pg_url(database: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + f"{database}_{RUN_ID}"
 
 
+def service_suites(services: list[Service]) -> list[Suite]:
+    """Each service of extracted/services.toml on each engine it runs on: a Django service on SQLite in memory and
+    on a PostgreSQL database of this run; an ASGI service's conftest makes its own scratch database."""
+    suites = []
+    for service in services:
+        if service.kind == "django":
+            suites.append(
+                Suite(f"{service.folder} (SQLite)", service.folder, env={"DATABASE_URL": "sqlite:///:memory:"})
+            )
+            database = pg_url(f"strangler_{service.name}")
+            suites.append(
+                Suite(f"{service.folder} (PostgreSQL)", service.folder, needs_pg=True, env={"DATABASE_URL": database})
+            )
+        else:
+            suites.append(Suite(f"{service.folder} (PostgreSQL)", service.folder, needs_pg=True))
+    return suites
+
+
 # Longest first: two suites run at once (STRANGLER_TEST_JOBS), and the long ones should not start last.
 SUITES = [
     Suite("proxy", "proxy"),
@@ -48,15 +70,8 @@ SUITES = [
     Suite("end-to-end", "e2e"),
     Suite("monolith (SQLite)", "monolith", env={"DATABASE_URL": "sqlite:///:memory:"}),
     Suite("monolith (PostgreSQL)", "monolith", needs_pg=True, env={"DATABASE_URL": pg_url("strangler_monolith")}),
-    Suite("extracted/catalog (SQLite)", "extracted/catalog", env={"DATABASE_URL": "sqlite:///:memory:"}),
-    Suite(
-        "extracted/catalog (PostgreSQL)",
-        "extracted/catalog",
-        needs_pg=True,
-        env={"DATABASE_URL": pg_url("strangler_catalog")},
-    ),
-    # Starlette + psycopg, PostgreSQL only: its conftest makes a scratch database (skips when none answers).
-    Suite("extracted/inventory (PostgreSQL)", "extracted/inventory", needs_pg=True),
+    *service_suites(service_list.load()),
+    Suite("extracted/kit", "extracted/kit", env={"DATABASE_URL": "sqlite:///:memory:"}),
     Suite("repository (compose, CI)", "tests"),
 ]
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The stack behind `make up`: the monolith, the extracted catalog service with its own database (filled and
-kept in sync by the migration engine), and the routing proxy in front of both. Each process is prepared
-(migrate, seed on the first run, backfill), started, and waited for until it answers its health check; then the
-URLs are printed. Ctrl-C or SIGTERM stops everything cleanly. A process that dies takes the stack down with it
+"""The stack behind `make up`: the monolith, each extracted service of extracted/services.toml with its own
+database (filled and kept in sync by the migration engine), and the routing proxy in front of them. Each process
+is prepared (migrate, seed on the first run, backfill), started, and waited for until it answers its health check;
+then the URLs are printed. Ctrl-C or SIGTERM stops everything cleanly. A process that dies takes the stack down with it
 (exit 1), so a broken stack never looks healthy.
 
     .venv/bin/python tools/stack.py up            # run until Ctrl-C
@@ -13,11 +13,13 @@ One state directory runs one stack: `up` takes a lock on STATE_DIR/stack.lock fo
 writes its output to STATE_DIR/logs/<name>.log (and, prefixed with its name, to the terminal), and STATE_DIR/cli.env
 sets every variable the `strangler` CLI needs for this stack (admin API and token, route store, both databases).
 
-The stack is a list of ProcessSpec (see `specs`): adding a service is one more entry. Every flag is also an
-environment variable: STRANGLER_STATE_DIR (default .run/: databases, logs, generated dev secrets), STRANGLER_HOST,
-MONOLITH_PORT (8000), CATALOG_PORT (8001), STRANGLER_PROXY_PORT (8080), STRANGLER_ADMIN_PORT (8081),
-MONOLITH_SEED_ARGS (seed size on the first run), DATABASE_URL (the monolith's; default SQLite in the state
-directory) and CATALOG_DATABASE_URL (the service's; default another SQLite file there).
+The stack is a list of ProcessSpec (see `specs`) made from the services list (tools/service_list.py): adding a
+service is one entry in extracted/services.toml. A service that runs on SQLite starts on a file of its own in the
+state directory; one that needs PostgreSQL starts only when <NAME>_DATABASE_URL names its database. Every flag is
+also an environment variable: STRANGLER_STATE_DIR (default .run/: databases, logs, generated dev secrets),
+STRANGLER_HOST, MONOLITH_PORT (8000), <NAME>_PORT per service (its `port` in the list), STRANGLER_PROXY_PORT (8080),
+STRANGLER_ADMIN_PORT (8081), MONOLITH_SEED_ARGS (seed size on the first run), DATABASE_URL (the monolith's;
+default SQLite in the state directory) and <NAME>_DATABASE_URL per service (default <name>.sqlite3 there).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import secrets
@@ -37,15 +40,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+import service_list
+from service_list import Service
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED_ARGS = "--products 2000 --customers 300 --orders 1500 --lines-per-order 3 --seed 42"
-CATALOG_SPEC = ROOT / "migration-playbook" / "specs" / "catalog.toml"
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
@@ -63,13 +68,14 @@ class Config:
     state_dir: Path
     host: str
     monolith_port: int
-    catalog_port: int
     proxy_port: int
     admin_port: int
     monolith_database_url: str
-    catalog_database_url: str
     seed_args: list[str]
     check: bool
+    services: list[Service]  # those this stack runs, in the list's order
+    service_ports: dict[str, int]
+    service_database_urls: dict[str, str]
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -86,9 +92,17 @@ class Config:
     def admin_url(self) -> str:
         return self.url(self.admin_port)
 
+    def service_url(self, service: Service) -> str:
+        return self.url(self.service_ports[service.name])
+
     @property
     def ports(self) -> list[int]:
-        return [self.monolith_port, self.catalog_port, self.proxy_port, self.admin_port]
+        return [
+            self.monolith_port,
+            *(self.service_ports[s.name] for s in self.services),
+            self.proxy_port,
+            self.admin_port,
+        ]
 
 
 def dev_secrets(state_dir: Path) -> dict[str, str]:
@@ -112,8 +126,8 @@ def cli_env(config: Config, keys: dict[str, str]) -> str:
         "STRANGLER_ADMIN_URL": config.admin_url,
         "STRANGLER_ADMIN_TOKEN": keys["STRANGLER_ADMIN_TOKEN"],
         "STRANGLER_ROUTE_STORE": str(config.state_dir / "strangler-routes.sqlite3"),  # `strangler diffs`
-        "MONOLITH_DATABASE_URL": config.monolith_database_url,  # the catalog spec's databases: `strangler data`
-        "CATALOG_DATABASE_URL": config.catalog_database_url,
+        "MONOLITH_DATABASE_URL": config.monolith_database_url,  # the specs' databases: `strangler data`
+        **{f"{s.variable}_DATABASE_URL": config.service_database_urls[s.name] for s in config.services},
     }
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items())
 
@@ -178,29 +192,21 @@ class ProcessSpec:
     health_url: str | None
     prepare: list[list[str]] = field(default_factory=list)
     after: list[list[str]] = field(default_factory=list)  # run once the process is healthy
+    after_hook: Callable[[dict[str, str]], None] | None = None  # then this, with the process's environment
     urls: dict[str, str] = field(default_factory=dict)
 
 
 def specs(config: Config, keys: dict[str, str]) -> list[ProcessSpec]:
     python = sys.executable
     strangler = str(Path(python).parent / "strangler")
-    granian = [python, "-m", "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads", "4"]
     monolith_env = {
         "DJANGO_SETTINGS_MODULE": "config.settings.development",
         "DATABASE_URL": config.monolith_database_url,
         "PYTHONPATH": str(ROOT / "monolith"),
-        # The seam: once the service owns the catalog, the monolith's other apps ask it, signing as the proxy does.
-        "CATALOG_SERVICE_URL": config.url(config.catalog_port),
+        # The seams: once a service owns its data, the monolith's other apps ask it, signing as the proxy does.
+        **{f"{s.variable}_SERVICE_URL": config.service_url(s) for s in config.services if s.seam},
         "STRANGLER_IDENTITY_KEY": keys["STRANGLER_IDENTITY_KEY"],
     }
-    catalog_env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings.development",
-        "DATABASE_URL": config.catalog_database_url,
-        "PYTHONPATH": str(ROOT / "extracted" / "catalog"),
-        "STRANGLER_IDENTITY_KEY": keys["STRANGLER_IDENTITY_KEY"],
-    }
-    data = [python, "-m", "strangler_playbook"]
-    databases = ["--source", config.monolith_database_url, "--target", config.catalog_database_url]
     route_store = config.state_dir / "strangler-routes.sqlite3"
     proxy_env = {
         **keys,
@@ -212,21 +218,26 @@ def specs(config: Config, keys: dict[str, str]) -> list[ProcessSpec]:
     }
     routes_file = config.state_dir / "routes.toml"
     routes_file.write_text(initial_routes(config))
-    # The first start puts the catalog service on the route table (stage `off`); later starts keep whatever
-    # stage the operator has moved it to since, and only point the upstreams at this run's ports.
+    # The first start puts each service on the route table (stage `off`); later starts keep whatever stage the
+    # operator has moved it to since, point the upstreams at this run's ports, and add what the list gained since.
     if route_store.exists():
         reason = ["--reason", "make up: this start's ports"]
         proxy_after = [
             [strangler, "routes", "upstream", "set", "monolith", "--url", config.monolith_url, *reason],
-            [strangler, "routes", "upstream", "set", "catalog", "--url", config.url(config.catalog_port), *reason],
+            *(
+                [strangler, "routes", "upstream", "set", s.name, "--url", config.service_url(s), *reason]
+                for s in config.services
+            ),
         ]
+        proxy_hook = functools.partial(_add_missing_routes, config, strangler)
     else:
-        reason = ["--reason", "make up: first start registers the catalog service"]
+        reason = ["--reason", "make up: first start registers the services"]
         proxy_after = [[strangler, "routes", "apply", str(routes_file), *reason]]
-    return [
+        proxy_hook = None
+    processes = [
         ProcessSpec(
             name="monolith",
-            argv=[*granian, "--host", config.host, "--port", str(config.monolith_port), "config.wsgi:application"],
+            argv=[*GRANIAN_WSGI, "--host", config.host, "--port", str(config.monolith_port), "config.wsgi:application"],
             cwd=ROOT / "monolith",
             env=monolith_env,
             port=config.monolith_port,
@@ -239,29 +250,10 @@ def specs(config: Config, keys: dict[str, str]) -> list[ProcessSpec]:
                 "admin": f"{config.monolith_url}/admin/",
             },
         ),
-        ProcessSpec(
-            name="catalog",
-            argv=[*granian, "--host", config.host, "--port", str(config.catalog_port), "config.wsgi:application"],
-            cwd=ROOT / "extracted" / "catalog",
-            env=catalog_env,
-            port=config.catalog_port,
-            health_url=f"{config.url(config.catalog_port)}/healthz",
-            # Its own database: schema by its migrations, rows by the engine (a no-op once backfilled).
-            prepare=[
-                [python, "manage.py", "migrate", "--noinput", "-v", "0"],
-                [*data, "backfill", str(CATALOG_SPEC), *databases],
-            ],
-            urls={"API (direct)": f"{config.url(config.catalog_port)}/api/catalog/"},
-        ),
-        ProcessSpec(
-            # Forward while the monolith owns the catalog, reverse after `strangler data cutover`, and back.
-            name="catalog-sync",
-            argv=[*data, "follow", str(CATALOG_SPEC), *databases],
-            cwd=ROOT / "migration-playbook",
-            env={},
-            port=None,
-            health_url=None,
-        ),
+    ]
+    for service in config.services:
+        processes.extend(service_processes(config, keys, service))
+    processes.append(
         ProcessSpec(
             name="proxy",
             argv=[strangler, "proxy"],
@@ -270,30 +262,102 @@ def specs(config: Config, keys: dict[str, str]) -> list[ProcessSpec]:
             port=config.proxy_port,
             health_url=f"{config.admin_url}/healthz",
             after=proxy_after,
+            after_hook=proxy_hook,
             urls={
                 "shop (via proxy)": f"{config.proxy_url}/api/",
                 "products": f"{config.proxy_url}/api/catalog/products/",
                 "admin API": config.admin_url,
                 "metrics": f"{config.admin_url}/metrics (bearer token)",
             },
-        ),
+        )
+    )
+    return processes
+
+
+GRANIAN_WSGI = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads", "4"]
+
+
+def service_processes(config: Config, keys: dict[str, str], service: Service) -> list[ProcessSpec]:
+    """A service of the list as processes: the service itself (its schema by its own migrations, its rows by the
+    engine's backfill, a no-op once done) and, if it has one, its sync worker."""
+    python = sys.executable
+    port = str(config.service_ports[service.name])
+    database_url = config.service_database_urls[service.name]
+    extra = {name: value.replace("{proxy}", config.proxy_url) for name, value in service.env.items()}
+    env = {"DATABASE_URL": database_url, "STRANGLER_IDENTITY_KEY": keys["STRANGLER_IDENTITY_KEY"], **extra}
+    data = [python, "-m", "strangler_playbook"]
+    databases = ["--source", config.monolith_database_url, "--target", database_url]
+    if service.kind == "django":
+        env.update(DJANGO_SETTINGS_MODULE="config.settings.development", PYTHONPATH=str(service.path))
+        argv = [*GRANIAN_WSGI, "--host", config.host, "--port", port, "config.wsgi:application"]
+        migrate = [python, "manage.py", "migrate", "--noinput", "-v", "0"]
+    else:
+        assert service.module is not None  # service_list checks it
+        env.setdefault("ALLOWED_HOSTS", f"localhost,{config.host}")
+        argv = [python, "-m", service.module, "serve", "--host", config.host, "--port", port]
+        migrate = [python, "-m", service.module, "migrate"]
+    processes = [
+        ProcessSpec(
+            name=service.name,
+            argv=argv,
+            cwd=service.path,
+            env=env,
+            port=config.service_ports[service.name],
+            health_url=f"{config.service_url(service)}{service.health}",
+            prepare=[migrate, [*data, "backfill", str(service.spec_path), *databases]],
+            urls={"API (direct)": f"{config.service_url(service)}{service.routes[0]}/"},
+        )
     ]
+    if service.sync:
+        # Forward while the monolith owns the data, reverse after `strangler data cutover`, and back.
+        processes.append(
+            ProcessSpec(
+                name=f"{service.name}-sync",
+                argv=[*data, "follow", str(service.spec_path), *databases],
+                cwd=ROOT / "migration-playbook",
+                env={},
+                port=None,
+                health_url=None,
+            )
+        )
+    return processes
 
 
 def initial_routes(config: Config) -> str:
-    return f"""# Written by tools/stack.py for `make up`: the catalog service is known, its route is `off`.
-[upstreams.monolith]
-url = "{config.monolith_url}"
+    lines = [
+        "# Written by tools/stack.py for `make up`: the services of extracted/services.toml are known, their routes",
+        "# are `off`. Canary and live wait until `strangler data` reports each route's data ready.",
+        "[upstreams.monolith]",
+        f'url = "{config.monolith_url}"',
+    ]
+    for service in config.services:
+        lines += ["", f"[upstreams.{service.name}]", f'url = "{config.service_url(service)}"']
+    for service in config.services:
+        for route in service.routes:
+            lines += ["", "[[routes]]", f'path = "{route}"', f'service = "{service.name}"', 'stage = "off"']
+            lines.append(f'data = "{service.name}"')
+    return "\n".join(lines) + "\n"
 
-[upstreams.catalog]
-url = "{config.url(config.catalog_port)}"
 
-[[routes]]
-path = "/api/catalog"
-service = "catalog"
-stage = "off"
-data = "catalog"  # canary and live wait until `strangler data` reports the catalog's data ready
-"""
+def _add_missing_routes(config: Config, strangler: str, env: dict[str, str]) -> None:
+    """A later start, after the list gained a service: its routes join the table at stage `off`; the routes already
+    there keep their stage."""
+    listed = subprocess.run(
+        [strangler, "routes", "list", "--json"], capture_output=True, text=True, env=env, check=False
+    )
+    if listed.returncode:
+        raise StackError(f"proxy: `strangler routes list` failed (exit {listed.returncode}): {listed.stderr.strip()}")
+    table = json.loads(listed.stdout).get("table") or {}
+    known = {route["path"] for route in table.get("routes", [])}
+    for service in config.services:
+        for route in service.routes:
+            if route in known:
+                continue
+            command = [strangler, "routes", "set", route, "--service", service.name, "--stage", "off"]
+            command += ["--data", service.name, "--reason", f"make up: {service.name} joined extracted/services.toml"]
+            print(f"[proxy] {' '.join(command[1:])}", flush=True)
+            if subprocess.run(command, env=env, check=False).returncode:
+                raise StackError(f"proxy: `{' '.join(command[1:])}` failed")
 
 
 class Stack:
@@ -346,6 +410,8 @@ class Stack:
                 result = subprocess.run(command, cwd=spec.cwd, env=self._env(spec), check=False)
                 if result.returncode:
                     raise StackError(f"{spec.name}: `{' '.join(command[1:])}` failed (exit {result.returncode})")
+            if spec.after_hook is not None:
+                spec.after_hook(self._env(spec))
 
     def watch(self) -> int:
         """Block until a signal asks us to stop (exit 0) or a process dies on its own (exit 1)."""
@@ -466,13 +532,20 @@ def print_banner(stack: Stack) -> None:
     print("  customer                                  demo / strangler-demo")
     print("  seeded customers                          <username> / shopper-password")
     print(f"  token: curl -X POST -d username=demo -d password=strangler-demo {stack.config.proxy_url}/api/auth/token/")
-    print("\nMove the catalog (from another terminal):")
-    print(f"  source {stack.config.state_dir / 'cli.env'}     # admin API and token, route store, both databases")
-    print("  .venv/bin/strangler routes list")
-    print('  .venv/bin/strangler routes set /api/catalog --service catalog --stage shadow --reason "compare first"')
-    print(f"  .venv/bin/strangler data status {CATALOG_SPEC.relative_to(ROOT)}")
-    print(f"  .venv/bin/strangler data cutover {CATALOG_SPEC.relative_to(ROOT)}")
-    print("  (runbook: migration-playbook/runbooks/catalog.md)")
+    for service in stack.config.services:
+        route = service.routes[0]
+        print(f"\nMove the {service.name} (from another terminal):")
+        print(f"  source {stack.config.state_dir / 'cli.env'}     # admin API and token, route store, the databases")
+        print("  .venv/bin/strangler routes list")
+        print(
+            f'  .venv/bin/strangler routes set {route} --service {service.name} --stage shadow --reason "compare first"'
+        )
+        print(f"  .venv/bin/strangler data status {service.spec}")
+        print(f"  .venv/bin/strangler data cutover {service.spec}")
+        print(f"  (runbook: migration-playbook/runbooks/{service.name}.md)")
+    skipped = [s.name for s in service_list.load() if s not in stack.config.services]
+    if skipped:
+        print(f"\nNot started (PostgreSQL only; set <NAME>_DATABASE_URL to run them): {', '.join(skipped)}")
     print(f"\nState (databases, dev secrets): {stack.config.state_dir}; logs: {stack.logs}/<process>.log\n", flush=True)
 
 
@@ -520,7 +593,7 @@ def _up(config: Config) -> int:
         stack.stop()
 
 
-def parse_config(argv: Sequence[str]) -> Config:
+def parse_config(argv: Sequence[str], listed: list[Service] | None = None) -> Config:
     env = os.environ
     parser = argparse.ArgumentParser(
         prog="tools/stack.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -537,23 +610,37 @@ def parse_config(argv: Sequence[str]) -> Config:
         default=int(env.get("MONOLITH_PORT", "8000")),
         help="monolith port",
     )
-    parser.add_argument("--catalog-port", type=int, default=int(env.get("CATALOG_PORT", "8001")))
+    listed = service_list.load() if listed is None else listed
+    for service in listed:
+        parser.add_argument(
+            f"--{service.name}-port",
+            dest=f"port_{service.name}",
+            type=int,
+            default=int(env.get(f"{service.variable}_PORT", str(service.port))),
+            help=f"{service.name} service port",
+        )
     parser.add_argument("--proxy-port", type=int, default=int(env.get("STRANGLER_PROXY_PORT", "8080")))
     parser.add_argument("--admin-port", type=int, default=int(env.get("STRANGLER_ADMIN_PORT", "8081")))
     parser.add_argument("--seed-args", default=env.get("MONOLITH_SEED_ARGS", DEFAULT_SEED_ARGS))
     args = parser.parse_args(argv)
     state_dir = args.state_dir.resolve()
+    database_urls = {s.name: env.get(f"{s.variable}_DATABASE_URL", "") for s in listed}
+    # A service that needs PostgreSQL runs only when its database is named; the others default to SQLite files.
+    services = [s for s in listed if s.runs_on_sqlite or database_urls[s.name].startswith("postgres")]
+    for service in services:
+        database_urls[service.name] = database_urls[service.name] or f"sqlite:///{state_dir / service.name}.sqlite3"
     return Config(
         state_dir=state_dir,
         host=args.host,
         monolith_port=args.monolith_port,
-        catalog_port=args.catalog_port,
         proxy_port=args.proxy_port,
         admin_port=args.admin_port,
         monolith_database_url=env.get("DATABASE_URL", f"sqlite:///{state_dir / 'monolith.sqlite3'}"),
-        catalog_database_url=env.get("CATALOG_DATABASE_URL", f"sqlite:///{state_dir / 'catalog.sqlite3'}"),
         seed_args=shlex.split(args.seed_args),
         check=args.check,
+        services=services,
+        service_ports={s.name: getattr(args, f"port_{s.name}") for s in services},
+        service_database_urls={s.name: database_urls[s.name] for s in services},
     )
 
 

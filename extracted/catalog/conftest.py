@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
+from strangler_kit.identity.signing import Identity, sign
+from strangler_kit.identity.user import ServiceUser
 
 from catalog import services as catalog_services
-from identity.signing import Identity, sign
-from identity.user import ServiceUser
 
 _serial = count(1)
 IDENTITY_SECONDS = 30

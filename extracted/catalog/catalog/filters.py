@@ -3,12 +3,12 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from strangler_kit.filters import BooleanFilter, FilterSet, IntegerFilter
+from strangler_kit.integers import InvalidInteger, parse_integer
+from strangler_kit.pagination import MAX_PAGE_SIZE
 
 from catalog import selectors
 from catalog.models import Category, Product
-from common.filters import BooleanFilter, FilterSet, IntegerFilter
-from common.integers import InvalidInteger, parse_integer
-from common.pagination import MAX_PAGE_SIZE
 
 # One batch is one page: a caller asking for up to this many ids gets them all with `page_size` set to as many.
 MAX_IDS = MAX_PAGE_SIZE

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import ProtectedError
+from strangler_kit.errors import Conflict, InvalidInput
 
 from catalog.models import Category, Product
-from common.errors import Conflict, InvalidInput
 
 CATEGORY_FIELDS = {"name", "slug", "parent"}
 PRODUCT_FIELDS = {"sku", "name", "slug", "description", "price", "currency", "active", "category"}

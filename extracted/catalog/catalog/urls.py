@@ -1,5 +1,6 @@
+from strangler_kit.routers import ApiRouter
+
 from catalog import views
-from common.routers import ApiRouter
 
 router = ApiRouter()
 router.register("categories", views.CategoryViewSet, basename="category")

@@ -2,12 +2,12 @@ from django.db.models import QuerySet
 from rest_framework import viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.serializers import BaseSerializer
+from strangler_kit.permissions import IsStaffOrReadOnly
 
 from catalog import selectors, services
 from catalog.filters import CategoryFilter, ProductFilter
 from catalog.models import Category, Product
 from catalog.serializers import CategorySerializer, ProductSerializer
-from common.permissions import IsStaffOrReadOnly
 
 # JSON only, in every environment: the catalog's paths move to a service, which has no sessions, login page or CSRF
 # cookie for DRF's browsable API to use, so neither side offers it (docs/identity.md §4).

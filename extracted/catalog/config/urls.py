@@ -1,21 +1,21 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
-
-from common import views as common_views
+from strangler_kit import settings as kit
+from strangler_kit import views as kit_views
 
 api_patterns = [
     path("catalog/", include("catalog.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Last: any other /api/ path answers with the API's error shape, whatever DEBUG says.
-    re_path(r"^.*$", common_views.unknown_api_path),
+    re_path(r"^.*$", kit_views.unknown_api_path),
 ]
 
 urlpatterns = [
     path("api/", include(api_patterns)),
-    path("healthz", common_views.healthz, name="healthz"),
+    path("healthz", kit_views.healthz, name="healthz"),
 ]
 
-handler400 = "common.views.bad_request"
-handler403 = "common.views.permission_denied"
-handler404 = "common.views.page_not_found"
-handler500 = "common.views.server_error"
+handler400 = kit.HANDLER400
+handler403 = kit.HANDLER403
+handler404 = kit.HANDLER404
+handler500 = kit.HANDLER500

@@ -1,4 +1,4 @@
-from common.testing import assert_error
+from strangler_kit.testing import assert_error
 
 PRODUCTS = "/api/catalog/products/"
 

@@ -1,5 +1,6 @@
+from strangler_kit.testing import assert_error
+
 from catalog.models import Category
-from common.testing import assert_error
 
 CATEGORIES = "/api/catalog/categories/"
 

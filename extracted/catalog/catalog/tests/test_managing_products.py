@@ -1,7 +1,7 @@
 import pytest
+from strangler_kit.testing import assert_error
 
 from catalog.models import Product
-from common.testing import assert_error
 
 PRODUCTS = "/api/catalog/products/"
 

@@ -1,60 +1,25 @@
-"""Settings shared by every environment. Each environment module decides SECRET_KEY, DEBUG, the database and the
-identity key."""
+"""Settings shared by every environment, built from the extraction kit's (strangler_kit.settings). Each environment
+module decides SECRET_KEY, DEBUG, the database and the identity key."""
 
 from pathlib import Path
-from typing import Any
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+from strangler_kit import settings as kit
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
 
-IDENTITY_KEY_VARIABLE = "STRANGLER_IDENTITY_KEY"
-IDENTITY_KEY_MIN_LENGTH = 32
-
-
-def identity_key(default: str | environ.NoValue = environ.Env.NOTSET) -> str:
-    """The key shared with the proxy that signs X-Strangler-Identity (see docs/identity.md)."""
-    key = env.str(IDENTITY_KEY_VARIABLE, default=default)
-    if len(key) < IDENTITY_KEY_MIN_LENGTH:
-        raise ImproperlyConfigured(
-            f"Set the {IDENTITY_KEY_VARIABLE} environment variable to the proxy's identity key "
-            f"(at least {IDENTITY_KEY_MIN_LENGTH} characters; it is {len(key)})."
-        )
-    return key
-
-
 # The audience this service accepts identities for: its upstream's name in the proxy's route table.
-STRANGLER_IDENTITY_AUDIENCE = env.str("STRANGLER_IDENTITY_AUDIENCE", default="catalog")
+STRANGLER_IDENTITY_AUDIENCE = kit.identity_audience(env, default="catalog")
 # The v1 -> v2 transition (docs/identity.md): on only while a proxy or monolith that signs v1 is still running.
-STRANGLER_IDENTITY_ACCEPT_V1 = env.bool("STRANGLER_IDENTITY_ACCEPT_V1", default=False)
+STRANGLER_IDENTITY_ACCEPT_V1 = kit.identity_accept_v1(env)
 
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 
-# No django.contrib.auth: the monolith stays the identity provider and the proxy passes a signed identity.
-INSTALLED_APPS = [
-    "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
-    "rest_framework",
-    "django_filters",
-    "drf_spectacular",
-    "common",
-    "identity",
-    "catalog",
-]
-
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "identity.middleware.VaryLikeTheMonolith",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, so that its refusals get every header the API's answers get (as in the monolith).
-    "identity.middleware.CredentialsFirst",
-]
+INSTALLED_APPS = [*kit.INSTALLED_APPS, "catalog"]
+MIDDLEWARE = kit.MIDDLEWARE
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -85,57 +50,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-REST_FRAMEWORK = {
-    # The only way in: an identity the proxy signed after asking the monolith. Its 401s name `Token`, as the
-    # monolith's do, so clients see the same WWW-Authenticate.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.SignedIdentityAuthentication"],
-    "UNAUTHENTICATED_USER": "identity.user.AnonymousIdentity",
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
-    "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "common.filters.StableOrderingFilter",
-    ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
-    "EXCEPTION_HANDLER": "common.exception_handler.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
-}
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Strangler catalog service API",
-    "DESCRIPTION": "Categories and products, extracted from the Strangler monolith.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Path ids go through common.integers' `id` converter: 64-bit integers, as the id columns are.
-    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64"}},
-}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
-
-
-def serving_ready(database: dict[str, Any]) -> dict[str, Any]:
-    """A database from DATABASE_URL, set up for a server that answers requests on several threads.
-
-    An SQLite file gets WAL (readers do not block the writer) and IMMEDIATE transactions with a busy timeout, so a
-    second writer waits for the lock instead of failing with "database is locked" halfway through a transaction.
-    """
-    if database["ENGINE"] == "django.db.backends.sqlite3" and str(database["NAME"]) not in ("", ":memory:"):
-        options = database.setdefault("OPTIONS", {})
-        options.setdefault("transaction_mode", "IMMEDIATE")
-        options.setdefault("timeout", 20)
-        options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-    return database
+REST_FRAMEWORK = kit.rest_framework()
+SPECTACULAR_SETTINGS = kit.spectacular(
+    title="Strangler catalog service API",
+    description="Categories and products, extracted from the Strangler monolith.",
+)
+LOGGING = kit.logging(env.str("LOG_LEVEL", default="INFO"))

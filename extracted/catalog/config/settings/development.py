@@ -1,7 +1,9 @@
 """Local development: everything has a safe default, so `make up` needs no configuration."""
 
+from strangler_kit.settings import identity_key, serving_ready
+
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env, identity_key, serving_ready
+from .base import BASE_DIR, env
 
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-strangler-catalog-development-only")
 DEBUG = env.bool("DEBUG", default=True)
@@ -11,6 +13,6 @@ DATABASES = {"default": serving_ready(env.db("DATABASE_URL", default=f"sqlite://
 
 # For running the service on its own; `make up` generates a random key into its state directory (.run/) and hands it
 # to the proxy and to the service. The proxy has no default.
-STRANGLER_IDENTITY_KEY = identity_key(default="strangler-development-identity-key-not-secret")
+STRANGLER_IDENTITY_KEY = identity_key(env, default="strangler-development-identity-key-not-secret")
 
 # No browsable API: the service speaks JSON only in every environment, as the monolith does on the catalog's paths.

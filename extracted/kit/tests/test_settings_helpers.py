@@ -1,0 +1,48 @@
+"""The kit's settings helpers refuse a bad configuration at start, naming the variable."""
+
+import environ
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from strangler_kit import settings as kit
+
+
+def test_a_missing_identity_key_names_the_variable(monkeypatch):
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+
+    with pytest.raises(ImproperlyConfigured, match="STRANGLER_IDENTITY_KEY"):
+        kit.identity_key(environ.Env())
+
+
+def test_a_short_identity_key_is_refused_even_as_a_default(monkeypatch):
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+
+    with pytest.raises(ImproperlyConfigured, match=r"at least 32 characters; it is 5"):
+        kit.identity_key(environ.Env(), default="short")
+
+
+def test_the_identity_key_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("STRANGLER_IDENTITY_KEY", "k" * 32)
+
+    assert kit.identity_key(environ.Env(), default="d" * 40) == "k" * 32
+
+
+def test_an_sqlite_file_is_set_up_for_concurrent_requests(tmp_path):
+    database = kit.serving_ready(environ.Env.db_url_config(f"sqlite:///{tmp_path / 'a.sqlite3'}"))
+
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "postgresql://svc@db:5432/svc"])
+def test_memory_and_postgresql_databases_are_left_alone(url):
+    database = kit.serving_ready(environ.Env.db_url_config(url))
+
+    assert "transaction_mode" not in database.get("OPTIONS", {})
+
+
+def test_overrides_replace_one_drf_setting_and_keep_the_others():
+    drf = kit.rest_framework(PAGE_SIZE=50)
+
+    assert drf["PAGE_SIZE"] == 50
+    assert drf["EXCEPTION_HANDLER"] == "strangler_kit.exception_handler.exception_handler"

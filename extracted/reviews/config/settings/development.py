@@ -1,0 +1,18 @@
+"""Local development: everything has a safe default, so `make up` needs no configuration."""
+
+from strangler_kit.settings import identity_key, serving_ready
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, env
+
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-strangler-reviews-development-only")
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+
+DATABASES = {"default": serving_ready(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+
+# For running the service on its own; `make up` hands it the random key it keeps in its state directory (.run/).
+STRANGLER_IDENTITY_KEY = identity_key(env, default="strangler-development-identity-key-not-secret")
+
+# The proxy of `make up` by default.
+CATALOG_URL = env.str("CATALOG_URL", default="http://127.0.0.1:8080")

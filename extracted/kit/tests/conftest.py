@@ -10,9 +10,16 @@ from rest_framework.test import APIClient
 from strangler_kit.identity.signing import Identity, sign
 
 
-def identity_header(user_id: int, username: str, *, staff: bool = False, seconds: int = 60) -> str:
+def identity_header(user_id: int, username: str, *, staff: bool = False, seconds: int = 30) -> str:
     now = int(time.time())
-    identity = Identity(user_id=user_id, username=username, is_staff=staff, issued_at=now, expires_at=now + seconds)
+    identity = Identity(
+        user_id=user_id,
+        username=username,
+        is_staff=staff,
+        issued_at=now,
+        expires_at=now + seconds,
+        audience=settings.STRANGLER_IDENTITY_AUDIENCE,
+    )
     return sign(identity, key=settings.STRANGLER_IDENTITY_KEY)
 
 

@@ -44,9 +44,16 @@ def test_a_forged_identity_is_the_monoliths_invalid_token_on_every_api_path(anon
         assert response["WWW-Authenticate"] == "Token"
 
 
-def test_verify_identity_checks_with_the_services_key():
+def test_verify_identity_checks_with_the_services_key_and_audience():
     now = int(time.time())
-    identity = Identity(user_id=7, username="dana", is_staff=False, issued_at=now, expires_at=now + 30)
+    identity = Identity(
+        user_id=7, username="dana", is_staff=False, issued_at=now, expires_at=now + 30, audience="numbers"
+    )
+    elsewhere = Identity(
+        user_id=7, username="dana", is_staff=False, issued_at=now, expires_at=now + 30, audience="catalog"
+    )
+    with pytest.raises(InvalidIdentity, match="another audience"):
+        verify_identity(sign(elsewhere, key=settings.STRANGLER_IDENTITY_KEY))
 
     assert verify_identity(sign(identity, key=settings.STRANGLER_IDENTITY_KEY)) == identity
     with pytest.raises(InvalidIdentity, match="bad signature"):

@@ -27,6 +27,23 @@ def test_the_identity_key_comes_from_the_environment(monkeypatch):
     assert kit.identity_key(environ.Env(), default="d" * 40) == "k" * 32
 
 
+def test_the_audience_defaults_to_the_services_name_and_a_blank_one_is_refused(monkeypatch):
+    monkeypatch.delenv("STRANGLER_IDENTITY_AUDIENCE", raising=False)
+    assert kit.identity_audience(environ.Env(), default="reviews") == "reviews"
+    monkeypatch.setenv("STRANGLER_IDENTITY_AUDIENCE", " reviews")
+
+    with pytest.raises(ImproperlyConfigured, match="STRANGLER_IDENTITY_AUDIENCE"):
+        kit.identity_audience(environ.Env(), default="reviews")
+
+
+def test_v1_identities_are_refused_unless_switched_on(monkeypatch):
+    monkeypatch.delenv("STRANGLER_IDENTITY_ACCEPT_V1", raising=False)
+    assert kit.identity_accept_v1(environ.Env()) is False
+    monkeypatch.setenv("STRANGLER_IDENTITY_ACCEPT_V1", "true")
+
+    assert kit.identity_accept_v1(environ.Env()) is True
+
+
 def test_an_sqlite_file_is_set_up_for_concurrent_requests(tmp_path):
     database = kit.serving_ready(environ.Env.db_url_config(f"sqlite:///{tmp_path / 'a.sqlite3'}"))
 

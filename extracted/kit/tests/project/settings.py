@@ -18,3 +18,5 @@ STATIC_URL = "static/"
 REST_FRAMEWORK = kit.rest_framework()
 SPECTACULAR_SETTINGS = kit.spectacular(title="kit tests", description="A service made of the kit alone.")
 STRANGLER_IDENTITY_KEY = kit.identity_key(env, default="kit-tests-identity-key-at-least-32-chars")
+STRANGLER_IDENTITY_AUDIENCE = kit.identity_audience(env, default="numbers")
+STRANGLER_IDENTITY_ACCEPT_V1 = kit.identity_accept_v1(env)

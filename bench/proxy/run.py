@@ -176,8 +176,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def cpu_per_request(url: str, connections: int, duration: float, pids: dict[str, int]) -> dict[str, float]:
-    """One wrk run; each process's CPU microseconds per request answered (independent of other load, which only
-    takes CPU away: what a request costs is what caps throughput on a core of one's own)."""
+    """One wrk run; each process's CPU microseconds per request answered: what caps throughput on a core of one's
+    own (a busy machine raises it too: fewer requests share each wake-up)."""
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -344,7 +344,7 @@ def main() -> None:
     nginx_us = cpu["nginx"]["nginx"] - upstream_us
     strangler_us = cpu["strangler"]["strangler"]
     print(
-        f"\nCPU per proxied request (32 connections, from /proc; other load hardly changes it): Strangler "
+        f"\nCPU per proxied request (32 connections, from /proc; a busy machine raises it too): Strangler "
         f"{strangler_us:.1f} us; nginx {nginx_us:.1f} us (its worker's per request through it, "
         f"{cpu['nginx']['nginx']:.1f} us, less the upstream's own {upstream_us:.1f} us: one worker serves both); "
         f"ratio {nginx_us / strangler_us:.2f}x"

@@ -63,7 +63,11 @@ typecheck: venv
 bench-proxy: venv
 	$(PY) bench/proxy/run.py
 
+# The data benchmark's specialist reference is Debian's pgcopydb: installed here when missing (as root), or named.
 bench-data: venv
+	@command -v pgcopydb >/dev/null || { test "$$(id -u)" = 0 \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgcopydb >/dev/null; } \
+		|| { echo "bench-data needs Debian's pgcopydb: run 'apt-get install pgcopydb' as root (or make bench-data as root)"; exit 1; }
 	$(PY) bench/data/run.py
 
 clean:

@@ -271,8 +271,11 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
     assert writer.failures == []
     assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
     assert [s["step"] for s in report["steps"]] == [
-        "hold", "drain", "verify", "realign", "capture", "commit", "uncapture", "routes", "release",
+        "verify ahead", "hold", "drain", "verify", "realign", "capture", "commit", "uncapture", "routes", "release",
     ]  # fmt: skip
+    # Under the hold only the keys written since the full verify ahead of it are compared.
+    verify = next(s for s in report["steps"] if s["step"] == "verify")
+    assert "keys that changed since the first verify" in verify["detail"]
     assert _stage(gated_proxy) == "live"
     in_service = _products(stack.catalog_database)
     assert {i: in_service.get(i) for i in writer.acknowledged} == writer.acknowledged

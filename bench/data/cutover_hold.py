@@ -1,11 +1,14 @@
-"""Write-hold cost of the catalog's cutover and rollback on a running `make up` stack (not a test).
+"""Write-hold cost of the catalog's cutover and rollback under a mixed load, on SQLite and on PostgreSQL (not a test).
 
-    .venv/bin/python tools/stack.py up &                      # or `make up` in another terminal
-    .venv/bin/python bench/data/cutover_hold.py --state-dir .run --proxy-url http://127.0.0.1:8080 --cycles 5
+    .venv/bin/python bench/data/cutover_hold.py [--engine sqlite|postgresql|both] [--cycles 5] [--rate 120]
 
-Writers (staff, through the proxy) create and re-price products without pause on `--writers` connections while
-the script runs `strangler data cutover` then `rollback` `--cycles` times. The waits are the proxy's own (the
-admin API's DELETE /holds answer: how long each held request waited), the client-side failures are the writers'.
+For each engine it starts a `make up` stack of its own (a temporary state directory, free ports; on PostgreSQL two
+fresh databases, the monolith's and the catalog service's), drives the walk's mixed load through the proxy
+(`--rate` requests a second offered, `--writes` of them product creations by staff, the rest product reads), and
+runs `strangler data cutover` then `rollback` `--cycles` times. Per engine it prints the hold's length (from taking
+the hold to releasing it) p50/p99/max, the held requests' extra latency (each held request's wait at the proxy, the
+admin API's DELETE /holds answer: p99 of each handover, and the longest), how long each step under the hold took
+(median), and the load's answers. Exit 1 if any request failed (a 5xx or a transport error).
 """
 
 from __future__ import annotations
@@ -13,91 +16,151 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
-import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "migration-playbook" / "specs" / "catalog.toml"
+sys.path.insert(0, str(ROOT / "bench" / "walk"))
+from walk_under_load import SPEC, THREADS, Load, start_stack, strangler  # noqa: E402
+
+SERVER = os.environ.get("STRANGLER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+GOAL_MS = 100.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure(engine: str, args: argparse.Namespace) -> dict[str, Any]:
+    databases: dict[str, str] = {}
+    admin = None
+    if engine == "postgresql":
+        suffix = uuid.uuid4().hex[:8]
+        databases = {
+            "DATABASE_URL": f"strangler_hold_shop_{suffix}",
+            "CATALOG_DATABASE_URL": f"strangler_hold_catalog_{suffix}",
+        }
+        admin = psycopg.connect(SERVER, autocommit=True)
+        for name in databases.values():
+            admin.execute(f'CREATE DATABASE "{name}"')
+    urls = {key: SERVER.rsplit("/", 1)[0] + "/" + name for key, name in databases.items()}
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"strangler-hold-{engine}-") as state:
+            return _measure(engine, Path(state), urls, args)
+    finally:
+        if admin is not None:
+            for name in databases.values():
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+
+def _measure(engine: str, state: Path, urls: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    stack = start_stack(state, args.products, urls)
+    try:
+        env = stack.env()
+        public = f"http://{stack.proxy}"
+        token = httpx.post(f"{public}/api/auth/token/", data={"username": "staff", "password": "strangler-staff"})
+        category = httpx.get(f"{public}/api/catalog/categories/").json()["results"][0]["id"]
+        page = httpx.get(f"{public}/api/catalog/products/", params={"page_size": 100}).json()["results"]
+        load = Load(stack.proxy, args.rate, args.writes, token.json()["token"], category, [p["id"] for p in page])
+        lanes = [threading.Thread(target=load.run, args=(i,), daemon=True) for i in range(THREADS)]
+        started = time.monotonic()
+        for lane in lanes:
+            lane.start()
+        time.sleep(2)  # the load settles before the first handover
+        handovers: list[dict[str, Any]] = []
+        rng = random.Random(1)
+        for cycle in range(args.cycles):
+            for command in ("cutover", "rollback"):
+                done = strangler(env, "data", command, SPEC, "--json")
+                report = json.loads(done.stdout)
+                handovers.append(report)
+                waits = report["hold_waits"]
+                print(
+                    f"  {engine} {command} {cycle + 1}: hold {report['hold_seconds'] * 1000:.0f} ms, "
+                    f"{waits.get('held', 0)} held, wait p99 {waits.get('p99_ms')} ms "
+                    f"(load average {load_average()})",
+                    flush=True,
+                )
+                time.sleep(1.0 + rng.random())  # writes between handovers, not always in the same phase
+        load.stop.set()
+        for lane in lanes:
+            lane.join(60)
+        seconds = time.monotonic() - started
+    finally:
+        stack.stop()
+    holds = [h["hold_seconds"] * 1000 for h in handovers]
+    p99s = [float(h["hold_waits"]["p99_ms"]) for h in handovers if h["hold_waits"].get("p99_ms") is not None]
+    maxes = [float(h["hold_waits"]["max_ms"]) for h in handovers if h["hold_waits"].get("max_ms") is not None]
+    steps: dict[str, list[float]] = defaultdict(list)
+    for handover in handovers:
+        for step in handover["steps"]:
+            steps[step["step"]].append(step["seconds"] * 1000)
+    failed = sum(n for status, n in load.statuses.items() if status >= 500) + sum(load.errors.values())
+    return {
+        "engine": engine,
+        "handovers": len(handovers),
+        "hold_ms": {"p50": percentile(holds, 0.5), "p99": percentile(holds, 0.99), "max": max(holds)},
+        "held": sum(int(h["hold_waits"].get("held", 0)) for h in handovers),
+        "wait_p99_ms": {"median": statistics.median(p99s) if p99s else None, "max": max(p99s) if p99s else None},
+        "wait_max_ms": max(maxes) if maxes else None,
+        "steps_median_ms": {name: round(statistics.median(v), 1) for name, v in steps.items()},
+        "rate": round(load.sent / seconds, 1),
+        "statuses": dict(sorted(load.statuses.items())),
+        "errors": dict(load.errors),
+        "failed": failed,
+        "load_average": load_average(),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--state-dir", type=Path, default=ROOT / ".run")
-    parser.add_argument("--proxy-url", default="http://127.0.0.1:8080")
-    parser.add_argument("--writers", type=int, default=8)
-    parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--cycles", type=int, default=5, help="cutover + rollback pairs per engine")
+    parser.add_argument("--rate", type=float, default=120.0, help="requests per second offered, all clients together")
+    parser.add_argument("--writes", type=float, default=0.15, help="share of requests that create a product")
+    parser.add_argument("--products", type=int, default=2000, help="products seeded in the monolith")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON only")
     args = parser.parse_args()
-    state = args.state_dir.resolve()
-    env = dict(os.environ)
-    for line in (state / "cli.env").read_text().splitlines():
-        key, _, value = line.removeprefix("export ").partition("=")
-        env[key] = value
-    databases = [
-        "--source",
-        f"sqlite:///{state / 'monolith.sqlite3'}",
-        "--target",
-        f"sqlite:///{state / 'catalog.sqlite3'}",
-    ]
-    token = httpx.post(
-        f"{args.proxy_url}/api/auth/token/", data={"username": "staff", "password": "strangler-staff"}
-    ).json()["token"]
-    category = httpx.get(f"{args.proxy_url}/api/catalog/categories/").json()["results"][0]["id"]
-    stop = threading.Event()
-    outcomes: dict[int, int] = {}
-    lock = threading.Lock()
-
-    def write(lane: int) -> None:
-        with httpx.Client(base_url=args.proxy_url, headers={"Authorization": f"Token {token}"}, timeout=30) as client:
-            n = 0
-            while not stop.is_set():
-                n += 1
-                sku = f"BENCH-{os.getpid()}-{lane}-{n}"
-                answer = client.post(
-                    "/api/catalog/products/",
-                    json={"sku": sku, "name": sku, "slug": sku.lower(), "price": "9.50", "category": category},
-                )
-                with lock:
-                    outcomes[answer.status_code] = outcomes.get(answer.status_code, 0) + 1
-
-    workers = [threading.Thread(target=write, args=(i,), daemon=True) for i in range(args.writers)]
-    for worker in workers:
-        worker.start()
-    time.sleep(1)
-    waits: list[dict[str, object]] = []
-    for cycle in range(args.cycles):
-        for command in ("cutover", "rollback"):
-            done = subprocess.run(
-                [sys.executable, "-m", "strangler_playbook", command, str(SPEC), *databases, "--json"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    results = [measure(engine, args) for engine in engines]
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            print(
+                f"\n{r['engine']}: {r['handovers']} handovers, {r['rate']} req/s answered {r['statuses']} "
+                f"errors {r['errors']}\n  hold p50 {r['hold_ms']['p50']:.0f} ms, p99 {r['hold_ms']['p99']:.0f} ms, "
+                f"max {r['hold_ms']['max']:.0f} ms; {r['held']} requests held, their extra latency: p99 per "
+                f"handover median {r['wait_p99_ms']['median']} ms, max {r['wait_p99_ms']['max']} ms; "
+                f"longest {r['wait_max_ms']} ms"
+                f"\n  steps (median ms): {r['steps_median_ms']}"
             )
-            report = json.loads(done.stdout)
-            if done.returncode:
-                print(f"{command} {cycle}: exit {done.returncode}: {report}")
-                continue
-            waits.append({"command": command, "hold_s": report["hold_seconds"], **report["hold_waits"]})
-            print(json.dumps(waits[-1]))
-            time.sleep(0.5)
-    stop.set()
-    for worker in workers:
-        worker.join(30)
-    p99s = [float(w["p99_ms"]) for w in waits if w.get("p99_ms") is not None]
-    holds = [float(w["hold_s"]) for w in waits]
-    print(f"writes answered: {dict(sorted(outcomes.items()))}")
-    if p99s:
-        print(
-            f"hold p99 per handover: median {statistics.median(p99s):.1f} ms, max {max(p99s):.1f} ms; "
-            f"hold duration median {statistics.median(holds) * 1000:.0f} ms over {len(holds)} handovers"
-        )
-    return 0 if set(outcomes) <= {201} else 1
+        print(f"\n| figure (load average {results[-1]['load_average']}) | now | goal |")
+        print("|---|---|---|")
+        for r in results:
+            print(
+                f"| cutover write hold on {r['engine']}, {r['rate']:.0f} req/s: hold p99 / held requests' wait p99 "
+                f"(max over handovers) | {r['hold_ms']['p99']:.0f} ms / {r['wait_p99_ms']['max']} ms | "
+                f"≤ {GOAL_MS:.0f} ms |"
+            )
+    return 1 if any(r["failed"] for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -1,12 +1,19 @@
-"""Data-engine benchmark (not a test): prints figures and their ratio to the references of issue 5.
+"""Data-engine benchmark (not a test): prints figures and their ratio to references measured in the same run.
 
 On PostgreSQL ($STRANGLER_BENCH_POSTGRES, default the local server), with catalog_product rows:
-1. backfill: the engine (load, then build the indexes) vs `psql -c "COPY … TO STDOUT" | psql -c "COPY … FROM
-   STDIN"` into the same indexed target schema, in the same run;           goal ≥ 1.5x the pipe
+1. backfill, `--repeat` times (best and median): the engine's whole CLI run (capture install, load, index builds)
+   against three references, each into a fresh copy of the same target schema:
+   - pipe, indexed: `psql COPY TO STDOUT | psql COPY FROM STDIN` into the indexed, constrained table (checks each
+     row's foreign key and maintains 6 indexes while loading);
+   - pipe, deferred: the same pipe into the table the engine loads (primary key and foreign key kept, the 2 unique
+     constraints and 3 indexes dropped, foreign keys not checked per row as the engine's replica-role session),
+     the same statements rebuilt after with the engine's maintenance_work_mem;  goal ≥ 1.5x this pipe
+   - pgcopydb (Debian's `pgcopydb`): `copy table-data` then `copy indexes` into that same deferred table (the two
+     unique constraints attached to the indexes it built);                 goal ≥ 1.0x pgcopydb
 2. verify: rows/s per side (checksums computed inside each database);       goal ≥ 10⁶ rows/s per side
 3. sync lag p99 with a writer doing 1k updates/s against the source;        goal ≤ 1 s
 
-usage: bench/data/run.py [--rows 1000000] [--sync-seconds 15] [--writes-per-s 1000]
+usage: bench/data/run.py [--rows 1000000] [--repeat 3] [--sync-seconds 15] [--writes-per-s 1000]
 """
 
 from __future__ import annotations
@@ -15,12 +22,15 @@ import argparse
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -28,9 +38,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "migration-playbook" / "tests"))
 import catalog_fixture  # noqa: E402
+from strangler_playbook.backfill.index_deferral import MAINTENANCE_WORK_MEM  # noqa: E402
 
 SERVER = os.environ.get("STRANGLER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 COLUMNS = catalog_fixture.PRODUCT_COLUMNS
+TABLES = ("catalog_category", "catalog_product")
 SEED_SQL = """
 INSERT INTO catalog_category (id, name, slug, parent_id, created_at, updated_at)
 SELECT i, 'Category ' || i, 'category-' || i, NULL, timestamptz '2025-01-01', timestamptz '2025-01-01'
@@ -42,17 +54,27 @@ SELECT i, 'SKU-' || lpad(i::text, 8, '0'), 'Product ' || i || ' ' || left(md5(i:
        timestamptz '2025-01-01' + i * interval '1.000123 second', timestamptz '2025-06-01' + i * interval '1 second'
 FROM generate_series(1, %(rows)s) i;
 """
+# What the engine drops before its load and builds after (index_deferral.deferrable_indexes on this schema).
+SECONDARY = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), c.conname, pg_get_constraintdef(c.oid)
+FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.contype = 'u'
+WHERE i.indrelid = 'catalog_product'::regclass AND NOT i.indisprimary ORDER BY 1
+"""
+REFERENCES = ("pipe, indexed", "pipe, deferred", "pgcopydb")
 
 
 def url_of(name: str) -> str:
     return SERVER.rsplit("/", 1)[0] + "/" + name
 
 
-def psql_pipe(source: str, target: str, table: str, columns: str) -> None:
+def psql_pipe(source: str, target: str, table: str, columns: str, *, replica: bool = False) -> None:
     cols = "" if columns == "*" else f" ({columns})"
+    env = dict(os.environ)
+    if replica:  # as the engine's session: foreign keys not checked row by row
+        env["PGOPTIONS"] = "-c session_replication_role=replica"
     out = subprocess.Popen(["psql", "-X", "-q", source, "-c", f"COPY {table}{cols} TO STDOUT"], stdout=subprocess.PIPE)
     into = subprocess.run(
-        ["psql", "-X", "-q", target, "-c", f"COPY {table}{cols} FROM STDIN"], stdin=out.stdout, check=False
+        ["psql", "-X", "-q", target, "-c", f"COPY {table}{cols} FROM STDIN"], stdin=out.stdout, env=env, check=False
     )
     assert out.stdout is not None
     out.stdout.close()
@@ -60,22 +82,86 @@ def psql_pipe(source: str, target: str, table: str, columns: str) -> None:
         raise SystemExit(f"the psql pipe for {table} failed")
 
 
-def timed(label: str, func: object) -> float:
+def timed(label: str, func: Callable[[], object]) -> float:
     started = time.perf_counter()
-    func()  # type: ignore[operator]
+    func()
     seconds = time.perf_counter() - started
     print(f"  {label}: {seconds:.2f} s", flush=True)
     return seconds
 
 
+def defer_indexes(url: str) -> list[tuple[str, str | None, str]]:
+    """Drop catalog_product's unique constraints and secondary indexes; return (index, constraint, CREATE INDEX)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute(SECONDARY).fetchall()
+        for index, _, constraint, _ in found:
+            if constraint:
+                conn.execute(f'ALTER TABLE catalog_product DROP CONSTRAINT "{constraint}"')
+            else:
+                conn.execute(f"DROP INDEX {index}")
+    return [(index, constraint, index_def) for index, index_def, constraint, _ in found]
+
+
+def rebuild_indexes(url: str, deferred: list[tuple[str, str | None, str]]) -> None:
+    """The engine's rebuild: unique constraints as ALTER TABLE … ADD CONSTRAINT, the rest as CREATE INDEX."""
+    with psycopg.connect(url) as conn:
+        conn.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        for _, constraint, index_def in deferred:
+            if constraint:
+                columns = index_def[index_def.index("(") :]
+                conn.execute(f'ALTER TABLE catalog_product ADD CONSTRAINT "{constraint}" UNIQUE {columns}')
+            else:
+                conn.execute(index_def)
+
+
+def pgcopydb(source: str, target: str, deferred: list[tuple[str, str | None, str]]) -> None:
+    """`pgcopydb copy table-data` then `copy indexes` (its CREATE INDEX jobs); the unique constraints are then
+    attached to the unique indexes it built (catalog only). `copy constraints` is not used: it stops on the
+    primary keys the deferred table kept."""
+    work = Path(tempfile.mkdtemp(prefix="strangler-pgcopydb-"))
+    filters = work / "filters.ini"
+    filters.write_text("[include-only-table]\n" + "".join(f"public.{t}\n" for t in TABLES))
+    common = ["--source", source, "--target", target, "--filters", str(filters)]
+    try:
+        for step, extra in (("table-data", []), ("indexes", ["--resume", "--not-consistent"])):
+            done = subprocess.run(
+                ["pgcopydb", "copy", step, *common, "--dir", str(work / "run"), *extra],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode:
+                raise SystemExit(f"pgcopydb copy {step} failed:\n{done.stderr[-3000:]}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    with psycopg.connect(target, autocommit=True) as conn:
+        for index, constraint, _ in deferred:
+            if constraint:
+                conn.execute(f'ALTER TABLE catalog_product ADD CONSTRAINT "{constraint}" UNIQUE USING INDEX {index}')
+
+
+def require_pgcopydb() -> None:
+    if shutil.which("pgcopydb") is None:
+        raise SystemExit(
+            "pgcopydb is not installed: `make bench-data` installs Debian's package when run as root; otherwise "
+            "run `apt-get install pgcopydb` as root, then this again"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="backfill runs of each contender (best and median)")
     parser.add_argument("--sync-seconds", type=float, default=15.0)
     parser.add_argument("--writes-per-s", type=int, default=1000)
     args = parser.parse_args()
+    require_pgcopydb()
     suffix = uuid.uuid4().hex[:8]
-    names = {role: f"strangler_playbook_bench_{role}_{suffix}" for role in ("source", "engine", "pipe")}
+    roles = [
+        "source",
+        *(f"{who}_{n}" for n in range(args.repeat) for who in ("engine", "indexed", "deferred", "pgcopydb")),
+    ]
+    names = {role: f"strangler_playbook_bench_{role}_{suffix}" for role in roles}
     admin = psycopg.connect(SERVER, autocommit=True)
     try:
         for name in names.values():
@@ -87,6 +173,69 @@ def main() -> None:
         admin.close()
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def backfill_round(args: argparse.Namespace, urls: dict[str, str], n: int, spec: Path) -> dict[str, float]:
+    """One run of each contender into its own fresh target; the order turns each round so none always goes first."""
+    source = urls["source"]
+    seconds: dict[str, float] = {}
+    engine_cmd = [sys.executable, "-m", "strangler_playbook"]
+
+    def engine() -> None:
+        target = urls[f"engine_{n}"]
+        command = [*engine_cmd, "backfill", str(spec), "--source", source, "--target", target, "--json"]
+        if n < args.repeat - 1:
+            # Each round starts without capture on the source, as the first did; the last round's stays for the sync.
+            done = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            subprocess.run(
+                [*engine_cmd, "reset", str(spec), "--source", source, "--target", target, "--yes"],
+                check=True,
+                capture_output=True,
+            )
+        else:
+            done = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        product = next(t for t in json.loads(done)["tables"] if t["table"] == "catalog_product")
+        print(
+            f"    (engine: catalog_product load {product['seconds'] - product['index_seconds']:.2f} s + "
+            f"index builds {product['index_seconds']:.2f} s)"
+        )
+
+    def indexed() -> None:
+        psql_pipe(source, urls[f"indexed_{n}"], "catalog_product", COLUMNS)
+
+    deferred_target = urls[f"deferred_{n}"]
+    deferred = defer_indexes(deferred_target)
+
+    def pipe_deferred() -> None:
+        psql_pipe(source, deferred_target, "catalog_product", COLUMNS, replica=True)
+        rebuild_indexes(deferred_target, deferred)
+
+    pgcopydb_target = urls[f"pgcopydb_{n}"]
+    pgcopydb_deferred = defer_indexes(pgcopydb_target)
+    contenders: list[tuple[str, Callable[[], None]]] = [
+        ("engine", engine),
+        ("pipe, indexed", indexed),
+        ("pipe, deferred", pipe_deferred),
+        ("pgcopydb", lambda: pgcopydb(source, pgcopydb_target, pgcopydb_deferred)),
+    ]
+    turn = n % len(contenders)
+    print(f"\n  round {n + 1}/{args.repeat} (load average {load_average()})", flush=True)
+    for label, action in contenders[turn:] + contenders[:turn]:
+        seconds[label] = timed(label, action)
+    q = "SELECT indexname FROM pg_indexes WHERE tablename = 'catalog_product' ORDER BY 1"
+    expected = None
+    for role in ("engine", "indexed", "deferred", "pgcopydb"):
+        with psycopg.connect(urls[f"{role}_{n}"]) as conn:
+            found = conn.execute(q).fetchall()
+            count = conn.execute("SELECT count(*) FROM catalog_product").fetchone()
+        assert count == (args.rows,), f"{role} target holds {count} rows"
+        assert expected in (None, found), f"{role} target's indexes differ: {found} vs {expected}"
+        expected = found
+    return seconds
+
+
 def run(args: argparse.Namespace, urls: dict[str, str]) -> None:
     rows = args.rows
     print(f"setup: {rows:,} catalog_product rows in {urls['source'].rsplit('/', 1)[1]}", flush=True)
@@ -96,36 +245,28 @@ def run(args: argparse.Namespace, urls: dict[str, str]) -> None:
         timed("seed source", lambda: conn.execute(SEED_SQL.replace("%(rows)s", str(rows))))
         conn.execute("VACUUM ANALYZE catalog_category")
         conn.execute("VACUUM ANALYZE catalog_product")
-    psql_pipe(urls["source"], urls["pipe"], "catalog_category", "*")
-
-    print("\n1. backfill into the same indexed schema (PK, 2 unique, 3 indexes, FK)", flush=True)
-    pipe_s = timed(
-        "psql COPY TO STDOUT | psql COPY FROM STDIN",
-        lambda: psql_pipe(urls["source"], urls["pipe"], "catalog_product", COLUMNS),
-    )
+    for role, url in urls.items():
+        if role.startswith(("indexed", "deferred")):  # pgcopydb copies both tables itself, as the engine does
+            psql_pipe(urls["source"], url, "catalog_category", "*")
     spec = Path(tempfile.mkdtemp()) / "catalog.toml"
     spec.write_text(catalog_fixture.SPEC)
+
+    print(f"\n1. backfill, {args.repeat} rounds, each contender into a fresh copy of the target schema", flush=True)
+    rounds = [backfill_round(args, urls, n, spec) for n in range(args.repeat)]
+    rates = {label: [rows / r[label] for r in rounds] for label in rounds[0]}
+    print(f"\n  {'':16} {'best rows/s':>12} {'median rows/s':>14}")
+    for label, values in rates.items():
+        print(f"  {label:16} {max(values):>12,.0f} {statistics.median(values):>14,.0f}")
+    goals = {"pipe, indexed": "(today's reference)", "pipe, deferred": "goal ≥ 1.5x", "pgcopydb": "goal ≥ 1.0x"}
+    ratios: dict[str, tuple[float, float]] = {}
+    for label in REFERENCES:
+        best = max(rates["engine"]) / max(rates[label])
+        median = statistics.median(rates["engine"]) / statistics.median(rates[label])
+        ratios[label] = (best, median)
+        print(f"  engine / {label:15} best {best:.2f}x  median {median:.2f}x   {goals[label]}")
+    urls["engine"] = urls[f"engine_{args.repeat - 1}"]
     engine_cmd = [sys.executable, "-m", "strangler_playbook"]
     common = [str(spec), "--source", urls["source"], "--target", urls["engine"], "--json"]
-    result: dict[str, object] = {}
-
-    def backfill() -> None:
-        out = subprocess.run([*engine_cmd, "backfill", *common], check=True, capture_output=True, text=True).stdout
-        result.update(json.loads(out))
-
-    engine_s = timed("engine backfill (whole CLI run, incl. capture install and index builds)", backfill)
-    product = next(t for t in result["tables"] if t["table"] == "catalog_product")  # type: ignore[attr-defined]
-    pipe_rate, engine_rate = rows / pipe_s, rows / engine_s
-    print(f"  pipe   {pipe_rate:,.0f} rows/s")
-    print(
-        f"  engine {engine_rate:,.0f} rows/s (catalog_product alone {product['rows'] / product['seconds']:,.0f} rows/s)"
-    )
-    print(f"  of which rebuilding the 5 dropped indexes/constraints: {product['index_seconds']:.1f} s")
-    print(f"  ratio engine/pipe = {engine_rate / pipe_rate:.2f}x   (goal ≥ 1.5x)")
-    print("  (the pipe also checks the foreign key per row; the engine's session skips it: replica role)")
-    with psycopg.connect(urls["engine"]) as a, psycopg.connect(urls["pipe"]) as b:
-        q = "SELECT indexname FROM pg_indexes WHERE tablename = 'catalog_product' ORDER BY 1"
-        assert a.execute(q).fetchall() == b.execute(q).fetchall(), "engine target lacks indexes the pipe target has"
 
     print("\n2. verify (checksums inside each database, both sides in parallel)", flush=True)
     verify = json.loads(
@@ -190,7 +331,17 @@ def run(args: argparse.Namespace, urls: dict[str, str]) -> None:
         f"  lag p50 {summary['lag_p50_s']:.3f} s, p99 {summary['lag_p99_s']:.3f} s, max {summary['lag_max_s']:.3f} s"
         "   (goal p99 ≤ 1 s)"
     )
-    print("\n4. cutover write-hold p99: not measured (cutover waits for the proxy's admin API)")
+    print("\n4. cutover write hold: bench/data/cutover_hold.py (it runs the stack and the proxy)")
+    print_table(ratios, load_average())
+
+
+def print_table(ratios: dict[str, tuple[float, float]], load: str) -> None:
+    """The rows of issue 16's table this benchmark measures."""
+    print(f"\n| figure (load average {load}) | now: best / median of rounds | goal |")
+    print("|---|---|---|")
+    for label, goal in (("pipe, deferred", "≥ 1.5x"), ("pgcopydb", "≥ 1.0x"), ("pipe, indexed", "(the old reference)")):
+        best, median = ratios[label]
+        print(f"| backfill vs {label} | {best:.2f}x / {median:.2f}x | {goal} |")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ PROXY_SERVER = """
         listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://fast;
+            proxy_request_buffering on;  # nginx's default, stated: Strangler buffers small request bodies too
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;
@@ -109,14 +110,14 @@ PROXY_SERVER = """
 
 
 @contextlib.contextmanager
-def nginx(servers: str) -> Iterator[None]:
+def nginx(servers: str) -> Iterator[int]:
     prefix = tempfile.mkdtemp(prefix="strangler-bench-nginx-")
     user = "user root;" if os.geteuid() == 0 else ""
     conf = Path(prefix) / "nginx.conf"
     conf.write_text(NGINX_CONF.format(prefix=prefix, servers=servers, user=user))
     proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", prefix], stderr=subprocess.DEVNULL)
     try:
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -124,14 +125,14 @@ def nginx(servers: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def strangler(port: int, monolith: str, service: str, stage: str) -> Iterator[None]:
+def strangler(port: int, monolith: str, service: str, stage: str) -> Iterator[int]:
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "strangler_target.py"), str(port), monolith, service, stage],
         stderr=subprocess.DEVNULL,
     )
     try:
         wait_port(port)
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -161,6 +162,37 @@ def wrk(url: str, connections: int, duration: float, script: str | None = None) 
     return rps, p50, p99, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of `pid` and its children (nginx's workers), from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def cpu_per_request(url: str, connections: int, duration: float, pids: dict[str, int]) -> dict[str, float]:
+    """One wrk run; each process's CPU microseconds per request answered: what caps throughput on a core of one's
+    own (a busy machine raises it too: fewer requests share each wake-up)."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {name: (cpu_seconds(pid) - before[name]) / requests * 1e6 for name, pid in pids.items()}
+
+
+def post_script(size: int = 1024) -> str:
+    """wrk's Lua for POSTs of a `size`-byte JSON body: what request buffering (nginx's and Strangler's) costs."""
+    body = '{"data":"' + "x" * (size - 11) + '"}'
+    path = Path(tempfile.mkstemp(prefix="strangler-bench-post-", suffix=".lua")[1])
+    path.write_text(f'wrk.method = "POST"\nwrk.body = \'{body}\'\nwrk.headers["Content-Type"] = "application/json"\n')
+    return str(path)
+
+
 def paced_script(rate_per_connection: float) -> str:
     path = Path(tempfile.mkstemp(prefix="strangler-bench-", suffix=".lua")[1])
     path.write_text(f"function delay() return {max(1000.0 / rate_per_connection, 0.0):.3f} end\n")
@@ -176,7 +208,14 @@ def main() -> None:
     parser.add_argument("--connections", default="8,32,128", help="comma-separated concurrencies")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     parser.add_argument("--monolith", help="also measure a running monolith (base URL) direct vs through Strangler")
-    parser.add_argument("--monolith-path", default="/", help="the path to request on the monolith (default /)")
+    parser.add_argument(
+        "--monolith-path",
+        default="/api/catalog/categories/",
+        help="the path to request on the monolith (default /api/catalog/categories/)",
+    )
+    parser.add_argument(
+        "--no-monolith", action="store_true", help="skip the real monolith (else a `make up` stack of its own)"
+    )
     args = parser.parse_args()
     for tool in ("nginx", "wrk"):
         if shutil.which(tool) is None:
@@ -191,11 +230,11 @@ def main() -> None:
     )
     results: list[Result] = []
     extra: dict[str, object] = {}
-    with nginx(servers):
+    with nginx(servers) as nginx_pid:
         wait_port(up)
         wait_port(ngx)
         targets = {"direct": f"http://127.0.0.1:{up}/api/items/1", "nginx": f"http://127.0.0.1:{ngx}/api/items/1"}
-        with strangler(strg, f"http://127.0.0.1:{up}", f"http://127.0.0.1:{up2}", "off"):
+        with strangler(strg, f"http://127.0.0.1:{up}", f"http://127.0.0.1:{up2}", "off") as strangler_pid:
             targets["strangler"] = f"http://127.0.0.1:{strg}/api/items/1"
             for url in targets.values():
                 wrk(url, 32, 1)  # warm up connections and caches
@@ -207,6 +246,21 @@ def main() -> None:
                 for name, measured in runs.items():
                     rps, p50, p99, errors = max(measured)  # the run least disturbed by other work on the machine
                     results.append(Result(name, c, rps, p50, p99, errors))
+            pids = {"nginx": nginx_pid, "strangler": strangler_pid}
+            cpu_runs = {
+                name: [cpu_per_request(url, 32, args.duration, pids) for _ in range(args.repeat)]
+                for name, url in targets.items()
+            }
+            cpu = {name: min(runs, key=lambda r: sum(r.values())) for name, runs in cpu_runs.items()}
+            extra["cpu_us_per_request_32"] = cpu
+            posting = post_script()
+            post_runs: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in targets}
+            for _ in range(args.repeat):
+                for name, url in targets.items():
+                    post_runs[name].append(wrk(url, 32, args.duration, posting))
+            os.unlink(posting)
+            post = {name: max(measured) for name, measured in post_runs.items()}
+            extra["post_1k_32"] = {n: {"rps": v[0], "p50_ms": v[1], "p99_ms": v[2]} for n, v in post.items()}
             peak = max(r.rps for r in results if r.target == "strangler")
             half_conns = 8
             script = paced_script(peak / 2 / half_conns)
@@ -282,10 +336,73 @@ def main() -> None:
     added_p50 = half["strangler"][1] - d
     print(f"  added p50 <= 0.5 ms at half load:   {added_p50:.3f} ms  {'met' if added_p50 <= 0.5 else 'NOT met'}")
     print(f"  shadow on/off p99 <= 1.05x (half):  {ratio99:.2f}x  {'met' if ratio99 <= 1.05 else 'NOT met'}")
+    print("\nPOST of a 1 KiB JSON body, 32 connections (both proxies buffer it before calling the upstream):")
+    for name, (rps, p50, p99, errors) in post.items():
+        ratio = "" if name == "direct" else f"  {rps / post['nginx'][0]:.2f}x nginx"
+        print(f"  {name:<10} {rps:>8.0f} req/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}{ratio}")
+    upstream_us = cpu["direct"]["nginx"]
+    nginx_us = cpu["nginx"]["nginx"] - upstream_us
+    strangler_us = cpu["strangler"]["strangler"]
+    print(
+        f"\nCPU per proxied request (32 connections, from /proc; a busy machine raises it too): Strangler "
+        f"{strangler_us:.1f} us; nginx {nginx_us:.1f} us (its worker's per request through it, "
+        f"{cpu['nginx']['nginx']:.1f} us, less the upstream's own {upstream_us:.1f} us: one worker serves both); "
+        f"ratio {nginx_us / strangler_us:.2f}x"
+    )
+    monolith = None
     if args.monolith:
-        extra["monolith"] = monolith_comparison(args.monolith, args.monolith_path, args.duration)
+        monolith = monolith_comparison(args.monolith, args.monolith_path, args.duration)
+    elif not args.no_monolith:
+        monolith = monolith_of_a_stack(args.monolith_path, args.duration)
+    if monolith is not None:
+        extra["monolith"] = monolith
+    print_issue_table(results, half, monolith, load_before, nginx_us / strangler_us)
     if args.json:
         print(json.dumps({"results": [asdict(r) for r in results], **extra}, indent=2))
+
+
+def monolith_of_a_stack(path: str, duration: float) -> dict[str, object]:
+    """Start a `make up` stack of its own (SQLite, temporary state, free ports) and compare its monolith."""
+    sys.path.insert(0, str(HERE.parent / "walk"))
+    from walk_under_load import start_stack
+
+    with tempfile.TemporaryDirectory(prefix="strangler-bench-monolith-") as state:
+        stack = start_stack(Path(state), 400)
+        try:
+            return monolith_comparison(f"http://127.0.0.1:{stack.ports[0]}", path, duration)
+        finally:
+            stack.stop()
+
+
+def print_issue_table(
+    results: list[Result],
+    half: dict[str, tuple[float, float, float, int]],
+    monolith: dict[str, object] | None,
+    load: float,
+    cpu_ratio: float,
+) -> None:
+    """Issue 16's rows this benchmark measures, with today's figures."""
+    ratios = []
+    for r in results:
+        if r.target == "strangler":
+            nginx_rps = next(x.rps for x in results if x.target == "nginx" and x.connections == r.connections)
+            ratios.append(f"{r.rps / nginx_rps:.2f}x at {r.connections}")
+    direct = half["direct"][1]
+    print(f"\n| figure (load average {load:.2f} before the run) | now | goal |")
+    print("|---|---|---|")
+    print(f"| proxy throughput vs nginx, one worker each | {', '.join(ratios)} | >= 0.5x at every concurrency |")
+    print(f"| the same as CPU per proxied request, nginx's / Strangler's | {cpu_ratio:.2f}x | >= 0.5x |")
+    print(
+        f"| added p50 over direct at half load | {half['strangler'][1] - direct:.3f} ms "
+        f"(nginx {half['nginx'][1] - direct:.3f} ms) | <= 0.5 ms |"
+    )
+    if monolith is not None:
+        losses = []
+        for conns in (8, 32):
+            direct_rps = monolith[f"direct_{conns}"]["rps"]  # type: ignore[index]
+            through = monolith[f"strangler_{conns}"]["rps"]  # type: ignore[index]
+            losses.append(f"{(1 - through / direct_rps) * 100:.0f}% at {conns}")
+        print(f"| proxy in front of the real monolith, throughput loss vs direct | {', '.join(losses)} | <= 5% |")
 
 
 def monolith_comparison(base: str, path: str, duration: float) -> dict[str, object]:

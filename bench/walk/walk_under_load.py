@@ -85,12 +85,14 @@ class Stack:
                 self.process.wait()
 
 
-def start_stack(state: Path, products: int) -> Stack:
+def start_stack(state: Path, products: int, databases: dict[str, str] | None = None) -> Stack:
+    """Start it; `databases` sets DATABASE_URL and CATALOG_DATABASE_URL (default: SQLite files in `state`)."""
     ports = free_ports(4)
     names = ["--monolith-port", "--catalog-port", "--proxy-port", "--admin-port"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_") and "DATABASE_URL" not in k}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(STRANGLER_STATE_DIR=str(state), MONOLITH_SEED_ARGS=f"--products {products} --customers 0 --orders 0")
+    env.update(databases or {})
     process = subprocess.Popen(
         [
             sys.executable,

@@ -95,7 +95,7 @@ REST_FRAMEWORK = {
     # Token first: an anonymous request to a protected endpoint then gets 401 with WWW-Authenticate: Token,
     # where SessionAuthentication alone would answer 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "identity.authentication.OncePerRequestTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

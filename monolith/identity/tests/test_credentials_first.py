@@ -4,6 +4,8 @@ the very answer forward auth gives the proxy for that request, so a client sees 
 a service."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from common.testing import assert_error
@@ -106,6 +108,15 @@ def test_valid_credentials_go_on_to_the_path_they_asked_for(client_for, alice):
 
     assert_error(client.get("/api/catalog/nope/"), 404, "not_found")
     assert client.get("/api/catalog/products/").status_code == 200
+
+
+def test_a_token_is_looked_up_once_per_request_though_judged_first(client_for, alice):
+    client = client_for(alice)
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.get("/api/customers/me/")
+    assert answer.status_code == 200 and answer.json()["username"] == alice.username
+    assert len([q for q in queries.captured_queries if "authtoken_token" in q["sql"]]) == 1
 
 
 def test_a_session_without_a_user_is_anonymous_not_refused(anon, db):

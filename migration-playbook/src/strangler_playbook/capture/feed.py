@@ -68,6 +68,19 @@ class ChangeFeed:
             return changes, {"base": upto, "upto": None, "after": 0}
         return changes, {"base": base, "upto": upto, "after": changes[-1].id}
 
+    def keys_since(self, position: dict[str, Any], page: int = 10_000) -> dict[str, set[tuple[Any, ...]]] | None:
+        """The keys of every change committed after `position`, by table (as logged); None when a change was a
+        TRUNCATE (every key of its table)."""
+        keys: dict[str, set[tuple[Any, ...]]] = {}
+        while True:
+            changes, position = self.next_batch(position, page)
+            for change in changes:
+                if change.op == "T":
+                    return None
+                keys.setdefault(change.table, set()).add(change.key)
+            if len(changes) < page:
+                return keys
+
     def pending(self, position: dict[str, Any]) -> tuple[int, float | None]:
         """Committed changes not yet applied, and the age in seconds of the oldest of them."""
         if self.source.engine == "postgresql":

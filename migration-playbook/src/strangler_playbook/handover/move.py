@@ -11,10 +11,12 @@ captures them.
 Journal steps (`<spec>/handover`, the service database), in order; the kill points of the tests (`Faults`) are
 the same names plus `drain:batch` (after a batch the drain applied):
 
-    start       op recorded, this run's lease claimed (a dead run's waited out), previous stages recorded
+    start       op recorded, this run's lease claimed (a dead run's waited out), previous stages recorded;
+                then, writes still flowing, a full verify ahead of the hold (`verify_ahead.py`)
     hold        the routes' writes held at the proxy, a lease this run renews (a dead run's holds released)
     drained     the old owner's pending changes applied to the new owner           ┐ skipped when the proxy
-    verified    both sides equal, writes held (else: abort, nothing changed)      │ believes the new owner
+    verified    both sides equal, writes held: the keys that may differ since the  │ believes the new owner
+                verify ahead, row by row (else: abort, nothing changed)            │
     realigned   the new owner's id sequences past every id either side used       │ already (a dead run
     captured    capture afresh on the new owner, its sync starting here           ┘ passed the commit)
     ─── commit  the proxy accepts the new owner under this run's hold: THE commit point
@@ -70,7 +72,9 @@ from strangler_playbook.handover.steps import (
     set_stage,
     switch_guard,
     take_hold,
+    verify_before_hold,
 )
+from strangler_playbook.handover.verify_ahead import Baseline
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class _Mover:
         self.limits = limits
         self.lease = lease
         self.hold: WriteHold | None = None
+        self.baseline: Baseline | None = None
 
     def go(self) -> HandoverResult:
         run, move = self.run, self.move
@@ -141,8 +146,10 @@ class _Mover:
         journal.update(op=move.op, run=self.lease.run_id, step="start", previous=previous, drift=None)
         run.write_journal(journal)
         run.faults.after("start")
+        committed_now = believed == move.old
         try:
             wait_for_follower(run)
+            self.baseline = verify_before_hold(run, old=move.old) if committed_now else None
             self.hold = take_hold(run, self.proxy, self.lease, self.limits.hold_timeout_s, self.limits.max_queue)
         except Exception as exc:
             self._restore(before, journal)
@@ -150,7 +157,6 @@ class _Mover:
                 f"{move.op} of {run.spec.name} did not start: {summary(exc)}; nothing changed",
                 hint=getattr(exc, "hint", "") or f"fix the cause, then run the {move.op} again",
             ) from exc
-        committed_now = believed == move.old
         if committed_now:
             self._before_commit(journal, before)
         self._after_commit(journal, targets, committed_now=committed_now)
@@ -187,7 +193,7 @@ class _Mover:
         try:
             self._step(journal, "hold")
             release_stale(run, self.proxy, hold, to=move.old)
-            verified_at = drain_verify_realign(run, old=move.old)
+            verified_at = drain_verify_realign(run, old=move.old, baseline=self.baseline)
             journal["step"] = "realigned"
             run.write_journal(journal)
             run.step("capture", lambda: install_capture(run, on=move.to, verified_at=verified_at))

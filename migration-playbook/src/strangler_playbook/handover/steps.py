@@ -24,6 +24,7 @@ from strangler_playbook.handover.proxy_seam import Owner, ProxyControl, RouteInf
 from strangler_playbook.handover.publish import publish_verified
 from strangler_playbook.handover.run import HandoverRun
 from strangler_playbook.handover.sequences import realign_sequences
+from strangler_playbook.handover.verify_ahead import Baseline, keys_to_compare, verify_ahead
 from strangler_playbook.spec.spec import Spec
 from strangler_playbook.sync.sync import drain
 from strangler_playbook.verify.verify import VerifyReport, require_clean, run_verify
@@ -103,12 +104,29 @@ def release(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, lease: RunLe
     run.result.hold_seconds = round(time.monotonic() - started, 3)
 
 
-def drain_verify_realign(run: HandoverRun, *, old: Owner) -> str:
+def verify_before_hold(run: HandoverRun, *, old: Owner) -> Baseline | None:
+    """Writes still flowing: the full verify whose result the hold's short one completes (`verify_ahead.py`)."""
+    baseline: list[Baseline | None] = []
+
+    def verify() -> str:
+        with sync_from(run, old, exclusive=True) as ctx:
+            baseline.append(verify_ahead(ctx))
+        if baseline[0] is None:
+            return "not usable (the verify under the hold is a full one)"
+        suspects = sum(len(k) for k in baseline[0].suspects.values())
+        return f"{baseline[0].rows} rows, {suspects} key(s) to compare again under the hold"
+
+    run.step("verify ahead", verify)
+    return baseline[0]
+
+
+def drain_verify_realign(run: HandoverRun, *, old: Owner, baseline: Baseline | None = None) -> str:
     """Before the commit, writes held, on one connection pair (each new one costs tens of ms of held writes): the
-    old owner's changes all applied, both sides proven equal, the new owner's sequences past every used id.
-    Returns when the proof was taken (the verify's start)."""
+    old owner's changes all applied, both sides proven equal (with a `baseline`, only the keys that may differ
+    since it), the new owner's sequences past every used id. Returns when the proof was taken (the verify's start)."""
     verified_at = ""
     with sync_from(run, old, exclusive=True) as ctx:
+        keys = keys_to_compare(ctx, baseline)
         run.step("drain", lambda: drain(ctx, on_batch=lambda _result: run.faults.after("drain:batch")))
         run.faults.after("drain:batch")  # nothing was pending: the kill meant for mid-drain happens here
         run.faults.after("drain")
@@ -116,7 +134,7 @@ def drain_verify_realign(run: HandoverRun, *, old: Owner) -> str:
         def verify() -> str:
             nonlocal verified_at
             verified_at = datetime.now(UTC).isoformat()
-            return require_clean(ctx)
+            return require_clean(ctx, keys)
 
         run.step("verify", verify)
         run.faults.after("verify")

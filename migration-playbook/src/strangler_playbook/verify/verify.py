@@ -35,8 +35,8 @@ from strangler_playbook.capture.feed import ChangeFeed
 from strangler_playbook.capture.triggers import CaptureNames
 from strangler_playbook.database.connection import Database, quote
 from strangler_playbook.database.context import REVERSE, RunContext
-from strangler_playbook.database.rows import Key, next_bound, range_where
-from strangler_playbook.database.schema import Table, key_order_sql, key_select_sql
+from strangler_playbook.database.rows import SQLITE_MAX_PARAMS, Key, in_list, next_bound, range_where
+from strangler_playbook.database.schema import Table, key_order_sql, key_select_sql, key_sql
 from strangler_playbook.database.state import ensure_state_table, read_state, write_state
 from strangler_playbook.errors import DifferencesFound
 from strangler_playbook.spec.column_types import bind_value, canonical, pg_row_text_sql
@@ -167,6 +167,24 @@ class _Side:
         found = self.db.fetchall(f"SELECT {self.keys}, {self.row_text} FROM {self.relation} WHERE {where}", params)
         width = len(self.table.key_indexes)
         return {self.canonical_key(tuple(r[:width])): str(r[width]) for r in found}
+
+    def rows_for(self, keys: list[Key]) -> dict[Key, str]:
+        """The rows of exactly these (canonical) keys, as `rows` gives them; absent keys are left out."""
+        if not keys:
+            return {}
+        base, _ = range_where(self.db, self.table, None, None, side=self.side)
+        key = key_sql(self.db, self.table, side=self.side)
+        width = len(self.table.key_indexes)
+        step = max(1, SQLITE_MAX_PARAMS // width)
+        bound = [self.bind_key(k) or () for k in keys]
+        found: dict[Key, str] = {}
+        for start in range(0, len(bound), step):
+            where, params = in_list(self.db, key, bound[start : start + step])
+            rows = self.db.fetchall(
+                f"SELECT {self.keys}, {self.row_text} FROM {self.relation} WHERE {base} AND {where}", params
+            )
+            found.update((self.canonical_key(tuple(r[:width])), str(r[width])) for r in rows)
+        return found
 
     def keys_in(self, lo: Key | None, hi: Key | None) -> list[Key]:
         where, params = range_where(self.db, self.table, self.bind_key(lo), self.bind_key(hi), side=self.side)
@@ -412,9 +430,41 @@ def _narrow(
         report.differing.append((lo, hi))
 
 
-def require_clean(ctx: RunContext) -> str:
-    """Verify, and raise `DifferencesFound` naming the first differing keys unless clean (a handover's proof)."""
-    report = run_verify(ctx)
+def keys_of_differences(ctx: RunContext, report: VerifyReport, limit: int) -> dict[str, set[Key]] | None:
+    """Every key, on either side, of the ranges `report` found differing, by source table; None beyond `limit`."""
+    keys: dict[str, set[Key]] = {}
+    for table, table_report in zip(ctx.tables, report.tables, strict=True):
+        check = _TableCheck(ctx, table, None)
+        found = keys.setdefault(table.source, set())
+        found.update(table_report.missing, table_report.extra, table_report.different)
+        for lo, hi in table_report.differing:
+            found.update(check.source.keys_in(lo, hi), check.target.keys_in(lo, hi))
+            if sum(len(k) for k in keys.values()) > limit:
+                return None
+    return keys
+
+
+def compare_keys(ctx: RunContext, keys: dict[str, set[Key]]) -> VerifyReport:
+    """Compare only these keys (canonical, by source table) row by row: missing, extra and different among them."""
+    reports = []
+    for table in ctx.tables:
+        started = time.monotonic()
+        check = _TableCheck(ctx, table, None)
+        wanted = sorted({check.source.canonical_key(k) for k in keys.get(table.source, ())})
+        src, tgt = check.source.rows_for(wanted), check.target.rows_for(wanted)
+        report = TableReport(table.target, source_rows=len(src), target_rows=len(tgt))
+        report.missing = sorted(k for k in src if k not in tgt)
+        report.extra = sorted(k for k in tgt if k not in src)
+        report.different = sorted(k for k in src if k in tgt and src[k] != tgt[k])
+        report.seconds = time.monotonic() - started
+        reports.append(report)
+    return VerifyReport(reports)
+
+
+def require_clean(ctx: RunContext, keys: dict[str, set[Key]] | None = None) -> str:
+    """Verify (only `keys`, by source table, when given), and raise `DifferencesFound` naming the first differing
+    keys unless clean (a handover's proof)."""
+    report = run_verify(ctx) if keys is None else compare_keys(ctx, keys)
     if not report.clean:
         listed = "; ".join(
             f"{t['table']}: {t['missing_count']} missing, {t['extra_count']} extra, "
@@ -428,4 +478,7 @@ def require_clean(ctx: RunContext) -> str:
             hint=f"investigate with `strangler data verify{reverse} SPEC`; "
             "the sync cannot explain a difference that stays while writes are held",
         )
+    if keys is not None:
+        compared = sum(t.source_rows + t.target_rows for t in report.tables)
+        return f"{ctx.direction} verify clean: the {compared} row(s) of the keys that changed since the first verify"
     return f"{ctx.direction} verify clean: {sum(t.source_rows for t in report.tables)} rows"

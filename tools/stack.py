@@ -466,6 +466,7 @@ def print_banner(stack: Stack) -> None:
     print("  customer                                  demo / strangler-demo")
     print("  seeded customers                          <username> / shopper-password")
     print(f"  token: curl -X POST -d username=demo -d password=strangler-demo {stack.config.proxy_url}/api/auth/token/")
+    print(f"\nOperator console: {stack.config.admin_url}/console/ (log in with STRANGLER_ADMIN_TOKEN from cli.env)")
     print("\nMove the catalog (from another terminal):")
     print(f"  source {stack.config.state_dir / 'cli.env'}     # admin API and token, route store, both databases")
     print("  .venv/bin/strangler routes list")

@@ -204,6 +204,7 @@ def test_admin_calls_made_in_process_answer_as_over_http_and_changes_are_told_to
     app = route_admin_app(store, token=ADMIN_TOKEN)
     told: list[tuple[str, str, Any, Any]] = []
     app.observe(lambda method, path, body, answer: told.append((method, path, body, answer["version"])))
+
     async def calls() -> list[tuple[int, Any]]:
         return [
             await app.call("POST", "/apply", body={"table": SEED, "expected_version": 0, "reason": "seed"}),

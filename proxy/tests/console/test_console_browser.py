@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from console_helpers import CATALOG, Running
 from control_plane_helpers import ADMIN_TOKEN
@@ -173,3 +175,29 @@ def test_a_page_on_another_site_cannot_change_a_route_through_a_logged_in_browse
     log = running.proxy.log_text()
     assert "console POST /console/api/change -> 401" in log  # SameSite=Strict: the cookie was not even sent
     assert "console POST /console/logout -> 401" in log
+
+
+def test_the_cutover_view_shows_a_handover_step_by_step_with_the_requests_it_held(page: Any, running: Running) -> None:
+    admin = running.admin
+    common = {"spec": "stock", "routes": ["/api/stock"], "lag_seconds": 0.0, "verify_clean": True}
+    admin.report_data_state(**common, phase="syncing", owner="monolith", verified_at=datetime.now(UTC).isoformat())
+    admin.set_route("/api/stock", service="catalog", stage="canary", percent=10, data="stock", reason="this test's")
+    holder = "stock/cutover/run-1"
+    holds = admin.hold_writes(["/api/stock"], timeout=30, max_queue=10, holder=holder)
+    held = threading.Thread(target=lambda: httpx.post(running.proxy.public_url + "/api/stock/1", json={}, timeout=30))
+    held.start()  # a write arriving during the hold waits for its release
+    page.goto(running.console + "/cutover")
+    page.locator("#held-now", has_text="1 request(s) held on /api/stock").wait_for()  # the view polls every second
+    verified = datetime.now(UTC).isoformat()
+    admin.report_data_state(**common, phase="live", owner="service", verified_at=verified, fence=holds)
+    admin.set_route("/api/stock", stage="live", reason="cutover of stock")
+    for hold_id in holds:
+        admin.release(hold_id)
+    held.join(30)
+    run = page.locator(".handover").first
+    run.locator("text=release").wait_for()
+    text = run.inner_text()
+    assert "stock cutover done" in text and "1 request(s) held" in text and holder in text
+    steps = run.locator("ol.steps li b").all_inner_texts()
+    assert steps == ["hold", "drain + verify", "flip", "routes", "release"]
+    assert "the service owns the data now" in text and "canary 10% -> live" in text

@@ -115,7 +115,7 @@ class FreshReader:
     def run(self) -> None:
         with httpx.Client(base_url=self.public, headers={"Authorization": f"Token {self.token}"}, timeout=30) as c:
             n = 0
-            while not self.stop.wait(0.5):
+            while not self.stop.wait(0.2):
                 if not self.active.is_set():
                     continue
                 n += 1
@@ -207,18 +207,19 @@ class Demo:
             "every request goes to the monolith; the catalog's data is copied and kept in sync",
             f"{console} (the catalog route: stage off, traffic bar all monolith)",
         )
+        fresh.active.set()
         step(
             "shadow",
-            "the monolith still answers; each read is mirrored to the service and the answers compared",
+            "the monolith still answers; each read is mirrored to the service and the answers compared. One client "
+            "edits a price and reads it back at once: when its mirror reaches the service before the sync does, the "
+            "comparison shows a diff on $.price (why a canary keeps a writer on the monolith for a few seconds)",
             f"{console}route?path={ROUTE} (Comparison: compared requests, differing fields) and {console}diffs",
-            "routes",
-            "set",
-            ROUTE,
-            "--stage",
-            "shadow",
-            "--reason",
-            "demo: compare first",
+            *("routes", "set", ROUTE, "--stage", "shadow", "--reason", "demo: compare first"),
         )
+        if self.screenshots is not None:
+            self._wait_for_a_mismatch(admin_url, env["STRANGLER_ADMIN_TOKEN"])
+            self._shoot(console, env["STRANGLER_ADMIN_TOKEN"], ["diff"])
+        fresh.active.clear()
         self.say("==> verify + publish: checksums in both databases; the proxy gates canary on a clean verify")
         sticky.step = "moving"
         cli("data", "verify", SPEC)
@@ -252,7 +253,7 @@ class Demo:
             "demo: half the readers",
         )
         if self.screenshots is not None:
-            self._screenshots(console, env["STRANGLER_ADMIN_TOKEN"])
+            self._shoot(console, env["STRANGLER_ADMIN_TOKEN"], ["overview", "route"])
         step(
             "cutover",
             "writes held for a moment, sync drained, verified, ownership flipped, route live, writes released",
@@ -298,8 +299,17 @@ class Demo:
         print(f"console:   {console} (until the stack stops)", flush=True)
         return 0 if failed == 0 and not any(lost.values()) and clean else 1
 
-    def _screenshots(self, console: str, token: str) -> None:
-        """Overview, the route page and a diff, from this real stack, for the README."""
+    def _wait_for_a_mismatch(self, admin_url: str, token: str) -> None:
+        """The sync often wins the race with the mirror: keep editing until one edit was seen as a mismatch."""
+        headers = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 120
+        while not httpx.get(f"{admin_url}/diffs", headers=headers, timeout=30).json()["mismatches"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("no mismatch was stored in two minutes of shadow: no diff to show")
+            time.sleep(1)
+
+    def _shoot(self, console: str, token: str, pages: list[str]) -> None:
+        """Console screenshots from this real stack, for the README: `overview`, `route`, `diff`."""
         from playwright.sync_api import sync_playwright
 
         assert self.screenshots is not None
@@ -307,28 +317,28 @@ class Demo:
         chromium = os.environ.get("STRANGLER_TEST_CHROMIUM", "/usr/bin/chromium")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(console)
             page.fill("#token", token)
             page.fill("#name", "demo")
             page.click("#login")
             page.wait_for_url(console)
-            page.locator(f'tr[data-route="{ROUTE}"]').wait_for()
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(self.screenshots / "overview.png"))
-            page.goto(f"{console}route?path={ROUTE}")
-            page.wait_for_selector("#stage option", state="attached")
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(self.screenshots / "route.png"), full_page=True)
-            page.goto(f"{console}diffs")
-            first = page.locator("#mismatches a.mismatch").first
-            if first.count():
-                first.click()
+            if "overview" in pages:
+                page.locator(f'tr[data-route="{ROUTE}"]').wait_for()
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(self.screenshots / "overview.png"))
+            if "route" in pages:
+                page.goto(f"{console}route?path={ROUTE}")
+                page.wait_for_selector("#stage option", state="attached")
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(self.screenshots / "route.png"), full_page=True)
+            if "diff" in pages:
+                page.goto(f"{console}diffs")
+                page.locator("#mismatches a.mismatch").first.click()
                 page.locator("#diff-title").wait_for()
-                page.locator("#diff-title").scroll_into_view_if_needed()
-            page.screenshot(path=str(self.screenshots / "diff.png"), full_page=True)
+                page.screenshot(path=str(self.screenshots / "diff.png"), full_page=True)
             browser.close()
-        self.say(f"    screenshots saved in {self.screenshots}")
+        self.say(f"    screenshots of the {', '.join(pages)} saved in {self.screenshots}")
 
 
 def main() -> int:

@@ -1,16 +1,18 @@
 """`make demo` (tools/demo.py). The walk it narrates is the one tests/test_walk_under_load.py runs under load on a
 real stack; a whole demo adds a minute or more to `make test`, so here its own pieces run against a real server
-standing in for the proxy (the sticky readers and the edit-and-read-back client, counting sides and failures), and
+standing in for the proxy (the sticky readers, counting sides and failures) and on SQLite files (the drift), and
 the whole demo only with STRANGLER_TEST_DEMO=1 (it must then reach its summary and exit 0)."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from demo import FreshReader, StickyClients  # noqa: E402
+from demo import StickyClients, drift  # noqa: E402
 
 
 @pytest.fixture
@@ -79,19 +81,17 @@ def test_sticky_readers_say_which_side_answered_each_of_them_at_each_step_and_co
     assert not any(line.startswith("  client-3") for line in table)
 
 
-def test_the_edit_and_read_back_client_runs_only_while_active(proxy_double: tuple[str, list[tuple[str, str]]]) -> None:
-    host, seen = proxy_double
-    fresh = FreshReader(f"http://{host}", "staff-token", [5])
-    thread = threading.Thread(target=fresh.run, daemon=True)
-    thread.start()
-    fresh.active.set()
-    while fresh.sent < 4:
-        fresh.stop.wait(0.05)
-    fresh.active.clear()
-    fresh.stop.set()
-    thread.join(10)
-    assert seen[:4] == [("PATCH", "/api/catalog/products/5/"), ("GET", "/api/catalog/products/5/")] * 2
-    assert fresh.failures == 0
+def test_drift_changes_one_price_in_the_services_database_only(tmp_path: Path) -> None:
+    for name in ("catalog.sqlite3", "monolith.sqlite3"):
+        with closing(sqlite3.connect(tmp_path / name)) as db, db:
+            db.execute("CREATE TABLE catalog_product (id INTEGER PRIMARY KEY, price DECIMAL)")
+            db.executemany("INSERT INTO catalog_product VALUES (?, ?)", [(1, "49.00"), (2, "12.50")])
+    drift(tmp_path, 2)
+    prices = {}
+    for name in ("catalog.sqlite3", "monolith.sqlite3"):
+        with closing(sqlite3.connect(tmp_path / name)) as db:
+            prices[name] = db.execute("SELECT id, price FROM catalog_product ORDER BY id").fetchall()
+    assert prices == {"catalog.sqlite3": [(1, 49), (2, 1.23)], "monolith.sqlite3": [(1, 49), (2, 12.5)]}
 
 
 def test_make_demo_runs_the_demo_script() -> None:
@@ -110,6 +110,6 @@ def test_the_whole_demo_reaches_its_summary_with_no_failure_and_a_clean_verify()
         check=False,
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    for step in ("off", "shadow", "canary 10%", "canary 50%", "cutover", "rollback", "cutover again"):
+    for step in ("off", "shadow", "drift", "canary 10%", "canary 50%", "cutover", "rollback", "cutover again"):
         assert f"==> {step}: " in ran.stdout
     assert "failures:  0 " in ran.stdout and "verify:    clean" in ran.stdout and "lost: 0 " in ran.stdout

@@ -9,7 +9,9 @@ cutover → rollback → cutover while the operator console shows it moving.
 It starts `tools/stack.py up` on free ports and a temporary state directory (DEMO_STATE keeps it), then runs the
 walk's clients (bench/walk/walk_under_load.py: readers, a fifth of them signed in, and staff creating products,
 DEMO_RATE requests a second in all) plus DEMO_STICKY clients that each read with their own `X-Demo-Client`
-header, the route's sticky key. At each step it prints what happens and where to look in the console, and at the
+header, the route's sticky key. In shadow it changes one product's price in the service's own database (drift: a
+write that bypassed the sync), waits until the comparison stores the mismatch, then verify finds it and `strangler
+data repair` mends it before canary. At each step it prints what happens and where to look in the console, and at the
 end a summary: requests, failures, writes acknowledged and lost, verify, and which side each sticky client was on.
 Exit 0 only when no request failed, no acknowledged write was lost and verify is clean.
 """
@@ -19,11 +21,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import sqlite3
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,33 +103,10 @@ class StickyClients:
         return lines
 
 
-@dataclass
-class FreshReader:
-    """Staff editing a product's price and reading it back at once, while `active`. In shadow its mirrored read
-    reaches the service before the sync has carried the edit: the console shows it as a diff on `$.price`."""
-
-    public: str
-    token: str
-    products: list[int]
-    active: threading.Event = field(default_factory=threading.Event)
-    stop: threading.Event = field(default_factory=threading.Event)
-    sent: int = 0
-    failures: int = 0
-
-    def run(self) -> None:
-        with httpx.Client(base_url=self.public, headers={"Authorization": f"Token {self.token}"}, timeout=30) as c:
-            n = 0
-            while not self.stop.wait(0.2):
-                if not self.active.is_set():
-                    continue
-                n += 1
-                product = f"{ROUTE}/products/{self.products[n % len(self.products)]}/"
-                try:
-                    answers = [c.patch(product, json={"price": f"{10 + n % 90}.{n % 100:02d}"}), c.get(product)]
-                except httpx.HTTPError:
-                    answers = []
-                self.sent += 2
-                self.failures += 2 - sum(a.status_code < 500 for a in answers)
+def drift(state: Path, product_id: int, price: str = "1.23") -> None:
+    """A price fixed by hand in the service's own database: a write that bypassed the sync (drift)."""
+    with closing(sqlite3.connect(state / "catalog.sqlite3")) as db, db:
+        db.execute("UPDATE catalog_product SET price = ? WHERE id = ?", (price, product_id))
 
 
 class Demo:
@@ -183,9 +164,6 @@ class Demo:
             lane.start()
         sticky = StickyClients(stack.proxy, products, self.sticky_count)
         sticky_threads = sticky.start()
-        fresh = FreshReader(public, token.json()["token"], products[-5:])
-        sticky_threads.append(threading.Thread(target=fresh.run, daemon=True))
-        sticky_threads[-1].start()
         self.say(
             f"clients started: {self.rate:g} requests/s (15% writes by staff) and {self.sticky_count} sticky readers"
         )
@@ -207,23 +185,30 @@ class Demo:
             "every request goes to the monolith; the catalog's data is copied and kept in sync",
             f"{console} (the catalog route: stage off, traffic bar all monolith)",
         )
-        fresh.active.set()
         step(
             "shadow",
-            "the monolith still answers; each read is mirrored to the service and the answers compared. One client "
-            "edits a price and reads it back at once: when its mirror reaches the service before the sync does, the "
-            "comparison shows a diff on $.price (why a canary keeps a writer on the monolith for a few seconds)",
-            f"{console}route?path={ROUTE} (Comparison: compared requests, differing fields) and {console}diffs",
+            "the monolith still answers; each read is mirrored to the service and the answers compared",
+            f"{console}route?path={ROUTE} (Comparison: compared requests, differing fields)",
             *("routes", "set", ROUTE, "--stage", "shadow", "--reason", "demo: compare first"),
         )
+        self.say(
+            f"==> drift: someone fixes the price of product {products[0]} by hand in the service's database (a "
+            "write that bypassed the sync); shadow compares every read of it: a diff on $.price"
+        )
+        drift(self.state, products[0])
+        self._wait_for_a_mismatch(admin_url, env["STRANGLER_ADMIN_TOKEN"])
+        self.say(f"    look: {console}diffs (grouped by endpoint and field; open one: both answers side by side)")
         if self.screenshots is not None:
-            self._wait_for_a_mismatch(admin_url, env["STRANGLER_ADMIN_TOKEN"])
             self._shoot(console, env["STRANGLER_ADMIN_TOKEN"], ["diff"])
-        fresh.active.clear()
-        self.say("==> verify + publish: checksums in both databases; the proxy gates canary on a clean verify")
+        time.sleep(self.pause)
+        self.say("==> verify, repair, publish: verify finds the drifted row; repair gives it the owner's version")
         sticky.step = "moving"
+        found = strangler(env, "data", "verify", SPEC, ok=(0, 8))
+        self.say(f"    verify: exit {found.returncode} ({'differences' if found.returncode == 8 else 'clean'})")
+        cli("data", "repair", SPEC)
         cli("data", "verify", SPEC)
         cli("data", "publish", SPEC)
+        self.say("    verify clean and published: the proxy lets the route into canary now")
         step(
             "canary 10%",
             "a tenth of the clients (by their sticky key) read from the service; writes stay on the monolith",
@@ -283,14 +268,11 @@ class Demo:
         while any((lost := lost_writes(self.state, load.created)).values()) and time.monotonic() < deadline:
             time.sleep(0.5)
         failed = sum(n for status, n in load.statuses.items() if status >= 500) + sum(load.errors.values())
-        failed += sticky.failures + fresh.failures
-        requests = load.sent + sticky.sent + fresh.sent
+        failed += sticky.failures
+        requests = load.sent + sticky.sent
         clean = verified.returncode == 0
         print("\n==================== summary ====================", flush=True)
-        print(
-            f"requests:  {requests} ({load.sent} readers and writers, {sticky.sent} sticky readers, {fresh.sent} "
-            "edits read back)"
-        )
+        print(f"requests:  {requests} ({load.sent} readers and writers, {sticky.sent} sticky readers)")
         print(f"failures:  {failed} (5xx or no answer); statuses {dict(sorted(load.statuses.items()))}")
         print(f"writes:    {len(load.created)} acknowledged, lost: {sum(lost.values())} {lost}")
         print(f"verify:    {'clean' if clean else 'DIFFERENCES'} (service → monolith, after the last cutover)")
@@ -300,13 +282,13 @@ class Demo:
         return 0 if failed == 0 and not any(lost.values()) and clean else 1
 
     def _wait_for_a_mismatch(self, admin_url: str, token: str) -> None:
-        """The sync often wins the race with the mirror: keep editing until one edit was seen as a mismatch."""
+        """Until a read of the drifted product was mirrored, compared and stored as a mismatch."""
         headers = {"Authorization": f"Bearer {token}"}
         deadline = time.monotonic() + 120
         while not httpx.get(f"{admin_url}/diffs", headers=headers, timeout=30).json()["mismatches"]:
             if time.monotonic() > deadline:
-                raise RuntimeError("no mismatch was stored in two minutes of shadow: no diff to show")
-            time.sleep(1)
+                raise RuntimeError("no mismatch was stored in two minutes of shadow")
+            time.sleep(0.5)
 
     def _shoot(self, console: str, token: str, pages: list[str]) -> None:
         """Console screenshots from this real stack, for the README: `overview`, `route`, `diff`."""

@@ -11,10 +11,11 @@ PY := $(VENV)/bin/python
 PARTS := $(patsubst %/pyproject.toml,%,$(shell grep -l '^\[project\]' */pyproject.toml extracted/*/pyproject.toml 2>/dev/null))
 PART_PROJECTS := $(foreach p,$(PARTS),$(p)/pyproject.toml)
 
-.PHONY: help venv up test fuzz lint fmt typecheck bench-proxy bench-data clean
+.PHONY: help venv up demo test fuzz lint fmt typecheck bench-proxy bench-data clean
 
 help:
 	@echo "make up          run the stack on SQLite (monolith, services, proxy) and print its URLs"
+	@echo "make demo        a stack of its own, clients on it, the catalog walked while the console shows it (DEMO_PAUSE)"
 	@echo "make test        run every test of every part (see README for PostgreSQL)"
 	@echo "make fuzz        the proxy's fuzzers (client side, faulty upstream), long (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) inputs)"
 	@echo "make lint        ruff + import boundaries;  make typecheck  mypy strict on proxy, playbook, inventory"
@@ -34,6 +35,10 @@ $(VENV)/.installed: $(VENV)/bin/python requirements-dev.txt $(PART_PROJECTS)
 
 up: venv
 	$(PY) tools/stack.py up
+
+# DEMO_PAUSE seconds between steps (default 20), DEMO_RATE requests a second, DEMO_STICKY sticky clients.
+demo: venv
+	$(PY) tools/demo.py
 
 test: venv
 	$(PY) tools/run_tests.py

@@ -532,6 +532,7 @@ def print_banner(stack: Stack) -> None:
     print("  customer                                  demo / strangler-demo")
     print("  seeded customers                          <username> / shopper-password")
     print(f"  token: curl -X POST -d username=demo -d password=strangler-demo {stack.config.proxy_url}/api/auth/token/")
+    print(f"\nOperator console: {stack.config.admin_url}/console/ (log in with STRANGLER_ADMIN_TOKEN from cli.env)")
     for service in stack.config.services:
         route = service.routes[0]
         print(f"\nMove the {service.name} (from another terminal):")

@@ -38,6 +38,16 @@ PLANTED = [
         "from strangler_proxy.control import store",
         "strangler_proxy.compare is not allowed to import strangler_proxy.control",
     ),
+    (
+        "control/planted_console.py",
+        "from strangler_proxy.console import views",
+        "strangler_proxy.control is not allowed to import strangler_proxy.console",
+    ),
+    (
+        "dataplane/planted_console.py",
+        "from strangler_proxy.console import app",
+        "strangler_proxy.dataplane is not allowed to import strangler_proxy.console",
+    ),
     ("dataplane/planted_httpx.py", "import httpx", "strangler_proxy.dataplane is not allowed to import httpx"),
     ("control/planted_aiohttp.py", "import aiohttp", "strangler_proxy is not allowed to import aiohttp"),
     ("compare/planted_a.py", "from strangler_proxy.compare import planted_b", "- .planted_b -> .planted_a"),

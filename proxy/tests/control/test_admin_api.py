@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import threading
@@ -175,6 +176,48 @@ def test_apply_dry_run_shows_the_diff_and_writes_nothing(admin: tuple[str, Route
         "diff": ["~ route /api/catalog -> catalog: shadow -> live"],
     }
     assert admin[1].latest_version() == 1
+
+
+def test_a_dry_run_of_a_route_change_or_a_rollback_shows_the_diff_and_writes_nothing(
+    admin: tuple[str, RouteStore],
+) -> None:
+    url = seeded(admin)
+    change = {"path": "/api/catalog", "stage": "canary", "percent": 10, "expected_version": 1, "dry_run": True}
+    r = call(url, "POST", "/routes", change)
+    assert r.json() == {
+        "dry_run": True,
+        "version": 1,
+        "changed": True,
+        "diff": ["~ route /api/catalog -> catalog: shadow -> canary 10%"],
+    }
+    assert_error(call(url, "POST", "/routes", {**change, "expected_version": 7}), 409, "stale_version")
+    assert_error(call(url, "POST", "/routes", {**change, "percent": 101}), 422, "validation_failed")
+    call(url, "POST", "/routes", {**change, "dry_run": False, "reason": "10% of readers"}).raise_for_status()
+    back = call(url, "POST", "/rollback", {"to_version": 1, "expected_version": 2, "dry_run": True})
+    assert back.json()["diff"] == ["~ route /api/catalog -> catalog: canary 10% -> shadow"]
+    assert admin[1].latest_version() == 2
+
+
+def test_admin_calls_made_in_process_answer_as_over_http_and_changes_are_told_to_observers(
+    store: RouteStore,
+) -> None:
+    app = route_admin_app(store, token=ADMIN_TOKEN)
+    told: list[tuple[str, str, Any, Any]] = []
+    app.observe(lambda method, path, body, answer: told.append((method, path, body, answer["version"])))
+
+    async def calls() -> list[tuple[int, Any]]:
+        return [
+            await app.call("POST", "/apply", body={"table": SEED, "expected_version": 0, "reason": "seed"}),
+            await app.call("GET", "/history", query="limit=1"),
+            await app.call("POST", "/routes", body={"path": "/api/catalog", "stage": "off", "expected_version": 0}),
+            await app.call("GET", "/nowhere"),
+        ]
+
+    applied, history, stale, missing = asyncio.run(calls())
+    assert applied[0] == 200 and history[1]["versions"][0]["author"] == "anonymous@console"
+    assert stale[0] == 422 and stale[1]["error"] == "validation_failed"  # no reason given
+    assert missing[0] == 404 and missing[1]["producer"] == "strangler-admin"
+    assert [(m, p, v) for m, p, _, v in told] == [("POST", "/apply", 1)]  # only the change that was made
 
 
 def test_applying_the_current_table_again_is_a_no_op(admin: tuple[str, RouteStore]) -> None:

@@ -103,10 +103,11 @@ def proxy(**options: Any) -> None:
           --route-store postgresql://strangler@db/strangler      # several replicas, one shared store
       strangler proxy --admin-insecure-dev --monolith-url http://127.0.0.1:8000   # laptop only
     """
-    from strangler_proxy.control.runtime import run  # the data plane is only imported when serving
+    from strangler_proxy.console import attach_console  # the data plane is only imported when serving
+    from strangler_proxy.control.runtime import run
 
     try:
-        run(**{key: value for key, value in options.items() if value is not None})
+        run(admin_extensions=[attach_console], **{key: value for key, value in options.items() if value is not None})
     except StranglerError as exc:  # a setting, the route store, a stored table: said plainly, no traceback
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(exit_codes.exit_code_for(exc))

@@ -9,6 +9,9 @@ shape and one way to add endpoints.
 groups register themselves with `add`: the route table's (`route_endpoints.py`), the cutover's
 (`cutover_endpoints.py`) and the comparison's (`compare_endpoints.py`).
 
+    admin.mount("/console", console_app)          # an ASGI app that authenticates its own requests (the console)
+    status, data = await admin.call("GET", "/routes")   # an endpoint called in-process, by a trusted caller
+
 Every endpoint except /healthz needs `Authorization: Bearer <STRANGLER_ADMIN_TOKEN>`, compared with
 hmac.compare_digest. A handler raises a `StranglerError` to answer with its status and the one error body
 (`errors.error_body`, `"producer": "strangler-admin"`), plus `problems` for a `TableInvalid` and `current_version`
@@ -54,6 +57,7 @@ class Request:
         self.path: str = scope["path"]
         self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         self.params: dict[str, str] = {}  # the {name} segments of the endpoint's path
+        self.body: dict[str, Any] | None = None  # the JSON body, once json() has read it
 
     def query(self, name: str) -> str | None:
         query_string: bytes = self.scope.get("query_string", b"")
@@ -86,10 +90,13 @@ class Request:
             raise RequestRefused(400, "invalid_json", f"the body is not valid JSON ({exc})") from exc
         if not isinstance(data, dict):
             raise RequestRefused(400, "invalid_json", "the body must be a JSON object")
+        self.body = dict(data)
         return data
 
 
 Handler = Callable[[Request], Awaitable[tuple[int, Any]]]
+# (method, path, request body, answer) of every change the API made, told after it answered it with 2xx
+Observer = Callable[[str, str, dict[str, Any] | None, Any], None]
 
 
 class AdminApp:
@@ -99,6 +106,52 @@ class AdminApp:
         self.metrics = metrics
         self._endpoints: dict[tuple[str, str], Handler] = {}
         self._patterns: list[tuple[str, str, re.Pattern[str], Handler]] = []
+        self._mounts: dict[str, Any] = {}
+        self._observers: list[Observer] = []
+
+    def observe(self, observer: Observer) -> None:
+        """Tell `observer` of every successful write (any method but GET): the console follows a handover's steps
+        (hold, owner change, route change, release) from the calls the engine makes, at the moment they happen."""
+        self._observers.append(observer)
+
+    def mount(self, prefix: str, app: Any) -> None:
+        """Hand every request under `prefix` (`/console`, `/console/...`) to the ASGI `app`, which authenticates them
+        itself: the bearer token is not asked for there (a browser cannot send it), so `app` must ask for something."""
+        if not prefix.startswith("/") or prefix.endswith("/") or prefix in self._mounts:
+            raise ValueError(f"cannot mount {prefix!r}: give a new path such as /console")
+        self._mounts[prefix] = app
+
+    def token_matches(self, presented: str) -> bool:
+        """Whether `presented` is this API's token (constant time); never true without a token (dev mode)."""
+        if self._token is None or not presented:
+            return False
+        return hmac.compare_digest(presented.encode(), self._token)
+
+    async def call(
+        self, method: str, path: str, *, query: str = "", body: dict[str, Any] | None = None, client: str = "console"
+    ) -> tuple[int, Any]:
+        """Run the endpoint at METHOD PATH in-process for a caller that authenticated itself (the console): the
+        answer it would give over HTTP, as (status, decoded JSON), errors included in the one error body."""
+        payload = json.dumps(body).encode() if body is not None else b""
+        scope: Scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "query_string": query.encode("latin-1"),
+            "headers": [(b"content-type", b"application/json"), (b"host", b"127.0.0.1")],
+            "client": (client, 0),
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": payload, "more_body": False}
+
+        request = Request(scope, receive)
+        try:
+            answer = await self._route(request)(request)
+        except StranglerError as exc:
+            return exc.status, json.loads(_error(exc))
+        self._tell(request, *answer)
+        return answer
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         """Serve `handler` at METHOD PATH, behind the token; a `{name}` segment matches one path segment."""
@@ -121,6 +174,10 @@ class AdminApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
+        mounted = self._mounted(scope["path"])
+        if mounted is not None:
+            await mounted(scope, receive, send)
+            return
         request = Request(scope, receive)
         status, body, content_type, headers = await self._respond(request)
         log.info(
@@ -158,6 +215,7 @@ class AdminApp:
                 return 200, body, content_type, []
             status, data = await self._route(request)(request)
             body = _dumps(data)
+            self._tell(request, status, data)
         except RequestRefused as exc:
             refusal = _error(exc)
             return exc.status, refusal, "application/json", exc.headers
@@ -170,6 +228,21 @@ class AdminApp:
             body = error_body(500, "internal_error", detail, producer=ADMIN_PRODUCER) + b"\n"
             return 500, body, "application/json", []
         return status, body, "application/json", []
+
+    def _tell(self, request: Request, status: int, data: Any) -> None:
+        if request.method == "GET" or not 200 <= status < 300:
+            return
+        for observer in self._observers:
+            try:
+                observer(request.method, request.path, request.body, data)
+            except Exception:  # an observer's bug must not turn a change that was made into an error
+                log.exception("admin observer failed on %s %s", request.method, request.path)
+
+    def _mounted(self, path: str) -> Any:
+        for prefix, app in self._mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return app
+        return None
 
     def _route(self, request: Request) -> Handler:
         handler = self._endpoints.get((request.method, request.path))

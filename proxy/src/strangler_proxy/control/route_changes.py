@@ -38,14 +38,21 @@ log = logging.getLogger("strangler.gates")
 
 
 def route_set(
-    store: RouteStore, *, fields: dict[str, Any], expected_version: int, author: str, reason: str
+    store: RouteStore,
+    *,
+    fields: dict[str, Any],
+    expected_version: int,
+    author: str,
+    reason: str,
+    dry_run: bool = False,
 ) -> CommitResult:
-    """Create or update the rule with the same (path, methods); fields not given keep their current value."""
+    """Create or update the rule with the same (path, methods); fields not given keep their current value. A dry
+    run checks everything a commit would (the data gate too) and stores nothing."""
     current = store.load()
     if current.table.version != expected_version:
         raise StaleVersion(expected_version, current.table.version)
     table = with_route(current.table, fields)
-    return store.commit(table, expected_version=expected_version, author=author, reason=reason)
+    return store.commit(table, expected_version=expected_version, author=author, reason=reason, dry_run=dry_run)
 
 
 def with_route(current: RouteTable, fields: dict[str, Any]) -> RouteTable:

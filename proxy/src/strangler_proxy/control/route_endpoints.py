@@ -95,12 +95,15 @@ class RouteEndpoints:
 
     async def post_routes(self, request: Request) -> tuple[int, Any]:
         body = await request.json()
-        expected, author, reason = _write_fields(body, request)
+        dry_run = _dry_run(body)
+        expected, author, reason = _write_fields(body, request, dry_run=dry_run)
         fields = {k: v for k, v in body.items() if k not in WRITE_FIELDS}
         result = await asyncio.to_thread(
-            lambda: route_set(self.store, fields=fields, expected_version=expected, author=author, reason=reason)
+            lambda: route_set(
+                self.store, fields=fields, expected_version=expected, author=author, reason=reason, dry_run=dry_run
+            )
         )
-        return self._committed(result)
+        return self._previewed(result) if dry_run else self._committed(result)
 
     async def delete_routes(self, request: Request) -> tuple[int, Any]:
         body = await request.json()
@@ -160,14 +163,20 @@ class RouteEndpoints:
 
     async def post_rollback(self, request: Request) -> tuple[int, Any]:
         body = await request.json()
-        expected, author, reason = _write_fields(body, request)
+        dry_run = _dry_run(body)
+        expected, author, reason = _write_fields(body, request, dry_run=dry_run)
         to_version = body.get("to_version")
         if to_version is not None and (not isinstance(to_version, int) or isinstance(to_version, bool)):
             raise TableInvalid([Problem("to_version", "must be a version number from GET /history")])
         result = await asyncio.to_thread(
-            lambda: self.store.rollback(to_version=to_version, expected_version=expected, author=author, reason=reason)
+            lambda: self.store.rollback(
+                to_version=to_version, expected_version=expected, author=author, reason=reason, dry_run=dry_run
+            )
         )
-        return self._committed(result)
+        return self._previewed(result) if dry_run else self._committed(result)
+
+    def _previewed(self, result: CommitResult) -> tuple[int, Any]:
+        return 200, {"dry_run": True, "version": result.version, "changed": result.changed, "diff": result.diff}
 
     def _committed(self, result: CommitResult) -> tuple[int, Any]:
         if result.changed and self.on_change is not None:
@@ -180,13 +189,21 @@ class RouteEndpoints:
         }
 
 
-def _write_fields(body: dict[str, Any], request: Request) -> tuple[int, str, str]:
+def _dry_run(body: dict[str, Any]) -> bool:
+    dry_run = body.pop("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise TableInvalid([Problem("dry_run", "must be true or false")])
+    return dry_run
+
+
+def _write_fields(body: dict[str, Any], request: Request, *, dry_run: bool = False) -> tuple[int, str, str]:
+    """expected_version, author and reason of a write; a dry run needs no reason (it writes nothing)."""
     problems: list[Problem] = []
     expected = body.get("expected_version")
     if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
         problems.append(Problem("expected_version", "is required: the version you read (GET /routes)"))
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
+    reason = body.get("reason", "" if dry_run else None)
+    if not isinstance(reason, str) or (not reason.strip() and not dry_run):
         problems.append(Problem("reason", "is required: say why, for the audit log"))
     author = body.get("author")
     if author is not None and (not isinstance(author, str) or not author.strip() or len(author) > 200):

@@ -15,8 +15,10 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from strangler_proxy.control.admin import AdminApp
 from strangler_proxy.control.route_endpoints import route_admin_app
 from strangler_proxy.control.settings import Settings
 from strangler_proxy.control.store import RouteStore, open_store
@@ -35,9 +37,13 @@ log = logging.getLogger("strangler_proxy.runtime")
 SEED_AUTHOR = "strangler proxy (seed)"
 
 
-def run(**kwargs: Any) -> None:
+AdminExtension = Callable[[AdminApp], object]
+
+
+def run(*, admin_extensions: Sequence[AdminExtension] = (), **kwargs: Any) -> None:
     """Serve until SIGINT/SIGTERM. Keywords are the settings in `settings.VARIABLES`; raises SettingsInvalid (and
-    StoreUnavailable) before anything is served."""
+    StoreUnavailable) before anything is served. Each of `admin_extensions` is given the admin app once every
+    endpoint is on it (the CLI passes the operator console, a layer above this one, this way)."""
     settings = Settings.load(**kwargs)
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -50,10 +56,12 @@ def run(**kwargs: Any) -> None:
     if settings.proxy.access_log:
         configure_access_log()
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        runner.run(_serve(settings, store, app))
+        runner.run(_serve(settings, store, app, admin_extensions))
 
 
-async def _serve(settings: Settings, store: RouteStore, app: ProxyApp) -> None:
+async def _serve(
+    settings: Settings, store: RouteStore, app: ProxyApp, admin_extensions: Sequence[AdminExtension] = ()
+) -> None:
     loop = asyncio.get_running_loop()
 
     def install(table: RouteTable) -> None:
@@ -87,6 +95,8 @@ async def _serve(settings: Settings, store: RouteStore, app: ProxyApp) -> None:
         install=install,
         config=settings.compare,
     )
+    for extend in admin_extensions:
+        extend(admin)
 
     def started(server: ProxyServer) -> None:
         watcher.start()

@@ -118,8 +118,10 @@ class RouteStore(ABC):
         author: str,
         reason: str,
         rollback_of: int | None = None,
+        dry_run: bool = False,
     ) -> CommitResult:
-        """Store `table` as the next version unless it equals the current one (then change nothing)."""
+        """Store `table` as the next version unless it equals the current one (then change nothing). A dry run makes
+        every check (version, data gate) and answers with the diff, storing nothing."""
         latest = self.latest_version()
         if latest != expected_version:
             raise StaleVersion(expected_version, latest)
@@ -129,6 +131,8 @@ class RouteStore(ABC):
             return CommitResult(changed=False, version=latest, diff=[], table=current)
         if self.gate is not None:
             self.gate(current, table)
+        if dry_run:
+            return CommitResult(changed=True, version=latest, diff=diff, table=table)
         snapshot = json.dumps(table_to_dict(table), sort_keys=True, separators=(",", ":"))
         info = self._append(
             expected=expected_version,
@@ -140,12 +144,19 @@ class RouteStore(ABC):
         )
         return CommitResult(changed=True, version=info.version, diff=diff, table=with_version(table, info.version))
 
-    def rollback(self, *, to_version: int | None, expected_version: int, author: str, reason: str) -> CommitResult:
+    def rollback(
+        self, *, to_version: int | None, expected_version: int, author: str, reason: str, dry_run: bool = False
+    ) -> CommitResult:
         """Append a version whose content equals `to_version` (default: the one before the newest)."""
         target = expected_version - 1 if to_version is None else to_version
         if target < 1:
             raise UnknownVersion(target)
         earlier = self.load(target)
         return self.commit(
-            earlier.table, expected_version=expected_version, author=author, reason=reason, rollback_of=target
+            earlier.table,
+            expected_version=expected_version,
+            author=author,
+            reason=reason,
+            rollback_of=target,
+            dry_run=dry_run,
         )

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.db.models import F, ProtectedError, Sum
 
 from catalog import selectors as catalog_selectors
-from common.errors import Conflict, InvalidInput
+from common.errors import Conflict, InvalidInput, Unavailable
+from inventory import seam
 from inventory.models import Reservation, Stock, Warehouse
 
 WAREHOUSE_FIELDS = {"code", "name", "city", "country", "active"}
@@ -157,6 +158,51 @@ def stock_fulfil_for_order(*, order_id: int) -> int:
         )
     Reservation.objects.filter(id__in=[r.id for r in reservations]).update(status=Reservation.Status.FULFILLED)
     return len(reservations)
+
+
+# --- the order saga's steps (docs/seam.md): each may be repeated, and goes to whichever side owns inventory now --
+
+
+def order_stock_hold(*, key: str, lines: dict[int, int]) -> list[int]:
+    """Reserve every line or none on the inventory service, under `key`; the reservations' ids. Only while the
+    service owns inventory (the monolith's own path reserves inside the order's transaction)."""
+    return seam.inventory_service().hold(key=key, lines=lines)
+
+
+def order_stock_attach(*, key: str, order_id: int, reservation_ids: list[int]) -> None:
+    if seam.service_owns_inventory():
+        seam.inventory_service().attach(key=key, order_id=order_id)
+    else:  # rolled back since: the reverse sync brought the hold's reservations here, with these ids
+        Reservation.objects.filter(id__in=reservation_ids).update(order_id=order_id)
+
+
+def order_stock_abandon(*, key: str, reservation_ids: list[int] | None) -> None:
+    """Release a hold whose order was never placed. `reservation_ids` is None when its answer never arrived."""
+    if seam.service_owns_inventory():
+        seam.inventory_service().release_hold(key=key)
+    elif reservation_ids is not None:
+        Reservation.objects.filter(id__in=reservation_ids, status=Reservation.Status.ACTIVE).update(
+            status=Reservation.Status.RELEASED
+        )
+    else:
+        raise Unavailable(
+            "A stock hold of the inventory service is undecided, and the monolith owns inventory again: only the "
+            "service knows what it holds. Hand inventory to the service (or release its orphan by hand)."
+        )
+
+
+def order_stock_release(*, order_id: int) -> None:
+    if seam.service_owns_inventory():
+        seam.inventory_service().release_order(order_id=order_id)
+    else:
+        stock_release_for_order(order_id=order_id)
+
+
+def order_stock_fulfil(*, order_id: int) -> None:
+    if seam.service_owns_inventory():
+        seam.inventory_service().fulfil_order(order_id=order_id)
+    else:
+        stock_fulfil_for_order(order_id=order_id)
 
 
 def _require_product(product_id: int) -> None:

@@ -18,6 +18,7 @@ from inventory_stack import InventoryStack, inventory_stack
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
 from processes import ROOT, Server, django, free_port, run_together
 from proxy_stack import Proxy, proxy_in_front
+from saga_stack import SagaStack, saga_stack
 from seam_stack import SeamStack, seam_stack
 from seed import Shop, seed
 
@@ -168,3 +169,13 @@ def inventory_service(inventory: InventoryStack) -> Iterator[Side]:
     side = Side("inventory service", inventory.service.url, inventory.shop, sign=True)
     yield side
     side.close()
+
+
+@pytest.fixture(scope="module")
+def saga(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SagaStack]:
+    """The monolith and the inventory service (PostgreSQL only), the service owning inventory, a relay between."""
+    if not postgres_server():
+        pytest.skip("the order saga's tests run on PostgreSQL only: set STRANGLER_TEST_POSTGRES")
+    folder = tmp_path_factory.mktemp("stack-saga")
+    with saga_stack(folder, _django_env("", folder / "monolith-static")) as running:
+        yield running

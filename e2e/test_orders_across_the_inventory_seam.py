@@ -115,6 +115,26 @@ def test_kill_9_between_the_reservation_and_the_order_commit_leaves_no_orphan_af
         assert client.post(ORDERS, json=order_body(product, 5)).status_code == 201  # every unit free again
 
 
+def test_an_unreachable_service_refuses_the_order_and_its_late_hold_stays_refused(saga):
+    product = saga.stock("SOCK-0007", 5)
+    saga.relay.dropping = True  # nothing reaches the service: not the hold, not its release
+
+    with saga.client("alice") as client:
+        refused = client.post(ORDERS, json=order_body(product, 1))
+
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "service_unavailable"
+    assert orders_of(saga, product) == []
+    assert [step for _, step in holds_owing(saga)] == ["abandon"]  # its release is owed
+    saga.relay.dropping = False
+    assert json.loads(saga.recover("--json"))["settled"] == 1
+    ((key,),) = saga.monolith_sql("SELECT key FROM orders_stockhold ORDER BY id DESC LIMIT 1")
+    assert saga.service_sql("SELECT released, status FROM inventory_order_hold WHERE key = %s", (key,)) == [
+        (True, None)  # remembered as released: the hold, if it still arrived, would be refused
+    ]
+    assert saga.held(product) == []
+
+
 def test_an_order_refused_after_its_hold_gives_the_stock_back_at_once(saga):
     product = saga.stock("SOCK-0003", 4)
 

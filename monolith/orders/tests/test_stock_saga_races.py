@@ -12,7 +12,6 @@ from django.db import connection
 
 from common.testing_services import IDENTITY_KEY, InventoryService, inventory_service
 from customers import services as customer_services
-from inventory import seam as inventory_seam
 from orders import stock_saga
 from orders.models import Order, StockHold
 from ownership import services as ownership_services
@@ -34,8 +33,7 @@ def inventory(tmp_path_factory):
 def service_owns_inventory(transactional_db, settings, inventory: InventoryService) -> InventoryService:
     settings.INVENTORY_SERVICE_URL = inventory.url
     settings.STRANGLER_IDENTITY_KEY = IDENTITY_KEY
-    inventory_seam._client.cache_clear()
-    ownership_services.data_owner_record(spec=inventory_seam.SPEC, owner=Owner.SERVICE)
+    ownership_services.data_owner_record(spec="inventory", owner=Owner.SERVICE)
     with psycopg.connect(inventory.database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE inventory_reservation, inventory_stock, inventory_warehouse, inventory_order_hold")
         (warehouse,) = conn.execute(
@@ -47,8 +45,7 @@ def service_owns_inventory(transactional_db, settings, inventory: InventoryServi
             " VALUES (%s, %s, 10, now(), now())",
             (PRODUCT, warehouse),
         )
-    yield inventory
-    inventory_seam._client.cache_clear()
+    return inventory
 
 
 def active_at_the_service(inventory: InventoryService) -> int:

@@ -54,17 +54,23 @@ class InventoryServiceClient:
         except (KeyError, TypeError, ValueError) as exc:
             raise self._unavailable("it answered a hold the monolith cannot read") from exc
 
-    def attach(self, *, key: str, order_id: int) -> None:
-        self._post(f"{PREFIX}/order-holds/{key}/attach", {"order": order_id})
+    def attach(self, *, key: str, order_id: int) -> int:
+        return self._count(f"{PREFIX}/order-holds/{key}/attach", {"order": order_id}, "reservations")
 
     def release_hold(self, *, key: str) -> int:
-        return int(self._post(f"{PREFIX}/order-holds/{key}/release", {})["released"])
+        return self._count(f"{PREFIX}/order-holds/{key}/release", {}, "released")
 
     def release_order(self, *, order_id: int) -> int:
-        return int(self._post(f"{PREFIX}/orders/{order_id}/release", {})["released"])
+        return self._count(f"{PREFIX}/orders/{order_id}/release", {}, "released")
 
     def fulfil_order(self, *, order_id: int) -> int:
-        return int(self._post(f"{PREFIX}/orders/{order_id}/fulfil", {})["fulfilled"])
+        return self._count(f"{PREFIX}/orders/{order_id}/fulfil", {}, "fulfilled")
+
+    def _count(self, path: str, body: dict[str, Any], name: str) -> int:
+        answer = self._post(path, body)
+        if type(answer.get(name)) is not int:
+            raise self._unavailable(f"its answer to {path} has no count of {name!r}")
+        return int(answer[name])
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -18,6 +18,7 @@ WAREHOUSE_FIELDS = {"code", "name", "city", "country", "active"}
 
 @transaction.atomic
 def warehouse_create(*, code: str, name: str, city: str, country: str, active: bool = True) -> Warehouse:
+    _require_ownership()
     warehouse = Warehouse(code=code, name=name, city=city, country=country, active=active)
     warehouse.full_clean()
     warehouse.save()
@@ -26,6 +27,7 @@ def warehouse_create(*, code: str, name: str, city: str, country: str, active: b
 
 @transaction.atomic
 def warehouse_update(*, warehouse: Warehouse, data: dict[str, Any]) -> Warehouse:
+    _require_ownership()
     for name in (n for n in data if n in WAREHOUSE_FIELDS):
         setattr(warehouse, name, data[name])
     warehouse.full_clean()
@@ -35,6 +37,7 @@ def warehouse_update(*, warehouse: Warehouse, data: dict[str, Any]) -> Warehouse
 
 @transaction.atomic
 def warehouse_delete(*, warehouse: Warehouse) -> None:
+    _require_ownership()
     try:
         warehouse.delete()
     except ProtectedError as exc:
@@ -44,6 +47,7 @@ def warehouse_delete(*, warehouse: Warehouse) -> None:
 
 
 def stock_create(*, product_id: int, warehouse: Warehouse, quantity: int) -> Stock:
+    _require_ownership()
     _require_product(product_id)
     return _stock_write(product_id, warehouse, quantity)
 
@@ -57,6 +61,7 @@ def _stock_write(product_id: int, warehouse: Warehouse, quantity: int) -> Stock:
 
 @transaction.atomic
 def stock_set_quantity(*, stock: Stock, quantity: int) -> Stock:
+    _require_ownership()
     stock = Stock.objects.select_for_update().get(id=stock.id)
     reserved = _reserved(product_id=stock.product_id, warehouse_id=stock.warehouse_id)
     if quantity < reserved:
@@ -72,6 +77,7 @@ def stock_set_quantity(*, stock: Stock, quantity: int) -> Stock:
 
 @transaction.atomic
 def stock_delete(*, stock: Stock) -> None:
+    _require_ownership()
     if _reserved(product_id=stock.product_id, warehouse_id=stock.warehouse_id):
         raise Conflict("Units of this stock are reserved.", code="in_use")
     stock.delete()
@@ -81,6 +87,7 @@ def reservation_create(
     *, product_id: int, warehouse: Warehouse, quantity: int, order_id: int | None = None
 ) -> Reservation:
     """Hold `quantity` units in one warehouse, e.g. for a phone order taken by staff."""
+    _require_ownership()
     _require_product(product_id)
     return _reservation_write(product_id, warehouse, quantity, order_id)
 
@@ -96,6 +103,7 @@ def _reservation_write(product_id: int, warehouse: Warehouse, quantity: int, ord
 
 @transaction.atomic
 def reservation_release(*, reservation: Reservation) -> Reservation:
+    _require_ownership()
     reservation = Reservation.objects.select_for_update().get(id=reservation.id)
     if reservation.status != Reservation.Status.ACTIVE:
         raise Conflict(f"The reservation is already {reservation.status}.", code="invalid_transition")
@@ -203,6 +211,16 @@ def order_stock_fulfil(*, order_id: int) -> None:
         seam.inventory_service().fulfil_order(order_id=order_id)
     else:
         stock_fulfil_for_order(order_id=order_id)
+
+
+def _require_ownership() -> None:
+    """From cutover on the monolith's inventory tables are the reverse sync's copy: a write there would be
+    overwritten, or would make `strangler data retire` refuse (the catalog's rule, docs/seam.md §2)."""
+    if seam.service_owns_inventory():
+        raise Unavailable(
+            "The inventory service owns inventory now: the monolith's copy takes no writes; send them through the "
+            "proxy, which routes /api/inventory to the service."
+        )
 
 
 def _require_product(product_id: int) -> None:

@@ -169,6 +169,11 @@ def maybe_sweep() -> None:
         if now - _last_sweep < SWEEP_EVERY_S:
             return
         _last_sweep = now
-    swept = sweep(grace_s=settings.INVENTORY_SAGA_GRACE_S, limit=SWEEP_BATCH)
+    try:
+        swept = sweep(grace_s=settings.INVENTORY_SAGA_GRACE_S, limit=SWEEP_BATCH)
+    except Exception:
+        # The request it follows has succeeded; the sweep's own failure must not turn that into an error.
+        logger.exception("sweeping the stock holds failed; the next sweep tries again")
+        return
     if swept.abandoned or swept.settled or swept.left:
         logger.info("stock holds swept: %s", swept)

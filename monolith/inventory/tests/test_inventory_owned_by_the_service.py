@@ -32,9 +32,7 @@ def test_the_monolith_refuses_inventory_writes_while_the_service_owns_inventory(
     refused = [
         staff.post(WAREHOUSES, {"code": "NEW-1", "name": "New", "city": "Bonn", "country": "DE"}),
         staff.patch(f"/api/inventory/stock/{stock.id}/", {"quantity": 9}),
-        staff.post(
-            "/api/inventory/reservations/", {"product": mug.id, "warehouse": stock.warehouse_id, "quantity": 1}
-        ),
+        staff.post("/api/inventory/reservations/", {"product": mug.id, "warehouse": stock.warehouse_id, "quantity": 1}),
         staff.delete(f"/api/inventory/stock/{stock.id}/"),
     ]
 

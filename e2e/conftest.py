@@ -19,6 +19,7 @@ from parity import IDENTITY_KEY, PUBLIC_HOST, Side
 from processes import ROOT, Server, django, free_port, run_together
 from proxy_stack import Proxy, proxy_in_front
 from reviews_stack import ReviewsStack, reviews_stack
+from saga_stack import SagaStack, saga_stack
 from seam_stack import SeamStack, seam_stack
 from seed import Shop, seed
 
@@ -201,3 +202,13 @@ def reviews_service(reviews: ReviewsStack) -> Iterator[Side]:
     side = Side("reviews service", reviews.service.url, reviews.shop, sign=True)
     yield side
     side.close()
+
+
+@pytest.fixture(scope="module")
+def saga(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SagaStack]:
+    """The monolith and the inventory service (PostgreSQL only), the service owning inventory, a relay between."""
+    if not postgres_server():
+        pytest.skip("the order saga's tests run on PostgreSQL only: set STRANGLER_TEST_POSTGRES")
+    folder = tmp_path_factory.mktemp("stack-saga")
+    with saga_stack(folder, _django_env("", folder / "monolith-static")) as running:
+        yield running

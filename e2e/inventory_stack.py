@@ -96,13 +96,13 @@ def service_env(database_url: str, catalog_url: str) -> dict[str, str]:
     }
 
 
-def inventory_service(env: dict[str, str], logs: Path) -> contextlib.AbstractContextManager[Server]:
-    """The service by its own start command, as deployed."""
-    port = free_port()
+def inventory_service(
+    env: dict[str, str], logs: Path, *, port: int | None = None, name: str = "inventory"
+) -> contextlib.AbstractContextManager[Server]:
+    """The service by its own start command, as deployed, on `port` (one chosen in advance) or a free one."""
+    port = port or free_port()
     args = [sys.executable, "-m", "inventory_service", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return serving(
-        "inventory", args, cwd=SERVICE, env=env, url=f"http://127.0.0.1:{port}", logs=logs, ready_path="/healthz"
-    )
+    return serving(name, args, cwd=SERVICE, env=env, url=f"http://127.0.0.1:{port}", logs=logs, ready_path="/healthz")
 
 
 def copy_inventory(source_url: str, target_url: str) -> None:

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from catalog import seam as catalog_seam
 from catalog import services as catalog_services
 from common.testing_services import IDENTITY_KEY, CatalogService, catalog_service, free_port
+from inventory import seam as inventory_seam
 from inventory import services as inventory_services
 from ownership import services as ownership_services
 from ownership.selectors import Owner
@@ -139,11 +140,13 @@ def service_product(service: CatalogService, service_category: int) -> Callable[
 
 
 @pytest.fixture(autouse=True)
-def fresh_catalog_clients() -> Iterator[None]:
+def fresh_service_clients() -> Iterator[None]:
     """Each test starts with new service clients: a breaker opened by one test must not refuse the next's calls."""
     catalog_seam._client.cache_clear()
+    inventory_seam._client.cache_clear()
     yield
     catalog_seam._client.cache_clear()
+    inventory_seam._client.cache_clear()
 
 
 @pytest.fixture

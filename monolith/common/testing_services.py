@@ -1,6 +1,7 @@
-"""Tests only: the extracted catalog service (extracted/catalog) as a real process on a loopback port, for the
-tests of the monolith's HTTP implementation of the catalog's reads: migrated on its own SQLite file, served by
-granian with its production settings, with an access log the tests read to count the requests the monolith made."""
+"""Tests only: the extracted services as real processes on loopback ports. The catalog service (extracted/catalog),
+for the tests of the monolith's HTTP implementation of the catalog's reads: migrated on its own SQLite file, served
+by granian with its production settings, with an access log the tests read to count the requests the monolith made.
+The inventory service (extracted/inventory), for the order saga's: on its own PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 from common.service_identity import HEADER, sign_service_identity
 
@@ -110,4 +112,71 @@ def _wait_until_ready(service: CatalogService) -> None:
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"the catalog service did not start:\n{service.log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+
+
+# --- the inventory service (extracted/inventory: Starlette + psycopg, PostgreSQL only) ----------------------------
+
+INVENTORY = Path(__file__).resolve().parents[2] / "extracted" / "inventory"
+
+
+@dataclass
+class InventoryService:
+    url: str
+    database_url: str
+    log: Path
+
+
+@contextlib.contextmanager
+def inventory_service(postgres_url: str, folder: Path) -> Iterator[InventoryService]:
+    """The service on a database of its own, made on the server of `postgres_url` and dropped afterwards."""
+    name = f"strangler_monolith_inventory_{os.getpid()}_{free_port()}"
+    server = postgres_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "STRANGLER_IDENTITY_KEY": IDENTITY_KEY,
+        "CATALOG_URL": "http://127.0.0.1:9",  # the order operations never ask the catalog
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("PYTHONPATH", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    port = free_port()
+    log = folder / "inventory.log"
+    try:
+        command = [sys.executable, "-m", "inventory_service"]
+        subprocess.run([*command, "migrate"], cwd=INVENTORY, env=env, check=True, timeout=120, capture_output=True)
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*command, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=INVENTORY, env=env,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        try:
+            _wait_for_health(f"http://127.0.0.1:{port}", process, log)
+            yield InventoryService(f"http://127.0.0.1:{port}", database_url, log)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(10)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the service did not start:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.1)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from inventory import seam
 from inventory.models import Reservation, Stock, Warehouse
 
 
@@ -47,3 +48,8 @@ def available_by_product(*, product_ids: Iterable[int]) -> dict[int, int]:
     for product_id, available in rows:
         totals[product_id] += max(available, 0)
     return totals
+
+
+def service_owns_inventory() -> bool:
+    """Whether the inventory service keeps the stock now (the engine's record): orders then run the saga."""
+    return seam.service_owns_inventory()

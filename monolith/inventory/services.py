@@ -9,7 +9,8 @@ from django.db import transaction
 from django.db.models import F, ProtectedError, Sum
 
 from catalog import selectors as catalog_selectors
-from common.errors import Conflict, InvalidInput
+from common.errors import Conflict, InvalidInput, Unavailable
+from inventory import seam
 from inventory.models import Reservation, Stock, Warehouse
 
 WAREHOUSE_FIELDS = {"code", "name", "city", "country", "active"}
@@ -17,6 +18,7 @@ WAREHOUSE_FIELDS = {"code", "name", "city", "country", "active"}
 
 @transaction.atomic
 def warehouse_create(*, code: str, name: str, city: str, country: str, active: bool = True) -> Warehouse:
+    _require_ownership()
     warehouse = Warehouse(code=code, name=name, city=city, country=country, active=active)
     warehouse.full_clean()
     warehouse.save()
@@ -25,6 +27,7 @@ def warehouse_create(*, code: str, name: str, city: str, country: str, active: b
 
 @transaction.atomic
 def warehouse_update(*, warehouse: Warehouse, data: dict[str, Any]) -> Warehouse:
+    _require_ownership()
     for name in (n for n in data if n in WAREHOUSE_FIELDS):
         setattr(warehouse, name, data[name])
     warehouse.full_clean()
@@ -34,6 +37,7 @@ def warehouse_update(*, warehouse: Warehouse, data: dict[str, Any]) -> Warehouse
 
 @transaction.atomic
 def warehouse_delete(*, warehouse: Warehouse) -> None:
+    _require_ownership()
     try:
         warehouse.delete()
     except ProtectedError as exc:
@@ -43,6 +47,7 @@ def warehouse_delete(*, warehouse: Warehouse) -> None:
 
 
 def stock_create(*, product_id: int, warehouse: Warehouse, quantity: int) -> Stock:
+    _require_ownership()
     _require_product(product_id)
     return _stock_write(product_id, warehouse, quantity)
 
@@ -56,6 +61,7 @@ def _stock_write(product_id: int, warehouse: Warehouse, quantity: int) -> Stock:
 
 @transaction.atomic
 def stock_set_quantity(*, stock: Stock, quantity: int) -> Stock:
+    _require_ownership()
     stock = Stock.objects.select_for_update().get(id=stock.id)
     reserved = _reserved(product_id=stock.product_id, warehouse_id=stock.warehouse_id)
     if quantity < reserved:
@@ -71,6 +77,7 @@ def stock_set_quantity(*, stock: Stock, quantity: int) -> Stock:
 
 @transaction.atomic
 def stock_delete(*, stock: Stock) -> None:
+    _require_ownership()
     if _reserved(product_id=stock.product_id, warehouse_id=stock.warehouse_id):
         raise Conflict("Units of this stock are reserved.", code="in_use")
     stock.delete()
@@ -80,6 +87,7 @@ def reservation_create(
     *, product_id: int, warehouse: Warehouse, quantity: int, order_id: int | None = None
 ) -> Reservation:
     """Hold `quantity` units in one warehouse, e.g. for a phone order taken by staff."""
+    _require_ownership()
     _require_product(product_id)
     return _reservation_write(product_id, warehouse, quantity, order_id)
 
@@ -95,6 +103,7 @@ def _reservation_write(product_id: int, warehouse: Warehouse, quantity: int, ord
 
 @transaction.atomic
 def reservation_release(*, reservation: Reservation) -> Reservation:
+    _require_ownership()
     reservation = Reservation.objects.select_for_update().get(id=reservation.id)
     if reservation.status != Reservation.Status.ACTIVE:
         raise Conflict(f"The reservation is already {reservation.status}.", code="invalid_transition")
@@ -157,6 +166,61 @@ def stock_fulfil_for_order(*, order_id: int) -> int:
         )
     Reservation.objects.filter(id__in=[r.id for r in reservations]).update(status=Reservation.Status.FULFILLED)
     return len(reservations)
+
+
+# --- the order saga's steps (docs/seam.md): each may be repeated, and goes to whichever side owns inventory now --
+
+
+def order_stock_hold(*, key: str, lines: dict[int, int]) -> list[int]:
+    """Reserve every line or none on the inventory service, under `key`; the reservations' ids. Only while the
+    service owns inventory (the monolith's own path reserves inside the order's transaction)."""
+    return seam.inventory_service().hold(key=key, lines=lines)
+
+
+def order_stock_attach(*, key: str, order_id: int, reservation_ids: list[int]) -> None:
+    if seam.service_owns_inventory():
+        seam.inventory_service().attach(key=key, order_id=order_id)
+    else:  # rolled back since: the reverse sync brought the hold's reservations here, with these ids
+        Reservation.objects.filter(id__in=reservation_ids).update(order_id=order_id)
+
+
+def order_stock_abandon(*, key: str, reservation_ids: list[int] | None) -> None:
+    """Release a hold whose order was never placed. `reservation_ids` is None when its answer never arrived."""
+    if seam.service_owns_inventory():
+        seam.inventory_service().release_hold(key=key)
+    elif reservation_ids is not None:
+        Reservation.objects.filter(id__in=reservation_ids, status=Reservation.Status.ACTIVE).update(
+            status=Reservation.Status.RELEASED
+        )
+    else:
+        raise Unavailable(
+            "A stock hold of the inventory service is undecided, and the monolith owns inventory again: only the "
+            "service knows what it holds. Hand inventory to the service (or release its orphan by hand)."
+        )
+
+
+def order_stock_release(*, order_id: int) -> None:
+    if seam.service_owns_inventory():
+        seam.inventory_service().release_order(order_id=order_id)
+    else:
+        stock_release_for_order(order_id=order_id)
+
+
+def order_stock_fulfil(*, order_id: int) -> None:
+    if seam.service_owns_inventory():
+        seam.inventory_service().fulfil_order(order_id=order_id)
+    else:
+        stock_fulfil_for_order(order_id=order_id)
+
+
+def _require_ownership() -> None:
+    """From cutover on the monolith's inventory tables are the reverse sync's copy: a write there would be
+    overwritten, or would make `strangler data retire` refuse (the catalog's rule, docs/seam.md §2)."""
+    if seam.service_owns_inventory():
+        raise Unavailable(
+            "The inventory service owns inventory now: the monolith's copy takes no writes; send them through the "
+            "proxy, which routes /api/inventory to the service."
+        )
 
 
 def _require_product(product_id: int) -> None:

@@ -63,3 +63,36 @@ class OrderLine(models.Model):
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+class StockHold(models.Model):
+    """The order saga's outbox (docs/seam.md): while the inventory service owns inventory, one row per order's
+    stock, saying which step the monolith still owes the service. A step is written in the same transaction as the
+    change that needs it (or, for `reserve`, committed before the service is asked), and set to `done` only once
+    the service has confirmed it, so a crash at any point leaves a row that recovery finishes."""
+
+    class Step(models.TextChoices):
+        RESERVE = "reserve"  # the hold is being asked for; no order yet
+        ATTACH = "attach"  # the order committed: give it the hold's reservations
+        RELEASE = "release"  # the order was cancelled
+        FULFIL = "fulfil"  # the order was shipped
+        ABANDON = "abandon"  # the order was never placed: release the hold
+        DONE = "done"
+
+    key = models.CharField(max_length=64, unique=True)  # the hold's idempotency key at the service
+    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    lines = models.JSONField(default=dict)  # {product id: quantity}, as asked
+    reservation_ids = models.JSONField(null=True, blank=True)  # as the service answered; None until it did
+    step = models.CharField(max_length=16, choices=Step.choices)
+    attached = models.BooleanField(default=False)  # the service has given the reservations to the order
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["step", "updated_at"], name="orders_stockhold_step_updated")]
+
+    def __str__(self) -> str:
+        return f"stock hold {self.key} ({self.step})"

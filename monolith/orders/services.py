@@ -8,6 +8,10 @@ Placing an order prices and names its lines from the catalog (its public interfa
 owns the catalog) and reserves stock; shipping turns the reservations into stock that left; cancelling releases
 them. Each step happens in one transaction with the order row locked, so two concurrent transitions of the same
 order cannot both succeed.
+
+While the monolith keeps the stock, the reservations are written in that same transaction. Once the inventory
+service owns it (the engine's record), no transaction spans both databases: the stock goes through the order saga
+(`orders.stock_saga`, docs/seam.md), an outbox in this database and idempotent calls to the service.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from django.utils import timezone
 from catalog import selectors as catalog_selectors
 from common.errors import Conflict, InvalidInput
 from customers import selectors as customer_selectors
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
-from orders.models import Order, OrderLine
+from orders import stock_saga
+from orders.models import Order, OrderLine, StockHold
 
 Status = Order.Status
 
@@ -48,10 +54,21 @@ def order_create(*, customer_id: int, lines: Sequence[LineRequest], shipping_add
     # hold the database's write lock (SQLite takes it at BEGIN), and which may refuse (503) with nothing written.
     quotes = catalog_selectors.product_price_quotes(product_ids=[line.product_id for line in lines])
     _check_lines(lines, quotes)
-    return _order_write(customer_id, lines, quotes, shipping_address_id)
+    if not inventory_selectors.service_owns_inventory():
+        with transaction.atomic():
+            order = _order_write(customer_id, lines, quotes, shipping_address_id)
+            inventory_services.stock_reserve_for_order(
+                order_id=order.id, lines=[(line.product_id, line.quantity) for line in lines]
+            )
+        return order
+    order = stock_saga.place(
+        lines={line.product_id: line.quantity for line in lines},
+        write_order=lambda: _order_write(customer_id, lines, quotes, shipping_address_id),
+    )
+    stock_saga.maybe_sweep()
+    return order
 
 
-@transaction.atomic
 def _order_write(
     customer_id: int,
     lines: Sequence[LineRequest],
@@ -79,9 +96,6 @@ def _order_write(
             unit_price=quotes[line.product_id].price,
         )
         for line in lines
-    )
-    inventory_services.stock_reserve_for_order(
-        order_id=order.id, lines=[(line.product_id, line.quantity) for line in lines]
     )
     return order
 
@@ -116,21 +130,31 @@ def order_pay(*, order: Order) -> Order:
     return order
 
 
-@transaction.atomic
 def order_ship(*, order: Order) -> Order:
-    order = _transition(order, Status.SHIPPED)
-    order.shipped_at = timezone.now()
-    order.save(update_fields=["status", "shipped_at", "updated_at"])
-    inventory_services.stock_fulfil_for_order(order_id=order.id)
-    return order
+    return _move_with_stock(order, Status.SHIPPED, "shipped_at", StockHold.Step.FULFIL)
 
 
-@transaction.atomic
 def order_cancel(*, order: Order) -> Order:
-    order = _transition(order, Status.CANCELLED)
-    order.cancelled_at = timezone.now()
-    order.save(update_fields=["status", "cancelled_at", "updated_at"])
-    inventory_services.stock_release_for_order(order_id=order.id)
+    return _move_with_stock(order, Status.CANCELLED, "cancelled_at", StockHold.Step.RELEASE)
+
+
+def _move_with_stock(order: Order, target: str, stamp: str, step: str) -> Order:
+    """Ship (fulfil the stock) or cancel (release it): in the order's transaction while the monolith keeps the
+    stock; else the transaction records the step owed to the service (the outbox) and it is carried out after."""
+    remote = inventory_selectors.service_owns_inventory()
+    with transaction.atomic():
+        order = _transition(order, target)
+        setattr(order, stamp, timezone.now())
+        order.save(update_fields=["status", stamp, "updated_at"])
+        if not remote:
+            if step == StockHold.Step.FULFIL:
+                inventory_services.stock_fulfil_for_order(order_id=order.id)
+            else:
+                inventory_services.stock_release_for_order(order_id=order.id)
+            return order
+        hold_id = stock_saga.owe(order=order, step=step)
+    stock_saga.settle(hold_id)  # a failure is left in the outbox: the order has moved either way
+    stock_saga.maybe_sweep()
     return order
 
 

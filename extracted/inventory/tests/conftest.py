@@ -32,7 +32,7 @@ PUBLIC_HOST = "shop.test"
 STAFF_TOKEN = "staff-token"
 ACTIVE_PRODUCTS = {101, 102, 103}
 INACTIVE_PRODUCTS = {201}
-TABLES = "inventory_reservation, inventory_stock, inventory_warehouse, inventory_idempotency_key"
+TABLES = "inventory_reservation, inventory_stock, inventory_warehouse, inventory_idempotency_key, inventory_order_hold"
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,11 @@ SPECTACULAR_SETTINGS = {
 # The catalog service, asked by the monolith's other apps once the engine records that it owns the catalog
 # (docs/seam.md). Each environment sets CATALOG_SERVICE_URL and STRANGLER_IDENTITY_KEY.
 CATALOG_SERVICE_TIMEOUT_S: float = env.float("CATALOG_SERVICE_TIMEOUT", default=2.0)
+# The inventory service, which places orders' stock holds once the engine records that it owns inventory (the
+# order saga, docs/seam.md): each call is one attempt of INVENTORY_SERVICE_TIMEOUT seconds, tried up to 3 times with
+# the same key. A hold left undecided this long (INVENTORY_SAGA_GRACE) is given up by the recovery sweep.
+INVENTORY_SERVICE_TIMEOUT_S: float = env.float("INVENTORY_SERVICE_TIMEOUT", default=2.0)
+INVENTORY_SAGA_GRACE_S: float = env.float("INVENTORY_SAGA_GRACE", default=30.0)
 IDENTITY_KEY_VARIABLE = "STRANGLER_IDENTITY_KEY"
 IDENTITY_KEY_MIN_LENGTH = 32
 
@@ -141,7 +146,7 @@ def service_identity_key(default: str | environ.NoValue = environ.Env.NOTSET) ->
         raise ImproperlyConfigured(
             f"Set the {IDENTITY_KEY_VARIABLE} environment variable to the proxy's identity key "
             f"(at least {IDENTITY_KEY_MIN_LENGTH} characters; it is {len(key)}): the monolith signs its calls to "
-            "the catalog service with it."
+            "the services it calls (catalog, inventory) with it."
         )
     return key
 

@@ -8,9 +8,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": serving_ready(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
-# Needed from the catalog's cutover on; until then the monolith never calls the service.
+# Each needed from its service's cutover on; until then the monolith never calls that service.
 CATALOG_SERVICE_URL = env.str("CATALOG_SERVICE_URL", default="")
-STRANGLER_IDENTITY_KEY = service_identity_key() if CATALOG_SERVICE_URL else ""
+INVENTORY_SERVICE_URL = env.str("INVENTORY_SERVICE_URL", default="")
+STRANGLER_IDENTITY_KEY = service_identity_key() if CATALOG_SERVICE_URL or INVENTORY_SERVICE_URL else ""
 
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 WHITENOISE_USE_FINDERS = False

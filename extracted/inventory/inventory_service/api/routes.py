@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from inventory_service import number_rules as numbers
-from inventory_service.api import availability, reservations, stock, warehouses
+from inventory_service.api import availability, internal, reservations, stock, warehouses
 from inventory_service.callers import caller_of, would_read_session
 from inventory_service.errors import ApiError
 from inventory_service.health import healthz
@@ -90,5 +90,6 @@ ROUTES: list[BaseRoute] = [
     IdRoute(f"{PREFIX}/reservations/{{pk:id}}/", reservations.DETAIL),
     IdRoute(f"{PREFIX}/reservations/{{pk:id}}/release/", reservations.RELEASE),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    *internal.ROUTES,
     Route("/api/{rest:path}", UnknownApiPath()),
 ]

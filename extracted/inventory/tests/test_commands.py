@@ -34,7 +34,7 @@ def test_migrate_applies_each_file_once(database_url):
     assert "nothing" in again.stdout
     with psycopg.connect(database_url) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM inventory_service_migration ORDER BY name")]
-    assert names == ["0001_inventory", "0002_idempotency_keys"]
+    assert names == ["0001_inventory", "0002_idempotency_keys", "0003_order_holds"]
 
 
 def test_check_reports_a_valid_configuration_and_an_up_to_date_database(database_url):

@@ -46,7 +46,7 @@ def monolith_only(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
         try:
-            _require_monolith(caller_of(request.headers, key=services.settings.identity_key))
+            _require_monolith(caller_of(request.headers, settings=services.settings))
             return await handler(request, services)
         except ApiError as error:
             return error_response(error)

@@ -106,6 +106,12 @@ class ChangeFeed:
             return {"snapshot": self.source.scalar("SELECT pg_current_snapshot()::text")}
         return {"id": int(self.source.scalar(f"SELECT coalesce(max(id), 0) FROM {self.log}"))}
 
+    def position_at(self, head: dict[str, Any]) -> dict[str, Any]:
+        """A position (for `next_batch`, `keys_since`) just after every change committed by the time of `head`."""
+        if self.source.engine == "postgresql":
+            return {"base": head["snapshot"], "upto": None, "after": 0}
+        return {"id": head["id"]}
+
     def passed(self, position: dict[str, Any], head: dict[str, Any]) -> bool:
         """Whether the sync at `position` has applied every change committed by the time `head` was taken."""
         if self.source.engine == "postgresql":

@@ -352,10 +352,32 @@ def _settle(ctx: RunContext, checks: list[_TableCheck], settle_s: float) -> bool
         for check in checks:
             if not check.report.clean:
                 check.recheck()
-        # The same rows still differ after the sync passed everything logged: drift, waiting longer changes nothing.
-        if [_keys(c.report) for c in checks] == before or time.monotonic() >= deadline:
+        if time.monotonic() >= deadline:
+            break
+        # The same rows still differ after the sync passed everything logged by `head`, and none of them was written
+        # since: drift, waiting longer changes nothing. A row written again since (steady writes to the same rows)
+        # is only a change the sync has not applied yet: wait for the next head.
+        if [_keys(c.report) for c in checks] == before and not _written_since(feed, head, checks):
             break
     return True
+
+
+def _written_since(feed: ChangeFeed, head: dict[str, Any], checks: list[_TableCheck]) -> bool:
+    """Whether a row some check still finds differing was logged as changed after `head` was taken."""
+    changed = feed.keys_since(feed.position_at(head))
+    if changed is None:  # a TRUNCATE since: every row of its table changed
+        return True
+    for check in checks:
+        if check.report.clean:
+            continue
+        logged = changed.get(check.table.source, set())
+        if not logged:
+            continue
+        report = check.report
+        differing = {*report.missing, *report.extra, *report.different}
+        if not differing or any(check.source.canonical_key(key) in differing for key in logged):
+            return True
+    return False
 
 
 def _keys(report: TableReport) -> tuple[list[Key], list[Key], list[Key], int]:

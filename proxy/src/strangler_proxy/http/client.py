@@ -78,7 +78,7 @@ class _Connection(asyncio.Protocol):
         self.reused = False
         self.idle = False  # in the pool's idle list: any byte that arrives now makes it unusable
         self.idle_since = 0.0
-        self.fd = -1
+        self._poller: select.poll | None = None
         self._timer = LazyTimer(self._loop, self._expire_waiter)
         self._reset()
 
@@ -108,7 +108,9 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            self.fd = sock.fileno()
+            # registered once (no system call): each reuse then costs one poll(2) with a zero timeout
+            self._poller = select.poll()
+            self._poller.register(sock.fileno(), select.POLLIN)
 
     def data_received(self, data: bytes) -> None:
         self.any_bytes = True
@@ -158,13 +160,12 @@ class _Connection(asyncio.Protocol):
 
     def readable(self) -> bool:
         """Whether a byte or EOF waits on the socket (one poll, no blocking): an idle connection must show neither."""
-        if self.fd < 0:
+        if self._poller is None:
             return False
         try:
-            ready, _, _ = select.select((self.fd,), (), (), 0)
+            return bool(self._poller.poll(0))  # data, EOF, or an error: none may precede a response
         except (OSError, ValueError):
             return True
-        return bool(ready)
 
     # httptools callbacks
     def on_message_begin(self) -> None:

@@ -83,6 +83,7 @@ class CircuitBreaker:
             self._set(BreakerState.OPEN)
 
     def _set(self, state: BreakerState) -> None:
+        changed = state is not self._state
         self._state = state
-        if self._on_change is not None:
+        if changed and self._on_change is not None:  # failures of requests let through before it opened re-open it
             self._on_change(state)

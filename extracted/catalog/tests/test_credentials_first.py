@@ -84,3 +84,15 @@ def test_on_a_path_no_view_serves_vary_names_the_cookie_where_the_monolith_reads
     assert "Cookie" in vary(with_cookie.get("/api/catalog/nope/"))
     assert "Cookie" not in vary(with_token.get("/api/catalog/nope/"))
     assert "Cookie" not in vary(APIClient().get("/api/catalog/nope/"))
+
+
+def test_on_a_path_no_view_serves_the_proxys_word_on_withheld_credentials_counts_like_them(client_for, alice, db):
+    """The proxy withholds a client's cookie from the service and says so (docs/identity.md): the answer varies on
+    the cookie as the monolith's would."""
+    cookie_withheld = APIClient()
+    cookie_withheld.credentials(HTTP_X_STRANGLER_CREDENTIALS="cookie")
+    token_withheld = client_for(alice)
+    token_withheld.credentials(HTTP_X_STRANGLER_IDENTITY=identity_header(alice), HTTP_X_STRANGLER_CREDENTIALS="token")
+
+    assert "Cookie" in vary(cookie_withheld.get("/api/catalog/nope/"))
+    assert "Cookie" not in vary(token_withheld.get("/api/catalog/nope/"))

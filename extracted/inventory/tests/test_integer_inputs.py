@@ -107,3 +107,6 @@ def test_on_a_path_no_view_serves_vary_names_the_cookie_where_the_monolith_reads
     assert client_for(None, Cookie="sessionid=abc").get("/api/inventory/nope/").headers.get("vary") == "Cookie"
     assert "vary" not in client_for("alice").get("/api/inventory/nope/").headers  # a token: no session read
     assert "vary" not in client_for(None).get("/api/inventory/nope/").headers
+    # the proxy's word that it withheld the client's cookie (a route that does not forward credentials) counts alike
+    withheld = client_for(None, **{"X-Strangler-Credentials": "cookie"})
+    assert withheld.get("/api/inventory/nope/").headers.get("vary") == "Cookie"

@@ -143,34 +143,40 @@ class RawUpstream:
             threading.Thread(target=self._one, args=(sock,), daemon=True).start()
 
     def _one(self, sock: socket.socket) -> None:
-        data = b""
         with sock:
-            while True:
-                while b"\r\n\r\n" not in data:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        self.hung_up.set()
-                        return
-                    data += chunk
-                head, _, data = data.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(data) < length:
-                    data += sock.recv(65536)
-                data = data[length:]
-                self.requests.append(head.split(b"\r\n")[0])
-                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                if self.after is None:
-                    continue
-                if self.after == b"close":
-                    sock.shutdown(socket.SHUT_RDWR)
-                    self.acted.set()
+            try:
+                self._answer(sock)
+            except OSError:  # the pool reset a connection it discarded: a hang-up too
+                self.hung_up.set()
+
+    def _answer(self, sock: socket.socket) -> None:
+        data = b""
+        while True:
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    self.hung_up.set()
                     return
-                sock.sendall(self.after)
+                data += chunk
+            head, _, data = data.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            while len(data) < length:
+                data += sock.recv(65536)
+            data = data[length:]
+            self.requests.append(head.split(b"\r\n")[0])
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            if self.after is None:
+                continue
+            if self.after == b"close":
+                sock.shutdown(socket.SHUT_RDWR)
                 self.acted.set()
+                return
+            sock.sendall(self.after)
+            self.acted.set()
 
     def close(self) -> None:
         self.listener.close()

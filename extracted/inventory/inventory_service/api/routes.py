@@ -75,7 +75,8 @@ class UnknownApiPath:
 
 
 # What the proxy passes on from the client (the monolith judges a request that has one), and the identity.
-CREDENTIAL_HEADERS = ("authorization", "cookie", "x-strangler-identity")
+# The client's credentials, the proxy's word that it withheld some (docs/identity.md), and the identity.
+CREDENTIAL_HEADERS = ("authorization", "cookie", "x-strangler-credentials", "x-strangler-identity")
 
 
 # Routes without `methods` take every method: an Endpoint answers 405 itself, after the identity and permission

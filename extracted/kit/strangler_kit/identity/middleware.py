@@ -26,8 +26,9 @@ class VaryLikeTheMonolith:
         return response
 
 
-# What the proxy passes on from the client, and the identity it adds: with none of them, nothing to judge.
-CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_X_STRANGLER_IDENTITY")
+# What the proxy passes on from the client (or its word that it withheld the client's credentials, naming their
+# kinds), and the identity it adds: with none of them, nothing to judge.
+CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_X_STRANGLER_CREDENTIALS", "HTTP_X_STRANGLER_IDENTITY")
 
 
 class _OwnRequest(CredentialsJudge):

@@ -174,6 +174,9 @@ def _proxy_settings(read: _Reader) -> ProxySettings:
         retries=read.value("retries", d.retries, int, "a whole number >= 0", at_least(0)),
         breaker_failures=read.value("breaker_failures", d.breaker_failures, int, "a whole number >= 0", at_least(0)),
         breaker_cooldown=read.value("breaker_cooldown", d.breaker_cooldown, float, "seconds > 0", above(0)),
+        breaker_probe_interval=read.value(
+            "breaker_probe_interval", d.breaker_probe_interval, float, "seconds >= 0", at_least(0)
+        ),
         shadow_workers=read.value("shadow_workers", d.shadow_workers, int, "a whole number >= 1", at_least(1)),
         shadow_queue=read.value("shadow_queue", d.shadow_queue, int, "a whole number >= 1", at_least(1)),
         shadow_body_limit=read.value("shadow_body_limit", d.shadow_body_limit, int, "bytes >= 0", at_least(0)),

@@ -209,6 +209,7 @@ class ProxyApp:
             breaker_failures=self.settings.breaker_failures,
             breaker_cooldown=self.settings.breaker_cooldown,
             on_breaker_change=self._breaker_changed,
+            probe_interval=self.settings.breaker_probe_interval,
         )
 
     def _breaker_changed(self, upstream: str, state: BreakerState) -> None:

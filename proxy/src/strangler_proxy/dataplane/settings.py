@@ -27,7 +27,10 @@ class ProxySettings:
     # byte reached the client.
     retries: int = 1
     breaker_failures: int = 5  # consecutive transport failures that open an upstream's circuit
-    breaker_cooldown: float = 5.0  # seconds open before one probe request is let through
+    breaker_cooldown: float = 5.0  # seconds open before one probe request is let through, at the latest
+    # While a circuit is open, its upstream's health path is asked this often (jittered): the first healthy answer
+    # lets one probe request through (0: no active probing, only the cooldown).
+    breaker_probe_interval: float = 0.25
     shadow_workers: int = 8  # concurrent mirrored requests (a separate pool from client traffic)
     shadow_queue: int = 256  # mirrored requests waiting; when full, new ones are dropped and counted
     shadow_body_limit: int = 1 << 20  # bodies kept for comparison; larger ones are not mirrored
@@ -47,5 +50,7 @@ class ProxySettings:
                 raise SettingsInvalid(f"STRANGLER_{name.upper()} must not be negative")
         if self.breaker_cooldown <= 0:
             raise SettingsInvalid("STRANGLER_BREAKER_COOLDOWN must be positive")
+        if self.breaker_probe_interval < 0:
+            raise SettingsInvalid("STRANGLER_BREAKER_PROBE_INTERVAL must not be negative")
         if self.identity_cache_seconds < 0:
             raise SettingsInvalid("STRANGLER_IDENTITY_CACHE_SECONDS must not be negative")

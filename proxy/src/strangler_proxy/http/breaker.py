@@ -1,7 +1,9 @@
-"""A per-upstream circuit breaker: closed → open after N consecutive transport failures → half-open after a
-cooldown (one probe request at a time) → closed on the probe's success, open again on its failure.
+"""A per-upstream circuit breaker: closed → open after N consecutive transport failures → half-open (one probe
+request at a time) → closed on the probe's success, open again on its failure.
 
-Only transport failures count (refused, timeout, broken connection): an upstream's own 5xx is an answer.
+Open becomes half-open as soon as the upstream's health check answers (`healthy()`, called by the pool's active
+probe while the circuit is open, issue 19), or after `cooldown` at the latest. Only transport failures count
+(refused, timeout, broken connection): an upstream's own 5xx is an answer.
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ class CircuitBreaker:
         if self._state is not BreakerState.CLOSED:
             self._set(BreakerState.CLOSED)
 
+    def healthy(self) -> None:
+        """The upstream answered its health check: let one request through to decide (open → half-open)."""
+        if self.state is BreakerState.OPEN:
+            self._probing = False
+            self._set(BreakerState.HALF_OPEN)
+
     def abandon(self) -> None:
         """The allowed request ended without a verdict on the upstream (e.g. the client left): free the probe."""
         self._probing = False
@@ -75,6 +83,7 @@ class CircuitBreaker:
             self._set(BreakerState.OPEN)
 
     def _set(self, state: BreakerState) -> None:
+        changed = state is not self._state
         self._state = state
-        if self._on_change is not None:
+        if changed and self._on_change is not None:  # failures of requests let through before it opened re-open it
             self._on_change(state)

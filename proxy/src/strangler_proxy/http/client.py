@@ -22,6 +22,7 @@ dropped, never merged into its headers (class 3).
 from __future__ import annotations
 
 import asyncio
+import random
 import select
 import ssl
 from collections import deque
@@ -45,6 +46,7 @@ from strangler_proxy.http.timer import LazyTimer
 
 MAX_RESPONSE_HEADER_BYTES = 64 * 1024
 IDLE_SECONDS = 4.0  # below the 5 s keep-alive of uvicorn/granian/gunicorn, so a pooled connection is rarely stale
+PROBE_INTERVAL = 0.25  # seconds between health probes while a circuit is open (jittered ±50%)
 
 
 class Origin(Protocol):
@@ -62,6 +64,8 @@ class Origin(Protocol):
     def max_connections(self) -> int: ...
     @property
     def max_pending(self) -> int: ...
+    @property
+    def health_path(self) -> str: ...  # probed while the circuit is open ("" : "/")
 
 
 class _Connection(asyncio.Protocol):
@@ -74,7 +78,7 @@ class _Connection(asyncio.Protocol):
         self.reused = False
         self.idle = False  # in the pool's idle list: any byte that arrives now makes it unusable
         self.idle_since = 0.0
-        self.fd = -1
+        self._poller: select.poll | None = None
         self._timer = LazyTimer(self._loop, self._expire_waiter)
         self._reset()
 
@@ -104,7 +108,9 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            self.fd = sock.fileno()
+            # registered once (no system call): each reuse then costs one poll(2) with a zero timeout
+            self._poller = select.poll()
+            self._poller.register(sock.fileno(), select.POLLIN)
 
     def data_received(self, data: bytes) -> None:
         self.any_bytes = True
@@ -154,13 +160,12 @@ class _Connection(asyncio.Protocol):
 
     def readable(self) -> bool:
         """Whether a byte or EOF waits on the socket (one poll, no blocking): an idle connection must show neither."""
-        if self.fd < 0:
+        if self._poller is None:
             return False
         try:
-            ready, _, _ = select.select((self.fd,), (), (), 0)
+            return bool(self._poller.poll(0))  # data, EOF, or an error: none may precede a response
         except (OSError, ValueError):
             return True
-        return bool(ready)
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -357,9 +362,11 @@ class UpstreamPool:
         breaker_cooldown: float = 5.0,
         on_breaker_change: Callable[[str, BreakerState], None] | None = None,
         idle_seconds: float = IDLE_SECONDS,
+        probe_interval: float = PROBE_INTERVAL,
     ) -> None:
         self.upstream = upstream
         self.idle_seconds = idle_seconds
+        self.probe_interval = probe_interval
         self.name = upstream.name
         self.chunk = chunk
         parts = urlsplit(upstream.url)
@@ -373,12 +380,53 @@ class UpstreamPool:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._closing = False
         self._reaper: asyncio.TimerHandle | None = None
-        notify = on_breaker_change
+        self._prober: asyncio.Task[None] | None = None
+        self._notify = on_breaker_change
         self.breaker = CircuitBreaker(
-            failures=breaker_failures,
-            cooldown=breaker_cooldown,
-            on_change=(lambda state: notify(self.name, state)) if notify is not None else None,
+            failures=breaker_failures, cooldown=breaker_cooldown, on_change=self._breaker_changed
         )
+
+    def _breaker_changed(self, state: BreakerState) -> None:
+        if self._notify is not None:
+            self._notify(self.name, state)
+        if state is BreakerState.OPEN and self._prober is None and self.probe_interval > 0 and not self._closing:
+            self._prober = self.loop.create_task(self._probe_while_open())
+
+    async def _probe_while_open(self) -> None:
+        """While the circuit is open, GET the health path every `probe_interval` (jittered, so replicas do not probe
+        in step); the first healthy answer half-opens it, so traffic returns within about one interval of the
+        upstream answering, through one probe request first (no thundering herd)."""
+        try:
+            while not self._closing and self.breaker.state is BreakerState.OPEN:
+                await asyncio.sleep(self.probe_interval * random.uniform(0.5, 1.5))
+                if self.breaker.state is BreakerState.OPEN and await self._healthy():
+                    self.breaker.healthy()
+        finally:
+            self._prober = None
+
+    async def _healthy(self) -> bool:
+        """One health check on a connection of its own (never the pool's, never counted against the breaker)."""
+        upstream = self.upstream
+        timeout = min(upstream.connect_timeout + upstream.read_timeout, max(self.probe_interval * 4, 1.0))
+        conn: _Connection | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                _, conn = await self.loop.create_connection(
+                    lambda: _Connection(self), self.host, self.port, ssl=self._ssl
+                )
+                assert conn.transport is not None
+                headers = [(b"user-agent", b"strangler-health"), (b"connection", b"close")]
+                conn.transport.write(
+                    request_head("GET", upstream.health_path.encode() or b"/", headers, self.netloc, None, False)
+                )
+                while not conn.head_done and conn.error is None and not conn.closed:
+                    await conn.wait(timeout, "health answer")
+                return conn.head_done and 200 <= conn.status < 400
+        except (OSError, TimeoutError, UpstreamError):
+            return False
+        finally:
+            if conn is not None:
+                conn.close()
 
     @property
     def open_connections(self) -> int:
@@ -555,6 +603,9 @@ class UpstreamPool:
 
     async def close(self) -> None:
         self._closing = True
+        if self._prober is not None:
+            self._prober.cancel()
+            self._prober = None
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None

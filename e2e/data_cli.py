@@ -24,11 +24,18 @@ def _env(**variables: str) -> dict[str, str]:
 
 
 def data_command(
-    command: str, stack, admin_url: str, *extra: str, token: str = ADMIN_TOKEN
+    command: str,
+    stack,
+    admin_url: str,
+    *extra: str,
+    token: str = ADMIN_TOKEN,
+    spec: Path = SPEC,
+    target: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m strangler_playbook COMMAND SPEC --json …` on the stack's two databases."""
-    args = [sys.executable, "-m", "strangler_playbook", command, str(SPEC), "--json", *extra]
-    args += ["--source", stack.monolith_database, "--target", stack.catalog_database]
+    """`python -m strangler_playbook COMMAND SPEC --json …` on the stack's two databases (the catalog's, unless
+    another spec and its service's database are given)."""
+    args = [sys.executable, "-m", "strangler_playbook", command, str(spec), "--json", *extra]
+    args += ["--source", stack.monolith_database, "--target", target or stack.catalog_database]
     env = _env(STRANGLER_ADMIN_URL=admin_url, STRANGLER_ADMIN_TOKEN=token)
     return subprocess.run(args, cwd=PLAYBOOK, env=env, capture_output=True, text=True, timeout=90, check=False)
 

@@ -35,7 +35,7 @@ def gated_proxy(stack) -> Iterator[Proxy]:
     folder = stack.logs / "cutover-proxy"
     folder.mkdir(exist_ok=True)
     with proxy_in_front(stack.monolith.url, stack.catalog.url, folder) as proxy:
-        admin = _admin(proxy)
+        admin = proxy.admin()
         version = admin.get("/routes").json()["version"]
         declared = admin.post(
             "/routes",
@@ -49,23 +49,6 @@ def gated_proxy(stack) -> Iterator[Proxy]:
         )
         assert declared.status_code == 200, declared.text
         yield proxy
-
-
-def _admin(proxy: Proxy) -> httpx.Client:
-    return httpx.Client(base_url=proxy.admin_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
-
-
-def _set_stage(proxy: Proxy, stage: str, **extra: Any) -> httpx.Response:
-    with _admin(proxy) as admin:
-        version = admin.get("/routes").json()["version"]
-        body = {"path": "/api/catalog", "stage": stage, "expected_version": version, "reason": "e2e", **extra}
-        return admin.post("/routes", json=body)
-
-
-def _stage(proxy: Proxy) -> str:
-    with _admin(proxy) as admin:
-        table = admin.get("/routes").json()["table"]
-    return next(r["stage"] for r in table["routes"] if r["path"] == "/api/catalog")
 
 
 def data_command(
@@ -157,12 +140,12 @@ def _writer(stack, proxy: Proxy, tag: str) -> Writer:
 
 
 def test_the_gate_refuses_canary_and_live_until_the_data_is_verified_and_owned(stack, gated_proxy):
-    refused = _set_stage(gated_proxy, "canary", percent=10)
+    refused = gated_proxy.set_stage("canary", percent=10)
     assert refused.status_code == 409, refused.text
     error = refused.json()
     assert error["error"] == "data_not_ready"
     assert "strangler data verify" in error["detail"] and "strangler data publish" in error["detail"]
-    assert _stage(gated_proxy) == "shadow"
+    assert gated_proxy.stage() == "shadow"
 
     # As the runbook does: catch the sync up (earlier files wrote through their proxies), verify, publish.
     for step in ("sync", "verify", "publish"):
@@ -170,22 +153,22 @@ def test_the_gate_refuses_canary_and_live_until_the_data_is_verified_and_owned(s
         assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["verify_clean"] is True
 
-    assert _set_stage(gated_proxy, "canary", percent=10).status_code == 200
-    refused = _set_stage(gated_proxy, "live")
+    assert gated_proxy.set_stage("canary", percent=10).status_code == 200
+    refused = gated_proxy.set_stage("live")
     assert refused.status_code == 409 and "strangler data cutover" in refused.json()["detail"]
-    assert _stage(gated_proxy) == "canary"
+    assert gated_proxy.stage() == "canary"
 
 
 def test_a_cutover_without_the_proxy_or_its_token_says_so_and_changes_nothing(stack, gated_proxy):
-    before = _stage(gated_proxy)
+    before = gated_proxy.stage()
     unreachable = data_command("cutover", stack, gated_proxy, admin_url="http://127.0.0.1:9")
     assert unreachable.returncode == 3, unreachable.stdout + unreachable.stderr
     assert "cannot reach the proxy's admin API" in json.loads(unreachable.stdout)["error"]
     refused = data_command("cutover", stack, gated_proxy, token="not-the-proxy-token-0123456789abcdef")
     assert refused.returncode == 4, refused.stdout + refused.stderr
     assert "STRANGLER_ADMIN_TOKEN" in json.loads(refused.stdout)["hint"]
-    assert _stage(gated_proxy) == before
-    with _admin(gated_proxy) as admin:
+    assert gated_proxy.stage() == before
+    with gated_proxy.admin() as admin:
         assert admin.get("/holds").json()["holds"] == []
     nothing = data_command("rollback", stack, gated_proxy)  # the monolith owns the data: nothing to roll back
     assert nothing.returncode == 0 and json.loads(nothing.stdout)["outcome"] == "already"
@@ -201,7 +184,7 @@ def test_retire_is_refused_while_the_monolith_owns_the_data_and_without_yes(stac
 
 
 def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_proxy):
-    assert _stage(gated_proxy) == "canary"
+    assert gated_proxy.stage() == "canary"
     victim, (_sku, price) = next(iter(_products(stack.catalog_database).items()))
     _sql(stack.catalog_database, "UPDATE catalog_product SET price = %s WHERE id = %s", ("0.01", victim))
     try:
@@ -213,8 +196,8 @@ def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_
     error = json.loads(result.stdout)
     assert "verify found differences" in error["error"] and str(victim) in error["error"]
     assert "released to the monolith" in error["error"]
-    assert _stage(gated_proxy) == "canary"
-    with _admin(gated_proxy) as admin:
+    assert gated_proxy.stage() == "canary"
+    with gated_proxy.admin() as admin:
         assert admin.get("/holds").json()["holds"] == []
     with httpx.Client(base_url=gated_proxy.server.url, headers={"Host": PUBLIC_HOST}, timeout=10) as client:
         token = {"Authorization": f"Token {stack.shop.personas['charlie'].token}"}
@@ -229,7 +212,7 @@ def test_a_cutover_failing_before_its_commit_point_changes_nothing_and_loses_no_
     error = json.loads(result.stdout)["error"]
     assert "aborted before its commit point" in error and "the monolith owns the data" in error
     assert writer.failures == []
-    assert _stage(gated_proxy) == "canary"
+    assert gated_proxy.stage() == "canary"
     in_monolith = _products(stack.monolith_database)
     assert {i: in_monolith.get(i) for i in writer.acknowledged} == writer.acknowledged
     # Forward capture never stopped: what the monolith took reaches the service.
@@ -243,14 +226,14 @@ def test_a_cutover_failing_after_its_commit_point_is_finished_by_running_it_agai
         assert failed.returncode == 5, failed.stdout + failed.stderr
         error = json.loads(failed.stdout)
         assert "passed its commit point" in error["error"] and "run the cutover again" in error["hint"]
-        assert _stage(gated_proxy) == "canary"  # not live yet, but its writes go to the service
+        assert gated_proxy.stage() == "canary"  # not live yet, but its writes go to the service
         status = json.loads(data_command("status", stack, gated_proxy).stdout)["handover"]
         assert status["op"] == "cutover" and status["finish_with"] == "strangler data cutover SPEC"
         again = data_command("cutover", stack, gated_proxy)
         time.sleep(0.3)
     assert again.returncode == 0, again.stdout + again.stderr
     assert writer.failures == []
-    assert _stage(gated_proxy) == "live"
+    assert gated_proxy.stage() == "live"
     in_service = _products(stack.catalog_database)
     assert {i: in_service.get(i) for i in writer.acknowledged} == writer.acknowledged
     back = data_command("rollback", stack, gated_proxy)
@@ -276,19 +259,19 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
     # Under the hold only the keys written since the full verify ahead of it are compared.
     verify = next(s for s in report["steps"] if s["step"] == "verify")
     assert "keys that changed since the first verify" in verify["detail"]
-    assert _stage(gated_proxy) == "live"
+    assert gated_proxy.stage() == "live"
     in_service = _products(stack.catalog_database)
     assert {i: in_service.get(i) for i in writer.acknowledged} == writer.acknowledged
 
     again = data_command("cutover", stack, gated_proxy)
     assert again.returncode == 0 and json.loads(again.stdout)["outcome"] == "already"
-    with _admin(gated_proxy) as admin:
+    with gated_proxy.admin() as admin:
         audit = admin.get("/history?limit=5").json()["versions"]
     assert audit[0]["author"] == "strangler data" and "cutover catalog" in audit[0]["reason"]
 
 
 def test_retire_archives_nothing_while_something_else_writes_the_monolith_tables(stack, gated_proxy):
-    assert _stage(gated_proxy) == "live"
+    assert gated_proxy.stage() == "live"
     victim = next(iter(_products(stack.monolith_database)))
     [(price,)] = _sql(stack.monolith_database, "SELECT price FROM catalog_product WHERE id = %s", (victim,))
     if stack.engine == "postgresql":
@@ -309,11 +292,11 @@ def test_retire_archives_nothing_while_something_else_writes_the_monolith_tables
     error = json.loads(refused.stdout)["error"]
     assert expected in error and "nothing was archived" in error
     assert victim in _products(stack.monolith_database)  # the tables are still there, under their names
-    assert _stage(gated_proxy) == "live"
+    assert gated_proxy.stage() == "live"
 
 
 def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy):
-    assert _stage(gated_proxy) == "live"
+    assert gated_proxy.stage() == "live"
     with _writer(stack, gated_proxy, f"R{stack.engine[:2]}") as writer:
         time.sleep(0.5)  # writes that only the service has, until the rollback drains them back
         result = data_command("rollback", stack, gated_proxy)
@@ -321,7 +304,7 @@ def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy
     report = json.loads(result.stdout)
     assert writer.failures == []
     assert report["owner"] == "monolith" and report["stages"] == {"/api/catalog": "canary"}
-    assert _stage(gated_proxy) == "canary"
+    assert gated_proxy.stage() == "canary"
     in_monolith = _products(stack.monolith_database)
     assert {i: in_monolith.get(i) for i in writer.acknowledged} == writer.acknowledged
     # The forward sync resumes from the flip: the service follows the monolith again.
@@ -332,7 +315,7 @@ def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy
 
 
 def test_a_cutover_killed_after_its_commit_finishes_when_run_again(stack, gated_proxy):
-    assert _stage(gated_proxy) == "canary"
+    assert gated_proxy.stage() == "canary"
     with _writer(stack, gated_proxy, f"K{stack.engine[:2]}") as writer:
         killed = data_command("cutover", stack, gated_proxy, "--kill-after", "committed", "--lease", "20")
         assert killed.returncode == -9, killed.stdout + killed.stderr
@@ -347,10 +330,10 @@ def test_a_cutover_killed_after_its_commit_finishes_when_run_again(stack, gated_
     ]  # fmt: skip
     assert "stopped after step committed" in report["found"]
     assert writer.failures == []
-    assert _stage(gated_proxy) == "live"
+    assert gated_proxy.stage() == "live"
     in_service = _products(stack.catalog_database)
     assert {i: in_service.get(i) for i in writer.acknowledged} == writer.acknowledged
-    with _admin(gated_proxy) as admin:
+    with gated_proxy.admin() as admin:
         assert admin.get("/holds").json()["holds"] == []  # the dead run's hold was released too
     back = data_command("rollback", stack, gated_proxy)
     assert back.returncode == 0, back.stdout + back.stderr

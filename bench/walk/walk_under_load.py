@@ -38,18 +38,23 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+import service_list  # noqa: E402  tools/ is not a package
+
+# What `make up` starts: the monolith, each listed service that runs on SQLite, the proxy and its admin API.
+PROCESSES = ["monolith", *(s.name for s in service_list.load() if s.runs_on_sqlite), "proxy", "admin"]
 SPEC = "migration-playbook/specs/catalog.toml"
 STRANGLER = str(Path(sys.executable).parent / "strangler")
 THREADS = 24
 EAGER_GATE = {"gate_min_samples": 20, "gate_window": 100}
 
 
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
+def free_ports() -> dict[str, int]:
+    sockets = [socket.socket() for _ in PROCESSES]
     try:
         for s in sockets:
             s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
+        return {name: s.getsockname()[1] for name, s in zip(PROCESSES, sockets, strict=True)}
     finally:
         for s in sockets:
             s.close()
@@ -60,13 +65,13 @@ class Stack:
     """A `tools/stack.py up` of the walk's own."""
 
     state: Path
-    ports: list[int]
+    ports: dict[str, int]
     process: subprocess.Popen[str]
     lines: queue.Queue[str] = field(default_factory=queue.Queue)
 
     @property
     def proxy(self) -> str:
-        return f"127.0.0.1:{self.ports[2]}"
+        return f"127.0.0.1:{self.ports['proxy']}"
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_") and "DATABASE_URL" not in k}
@@ -86,9 +91,9 @@ class Stack:
 
 
 def start_stack(state: Path, products: int, databases: dict[str, str] | None = None) -> Stack:
-    """Start it; `databases` sets DATABASE_URL and CATALOG_DATABASE_URL (default: SQLite files in `state`)."""
-    ports = free_ports(4)
-    names = ["--monolith-port", "--catalog-port", "--proxy-port", "--admin-port"]
+    """Start it; `databases` sets DATABASE_URL and the services' <NAME>_DATABASE_URL (default: SQLite files in
+    `state`)."""
+    ports = free_ports()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRANGLER_") and "DATABASE_URL" not in k}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(STRANGLER_STATE_DIR=str(state), MONOLITH_SEED_ARGS=f"--products {products} --customers 0 --orders 0")
@@ -98,7 +103,7 @@ def start_stack(state: Path, products: int, databases: dict[str, str] | None = N
             sys.executable,
             str(ROOT / "tools" / "stack.py"),
             "up",
-            *[a for n, p in zip(names, ports, strict=True) for a in (n, str(p))],
+            *[a for name, port in ports.items() for a in (f"--{name}-port", str(port))],
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -1,11 +1,10 @@
-"""Fixtures for the service's tests: the personas (as the proxy would sign them) and a catalog on loopback that
-knows which products are for sale."""
+"""Fixtures for the service's tests: the kit's personas (as the proxy would sign them) and a catalog on loopback
+that knows which products are for sale."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
@@ -13,61 +12,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.conf import settings
-from rest_framework.test import APIClient
-from strangler_kit.identity.signing import Identity, sign
-from strangler_kit.identity.user import ServiceUser
 
-IDENTITY_SECONDS = 30
-
-
-def identity_header(user: ServiceUser, *, seconds: int = IDENTITY_SECONDS) -> str:
-    """What the proxy sends for `user`: signed with the service's key, for this service's audience."""
-    now = int(time.time())
-    identity = Identity(
-        user_id=user.id,
-        username=user.username,
-        is_staff=user.is_staff,
-        issued_at=now,
-        expires_at=now + seconds,
-        audience=settings.STRANGLER_IDENTITY_AUDIENCE,
-    )
-    return sign(identity, key=settings.STRANGLER_IDENTITY_KEY)
-
-
-@pytest.fixture
-def alice() -> ServiceUser:
-    """A customer."""
-    return ServiceUser(id=1, username="alice", is_staff=False)
-
-
-@pytest.fixture
-def bob() -> ServiceUser:
-    """Another customer."""
-    return ServiceUser(id=2, username="bob", is_staff=False)
-
-
-@pytest.fixture
-def charlie() -> ServiceUser:
-    """Staff."""
-    return ServiceUser(id=3, username="charlie", is_staff=True)
-
-
-@pytest.fixture
-def anon() -> APIClient:
-    return APIClient()
-
-
-@pytest.fixture
-def client_for() -> Callable[[ServiceUser], APIClient]:
-    """An API client that arrives as `user` would through the proxy: with a signed identity."""
-
-    def make(user: ServiceUser) -> APIClient:
-        client = APIClient()
-        client.credentials(HTTP_X_STRANGLER_IDENTITY=identity_header(user))
-        return client
-
-    return make
+pytest_plugins = ["strangler_kit.personas"]  # alice, bob (customers), charlie (staff), anon, client_for
 
 
 class Catalog(ThreadingHTTPServer):

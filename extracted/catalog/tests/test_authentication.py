@@ -5,10 +5,10 @@ import time
 
 import pytest
 from rest_framework.test import APIClient
+from strangler_kit.personas import identity_header
 from strangler_kit.testing import assert_error
 
 from catalog.models import Product
-from conftest import identity_header
 
 PRODUCTS = "/api/catalog/products/"
 

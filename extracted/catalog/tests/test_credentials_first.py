@@ -6,9 +6,8 @@ import base64
 
 import pytest
 from rest_framework.test import APIClient
+from strangler_kit.personas import identity_header
 from strangler_kit.testing import assert_error
-
-from conftest import identity_header
 
 FORGED = "v1.e30.AAAA"
 UNSIGNED = "v1." + base64.urlsafe_b64encode(b'{"sub":1}').rstrip(b"=").decode()

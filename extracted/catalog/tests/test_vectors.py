@@ -11,9 +11,8 @@ import pytest
 from rest_framework.test import APIClient
 from strangler_kit.identity.signing import Identity, InvalidIdentity, sign, verify
 from strangler_kit.identity.user import ServiceUser
+from strangler_kit.personas import identity_header
 from strangler_kit.testing import assert_error
-
-from conftest import identity_header
 
 VECTORS = Path(__file__).resolve().parents[3] / "docs" / "identity-vectors.json"
 if not VECTORS.exists():

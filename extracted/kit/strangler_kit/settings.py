@@ -3,7 +3,7 @@ environment and checked at start (a missing or bad value is `ImproperlyConfigure
 
     from strangler_kit import settings as kit
     INSTALLED_APPS = [*kit.INSTALLED_APPS, "reviews"]
-    MIDDLEWARE = kit.MIDDLEWARE
+    MIDDLEWARE, TEMPLATES, STORAGES = kit.MIDDLEWARE, kit.TEMPLATES, kit.STORAGES
     REST_FRAMEWORK = kit.rest_framework()
     SPECTACULAR_SETTINGS = kit.spectacular(title=..., description=...)
     STRANGLER_IDENTITY_KEY = kit.identity_key(env)
@@ -43,11 +43,20 @@ MIDDLEWARE = [
     "strangler_kit.identity.middleware.CredentialsFirst",
 ]
 
-# The monolith's JSON error answers for what Django raises outside DRF (config/urls.py: `handler404 = ...`).
-HANDLER400 = "strangler_kit.views.bad_request"
-HANDLER403 = "strangler_kit.views.permission_denied"
-HANDLER404 = "strangler_kit.views.page_not_found"
-HANDLER500 = "strangler_kit.views.server_error"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    },
+]
+# Without `collectstatic` (development) whitenoise serves from the apps' static folders; production sets
+# STATIC_ROOT and a manifest storage.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 
 def identity_key(env: environ.Env, default: str | environ.NoValue = environ.Env.NOTSET) -> str:

@@ -1,21 +1,6 @@
-from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView
-from strangler_kit import settings as kit
-from strangler_kit import views as kit_views
+from django.urls import include, path
+from strangler_kit.urls import ERROR_HANDLERS, service_urlpatterns
 
-api_patterns = [
-    path("reviews/", include("reviews.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    # Last: any other /api/ path answers with the API's error shape, whatever DEBUG says.
-    re_path(r"^.*$", kit_views.unknown_api_path),
-]
+urlpatterns = service_urlpatterns(path("reviews/", include("reviews.urls")))
 
-urlpatterns = [
-    path("api/", include(api_patterns)),
-    path("healthz", kit_views.healthz, name="healthz"),
-]
-
-handler400 = kit.HANDLER400
-handler403 = kit.HANDLER403
-handler404 = kit.HANDLER404
-handler500 = kit.HANDLER500
+handler400, handler403, handler404, handler500 = ERROR_HANDLERS

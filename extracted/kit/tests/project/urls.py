@@ -1,14 +1,12 @@
-from django.urls import include, path, re_path
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from strangler_kit import errors
-from strangler_kit import settings as kit
-from strangler_kit import views as kit_views
 from strangler_kit.integers import IntegerField
 from strangler_kit.permissions import IsStaffOrReadOnly
 from strangler_kit.routers import ApiRouter
+from strangler_kit.urls import ERROR_HANDLERS, service_urlpatterns
 
 NUMBERS = list(range(1, 46))
 REFUSALS = {1: errors.InvalidInput, 2: errors.NotFound, 3: errors.Conflict}
@@ -40,12 +38,6 @@ class NumberViewSet(viewsets.GenericViewSet):
 router = ApiRouter()
 router.register("numbers", NumberViewSet, basename="number")
 
-urlpatterns = [
-    path("api/", include([*router.urls, re_path(r"^.*$", kit_views.unknown_api_path)])),
-    path("healthz", kit_views.healthz, name="healthz"),
-]
+urlpatterns = service_urlpatterns(*router.urls)
 
-handler400 = kit.HANDLER400
-handler403 = kit.HANDLER403
-handler404 = kit.HANDLER404
-handler500 = kit.HANDLER500
+handler400, handler403, handler404, handler500 = ERROR_HANDLERS

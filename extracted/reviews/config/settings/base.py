@@ -20,19 +20,11 @@ ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [*kit.INSTALLED_APPS, "reviews"]
 MIDDLEWARE = kit.MIDDLEWARE
+TEMPLATES = kit.TEMPLATES
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
-
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
-    },
-]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -44,10 +36,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT: str | None = env.str("STATIC_ROOT", default=None)
 WHITENOISE_USE_FINDERS = STATIC_ROOT is None
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+STORAGES = kit.STORAGES
 
 REST_FRAMEWORK = kit.rest_framework()
 SPECTACULAR_SETTINGS = kit.spectacular(

@@ -74,6 +74,7 @@ bench-data: venv
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgcopydb >/dev/null; } \
 		|| { echo "bench-data needs Debian's pgcopydb: run 'apt-get install pgcopydb' as root (or make bench-data as root)"; exit 1; }
 	$(PY) bench/data/run.py
+	$(PY) bench/data/cutover_hold.py
 
 clean:
 	rm -rf $(VENV) .run

@@ -254,7 +254,7 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
     assert writer.failures == []
     assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
     assert [s["step"] for s in report["steps"]] == [
-        "verify ahead", "hold", "drain", "verify", "realign", "capture", "commit", "uncapture", "routes", "release",
+        "verify ahead", "hold", "drain", "verify", "realign", "capture", "commit", "routes", "release", "uncapture",
     ]  # fmt: skip
     # Under the hold only the keys written since the full verify ahead of it are compared.
     verify = next(s for s in report["steps"] if s["step"] == "verify")
@@ -326,7 +326,7 @@ def test_a_cutover_killed_after_its_commit_finishes_when_run_again(stack, gated_
     report = json.loads(rerun.stdout)
     # The dead run's process is gone: the re-run takes over at once, its hold first, then releases the dead one's.
     assert [s["step"] for s in report["steps"]] == [
-        "hold", "stale", "drain", "verify", "uncapture", "routes", "release",
+        "hold", "stale", "drain", "verify", "routes", "release", "uncapture",
     ]  # fmt: skip
     assert "stopped after step committed" in report["found"]
     assert writer.failures == []

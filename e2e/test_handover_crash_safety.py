@@ -49,9 +49,9 @@ POINTS = [
     "captured",  # the new owner's capture installed
     "commit",  # the proxy took the new owner; the journal does not know yet
     "committed",
-    "uncaptured",  # the old owner's capture removed
     "routed",  # the routes changed
-    "released",  # before the final journal write
+    "released",  # the held writes went on to the new owner
+    "uncaptured",  # the old owner's capture removed; before the final journal write
 ]
 CASES = [(op, point, wait) for point in POINTS for wait in ("soon", "late") for op in ("cutover", "rollback")]
 START = {"cutover": "monolith", "rollback": "service"}

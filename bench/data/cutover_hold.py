@@ -9,6 +9,10 @@ runs `strangler data cutover` then `rollback` `--cycles` times. Per engine it pr
 the hold to releasing it) p50/p99/max, the held requests' extra latency (each held request's wait at the proxy, the
 admin API's DELETE /holds answer: p99 of each handover, and the longest), how long each step under the hold took
 (median), and the load's answers. Exit 1 if any request failed (a 5xx or a transport error).
+
+`--reference SRC` (another checkout's `migration-playbook/src`, e.g. `git archive main migration-playbook | tar -x
+-C /tmp/ref`) alternates each cutover + rollback pair between that engine and this one on the same stack, under
+the same load, and prints both: the hold's ratio to a reference measured in the same run.
 """
 
 from __future__ import annotations
@@ -84,27 +88,45 @@ def _measure(engine: str, state: Path, urls: dict[str, str], args: argparse.Name
         for lane in lanes:
             lane.start()
         time.sleep(2)  # the load settles before the first handover
-        handovers: list[dict[str, Any]] = []
+        variants = {"this": env}
+        if args.reference:
+            variants["reference"] = {**env, "PYTHONPATH": str(args.reference)}
+        by_variant: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
         rng = random.Random(1)
         for cycle in range(args.cycles):
-            for command in ("cutover", "rollback"):
-                done = strangler(env, "data", command, SPEC, "--json")
-                report = json.loads(done.stdout)
-                handovers.append(report)
-                waits = report["hold_waits"]
-                print(
-                    f"  {engine} {command} {cycle + 1}: hold {report['hold_seconds'] * 1000:.0f} ms, "
-                    f"{waits.get('held', 0)} held, wait p99 {waits.get('p99_ms')} ms "
-                    f"(load average {load_average()})",
-                    flush=True,
-                )
-                time.sleep(1.0 + rng.random())  # writes between handovers, not always in the same phase
+            for name, variant_env in variants.items():
+                for command in ("cutover", "rollback"):
+                    done = strangler(variant_env, "data", command, SPEC, "--json")
+                    report = json.loads(done.stdout)
+                    by_variant[name].append(report)
+                    waits = report["hold_waits"]
+                    print(
+                        f"  {engine} {name} {command} {cycle + 1}: hold {report['hold_seconds'] * 1000:.0f} ms, "
+                        f"{waits.get('held', 0)} held, wait p99 {waits.get('p99_ms')} ms "
+                        f"(load average {load_average()})",
+                        flush=True,
+                    )
+                    time.sleep(1.0 + rng.random())  # writes between handovers, not always in the same phase
         load.stop.set()
         for lane in lanes:
             lane.join(60)
         seconds = time.monotonic() - started
     finally:
         stack.stop()
+    failed = sum(n for status, n in load.statuses.items() if status >= 500) + sum(load.errors.values())
+    results = {name: _summary(handovers) for name, handovers in by_variant.items()}
+    return {
+        "engine": engine,
+        "variants": results,
+        "rate": round(load.sent / seconds, 1),
+        "statuses": dict(sorted(load.statuses.items())),
+        "errors": dict(load.errors),
+        "failed": failed,
+        "load_average": load_average(),
+    }
+
+
+def _summary(handovers: list[dict[str, Any]]) -> dict[str, Any]:
     holds = [h["hold_seconds"] * 1000 for h in handovers]
     p99s = [float(h["hold_waits"]["p99_ms"]) for h in handovers if h["hold_waits"].get("p99_ms") is not None]
     maxes = [float(h["hold_waits"]["max_ms"]) for h in handovers if h["hold_waits"].get("max_ms") is not None]
@@ -112,20 +134,13 @@ def _measure(engine: str, state: Path, urls: dict[str, str], args: argparse.Name
     for handover in handovers:
         for step in handover["steps"]:
             steps[step["step"]].append(step["seconds"] * 1000)
-    failed = sum(n for status, n in load.statuses.items() if status >= 500) + sum(load.errors.values())
     return {
-        "engine": engine,
         "handovers": len(handovers),
         "hold_ms": {"p50": percentile(holds, 0.5), "p99": percentile(holds, 0.99), "max": max(holds)},
         "held": sum(int(h["hold_waits"].get("held", 0)) for h in handovers),
         "wait_p99_ms": {"median": statistics.median(p99s) if p99s else None, "max": max(p99s) if p99s else None},
         "wait_max_ms": max(maxes) if maxes else None,
         "steps_median_ms": {name: round(statistics.median(v), 1) for name, v in steps.items()},
-        "rate": round(load.sent / seconds, 1),
-        "statuses": dict(sorted(load.statuses.items())),
-        "errors": dict(load.errors),
-        "failed": failed,
-        "load_average": load_average(),
     }
 
 
@@ -137,6 +152,7 @@ def main() -> int:
     parser.add_argument("--writes", type=float, default=0.15, help="share of requests that create a product")
     parser.add_argument("--products", type=int, default=2000, help="products seeded in the monolith")
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
+    parser.add_argument("--reference", type=Path, help="another engine's source folder, alternated with this one")
     args = parser.parse_args()
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     results = [measure(engine, args) for engine in engines]
@@ -144,21 +160,27 @@ def main() -> int:
         print(json.dumps(results, indent=2))
     else:
         for r in results:
-            print(
-                f"\n{r['engine']}: {r['handovers']} handovers, {r['rate']} req/s answered {r['statuses']} "
-                f"errors {r['errors']}\n  hold p50 {r['hold_ms']['p50']:.0f} ms, p99 {r['hold_ms']['p99']:.0f} ms, "
-                f"max {r['hold_ms']['max']:.0f} ms; {r['held']} requests held, their extra latency: p99 per "
-                f"handover median {r['wait_p99_ms']['median']} ms, max {r['wait_p99_ms']['max']} ms; "
-                f"longest {r['wait_max_ms']} ms"
-                f"\n  steps (median ms): {r['steps_median_ms']}"
-            )
+            print(f"\n{r['engine']}: {r['rate']} req/s answered {r['statuses']} errors {r['errors']}")
+            for name, v in r["variants"].items():
+                print(
+                    f"  {name}: {v['handovers']} handovers; hold p50 {v['hold_ms']['p50']:.0f} ms, p99 "
+                    f"{v['hold_ms']['p99']:.0f} ms, max {v['hold_ms']['max']:.0f} ms; {v['held']} requests held, their "
+                    f"extra latency: p99 per handover median {v['wait_p99_ms']['median']} ms, max "
+                    f"{v['wait_p99_ms']['max']} ms; longest {v['wait_max_ms']} ms\n    steps (median ms): "
+                    f"{v['steps_median_ms']}"
+                )
         print(f"\n| figure (load average {results[-1]['load_average']}) | now | goal |")
         print("|---|---|---|")
         for r in results:
+            v = r["variants"]["this"]
+            ratio = ""
+            if "reference" in r["variants"]:
+                ref = r["variants"]["reference"]["hold_ms"]["p50"]
+                ratio = f" (reference in the same run: {ref:.0f} ms p50)"
             print(
-                f"| cutover write hold on {r['engine']}, {r['rate']:.0f} req/s: hold p99 / held requests' wait p99 "
-                f"(max over handovers) | {r['hold_ms']['p99']:.0f} ms / {r['wait_p99_ms']['max']} ms | "
-                f"≤ {GOAL_MS:.0f} ms |"
+                f"| cutover write hold on {r['engine']}, {r['rate']:.0f} req/s: hold p50 / p99, held requests' wait "
+                f"p99 (max over handovers) | {v['hold_ms']['p50']:.0f} / {v['hold_ms']['p99']:.0f} ms, "
+                f"{v['wait_p99_ms']['max']} ms{ratio} | ≤ {GOAL_MS:.0f} ms |"
             )
     return 1 if any(r["failed"] for r in results) else 0
 

@@ -108,7 +108,7 @@ def test_a_run_killed_after_its_commit_is_finished_by_the_next_never_undone(stac
     finished = stack.cutover()
     # At once: the dead run's hold is still up; this run holds first, then releases it.
     steps = [s["step"] for s in finished.steps]
-    assert steps == ["hold", "stale", "drain", "verify", "uncapture", "routes", "release"]
+    assert steps == ["hold", "stale", "drain", "verify", "routes", "release", "uncapture"]
     assert "the proxy says the service owns the data" in str(finished.found)
     assert stack.handover()["op"] is None
     assert (stack.admin.route("/api/catalog") or {})["stage"] == "live"

@@ -18,10 +18,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+
 from strangler_playbook.backfill.index_deferral import deferrable_indexes, rebuild
 from strangler_playbook.backfill.progress import Reporter, SilentReporter
 from strangler_playbook.capture.feed import ChangeFeed
 from strangler_playbook.capture.triggers import capture_installed, install_capture
+from strangler_playbook.database.connection import Database
 from strangler_playbook.database.context import RunContext
 from strangler_playbook.database.rows import (
     convert,
@@ -33,7 +36,7 @@ from strangler_playbook.database.rows import (
 )
 from strangler_playbook.database.schema import Table
 from strangler_playbook.database.state import ensure_state_table, read_state, write_state
-from strangler_playbook.errors import StateError
+from strangler_playbook.errors import EngineError, StateError
 
 COPY_CHUNK_ROWS = 50_000
 UPSERT_CHUNK_ROWS = 2_000
@@ -161,11 +164,25 @@ def _backfill_table(
     rebuild_started = time.monotonic()
     with target.transaction():
         if checkpoint["deferred_indexes"]:
-            settle_unique_duplicates(source, target, table, checkpoint.get("unique_sets", []))
-            rebuild(target, checkpoint["deferred_indexes"])
+            _rebuild_indexes(source, target, table, checkpoint)
         write_state(target, name, {**checkpoint, "done": True, "deferred_indexes": []})
     now = time.monotonic()
     return TableResult(table.target, mode, copied, chunks, now - started, now - rebuild_started)
+
+
+def _rebuild_indexes(source: Database, target: Database, table: Table, checkpoint: dict[str, Any]) -> None:
+    """Build the indexes dropped for the load, in the caller's transaction. A unique one finds a value twice only
+    when it moved between rows during the load: then (and only then: looking for duplicates costs a scan and a
+    sort per unique set, as much as building the index) the rows holding it are copied again, and the build redone."""
+    try:
+        with target.raw.transaction():  # a savepoint: a failed build leaves the load in place
+            rebuild(target, checkpoint["deferred_indexes"])
+        return
+    except EngineError as exc:
+        if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+            raise
+    settle_unique_duplicates(source, target, table, checkpoint.get("unique_sets", []))
+    rebuild(target, checkpoint["deferred_indexes"])
 
 
 def _first_checkpoint(ctx: RunContext, table: Table, use_copy: bool) -> dict[str, Any]:

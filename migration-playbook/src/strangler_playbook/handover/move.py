@@ -21,15 +21,15 @@ the same names plus `drain:batch` (after a batch the drain applied):
     captured    capture afresh on the new owner, its sync starting here           ┘ passed the commit)
     ─── commit  the proxy accepts the new owner under this run's hold: THE commit point
     committed   the journal's owner is the new owner
-    uncaptured  the old owner's capture and its sync's state removed; the retire guard switched
     routed      each route at its stage for the new owner (live; or the stage before the cutover)
     released    the held writes go on, to the new owner
+    uncaptured  the old owner's capture and its sync's state removed; the retire guard switched
     done        op cleared (the final journal write)
 
 A re-run reads the journal and asks the proxy which owner it believes (the proxy is the truth about where writes
 went). Before the commit it starts again from `hold`: a new drain and verify under a new hold, capture installed
 afresh. After it, it finishes: hold, drain the new owner's changes to the old one, verify (differences are
-reported and stop it, never undone: the new owner took writes), then uncapture, route, release. A failure before
+reported and stop it, never undone: the new owner took writes), then route, release, uncapture. A failure before
 the commit aborts (exit 7): the new owner's capture removed, the hold released to the old owner, nothing else had
 changed. A failure after it stops the run with its own exit code and the journal where it was: running the same
 command again finishes it.
@@ -272,8 +272,6 @@ class _Mover:
                 release_stale(run, self.proxy, self.hold, to=move.to)
                 record_owner(run.monolith_url, run.spec.name, move.to)
                 self._finishing(journal)
-            run.step("uncapture", lambda: remove_capture(run, on=move.old) + switch_guard(run, to=move.to))
-            self._step(journal, "uncaptured")
             for path, (stage, percent) in targets.items():
                 if not _at(self.proxy.route(path), (stage, percent)):
                     run.step("routes", partial(set_stage, run, self.proxy, path, stage, percent, move.why))
@@ -282,6 +280,10 @@ class _Mover:
             release(run, self.proxy, self.hold, self.lease, to=move.to)
             self.hold = None
             self._step(journal, "released")
+            # After the release: the proxy sends the old owner no write since the commit, so its capture may go
+            # once the held writes are on their way (the follower stays paused until the journal's op is cleared).
+            run.step("uncapture", lambda: remove_capture(run, on=move.old) + switch_guard(run, to=move.to))
+            self._step(journal, "uncaptured")
         except DifferencesFound:
             raise  # found by `_finishing`, which recorded it and let go: repair comes first
         except Exception as exc:

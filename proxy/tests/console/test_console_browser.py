@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from console_helpers import CATALOG, Running
-from control_plane_helpers import ADMIN_TOKEN
+from control_plane_helpers import ADMIN_TOKEN, wait_for
 
 pytest_plugins = ("console_fixtures",)
 
@@ -77,8 +77,9 @@ def test_a_stage_change_with_a_reason_shows_the_diff_first_and_lands_in_the_audi
     page.locator("#applied").wait_for()
     newest = running.admin.history(limit=1)["versions"][0]
     assert (newest["author"], newest["reason"]) == ("alice (console)", "the service's reviews are not ready")
-    assert page.locator("#history tr").first.inner_text().startswith(str(newest["version"]))
-    assert "alice (console)" in page.locator("#history tr").first.inner_text()
+    page.locator("#history tr", has_text="the service's reviews are not ready").wait_for()  # the page re-read it
+    first = page.locator("#history tr").first.inner_text()
+    assert first.startswith(str(newest["version"])) and "alice (console)" in first
 
 
 def test_a_change_the_data_state_forbids_is_disabled_with_its_reason_and_what_unlocks_it(
@@ -170,11 +171,9 @@ def test_a_page_on_another_site_cannot_change_a_route_through_a_logged_in_browse
               document.body.append(f); f.submit(); }""",
         running.console + "/logout",
     )
-    page.wait_for_load_state()
+    wait_for(lambda: "console POST /console/logout -> 401" in running.proxy.log_text(), 15)
     assert running.admin.routes()["version"] == version
-    log = running.proxy.log_text()
-    assert "console POST /console/api/change -> 401" in log  # SameSite=Strict: the cookie was not even sent
-    assert "console POST /console/logout -> 401" in log
+    assert "console POST /console/api/change -> 401" in running.proxy.log_text()  # SameSite=Strict: no cookie sent
 
 
 def test_the_cutover_view_shows_a_handover_step_by_step_with_the_requests_it_held(page: Any, running: Running) -> None:

@@ -123,6 +123,8 @@ def saga_stack(folder: Path, django_env: dict[str, str]) -> Iterator[SagaStack]:
             "DATABASE_URL": monolith_db,
             "INVENTORY_SERVICE_URL": relay.url,
             "INVENTORY_SERVICE_TIMEOUT": "1",
+            # Requests in parallel, as `make up` serves them (4 there): buyers who race must race in the monolith too.
+            "GRANIAN_BLOCKING_THREADS": "8",
         }
         run_together(
             [

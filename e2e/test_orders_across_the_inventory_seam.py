@@ -14,6 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+# The first test also pays for the stack (two databases migrated, a shop seeded, two servers): on a loaded machine
+# that alone can take most of the suite's default 180 s.
+pytestmark = pytest.mark.timeout(360)
+
 ORDERS = "/api/orders/"
 HOLDS = "/internal/inventory/order-holds/"
 BUYERS = 16

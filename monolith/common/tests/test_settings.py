@@ -100,3 +100,17 @@ def test_development_finds_the_catalog_service_where_make_up_runs_it(monkeypatch
 
     assert settings.CATALOG_SERVICE_URL == "http://127.0.0.1:8001"
     assert len(settings.STRANGLER_IDENTITY_KEY) >= 32
+
+
+def test_production_with_an_inventory_service_refuses_to_start_without_the_identity_key(monkeypatch):
+    production_environment(monkeypatch)
+    monkeypatch.delenv("CATALOG_SERVICE_URL", raising=False)
+    monkeypatch.setenv("INVENTORY_SERVICE_URL", "http://inventory:8002")
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+
+    with pytest.raises(ImproperlyConfigured, match="STRANGLER_IDENTITY_KEY"):
+        load("config.settings.production")
+
+    monkeypatch.setenv("STRANGLER_IDENTITY_KEY", "k" * 32)
+    settings = load("config.settings.production")
+    assert (settings.INVENTORY_SERVICE_URL, settings.STRANGLER_IDENTITY_KEY) == ("http://inventory:8002", "k" * 32)

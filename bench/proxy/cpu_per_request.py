@@ -2,8 +2,12 @@
 reference), measured in the same run.
 
     .venv/bin/python bench/proxy/cpu_per_request.py --reference-src DIR [--duration 5] [--repeat 3] [--json]
+    .venv/bin/python bench/proxy/cpu_per_request.py --reference-checkout CHECKOUT [...]
 
-`DIR` is another checkout's `proxy/src` (e.g. `git archive <commit> proxy/src | tar -x -C /tmp/before`). Both
+`DIR` is another checkout's `proxy/src` (e.g. `git archive <commit> proxy/src | tar -x -C /tmp/before`), run by this
+checkout's benchmark target. `CHECKOUT` is a whole other checkout (e.g. `git worktree add --detach /tmp/before
+<commit>`), for one whose package layout differs from this one's: its own `bench/proxy/strangler_target.py` runs
+its own `proxy/src`, with its `.venv` when it has one (`make venv` there). Both
 proxies (`strangler_target.py`, one process each, stage `off`) forward to the same nginx upstream over keep-alive
 connections; wrk drives each in turn, interleaved, `--repeat` times. The CPU a proxy process used (user + system,
 from /proc) divided by the requests it answered is its cost per request; the best of the runs counts. Printed:
@@ -35,7 +39,11 @@ def cpu_seconds(pid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reference-src", type=Path, required=True, help="the reference checkout's proxy/src")
+    reference = parser.add_mutually_exclusive_group(required=True)
+    reference.add_argument("--reference-src", type=Path, help="the reference checkout's proxy/src")
+    reference.add_argument(
+        "--reference-checkout", type=Path, help="a whole reference checkout, run with its own benchmark target"
+    )
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
@@ -43,15 +51,25 @@ def main() -> None:
     options = parser.parse_args()
     up = free_port()
     ports = {"this": free_port(), "reference": free_port()}
-    envs = {"this": dict(os.environ), "reference": {**os.environ, "PYTHONPATH": str(options.reference_src.resolve())}}
+    if options.reference_checkout is not None:
+        checkout = options.reference_checkout.resolve()
+        src, target = checkout / "proxy" / "src", checkout / "bench" / "proxy" / "strangler_target.py"
+        python = checkout / ".venv" / "bin" / "python"
+        reference_python = str(python) if python.exists() else sys.executable
+    else:
+        src, target, reference_python = options.reference_src.resolve(), HERE / "strangler_target.py", sys.executable
+    envs = {"this": dict(os.environ), "reference": {**os.environ, "PYTHONPATH": str(src)}}
+    commands = {
+        "this": [sys.executable, str(HERE / "strangler_target.py")],
+        "reference": [reference_python, str(target)],
+    }
     best: dict[str, tuple[float, float]] = {}
     with nginx(UPSTREAM_SERVER.format(port=up, body=BODY)):
         wait_port(up)
         procs = {
             name: subprocess.Popen(
                 [
-                    sys.executable,
-                    str(HERE / "strangler_target.py"),
+                    *commands[name],
                     str(port),
                     f"http://127.0.0.1:{up}",
                     "http://x:1",

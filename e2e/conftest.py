@@ -199,7 +199,7 @@ def reviews_monolith(reviews: ReviewsStack) -> Iterator[Side]:
 
 @pytest.fixture(scope="module")
 def reviews_service(reviews: ReviewsStack) -> Iterator[Side]:
-    side = Side("reviews service", reviews.service.url, reviews.shop, sign=True)
+    side = Side("reviews service", reviews.service.url, reviews.shop, sign=True, audience="reviews")
     yield side
     side.close()
 

@@ -109,11 +109,15 @@ class Customers:
         self.workers = [threading.Thread(target=self.run, args=(p,), daemon=True) for p in self.tokens]
         for worker in self.workers:
             worker.start()
+        self.wait_for_more(4)  # under way before the command starts
+        return self
+
+    def wait_for_more(self, count: int) -> None:
+        """Until the customers have made `count` more requests (polled, at most 15 s)."""
         deadline, started = time.monotonic() + 15, self.requests
-        while self.requests < started + 4:  # under way before the command starts
+        while self.requests < started + count:
             assert time.monotonic() < deadline and not self.failures, self.failures
             time.sleep(0.02)
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()
@@ -151,7 +155,7 @@ def test_shadow_then_canary_once_the_data_is_verified_and_published(reviews, wal
 def test_a_cutover_under_customers_writing_fails_no_request_and_loses_nothing(reviews, walked):
     with customers(reviews, walked) as writers:
         result = data("cutover", reviews, walked)
-        time.sleep(0.5)  # writes after the release, to the service
+        writers.wait_for_more(4)  # writes after the release, to the service
     assert result.returncode == 0, result.stdout + result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     assert writers.failures == []
@@ -161,7 +165,7 @@ def test_a_cutover_under_customers_writing_fails_no_request_and_loses_nothing(re
 
 def test_a_rollback_under_customers_writing_gives_the_monolith_every_write_the_service_took(reviews, walked):
     with customers(reviews, walked) as writers:
-        time.sleep(0.5)  # writes only the service has, until the rollback drains them back
+        writers.wait_for_more(4)  # writes only the service has, until the rollback drains them back
         result = data("rollback", reviews, walked)
     assert result.returncode == 0, result.stdout + result.stderr
     assert writers.failures == []
@@ -173,7 +177,7 @@ def test_a_rollback_under_customers_writing_gives_the_monolith_every_write_the_s
 def test_a_second_cutover_under_customers_writing_loses_nothing_and_both_sides_agree(reviews, walked):
     with customers(reviews, walked) as writers:
         result = data("cutover", reviews, walked)
-        time.sleep(0.5)
+        writers.wait_for_more(4)  # writes after the release, to the service
     assert result.returncode == 0, result.stdout + result.stderr
     assert writers.failures == []
     assert walked.stage() == "live"

@@ -28,11 +28,14 @@
     │   ├── RequestRefused              the admin API refuses a request as such: JSON, token, endpoint (4xx)
     │   └── AdminCallFailed             a call to the admin API failed: the API's status, error code and body
     │       └── AdminUnreachable            nothing, or not the admin API, answered at the admin URL
-    └── CompareError                comparison, mismatches, capture and replay
-        ├── JsonPathError               an ignore rule is not a JSON path (422)
-        ├── UnknownMismatch             no stored mismatch has that id (404)
-        ├── CorpusInvalid               a capture corpus cannot be read, or a line is not a recorded request (422)
-        └── ReplayFailed                a replay target cannot be reached at all (503)
+    ├── CompareError                comparison, mismatches, capture and replay
+    │   ├── JsonPathError               an ignore rule is not a JSON path (422)
+    │   ├── UnknownMismatch             no stored mismatch has that id (404)
+    │   ├── CorpusInvalid               a capture corpus cannot be read, or a line is not a recorded request (422)
+    │   └── ReplayFailed                a replay target cannot be reached at all (503)
+    └── EdgeError                   another data plane driven by the route table (nginx, Gateway API)
+        ├── ExportRefused               the table uses what the target cannot express without an option (422)
+        └── NginxRefused                nginx cannot be run, or `nginx -t` refused a rendered configuration (422)
 
 Lower-layer errors (OSError, sqlite3/psycopg errors, httpx errors, ValueError from parsing) are translated into
 these at the boundary that meets them, with `raise ... from exc`. The admin API answers every `StranglerError`
@@ -296,3 +299,20 @@ class CorpusInvalid(CompareError):
 class ReplayFailed(CompareError):
     status = 503
     code = "replay_failed"
+
+
+# --- other data planes (edge/) ------------------------------------------------------------------------------------
+
+
+class EdgeError(StranglerError):
+    code = "edge_error"
+
+
+class ExportRefused(EdgeError):
+    status = 422
+    code = "export_refused"
+
+
+class NginxRefused(EdgeError):
+    status = 422
+    code = "nginx_refused"

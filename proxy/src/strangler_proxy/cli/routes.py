@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from strangler_proxy.cli import exit_codes
 from strangler_proxy.cli.output import json_option
 from strangler_proxy.control.admin_client import DEFAULT_ADMIN_URL, AdminClient, default_author
 from strangler_proxy.control.route_changes import GATE_AUTHOR
-from strangler_proxy.control.routes_toml import dump_routes_toml, read_routes_file
-from strangler_proxy.control.table_codec import table_from_dict
+from strangler_proxy.control.routes_toml import dump_routes_toml, load_routes_file, read_routes_file
+from strangler_proxy.control.table_codec import table_from_dict, table_to_dict
 from strangler_proxy.dataplane.model import Stage
+from strangler_proxy.edge.gateway_api import GatewayOptions, render_httproutes_yaml
+from strangler_proxy.edge.nginx_config import NginxOptions, render_nginx
 from strangler_proxy.errors import AdminCallFailed, StoreEmpty
 
 RECENT_FIRING_S = 3600.0  # a gate firing younger than this is marked by `list` and warned about by every change
@@ -291,24 +294,99 @@ def routes_apply(rc: RoutesContext, as_json: bool, file: Path, dry_run: bool, re
 
 @routes.command("export")
 @click.option("--version", "version", type=int, help="Export an earlier version (default: the current one).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["toml", "nginx", "gateway-api"]),
+    default="toml",
+    show_default=True,
+    help="toml: a routes file for `apply`; nginx: an nginx configuration; gateway-api: Kubernetes HTTPRoutes.",
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Render this routes file instead of asking the admin API.",
+)
+@click.option("--standalone", is_flag=True, help="nginx: a whole nginx.conf (else the text for its http {} block).")
+@click.option("--listen", multiple=True, help="nginx: address to listen on (repeatable).  [default 127.0.0.1:8080]")
+@click.option("--comparator", "comparator_url", help="nginx: Strangler's mirror listener; shadow routes need it.")
+@click.option("--writes-via", "writes_via_url", help="nginx: a Strangler replica for writes on routes with data.")
+@click.option("--access-log", help="nginx: write a JSON access log naming route and upstream to this path.")
+@click.option("--gateway", multiple=True, help="gateway-api: parent Gateway, NAME or NAMESPACE/NAME (repeatable).")
+@click.option("--namespace", help="gateway-api: namespace of the HTTPRoutes and their Services.")
+@click.option("--hostname", multiple=True, help="gateway-api: hostnames the HTTPRoutes answer (repeatable).")
+@click.option("--comparator-service", help="gateway-api: NAME:PORT of the Service shadow routes mirror to.")
+@click.option("--mirror-percent", type=click.IntRange(0, 100), default=100, show_default=True, help="gateway-api.")
 @json_option
 @pass_routes
-def routes_export(rc: RoutesContext, as_json: bool, version: int | None) -> None:
-    """Print the route table as a routes file (TOML) that `apply` accepts.
+def routes_export(
+    rc: RoutesContext,
+    as_json: bool,
+    version: int | None,
+    fmt: str,
+    source: Path | None,
+    standalone: bool,
+    listen: tuple[str, ...],
+    comparator_url: str | None,
+    writes_via_url: str | None,
+    access_log: str | None,
+    gateway: tuple[str, ...],
+    namespace: str | None,
+    hostname: tuple[str, ...],
+    comparator_service: str | None,
+    mirror_percent: int,
+) -> None:
+    """Print the route table as a routes file (TOML) that `apply` accepts, as an nginx configuration, or as
+    Kubernetes Gateway API HTTPRoutes (docs/edge.md says what nginx and Gateway API cannot do).
 
     \b
     Examples:
       strangler routes export > routes.toml
       strangler routes export --version 3 | diff - routes.toml
+      strangler routes export --format nginx --standalone --listen 0.0.0.0:80 \\
+          --comparator http://127.0.0.1:8090 --writes-via http://127.0.0.1:8080 > nginx.conf
+      strangler routes export --format gateway-api --gateway shop/edge --namespace shop > httproutes.yaml
     """
-    current = rc.client.routes() if version is None else rc.client.table_at(version)
-    if current.get("table") is None:
-        raise StoreEmpty("the route store is empty (version 0): nothing to export yet")
-    if as_json:
-        click.echo(json.dumps(current["table"], indent=2))
+    if source is not None:
+        table = load_routes_file(source)
+        version_text = f"{source}"
+    else:
+        current = rc.client.routes() if version is None else rc.client.table_at(version)
+        if current.get("table") is None:
+            raise StoreEmpty("the route store is empty (version 0): nothing to export yet")
+        table = table_from_dict(current["table"])
+        table = replace(table, version=current["version"])
+        version_text = f"version {current['version']}"
+    if fmt == "nginx":
+        options = NginxOptions(
+            listen=listen or NginxOptions().listen,
+            comparator_url=comparator_url,
+            writes_via_url=writes_via_url,
+            access_log=access_log,
+        )
+        click.echo(render_nginx(table, options, standalone=standalone), nl=False)
         return
-    click.echo(f"# version {current['version']}")
-    click.echo(dump_routes_toml(table_from_dict(current["table"])), nl=False)
+    if fmt == "gateway-api":
+        click.echo(
+            render_httproutes_yaml(
+                table,
+                GatewayOptions(
+                    parents=gateway,
+                    namespace=namespace,
+                    hostnames=hostname,
+                    comparator=comparator_service,
+                    mirror_percent=mirror_percent,
+                ),
+            ),
+            nl=False,
+        )
+        return
+    if as_json:
+        click.echo(json.dumps(table_to_dict(table), indent=2))
+        return
+    click.echo(f"# {version_text}")
+    click.echo(dump_routes_toml(table), nl=False)
 
 
 @routes.command("history")

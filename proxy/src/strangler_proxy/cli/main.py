@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from strangler_proxy.cli import exit_codes
+from strangler_proxy.cli.nginx import nginx
 from strangler_proxy.cli.routes import routes
 from strangler_proxy.errors import StranglerError
 
@@ -74,6 +75,11 @@ def cli() -> None:
     "--admin-listen", help="Admin API listener HOST:PORT.  [env STRANGLER_ADMIN_LISTEN; default 127.0.0.1:8081]"
 )
 @click.option(
+    "--mirror-listen",
+    help="Listener for nginx's (or a Gateway's) shadow mirrors, compared like the proxy's own.  "
+    "[env STRANGLER_MIRROR_LISTEN; default: none]",
+)
+@click.option(
     "--route-store",
     help="SQLite file or postgresql:// URL (share one PostgreSQL store between replicas).  "
     "[env STRANGLER_ROUTE_STORE; default ./strangler-routes.sqlite3]",
@@ -114,6 +120,7 @@ def proxy(**options: Any) -> None:
 
 
 cli.add_command(routes)
+cli.add_command(nginx)
 
 
 # --- entry point ------------------------------------------------------------------------------------------------

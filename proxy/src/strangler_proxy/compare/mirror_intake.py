@@ -86,7 +86,9 @@ class MirrorIntake:
         headers: Headers = [(n.lower(), v) for n, v in scope["headers"] if n.lower() not in _DROPPED]
         believed = next((v for n, v in scope["headers"] if n.lower() == SERVICE_HEADER), None)
         if believed is not None and believed.decode("latin-1") != route.service:
-            log.info("mirror for %s: the edge mirrored to %r, the route table says %r", route.path, believed, route.service)
+            log.info(
+                "mirror for %s: the edge mirrored to %r, the route table says %r", route.path, believed, route.service
+            )
         request_id = next((v.decode("latin-1") for n, v in headers if n == b"x-request-id"), "")
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
@@ -137,7 +139,9 @@ class MirrorIntake:
         except UpstreamError as exc:
             log.info("mirror %s: the monolith did not answer: %s", request.request_id, exc)
             return None
-        return CapturedResponse(response.status, response.headers, bytes(body), truncated, time.perf_counter() - started)
+        return CapturedResponse(
+            response.status, response.headers, bytes(body), truncated, time.perf_counter() - started
+        )
 
     async def drain(self) -> None:
         """Wait until every mirror taken so far reached the shadow pool (tests, shutdown)."""

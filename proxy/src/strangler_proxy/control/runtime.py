@@ -97,13 +97,16 @@ async def _serve(
     )
     for extend in admin_extensions:
         extend(admin)
+    mirror = await _start_mirror_listener(settings, app)
 
     def started(server: ProxyServer) -> None:
         watcher.start()
         # One machine-readable line: scripts and tests that bind port 0 read the ports from it.
+        mirror_url = f" mirror=http://{_url_host(settings.mirror_host or '')}:{mirror.public_port}" if mirror else ""
         print(
             f"strangler proxy ready: public=http://{_url_host(settings.host)}:{server.public_port} "
-            f"admin=http://{_url_host(settings.admin_host)}:{server.admin_bound_port} version={app.table.version}",
+            f"admin=http://{_url_host(settings.admin_host)}:{server.admin_bound_port}{mirror_url} "
+            f"version={app.table.version}",
             file=sys.stderr,
             flush=True,
         )
@@ -121,8 +124,21 @@ async def _serve(
         )
     finally:
         watcher.stop()
+        if mirror is not None:
+            await mirror.stop()
         await compare.close()
         await app.close()
+
+
+async def _start_mirror_listener(settings: Settings, app: ProxyApp) -> ProxyServer | None:
+    """STRANGLER_MIRROR_LISTEN: where nginx's `mirror` (or a Gateway's RequestMirror) sends shadow requests."""
+    if settings.mirror_port is None or settings.mirror_host is None:
+        return None
+    from strangler_proxy.compare.mirror_intake import MirrorIntake
+
+    server = ProxyServer(public_app=MirrorIntake(app), host=settings.mirror_host, port=settings.mirror_port)
+    await server.start()
+    return server
 
 
 def ensure_seeded(store: RouteStore, monolith_url: str | None) -> RouteTable:

@@ -50,6 +50,7 @@ TOKEN_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token
 RUNTIME_VARIABLES = {
     "listen": "STRANGLER_LISTEN",
     "admin_listen": "STRANGLER_ADMIN_LISTEN",
+    "mirror_listen": "STRANGLER_MIRROR_LISTEN",
     "admin_token": "STRANGLER_ADMIN_TOKEN",
     "admin_insecure_dev": "STRANGLER_ADMIN_INSECURE_DEV",
     "route_store": "STRANGLER_ROUTE_STORE",
@@ -104,6 +105,9 @@ class Settings:
     compare: CompareConfig = field(default_factory=CompareConfig)
     data_gate: GateLimits = field(default_factory=GateLimits)
     warnings: tuple[str, ...] = ()
+    # another data plane's mirrors (nginx, a Gateway) are compared here (compare/mirror_intake.py); None: no listener
+    mirror_host: str | None = None
+    mirror_port: int | None = None
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -117,6 +121,8 @@ class Settings:
                 f"STRANGLER_ADMIN_LISTEN must differ from STRANGLER_LISTEN ({host}:{port}): the admin API has its "
                 f"own listener so that nothing on the public one can reach it"
             )
+        mirror_text = read.text("mirror_listen")
+        mirror_host, mirror_port = _address("mirror_listen", mirror_text) if mirror_text else (None, None)
         insecure_dev = _flag("admin_insecure_dev", read.text("admin_insecure_dev") or "0")
         token = read.text("admin_token")
         _check_token(token, insecure_dev, admin_host, admin_port, warnings)
@@ -160,6 +166,8 @@ class Settings:
             compare=_compare_config(read),
             data_gate=_gate_limits(read),
             warnings=tuple(warnings),
+            mirror_host=mirror_host,
+            mirror_port=mirror_port,
         )
 
 

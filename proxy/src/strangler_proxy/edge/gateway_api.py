@@ -126,7 +126,9 @@ def _matches(route: Route, methods: list[str] | None) -> list[dict[str, Any]]:
     return [{"path": dict(path), "method": m} for m in methods]  # copies: no YAML anchors
 
 
-def _rule(matches: list[dict[str, Any]], refs: list[dict[str, Any]], filters: list[Any] | None = None) -> dict[str, Any]:
+def _rule(
+    matches: list[dict[str, Any]], refs: list[dict[str, Any]], filters: list[Any] | None = None
+) -> dict[str, Any]:
     rule: dict[str, Any] = {"matches": matches}
     if filters:
         rule["filters"] = filters

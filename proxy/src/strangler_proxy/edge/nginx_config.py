@@ -66,6 +66,7 @@ class NginxOptions:
     writes_via_url: str | None = None  # a Strangler replica: routes that declare `data` need one
     access_log: str | None = None  # JSON lines naming the route and upstream of each request; None: off
     keepalive: int = 32  # idle connections kept per upstream
+    status_listen: str | None = None  # a listener answering GET /strangler/version with the table's version
     # standalone only: the paths are relative to nginx's prefix (`-p DIR`)
     worker_processes: str = "auto"
     user: str | None = None
@@ -374,10 +375,10 @@ class _Renderer:
         )
         if self.options.access_log:
             self.emit(
-                "log_format strangler_json escape=json '{\"time\":\"$time_iso8601\",\"request_id\":"
+                'log_format strangler_json escape=json \'{"time":"$time_iso8601","request_id":'
                 '"$strangler_request_id","method":"$request_method","path":"$uri","status":$status,'
                 '"route":"$strangler_route","upstream":"$strangler_upstream_name",'
-                "\"seconds\":$request_time}';"
+                '"seconds":$request_time}\';'
             )
 
     def _server(self) -> None:
@@ -394,12 +395,12 @@ class _Renderer:
             f"    {log}",
             "    default_type application/json;",
             "    if ($strangler_bad_path) {",
-            "        return 400 '{\"error\":\"bad_request_path\",\"status\":400,\"detail\":\"encoded slash, backslash "
-            "or control character in the path\",\"producer\":\"strangler-nginx\"}';",
+            '        return 400 \'{"error":"bad_request_path","status":400,"detail":"encoded slash, backslash '
+            'or control character in the path","producer":"strangler-nginx"}\';',
             "    }",
             "    if ($strangler_loop) {",
-            "        return 508 '{\"error\":\"loop_detected\",\"status\":508,\"detail\":\"the request already passed "
-            "through this proxy\",\"producer\":\"strangler-nginx\"}';",
+            '        return 508 \'{"error":"loop_detected","status":508,"detail":"the request already passed '
+            'through this proxy","producer":"strangler-nginx"}\';',
             "    }",
             "    location / {",
         )
@@ -429,6 +430,15 @@ class _Renderer:
                 "    }",
             )
         self.emit("}")
+        if self.options.status_listen:
+            self.emit(
+                "server {",
+                f"    listen {self.options.status_listen};",
+                "    access_log off;",
+                f'    location = /strangler/version {{ default_type text/plain; return 200 "{self.table.version}"; }}',
+                "    location / { return 404; }",
+                "}",
+            )
 
 
 def _proxy_headers() -> list[str]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import http.client
 
-from data_planes import NginxPlane, PythonPlane, Upstreams, plane, upstreams, wait_until  # noqa: F401 (fixtures)
+from data_planes import NginxPlane, PythonPlane, Upstreams, wait_until
 from strangler_proxy.dataplane.cohort import bucket, in_canary
 from strangler_proxy.dataplane.model import Route, Stage, StickyKey
 from strangler_proxy.edge.nginx_config import in_nginx_canary
+
+pytest_plugins = ["data_planes"]
 
 Plane = PythonPlane | NginxPlane
 CLIENTS = [f"client-{n}" for n in range(300)]

@@ -15,12 +15,13 @@ import yaml
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage, Upstream
 from strangler_proxy.edge.gateway_api import GatewayOptions, render_httproutes
 
+STRANGLER = str(Path(sys.executable).parent / "strangler")
 CRD = Path(__file__).parent / "vendor" / "gateway-api-v1.6.1" / "gateway.networking.k8s.io_httproutes.yaml"
 
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Validator:
-    crd = yaml.load(CRD.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    crd = yaml.load(CRD.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe)
     assert crd["metadata"]["annotations"]["gateway.networking.k8s.io/channel"] == "standard"
     (v1,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     schema = v1["schema"]["openAPIV3Schema"]
@@ -114,8 +115,7 @@ def test_the_cli_prints_yaml_documents_from_a_routes_file(tmp_path: Path, valida
         '[[routes]]\npath = "/api/catalog"\nservice = "catalog"\nstage = "canary"\npercent = 25\n'
     )
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "strangler"), "routes", "export", "--from", str(routes)]
-        + ["--format", "gateway-api", "--gateway", "edge"],
+        [STRANGLER, "routes", "export", "--from", str(routes), "--format", "gateway-api", "--gateway", "edge"],
         capture_output=True,
         text=True,
         check=True,

@@ -67,6 +67,7 @@ typecheck: venv
 
 bench-proxy: venv
 	$(PY) bench/proxy/run.py
+	$(PY) bench/proxy/nginx_export.py
 
 # The data benchmark's specialist reference is Debian's pgcopydb: installed here when missing (as root), or named.
 bench-data: venv

@@ -423,7 +423,8 @@ class _Renderer:
                 "        internal;",
                 '        if ($strangler_mirror_to = "") { return 204; }',
                 f"        proxy_pass http://{COMPARATOR}$request_uri;",
-                *[f"        {line}" for line in _proxy_headers()],
+                # the client's own credentials: the comparator asks the monolith with them, and signs for the service
+                *[f"        {line}" for line in _proxy_headers(credentials=False)],
                 "        proxy_set_header X-Strangler-Mirror-Service $strangler_mirror_to;",
                 "        proxy_connect_timeout 1s;",
                 "        proxy_read_timeout 10s;",
@@ -441,7 +442,8 @@ class _Renderer:
             )
 
 
-def _proxy_headers() -> list[str]:
+def _proxy_headers(*, credentials: bool = True) -> list[str]:
+    strip = ["proxy_set_header Authorization $strangler_authorization;", "proxy_set_header Cookie $strangler_cookie;"]
     return [
         "proxy_http_version 1.1;",
         'proxy_set_header Connection "";',
@@ -453,8 +455,7 @@ def _proxy_headers() -> list[str]:
         'proxy_set_header X-Real-IP "";',
         "proxy_set_header Via $strangler_via;",
         "proxy_set_header X-Request-Id $strangler_request_id;",
-        "proxy_set_header Authorization $strangler_authorization;",
-        "proxy_set_header Cookie $strangler_cookie;",
+        *(strip if credentials else []),
         *[f'proxy_set_header {name} "";' for name in CONTROL_HEADERS],
     ]
 

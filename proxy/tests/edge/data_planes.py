@@ -11,11 +11,10 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 from conftest import LoopThread
 from strangler_proxy.compare.mirror_intake import MirrorIntake
 from strangler_proxy.dataplane.app import ProxyApp
@@ -179,32 +178,3 @@ def nginx_missing() -> str | None:
     if shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK):
         return None
     return "nginx is not installed (Debian: apt-get install nginx; .ci/run installs it)"
-
-
-@pytest.fixture(scope="module")
-def upstreams(loop_thread: LoopThread) -> Iterator[Upstreams]:
-    ups = Upstreams(loop_thread)
-    yield ups
-    ups.close()
-
-
-@pytest.fixture(scope="module", params=["python", "nginx"])
-def plane(
-    request: pytest.FixtureRequest,
-    loop_thread: LoopThread,
-    upstreams: Upstreams,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[PythonPlane | NginxPlane]:
-    """Each conformance test runs once on the Python proxy and once on nginx serving the exported configuration."""
-    table = upstreams.table()
-    if request.param == "python":
-        p: PythonPlane | NginxPlane = PythonPlane(loop_thread, table)
-    else:
-        missing = nginx_missing()
-        if missing:
-            if os.environ.get("CI"):
-                pytest.fail(missing)
-            pytest.skip(missing)
-        p = NginxPlane(loop_thread, table, Path(tmp_path_factory.mktemp("nginx")))
-    yield p
-    p.close()

@@ -10,7 +10,7 @@ from strangler_proxy.dataplane.cohort import bucket, in_canary
 from strangler_proxy.dataplane.model import Route, Stage, StickyKey
 from strangler_proxy.edge.nginx_config import in_nginx_canary
 
-pytest_plugins = ["data_planes"]
+pytest_plugins = ["edge_fixtures"]
 
 Plane = PythonPlane | NginxPlane
 CLIENTS = [f"client-{n}" for n in range(300)]

@@ -19,7 +19,7 @@ from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage
 from strangler_proxy.edge.nginx_control import check_config, find_nginx
 
-pytest_plugins = ["data_planes"]
+pytest_plugins = ["edge_fixtures"]
 STRANGLER = str(Path(sys.executable).parent / "strangler")
 
 

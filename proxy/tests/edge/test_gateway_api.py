@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import yaml
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage, Upstream
 from strangler_proxy.edge.gateway_api import GatewayOptions, render_httproutes
+from strangler_proxy.errors import ExportRefused
 
 STRANGLER = str(Path(sys.executable).parent / "strangler")
 CRD = Path(__file__).parent / "vendor" / "gateway-api-v1.6.1" / "gateway.networking.k8s.io_httproutes.yaml"
@@ -46,9 +48,14 @@ EVERY_KIND = table(
     Route("/api/customers", "catalog", Stage.OFF),
     Route("/api/reviews", "catalog", Stage.CANARY, percent=30, methods=frozenset({"GET", "POST"})),
     Route("/api/shadowed-writes", "catalog", Stage.SHADOW, mirror_unsafe=True),
+    Route("/api/products", "catalog", Stage.CANARY, percent=50, data="catalog"),
 )
 OPTIONS = GatewayOptions(
-    parents=("shop/edge",), namespace="shop", hostnames=("shop.example",), comparator="strangler:8090"
+    parents=("shop/edge",),
+    namespace="shop",
+    hostnames=("shop.example",),
+    comparator="strangler:8090",
+    writes_via="strangler:8080",
 )
 
 
@@ -99,6 +106,23 @@ def test_shadow_mirrors_safe_requests_to_the_comparator_with_a_percentage() -> N
     ]
     assert mirrored["backendRefs"] == [{"name": "monolith", "port": 8000, "weight": 1}]
     assert "filters" not in writes
+
+
+def test_writes_on_a_route_with_data_go_to_a_strangler_replica_or_the_export_refuses() -> None:
+    spec = by_name(render_httproutes(EVERY_KIND, OPTIONS))["strangler-api-products"]
+    writes, reads = spec["rules"]
+    assert {m["method"] for m in writes["matches"]} == {"DELETE", "PATCH", "POST", "PUT"}
+    assert writes["backendRefs"] == [{"name": "strangler", "port": 8080, "weight": 1}]
+    assert {m["method"] for m in reads["matches"]} == {"GET", "HEAD", "OPTIONS"}
+    with pytest.raises(ExportRefused, match="--writes-via-service"):
+        render_httproutes(EVERY_KIND, dataclasses.replace(OPTIONS, writes_via=None))
+
+
+def test_shadow_with_mirror_unsafe_mirrors_every_method() -> None:
+    spec = by_name(render_httproutes(EVERY_KIND, OPTIONS))["strangler-api-shadowed-writes"]
+    (rule,) = spec["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/api/shadowed-writes"}}]
+    assert rule["filters"][0]["type"] == "RequestMirror"
 
 
 def test_a_path_with_a_parameter_is_a_regular_expression_of_one_segment() -> None:

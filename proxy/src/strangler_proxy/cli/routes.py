@@ -317,6 +317,7 @@ def routes_apply(rc: RoutesContext, as_json: bool, file: Path, dry_run: bool, re
 @click.option("--namespace", help="gateway-api: namespace of the HTTPRoutes and their Services.")
 @click.option("--hostname", multiple=True, help="gateway-api: hostnames the HTTPRoutes answer (repeatable).")
 @click.option("--comparator-service", help="gateway-api: NAME:PORT of the Service shadow routes mirror to.")
+@click.option("--writes-via-service", help="gateway-api: NAME:PORT of a Strangler replica for routes with data.")
 @click.option("--mirror-percent", type=click.IntRange(0, 100), default=100, show_default=True, help="gateway-api.")
 @json_option
 @pass_routes
@@ -335,6 +336,7 @@ def routes_export(
     namespace: str | None,
     hostname: tuple[str, ...],
     comparator_service: str | None,
+    writes_via_service: str | None,
     mirror_percent: int,
 ) -> None:
     """Print the route table as a routes file (TOML) that `apply` accepts, as an nginx configuration, or as
@@ -376,6 +378,7 @@ def routes_export(
                     namespace=namespace,
                     hostnames=hostname,
                     comparator=comparator_service,
+                    writes_via=writes_via_service,
                     mirror_percent=mirror_percent,
                 ),
             ),

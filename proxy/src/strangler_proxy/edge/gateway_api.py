@@ -12,6 +12,8 @@ port of its URL. Stages:
 * off: the monolith; live: the service;
 * shadow: the monolith, with a `RequestMirror` filter (`mirror_percent`, default 100) to the comparator Service
   when one is named (Strangler's mirror listener, which asks both sides and compares), else to the service;
+* a route that declares `data`: its unsafe methods go to `writes_via`, a Strangler replica's Service, which sends
+  them to the data's owner and holds them during a cutover (a Gateway can do neither);
 * canary P%: a rule for the unsafe methods to the monolith, and the rest split by `backendRefs` weights P and
   100-P. Weights are per request, not sticky (session persistence is not in the standard channel): a client
   moves between the sides from one request to the next, raising the share keeps nobody, and read-your-writes pins
@@ -42,6 +44,7 @@ class GatewayOptions:
     namespace: str | None = None
     hostnames: tuple[str, ...] = ()
     comparator: str | None = None  # Service NAME:PORT of Strangler's mirror listener
+    writes_via: str | None = None  # Service NAME:PORT of a Strangler replica: writes on routes with `data` go there
     mirror_percent: int = 100
 
 
@@ -144,39 +147,56 @@ def _rules(table: RouteTable, options: GatewayOptions, route: Route) -> list[dic
         if unknown:
             raise ExportRefused(f"route {route.path}: the Gateway API cannot match method(s) {', '.join(unknown)}")
         methods = sorted(names)
+    safe = sorted(set(methods or SAFE_METHODS) & SAFE_METHODS)
+    unsafe = [m for m in (methods or UNSAFE_METHODS) if m not in SAFE_METHODS]
+    rules: list[dict[str, Any]] = []
+    if route.data is not None:
+        # writes follow the data's owner and wait out a cutover's hold: only a Strangler replica can do that
+        if options.writes_via is None:
+            raise ExportRefused(
+                f"route {route.path} declares data {route.data!r}: its writes must go to the data's owner and wait "
+                f"out a cutover's write hold, which a Gateway cannot do; pass --writes-via-service NAME:PORT (a "
+                f"Strangler replica's Service)"
+            )
+        if unsafe:
+            rules.append(
+                _rule(
+                    _matches(route, unsafe), [{**_service_ref(options.writes_via, "--writes-via-service"), "weight": 1}]
+                )
+            )
+        unsafe = []
+        methods = safe
     stage = route.stage
     if stage is Stage.OFF:
-        return [_rule(_matches(route, methods), _refs(table, [(None, 1)]))]
+        return [*rules, _rule(_matches(route, methods), _refs(table, [(None, 1)]))]
     if stage is Stage.LIVE:
-        return [_rule(_matches(route, methods), _refs(table, [(route.service, 1)]))]
+        return [*rules, _rule(_matches(route, methods), _refs(table, [(route.service, 1)]))]
     if stage is Stage.SHADOW:
-        mirror_methods = methods
-        if not route.mirror_unsafe:
-            mirror_methods = sorted(set(methods or SAFE_METHODS) & SAFE_METHODS)
-        rules = [_rule(_matches(route, mirror_methods), _refs(table, [(None, 1)]), [_mirror(table, options, route)])]
-        if not route.mirror_unsafe:
-            rest = [m for m in (methods or UNSAFE_METHODS) if m not in SAFE_METHODS]
-            if rest:
-                rules.append(_rule(_matches(route, rest), _refs(table, [(None, 1)])))
+        mirrored = methods if route.mirror_unsafe and route.data is None else safe
+        rules.append(_rule(_matches(route, mirrored), _refs(table, [(None, 1)]), [_mirror(table, options, route)]))
+        rest = [] if mirrored is None else [m for m in unsafe if m not in mirrored]
+        if rest:
+            rules.append(_rule(_matches(route, rest), _refs(table, [(None, 1)])))
         return rules
     # canary: writes to the monolith (the system of record), reads split by weight
-    safe = sorted(set(methods or SAFE_METHODS) & SAFE_METHODS) if methods else None
-    unsafe = [m for m in (methods or UNSAFE_METHODS) if m not in SAFE_METHODS]
-    rules = []
     if unsafe:
         rules.append(_rule(_matches(route, unsafe), _refs(table, [(None, 1)])))
-    if safe is None or safe:
+    if safe:
         weights = [(None, 100 - route.percent), (route.service, route.percent)]
-        rules.append(_rule(_matches(route, safe), _refs(table, weights)))
+        rules.append(_rule(_matches(route, safe if methods else None), _refs(table, weights)))
     return rules
+
+
+def _service_ref(text: str, option: str) -> dict[str, Any]:
+    name, _, port = text.rpartition(":")
+    if not name or not port.isdigit():
+        raise ExportRefused(f"{option} {text!r} must be NAME:PORT")
+    return {"name": name, "port": int(port)}
 
 
 def _mirror(table: RouteTable, options: GatewayOptions, route: Route) -> dict[str, Any]:
     if options.comparator:
-        name, _, port = options.comparator.rpartition(":")
-        if not name or not port.isdigit():
-            raise ExportRefused(f"--comparator-service {options.comparator!r} must be NAME:PORT")
-        ref: dict[str, Any] = {"name": name, "port": int(port)}
+        ref = _service_ref(options.comparator, "--comparator-service")
     else:
         service, port_number = _service(table, route.service)
         ref = {"name": service, "port": port_number}

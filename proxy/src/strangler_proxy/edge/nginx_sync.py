@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -58,7 +58,7 @@ class NginxSync:
         self.prefix = prefix
         self.nginx = nginx
         self.state_file = state_file
-        self.serving_version: int | None = None
+        self.serving_version = _installed_version(conf)  # a restarted sync knows what nginx was left serving
 
     def apply(self, table: RouteTable) -> SyncOutcome:
         candidate = self.conf.with_name(self.conf.name + ".candidate")
@@ -124,16 +124,11 @@ class NginxSync:
             watcher.stop()
 
 
-def wait_for_version(url: str, version: int, timeout: float = 10.0) -> bool:
-    """Wait until nginx's status listener (`NginxOptions.status_listen`) answers `version`: the reload is done."""
-    import httpx
+def _installed_version(conf: Path) -> int | None:
+    try:
+        text = conf.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r"# Strangler route table version (\d+),", text)
+    return int(found.group(1)) if found else None
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).text.strip() == str(version):
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.02)
-    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -251,3 +252,16 @@ def test_two_proxies_sharing_a_sqlite_file_pick_up_a_change_within_a_second(tmp_
         )
         assert r.status_code == 200, r.text
         wait_for(lambda: httpx.get(second.public_url + "/api/catalog").json()["upstream"] == "catalog", 1)
+
+
+def test_the_mirror_listener_takes_another_data_planes_mirrors(tmp_path: Path) -> None:
+    """STRANGLER_MIRROR_LISTEN: nginx's `mirror` target (docs/edge.md); a request no shadow route takes is 204."""
+    with proxy_process(
+        STRANGLER_ROUTE_STORE=str(tmp_path / "routes.sqlite3"),
+        STRANGLER_MONOLITH_URL="http://127.0.0.1:9",
+        STRANGLER_MIRROR_LISTEN="127.0.0.1:0",
+    ) as proxy:
+        line = next(line for line in proxy.output if "strangler proxy ready" in line)
+        mirror = re.search(r" mirror=(\S+)", line)
+        assert mirror is not None, line
+        assert httpx.get(mirror.group(1) + "/api/catalog/1").status_code == 204

@@ -105,8 +105,8 @@ async def _serve(
         mirror_url = f" mirror=http://{_url_host(settings.mirror_host or '')}:{mirror.public_port}" if mirror else ""
         print(
             f"strangler proxy ready: public=http://{_url_host(settings.host)}:{server.public_port} "
-            f"admin=http://{_url_host(settings.admin_host)}:{server.admin_bound_port}{mirror_url} "
-            f"version={app.table.version}",
+            f"admin=http://{_url_host(settings.admin_host)}:{server.admin_bound_port} "
+            f"version={app.table.version}{mirror_url}",
             file=sys.stderr,
             flush=True,
         )

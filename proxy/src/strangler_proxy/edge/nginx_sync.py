@@ -131,4 +131,3 @@ def _installed_version(conf: Path) -> int | None:
         return None
     found = re.search(r"# Strangler route table version (\d+),", text)
     return int(found.group(1)) if found else None
-

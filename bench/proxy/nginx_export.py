@@ -6,7 +6,8 @@ The exported configuration is the route table below: twelve routes, the requeste
 canary of 50% sticky on a header (so the route map's regular expressions, the stage map and `split_clients` are
 all evaluated per request); the monolith and the service are two equal upstreams. Plain nginx is run.py's
 `PROXY_SERVER`: one `location /` with `proxy_pass`. Printed per concurrency: req/s, p50 and p99 of each, and the
-ratio exported / plain (best of --repeat interleaved runs).
+ratio exported / plain (best of --repeat interleaved runs); then each nginx's CPU time per request (master and
+worker, from /proc, the least of --repeat runs at 32 connections), which a busy machine disturbs less.
 
     .venv/bin/python bench/proxy/nginx_export.py [--duration 3] [--repeat 3] [--connections 8,32,128]
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BODY, PROXY_SERVER, UPSTREAM_SERVER, free_port, nginx, wait_port, wrk
+from run import BODY, PROXY_SERVER, UPSTREAM_SERVER, cpu_per_request, free_port, nginx, wait_port, wrk
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage, StickyKey, Upstream
 from strangler_proxy.edge.nginx_config import NginxOptions, render_nginx
 
@@ -65,10 +66,11 @@ def main() -> None:
     rendered = render_nginx(table(up, up2), NginxOptions(listen=(f"127.0.0.1:{exported}",), keepalive=256))
     script = header_script()
     results: dict[int, dict[str, tuple[float, float, float, int]]] = {}
+    cpu: dict[str, float] = {}
     with (
         nginx(upstreams),
-        nginx(PROXY_SERVER.format(port=plain, upstream=up)),
-        nginx(rendered),
+        nginx(PROXY_SERVER.format(port=plain, upstream=up)) as plain_pid,
+        nginx(rendered) as exported_pid,
     ):
         for port in (up, up2, plain, exported):
             wait_port(port)
@@ -81,6 +83,11 @@ def main() -> None:
                 for name, url in targets.items():
                     runs[name].append(wrk(url, c, args.duration, script))
             results[c] = {name: max(measured) for name, measured in runs.items()}
+        pids = {"plain": plain_pid, "exported": exported_pid}
+        for name, url in targets.items():  # CPU per request of that nginx (master + worker): steadier under load
+            cpu[name] = min(
+                cpu_per_request(url, 32, args.duration, {name: pids[name]})[name] for _ in range(args.repeat)
+            )
     os.unlink(script)
     load = os.getloadavg()[0]
     print(
@@ -92,6 +99,10 @@ def main() -> None:
         p, e = r["plain"], r["exported"]
         latency = f"{p[1]:>6.3f}/{e[1]:<6.3f} {p[2]:>6.3f}/{e[2]:<6.3f}"
         print(f"{c:>5} {p[0]:>12.0f} {e[0]:>15.0f} {e[0] / p[0]:>6.2f} {latency}")
+    print(
+        f"CPU per request at 32 connections: plain {cpu['plain']:.1f} us, exported {cpu['exported']:.1f} us "
+        f"(plain / exported {cpu['plain'] / cpu['exported']:.2f}x)"
+    )
     if args.json:
         print(
             json.dumps(

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,24 @@ def tagged(name: str) -> Callable[[Received, asyncio.StreamWriter], object]:
         await respond(writer, 200, [(b"Content-Type", b"application/json"), (b"X-Upstream", name.encode())], b"{}")
 
     return handler
+
+
+NOBODY = 65534
+
+
+def nginx_prefix() -> Path:
+    """A fresh prefix directory nginx may write as the user it runs as (`as_non_root`)."""
+    prefix = Path(tempfile.mkdtemp(prefix="strangler-edge-nginx-"))
+    if os.geteuid() == 0:
+        os.chown(prefix, NOBODY, NOBODY)
+    return prefix
+
+
+def as_non_root(command: list[str]) -> list[str]:
+    """nginx runs as an unprivileged user, as a team's edge would: as root, the tests drop to nobody first."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", *command]
 
 
 def free_port() -> int:
@@ -107,10 +126,10 @@ class NginxPlane:
 
     name = "nginx"
 
-    def __init__(self, lt: LoopThread, table: RouteTable, prefix: Path) -> None:
+    def __init__(self, lt: LoopThread, table: RouteTable) -> None:
         self.lt = lt
         self.nginx = find_nginx()
-        self.prefix = prefix
+        self.prefix = prefix = nginx_prefix()
         self.conf = prefix / "nginx.conf"
 
         async def start() -> tuple[ProxyApp, ProxyServer]:
@@ -127,11 +146,10 @@ class NginxPlane:
             comparator_url=f"http://127.0.0.1:{self.intake.public_port}",
             status_listen=f"127.0.0.1:{self.status_port}",
             worker_processes="1",
-            user="root" if os.geteuid() == 0 else None,  # as root, workers would be `nobody`, locked out of prefix
         )
         self._write(table)
         self.process = subprocess.Popen(
-            [self.nginx, "-p", str(prefix), "-c", str(self.conf), "-e", "stderr", "-g", "daemon off;"],
+            as_non_root([self.nginx, "-p", str(prefix), "-c", str(self.conf), "-e", "stderr", "-g", "daemon off;"]),
             stderr=subprocess.PIPE,
         )
         self._wait_for(table.version)
@@ -172,6 +190,7 @@ class NginxPlane:
             self.process.stderr.close()
         self.lt.run(self.intake.stop())
         self.lt.run(self.app.close())
+        shutil.rmtree(self.prefix, ignore_errors=True)
 
 
 def nginx_missing() -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from conftest import LoopThread
@@ -24,7 +23,6 @@ def plane(
     request: pytest.FixtureRequest,
     loop_thread: LoopThread,
     upstreams: Upstreams,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[PythonPlane | NginxPlane]:
     """Each conformance test runs once on the Python proxy and once on nginx serving the exported configuration."""
     table = upstreams.table()
@@ -36,6 +34,6 @@ def plane(
             if os.environ.get("CI"):
                 pytest.fail(missing)
             pytest.skip(missing)
-        p = NginxPlane(loop_thread, table, Path(tmp_path_factory.mktemp("nginx")))
+        p = NginxPlane(loop_thread, table)
     yield p
     p.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from data_planes import Upstreams, free_port, nginx_missing, wait_until
+from data_planes import Upstreams, as_non_root, free_port, nginx_missing, nginx_prefix, wait_until
 from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage
 from strangler_proxy.edge.nginx_control import check_config, find_nginx
@@ -33,6 +34,13 @@ def _needs_nginx() -> None:
 
 
 @pytest.fixture
+def prefix() -> Iterator[Path]:
+    p = nginx_prefix()
+    yield p
+    shutil.rmtree(p, ignore_errors=True)
+
+
+@pytest.fixture
 def store(tmp_path: Path) -> Iterator[RouteStore]:
     s = open_store(str(tmp_path / "routes.sqlite3"))
     yield s
@@ -45,21 +53,22 @@ def commit(store: RouteStore, table: RouteTable) -> int:
 
 
 def test_sync_installs_each_version_and_keeps_the_last_good_one_when_nginx_refuses(
-    tmp_path: Path, store: RouteStore, upstreams: Upstreams
+    tmp_path: Path, store: RouteStore, upstreams: Upstreams, prefix: Path
 ) -> None:
     port, status_port = free_port(), free_port()
     state = tmp_path / "sync.json"
     args = [STRANGLER, "nginx", "sync", "--route-store", str(tmp_path / "routes.sqlite3")]
-    args += ["--conf", str(tmp_path / "nginx.conf"), "--prefix", str(tmp_path), "--state-file", str(state)]
+    args += ["--conf", str(prefix / "nginx.conf"), "--prefix", str(prefix), "--state-file", str(state)]
     args += ["--listen", f"127.0.0.1:{port}", "--status-listen", f"127.0.0.1:{status_port}", "--workers", "1"]
     commit(store, upstreams.table(Route("/api/catalog", "catalog", Stage.OFF)))
 
     first = subprocess.run([*args, "--once"], capture_output=True, text=True, timeout=30)
     assert first.returncode == 0, first.stderr
     assert "version 1 installed (nginx is not running" in first.stdout
-    user = ["-g", "daemon off; user root;"] if os.geteuid() == 0 else ["-g", "daemon off;"]
     nginx = subprocess.Popen(
-        [find_nginx(), "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr", *user],
+        as_non_root(
+            [find_nginx(), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"]
+        ),
         stderr=subprocess.DEVNULL,
     )
     follower = subprocess.Popen([*args, "--poll", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -89,7 +98,7 @@ def test_sync_installs_each_version_and_keeps_the_last_good_one_when_nginx_refus
         assert refused["failing"] is True and refused["installed"] is False and refused["serving_version"] == 2
         assert "host not found in upstream" in refused["error"]
         assert serving() == "2" and upstream() == "catalog"  # nginx kept the last good configuration
-        assert "no-such-host" not in (tmp_path / "nginx.conf").read_text()
+        assert "no-such-host" not in (prefix / "nginx.conf").read_text()
 
         commit(store, upstreams.table(Route("/api/catalog", "catalog", Stage.OFF)))
         wait_until(lambda: serving() == "4", what="the next good version")

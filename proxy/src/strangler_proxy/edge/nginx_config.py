@@ -468,10 +468,11 @@ def _wrap(http: str, options: NginxOptions) -> str:
     body = "\n".join("    " + line if line else "" for line in http.splitlines())
     user = f"user {options.user};\n" if options.user else ""
     return (
-        f"# A whole nginx.conf: run it with `nginx -p DIR -c FILE` (pid, logs and temporary files under DIR).\n"
+        f"# A whole nginx.conf: run it with `nginx -p DIR -c FILE` (pid and temporary files under DIR; errors go\n"
+        f"# to stderr).\n"
         f"worker_processes {options.worker_processes};\n"
         f"pid nginx.pid;\n"
-        f"error_log error.log warn;\n"
+        f"error_log stderr warn;\n"
         f"{user}"
         f"events {{ worker_connections 4096; }}\n"
         f"http {{\n"

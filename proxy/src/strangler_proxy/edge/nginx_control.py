@@ -27,10 +27,22 @@ def find_nginx(explicit: str | None = None) -> str:
 
 
 def check_config(nginx: str, conf: Path, prefix: Path) -> None:
-    """`nginx -t` on `conf`; raise `NginxRefused` with nginx's own words when it refuses."""
+    """`nginx -t` on `conf`; raise `NginxRefused` with nginx's own words when it refuses.
+
+    Run as root for a prefix another user owns (nginx runs as that user), the test runs as that user too: it then
+    meets the same permissions nginx will, and leaves no root-owned file (nginx -t writes an empty pid file) that
+    the unprivileged master could not open."""
+    command = [nginx, "-t", "-q", "-e", "stderr", "-p", str(prefix), "-c", str(conf)]
+    try:
+        owner = prefix.stat()
+    except OSError as exc:
+        raise NginxRefused(f"nginx's prefix {prefix} cannot be read: {exc}") from exc
+    if os.geteuid() == 0 and owner.st_uid != 0 and shutil.which("setpriv"):
+        drop = ["setpriv", f"--reuid={owner.st_uid}", f"--regid={owner.st_gid}", "--clear-groups", "--"]
+        command = [*drop, *command]
     try:
         done = subprocess.run(
-            [nginx, "-t", "-q", "-e", "stderr", "-p", str(prefix), "-c", str(conf)],
+            command,
             capture_output=True,
             text=True,
             timeout=30,

@@ -76,7 +76,7 @@ class Upstreams:
         lt.run(self.catalog.start())
         self.version = 1
 
-    def table(self, *routes: Route) -> RouteTable:
+    def table(self, *routes: Route, catalog_url: str | None = None) -> RouteTable:
         self.version += 1
         self.monolith.received.clear()
         self.catalog.received.clear()
@@ -84,7 +84,7 @@ class Upstreams:
             version=self.version,
             upstreams={
                 "monolith": Upstream("monolith", self.monolith.url),
-                "catalog": Upstream("catalog", self.catalog.url),
+                "catalog": Upstream("catalog", catalog_url or self.catalog.url),
             },
             routes=routes,
         )

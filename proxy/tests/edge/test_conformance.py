@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import http.client
 
-from data_planes import NginxPlane, PythonPlane, Upstreams, wait_until
+from data_planes import NginxPlane, PythonPlane, Upstreams, free_port, wait_until
 from strangler_proxy.dataplane.cohort import bucket, in_canary
 from strangler_proxy.dataplane.model import Route, Stage, StickyKey
 from strangler_proxy.edge.nginx_config import in_nginx_canary
@@ -171,6 +171,24 @@ def test_shadow_mirrors_safe_requests_to_the_comparison_and_the_client_gets_the_
     ]
     mirrored = [r for r in upstreams.catalog.received if r.header("x-strangler-shadow") == b"1"]
     assert [r.method for r in mirrored] == ["GET"]  # the write was never mirrored
+
+
+def test_a_read_the_service_fails_is_answered_by_the_monolith_and_a_write_is_not(
+    plane: Plane, upstreams: Upstreams
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    plane.apply(upstreams.table(Route("/api/catalog", "catalog", Stage.LIVE), catalog_url=dead))
+    assert answered_by(plane, "GET", "/api/catalog/1") == "monolith"
+    client = Client(plane)
+    try:
+        response = client.send("POST", "/api/catalog/")  # the write went to the dead service: not sent elsewhere
+        assert response.status == 502
+        assert response.headers["Content-Type"] == "application/json"
+    finally:
+        client.close()
+    assert [r.method for r in upstreams.monolith.received] == ["GET"]
+    plane.apply(upstreams.table(Route("/api/catalog", "catalog", Stage.CANARY, percent=100), catalog_url=dead))
+    assert answered_by(plane, "GET", "/api/catalog/1") == "monolith"
 
 
 def test_forwarding_headers_are_the_proxys(plane: Plane, upstreams: Upstreams) -> None:

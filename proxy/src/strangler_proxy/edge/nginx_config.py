@@ -25,6 +25,8 @@ Every decision is a `map` keyed on the request, so one `location /` serves every
   (`compare/mirror_intake.py`); `mirror_unsafe` is not exported (the comparator would write to the monolith twice).
 * writes under a data owner: on a route that declares `data`, unsafe requests go to `writes_via_url`, a Strangler
   replica, which sends them to the data's owner and holds them during a cutover (nginx cannot hold a request).
+* fallback: a safe request on a canary or live route whose service fails before answering (nginx's own 502 or
+  504) is sent to the monolith, as the proxy does; other failures answer the proxy's JSON error shape.
 * headers: `X-Forwarded-For/-Proto/-Host` replaced by what nginx saw, `Via` appended, `X-Request-Id` kept when
   valid else nginx's `$request_id` (and on every answer), the proxy's control headers and the client's credentials
   to a service (unless `forward_credentials`) removed; a path with an encoded slash, backslash or control byte is
@@ -277,6 +279,13 @@ class _Renderer:
             if not r.forward_credentials and r.service != self.table.default_upstream
         ]
         self._map('"$strangler_upstream:$strangler_route"', "$strangler_strip_credentials", strip, "0")
+        # a safe request the service fails before answering goes to the monolith (canary and live), as in the proxy
+        fallback = [
+            (f"{self.ids[id(r)]}:1:{upstream_block(r.service)}", self.default)
+            for r in self.routes
+            if r.stage in (Stage.CANARY, Stage.LIVE) and r.service != self.table.default_upstream
+        ]
+        self._map('"$strangler_route:$strangler_safe:$strangler_upstream"', "$strangler_fallback", fallback, '""')
 
     def _map(self, source: str, variable: str, entries: Iterable[tuple[str, str]], default: str) -> None:
         self.emit(f"map {source} {variable} {{", f"    default {default};")
@@ -415,8 +424,27 @@ class _Renderer:
             "        add_header X-Request-Id $strangler_request_id always;",
             "        add_header X-Strangler-Upstream $strangler_upstream_shown always;",
             "        add_header Set-Cookie $strangler_pin_cookie;",
+            "        error_page 502 = @strangler_fallback_502;",
+            "        error_page 504 = @strangler_fallback_504;",
             "    }",
         )
+        for status, code, detail in (
+            (502, "upstream_failed", "the upstream refused the connection or broke it before answering"),
+            (504, "upstream_timeout", "the upstream did not answer in time"),
+        ):
+            self.emit(
+                f"    location @strangler_fallback_{status} {{",
+                '        if ($strangler_fallback = "") {',
+                f'            return {status} \'{{"error":"{code}","status":{status},"detail":"{detail}",'
+                f'"producer":"strangler-nginx"}}\';',
+                "        }",
+                "        proxy_pass http://$strangler_fallback;",
+                *[f"        {line}" for line in _proxy_headers()],
+                f"        proxy_connect_timeout {_ms(connect)};",
+                f"        proxy_read_timeout {_ms(read)};",
+                "        add_header X-Request-Id $strangler_request_id always;",
+                "    }",
+            )
         if mirrors:
             self.emit(
                 "    location = /_strangler_mirror {",

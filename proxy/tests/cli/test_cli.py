@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import textwrap
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from control_plane_helpers import ProxyProcess, proxy_process, run_cli, upstream_server, wait_for
+from strangler_proxy.edge.nginx_control import check_config, find_nginx
 
 pytest_plugins = ("control_plane_fixtures",)
 
@@ -120,6 +122,20 @@ def test_export_writes_a_file_that_applies_as_a_no_op(running: Running) -> None:
     path = running.tmp / "exported.toml"
     path.write_text(exported.stdout)
     assert running.cli_json("routes", "apply", str(path))["changed"] is False
+
+
+def test_export_as_nginx_reads_the_running_table_and_nginx_accepts_it(running: Running) -> None:
+    assert running.cli("routes", "apply", str(running.routes_file())).returncode == 0
+    exported = running.cli(
+        "routes", "export", "--format", "nginx", "--standalone", "--comparator", "http://127.0.0.1:9"
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert (
+        "# Strangler route table version 2," in exported.stdout and '"~^[^:]+:/api/catalog(?:/|$)"' in exported.stdout
+    )
+    (running.tmp / "nginx.conf").write_text(exported.stdout)
+    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+        check_config(find_nginx(), running.tmp / "nginx.conf", running.tmp)
 
 
 def test_set_history_and_rollback_are_audited_versions(running: Running) -> None:

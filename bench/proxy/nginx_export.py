@@ -1,7 +1,8 @@
 """Benchmark: nginx driven by Strangler (the configuration `strangler routes export --format nginx` renders) vs
 plain nginx proxying to the same upstream, measured in the same run with wrk.
 
-Both are one nginx worker each (run.py's NGINX_CONF), in front of the same fast static upstream (nginx itself).
+Both are one nginx worker each, in front of the same fast static upstream (nginx itself): plain nginx in run.py's
+NGINX_CONF, the exported one on the whole nginx.conf `--standalone` renders (what `strangler nginx sync` installs).
 The exported configuration is the route table below: twelve routes, the requested one last in precedence, on a
 canary of 50% sticky on a header (so the route map's regular expressions, the stage map and `split_clients` are
 all evaluated per request); the monolith and the service are two equal upstreams. Plain nginx is run.py's
@@ -15,11 +16,14 @@ worker, from /proc, the least of --repeat runs at 32 connections), which a busy 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,6 +48,21 @@ def table(monolith: int, service: int) -> RouteTable:
     )
 
 
+@contextlib.contextmanager
+def standalone(conf_text: str) -> Iterator[int]:
+    """nginx on the whole nginx.conf `strangler nginx sync` would install (`--standalone`), with its own prefix."""
+    prefix = tempfile.mkdtemp(prefix="strangler-bench-nginx-export-")
+    conf = Path(prefix) / "nginx.conf"
+    conf.write_text(conf_text)
+    proc = subprocess.Popen(["nginx", "-p", prefix, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    try:
+        yield proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
 def header_script() -> str:
     fd, path = tempfile.mkstemp(suffix=".lua")
     os.write(fd, b'wrk.headers["X-Client"] = "bench-client-7"\n')
@@ -63,14 +82,20 @@ def main() -> None:
             raise SystemExit(f"{tool} not found: apt-get install -y nginx wrk")
     up, up2, plain, exported = free_port(), free_port(), free_port(), free_port()
     upstreams = UPSTREAM_SERVER.format(port=up, body=BODY) + UPSTREAM_SERVER.format(port=up2, body=BODY)
-    rendered = render_nginx(table(up, up2), NginxOptions(listen=(f"127.0.0.1:{exported}",), keepalive=256))
+    options = NginxOptions(
+        listen=(f"127.0.0.1:{exported}",),
+        keepalive=256,
+        worker_processes="1",
+        user="root" if os.geteuid() == 0 else None,  # as run.py: workers must reach the temporary prefix
+    )
+    rendered = render_nginx(table(up, up2), options, standalone=True)
     script = header_script()
     results: dict[int, dict[str, tuple[float, float, float, int]]] = {}
     cpu: dict[str, float] = {}
     with (
         nginx(upstreams),
         nginx(PROXY_SERVER.format(port=plain, upstream=up)) as plain_pid,
-        nginx(rendered) as exported_pid,
+        standalone(rendered) as exported_pid,
     ):
         for port in (up, up2, plain, exported):
             wait_port(port)

@@ -499,6 +499,7 @@ def _wrap(http: str, options: NginxOptions) -> str:
         f"# A whole nginx.conf: run it with `nginx -p DIR -c FILE` (pid and temporary files under DIR; errors go\n"
         f"# to stderr).\n"
         f"worker_processes {options.worker_processes};\n"
+        f"pcre_jit on;  # the route map is regular expressions\n"
         f"pid nginx.pid;\n"
         f"error_log stderr warn;\n"
         f"{user}"
@@ -509,7 +510,7 @@ def _wrap(http: str, options: NginxOptions) -> str:
         f"    fastcgi_temp_path fastcgi_temp;\n"
         f"    uwsgi_temp_path uwsgi_temp;\n"
         f"    scgi_temp_path scgi_temp;\n"
-        f"    keepalive_requests 10000;\n"
+        f"    keepalive_requests 100000;\n"
         f"{body}\n"
         f"}}\n"
     )

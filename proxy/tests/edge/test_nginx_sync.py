@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from control_plane_helpers import scratch_database
 from data_planes import Upstreams, as_non_root, free_port, nginx_missing, nginx_prefix, wait_until
 from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage
@@ -40,9 +41,19 @@ def prefix() -> Iterator[Path]:
     shutil.rmtree(p, ignore_errors=True)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite (the sync polls it) and PostgreSQL (it listens for NOTIFY)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "routes.sqlite3")
+        return
+    with scratch_database("strangler_edge_export") as url:
+        yield url
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[RouteStore]:
-    s = open_store(str(tmp_path / "routes.sqlite3"))
+def store(store_url: str) -> Iterator[RouteStore]:
+    s = open_store(store_url)
     yield s
     s.close()
 
@@ -53,11 +64,11 @@ def commit(store: RouteStore, table: RouteTable) -> int:
 
 
 def test_sync_installs_each_version_and_keeps_the_last_good_one_when_nginx_refuses(
-    tmp_path: Path, store: RouteStore, upstreams: Upstreams, prefix: Path
+    tmp_path: Path, store_url: str, store: RouteStore, upstreams: Upstreams, prefix: Path
 ) -> None:
     port, status_port = free_port(), free_port()
     state = tmp_path / "sync.json"
-    args = [STRANGLER, "nginx", "sync", "--route-store", str(tmp_path / "routes.sqlite3")]
+    args = [STRANGLER, "nginx", "sync", "--route-store", store_url]
     args += ["--conf", str(prefix / "nginx.conf"), "--prefix", str(prefix), "--state-file", str(state)]
     args += ["--listen", f"127.0.0.1:{port}", "--status-listen", f"127.0.0.1:{status_port}", "--workers", "1"]
     commit(store, upstreams.table(Route("/api/catalog", "catalog", Stage.OFF)))

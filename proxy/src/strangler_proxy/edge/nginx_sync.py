@@ -41,7 +41,11 @@ class SyncOutcome:
 
     def line(self) -> str:
         if self.installed:
-            how = "nginx reloaded" if self.reloaded else "nginx is not running: start it with this configuration"
+            how = (
+                "nginx signalled to reload"
+                if self.reloaded
+                else "nginx is not running: start it with this configuration"
+            )
             return f"version {self.version} installed ({how})"
         return (
             f"NGINX SYNC FAILED: version {self.version} not installed; nginx keeps version {self.serving_version}: "

@@ -126,11 +126,31 @@ def test_the_canary_share_holds_and_raising_it_keeps_every_client_on_the_service
     assert cohort(50) == at_50, "a client's side changed at the same share"
     # each data plane's cohort is exactly the one its documented hash gives (docs/edge.md)
     for c in CLIENTS:
-        if plane.name == "nginx":
-            predicted = in_nginx_canary("catalog", f"header:{c}", 50)
-        else:
-            predicted = in_canary(bucket(f"header:{c}", "catalog"), 50)
-        assert predicted == (c in at_50), c
+        assert predicted(plane, f"header:{c}", 50) == (c in at_50), c
+
+
+def test_a_cookie_keys_the_cohort_and_a_client_without_it_is_keyed_by_address(
+    plane: Plane, upstreams: Upstreams
+) -> None:
+    sticky = StickyKey("cookie", "sessionid")
+    plane.apply(upstreams.table(Route("/api/catalog", "catalog", Stage.CANARY, percent=50, sticky=sticky)))
+    client = Client(plane)
+    try:
+        for c in CLIENTS[:100]:
+            cookie = {"Cookie": f"csrftoken=x; sessionid={c}; theme=dark"}
+            side = client.upstream("GET", "/api/catalog/1", cookie)
+            assert (side == "catalog") == predicted(plane, f"cookie:{c}", 50), c
+        side = client.upstream("GET", "/api/catalog/1")
+        assert (side == "catalog") == predicted(plane, "client:127.0.0.1", 50)
+    finally:
+        client.close()
+
+
+def predicted(plane: Plane, key: str, percent: int) -> bool:
+    """The side the plane's documented hash puts this sticky key on (docs/edge.md)."""
+    if plane.name == "nginx":
+        return in_nginx_canary("catalog", key, percent)
+    return in_canary(bucket(key, "catalog"), percent)
 
 
 def test_a_client_that_wrote_reads_from_the_monolith_for_a_while(plane: Plane, upstreams: Upstreams) -> None:

@@ -4,8 +4,9 @@ services; the service's rows are the monolith's, copied by the migration engine'
 then `verify`) with the spec `migration-playbook/specs/reviews.toml`. The service asks the monolith's catalog API
 whether a product is for sale, as it asks the proxy in production.
 
-The personas get their customer records in the order of their user ids, so that customer ids equal user ids: the
-service takes the customer from the identity's `sub` (see extracted/reviews/README.md, "What is not identical")."""
+The personas get their customer records in another order than their user ids (bob's first), so that no customer id
+equals its user id, as in a real shop: the service must take the customer from the identity's `customer` claim,
+never from `sub` (docs/identity.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from data_move import align_sequences
@@ -43,7 +44,8 @@ from customers import services as customers
 from reviews import services as reviews
 users = get_user_model().objects
 customer = {{}}
-for user in users.order_by("id"):
+ordered = list(users.order_by("id"))
+for user in ordered[1:] + ordered[:1]:
     customer[user.username] = customers.customer_id_for_user(user=user)
 products = dict(Product.objects.values_list("sku", "id"))
 made = []
@@ -99,7 +101,9 @@ def reviews_stack(engine: str, folder: Path, django_env: dict[str, str]) -> Iter
             [sys.executable, "manage.py", "shell", "--no-imports", "-c", script], cwd=MONOLITH, env=monolith_env
         )
         made = json.loads(printed.strip().splitlines()[-1])
-        assert made["customers"] == {name: p.id for name, p in shop.personas.items()}, made["customers"]
+        assert all(made["customers"][name] != p.id for name, p in shop.personas.items()), made["customers"]
+        personas = {name: replace(p, customer=made["customers"][name]) for name, p in shop.personas.items()}
+        shop = replace(shop, personas=personas)
         copy_reviews(monolith_db, service_db)
         monolith = stack.enter_context(django("rev-monolith", MONOLITH, monolith_env, folder, port=monolith_port))
         service = stack.enter_context(django("reviews", SERVICE, service_env, folder))

@@ -85,8 +85,14 @@ def reviews_stack(engine: str, folder: Path, django_env: dict[str, str]) -> Iter
     with contextlib.ExitStack() as stack:
         monolith_db = stack.enter_context(database(engine, "rev_monolith", folder))
         service_db = stack.enter_context(database(engine, "reviews", folder))
-        monolith_env = {**django_env, "DATABASE_URL": monolith_db, "STATIC_ROOT": str(folder / "monolith-static")}
-        monolith_port = free_port()
+        monolith_port, service_port = free_port(), free_port()
+        monolith_env = {
+            **django_env,
+            "DATABASE_URL": monolith_db,
+            "STATIC_ROOT": str(folder / "monolith-static"),
+            # The seam: once the service owns reviews, the monolith's own reviews API relays to it.
+            "REVIEWS_SERVICE_URL": f"http://127.0.0.1:{service_port}",
+        }
         service_env = {
             **django_env,
             "DATABASE_URL": service_db,
@@ -106,7 +112,7 @@ def reviews_stack(engine: str, folder: Path, django_env: dict[str, str]) -> Iter
         shop = replace(shop, personas=personas)
         copy_reviews(monolith_db, service_db)
         monolith = stack.enter_context(django("rev-monolith", MONOLITH, monolith_env, folder, port=monolith_port))
-        service = stack.enter_context(django("reviews", SERVICE, service_env, folder))
+        service = stack.enter_context(django("reviews", SERVICE, service_env, folder, port=service_port))
         monolith.wait_until_ready()
         service.wait_until_ready()
         yield ReviewsStack(engine, monolith, service, shop, made["reviews"], monolith_db, service_db, folder)

@@ -1,9 +1,23 @@
-"""Assertions shared by the apps' tests."""
+"""Assertions and helpers shared by the services' tests."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
+from types import ModuleType
 from typing import Any
+
+# Read from the environment when imported: a test that changes the environment imports them afresh.
+SETTINGS_READ_AT_IMPORT = ("config.settings.base", "strangler_kit.base_settings")
+
+
+def load_settings(module: str) -> ModuleType:
+    """Import the settings module `module` (e.g. "config.settings.production") afresh, with what it builds on, so that
+    it reads the environment as it is now."""
+    for name in (module, *SETTINGS_READ_AT_IMPORT):
+        sys.modules.pop(name, None)
+    return importlib.import_module(module)
 
 
 def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:

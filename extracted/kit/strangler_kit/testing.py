@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from http.server import BaseHTTPRequestHandler
 from types import ModuleType
 from typing import Any
 
@@ -34,3 +35,13 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict[st
     if code is not None:
         assert error["code"] == code, error
     return error
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, document: Any) -> None:
+    """Answer the request `handler` serves with `document` as JSON: for the tests' stand-ins of another service."""
+    body = json.dumps(document).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

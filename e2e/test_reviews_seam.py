@@ -89,8 +89,10 @@ def test_after_cutover_the_monolith_s_own_reviews_api_writes_to_the_service(revi
         assert made.status_code == 201, made.text
         review = made.json()
         summary = monolith.get(SUMMARY, params={"product": product})
+        first_page = monolith.get(REVIEWS, params={"page_size": 1}).json()
 
     assert review["customer"] == alice.customer != alice.id  # the customer claim the monolith signed, not sub
+    assert first_page["next"].startswith(f"http://{PUBLIC_HOST}{REVIEWS}?")  # the client's host, not the service's
     assert stored(reviews.service_database, review["id"]) == [(alice.customer, product, 4)]
     assert stored(reviews.monolith_database, review["id"]) == []  # no sync runs: the service took it
     with client(proxy.server.url, None) as anon:

@@ -84,7 +84,9 @@ class ReviewsService:
 @contextlib.contextmanager
 def reviews_service(folder: Path, *, catalog_url: str) -> Iterator[ReviewsService]:
     """The reviews service (extracted/reviews), asking the catalog at `catalog_url` whether a product is for sale."""
-    with _django_service(REVIEWS, "reviews", folder, {"CATALOG_URL": catalog_url}) as (url, log, _):
+    # The monolith relays its clients' Host: the Django test client's is `testserver`.
+    extra = {"CATALOG_URL": catalog_url, "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver"}
+    with _django_service(REVIEWS, "reviews", folder, extra) as (url, log, _):
         yield ReviewsService(url, log)
 
 

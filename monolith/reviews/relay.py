@@ -21,6 +21,10 @@ ANSWERED = ("Content-Type", "Allow", "Vary", "WWW-Authenticate", "Retry-After", 
 def relay(request: Request, body: bytes, client: ReviewsServiceClient, *, key: str) -> HttpResponse:
     django_request = request._request
     headers = {name: django_request.headers[name] for name in PASSED_ON if name in django_request.headers}
+    # The host and scheme the monolith was asked with, as the proxy passes them: the service builds its pages' `next`
+    # and `previous` links from them, as the monolith does.
+    headers["Host"] = django_request.get_host()
+    headers["X-Forwarded-Proto"] = django_request.scheme or "http"
     kinds = _credential_kinds(django_request.headers)
     if kinds:
         headers["X-Strangler-Credentials"] = kinds

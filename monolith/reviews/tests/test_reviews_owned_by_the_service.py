@@ -53,6 +53,19 @@ def test_from_cutover_on_a_customers_review_is_written_by_the_service_under_thei
     assert (summary.count, summary.average) == (1, 5.0)
 
 
+def test_from_cutover_on_a_page_links_to_the_next_on_the_host_the_client_asked(
+    service_owns_the_catalog, service_owns_reviews, service_product, client_for, alice, bob, anon
+):
+    tent = service_product()
+    for who in (alice, bob):
+        assert client_for(who).post(REVIEWS, {"product": tent["id"], "rating": 4}).status_code == 201
+
+    page = anon.get(REVIEWS, {"product": tent["id"], "page_size": 1}).json()
+
+    assert page["count"] == 2
+    assert page["next"] == f"http://testserver{REVIEWS}?page=2&page_size=1&product={tent['id']}"
+
+
 def test_from_cutover_on_the_service_decides_who_may_change_a_review(
     service_owns_the_catalog, service_owns_reviews, service_product, client_for, alice, bob, charlie
 ):

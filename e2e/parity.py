@@ -78,7 +78,7 @@ class Side:
             forged = _FORGER.sign(User(1, "alice", True), audience=self.audience)
             return {**headers, "X-Strangler-Identity": forged.decode()}
         who = self.shop.personas[persona]
-        signed = _SIGNER.sign(User(who.id, who.name, who.is_staff), audience=self.audience)
+        signed = _SIGNER.sign(User(who.id, who.name, who.is_staff, who.customer), audience=self.audience)
         return {**headers, "X-Strangler-Identity": signed.decode()}
 
     def ask(

@@ -4,8 +4,9 @@ services; the service's rows are the monolith's, copied by the migration engine'
 then `verify`) with the spec `migration-playbook/specs/reviews.toml`. The service asks the monolith's catalog API
 whether a product is for sale, as it asks the proxy in production.
 
-The personas get their customer records in the order of their user ids, so that customer ids equal user ids: the
-service takes the customer from the identity's `sub` (see extracted/reviews/README.md, "What is not identical")."""
+The personas get their customer records in another order than their user ids (bob's first), so that no customer id
+equals its user id, as in a real shop: the service must take the customer from the identity's `customer` claim,
+never from `sub` (docs/identity.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from data_move import align_sequences
@@ -43,7 +44,8 @@ from customers import services as customers
 from reviews import services as reviews
 users = get_user_model().objects
 customer = {{}}
-for user in users.order_by("id"):
+ordered = list(users.order_by("id"))
+for user in ordered[1:] + ordered[:1]:
     customer[user.username] = customers.customer_id_for_user(user=user)
 products = dict(Product.objects.values_list("sku", "id"))
 made = []
@@ -83,8 +85,14 @@ def reviews_stack(engine: str, folder: Path, django_env: dict[str, str]) -> Iter
     with contextlib.ExitStack() as stack:
         monolith_db = stack.enter_context(database(engine, "rev_monolith", folder))
         service_db = stack.enter_context(database(engine, "reviews", folder))
-        monolith_env = {**django_env, "DATABASE_URL": monolith_db, "STATIC_ROOT": str(folder / "monolith-static")}
-        monolith_port = free_port()
+        monolith_port, service_port = free_port(), free_port()
+        monolith_env = {
+            **django_env,
+            "DATABASE_URL": monolith_db,
+            "STATIC_ROOT": str(folder / "monolith-static"),
+            # The seam: once the service owns reviews, the monolith's own reviews API relays to it.
+            "REVIEWS_SERVICE_URL": f"http://127.0.0.1:{service_port}",
+        }
         service_env = {
             **django_env,
             "DATABASE_URL": service_db,
@@ -99,10 +107,12 @@ def reviews_stack(engine: str, folder: Path, django_env: dict[str, str]) -> Iter
             [sys.executable, "manage.py", "shell", "--no-imports", "-c", script], cwd=MONOLITH, env=monolith_env
         )
         made = json.loads(printed.strip().splitlines()[-1])
-        assert made["customers"] == {name: p.id for name, p in shop.personas.items()}, made["customers"]
+        assert all(made["customers"][name] != p.id for name, p in shop.personas.items()), made["customers"]
+        personas = {name: replace(p, customer=made["customers"][name]) for name, p in shop.personas.items()}
+        shop = replace(shop, personas=personas)
         copy_reviews(monolith_db, service_db)
         monolith = stack.enter_context(django("rev-monolith", MONOLITH, monolith_env, folder, port=monolith_port))
-        service = stack.enter_context(django("reviews", SERVICE, service_env, folder))
+        service = stack.enter_context(django("reviews", SERVICE, service_env, folder, port=service_port))
         monolith.wait_until_ready()
         service.wait_until_ready()
         yield ReviewsStack(engine, monolith, service, shop, made["reviews"], monolith_db, service_db, folder)

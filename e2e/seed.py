@@ -87,6 +87,7 @@ class Persona:
     token: str
     session: str  # a logged-in browser's sessionid cookie
     is_staff: bool
+    customer: int | None = None  # the customer id the monolith's forward auth names (once a stack made it)
 
 
 @dataclass(frozen=True)

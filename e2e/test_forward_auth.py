@@ -39,16 +39,18 @@ def test_a_token_resolves_to_its_monolith_user(stack, name):
 
     answer = resolve(stack.monolith.url, "POST", {"Authorization": f"Token {persona.token}"})
 
-    assert answer == User(id=persona.id, username=name, is_staff=persona.is_staff)
+    assert isinstance(answer, User) and type(answer.customer) is int  # the profile, made on first use
+    assert answer == User(id=persona.id, username=name, is_staff=persona.is_staff, customer=answer.customer)
+    assert resolve(stack.monolith.url, "GET", {"Authorization": f"Token {persona.token}"}) == answer
 
 
 def test_a_session_resolves_for_reads_and_for_writes_with_its_csrf_token(stack):
     charlie = stack.shop.personas["charlie"]
     cookie = f"sessionid={charlie.session}; csrftoken={CSRF}"
-    expected = User(id=charlie.id, username="charlie", is_staff=True)
+    answer = resolve(stack.monolith.url, "GET", {"Cookie": cookie})
 
-    assert resolve(stack.monolith.url, "GET", {"Cookie": cookie}) == expected
-    assert resolve(stack.monolith.url, "POST", {"Cookie": cookie, "X-CSRFToken": CSRF}) == expected
+    assert answer == User(id=charlie.id, username="charlie", is_staff=True, customer=getattr(answer, "customer", 0))
+    assert resolve(stack.monolith.url, "POST", {"Cookie": cookie, "X-CSRFToken": CSRF}) == answer
 
 
 def test_a_cookie_without_a_session_is_anonymous(stack):

@@ -127,7 +127,8 @@ class Customers:
 
 def customers(reviews, proxy: Proxy) -> Customers:
     personas = reviews.shop.personas
-    tokens = {name: (personas[name].id, personas[name].token) for name in ("alice", "bob")}
+    # The customer id a review stores (not the user id): the proxy signs it into the identity from forward auth.
+    tokens = {name: (personas[name].customer, personas[name].token) for name in ("alice", "bob")}
     return Customers(proxy.server.url, tokens, [reviews.shop.products[sku] for sku in FOR_SALE])
 
 

@@ -115,7 +115,7 @@ def _monolith(services: Sequence[Service]) -> list[str]:
         "      ALLOWED_HOSTS: monolith,localhost,127.0.0.1",
         '      SESSION_COOKIE_SECURE: "false"',
         '      CSRF_COOKIE_SECURE: "false"',
-        "      # The seams: once a service owns its data, the monolith's other apps ask it directly.",
+        "      # The seams: once a service owns its data, the monolith asks it directly.",
         *(f"      {s.variable}_SERVICE_URL: http://{s.name}:8000" for s in services if s.seam),
         f"      STRANGLER_IDENTITY_KEY: {required('STRANGLER_IDENTITY_KEY')}",
         "    depends_on:",

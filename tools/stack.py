@@ -203,7 +203,7 @@ def specs(config: Config, keys: dict[str, str]) -> list[ProcessSpec]:
         "DJANGO_SETTINGS_MODULE": "config.settings.development",
         "DATABASE_URL": config.monolith_database_url,
         "PYTHONPATH": str(ROOT / "monolith"),
-        # The seams: once a service owns its data, the monolith's other apps ask it, signing as the proxy does.
+        # The seams: once a service owns its data, the monolith asks it, signing as the proxy does.
         **{f"{s.variable}_SERVICE_URL": config.service_url(s) for s in config.services if s.seam},
         "STRANGLER_IDENTITY_KEY": keys["STRANGLER_IDENTITY_KEY"],
     }

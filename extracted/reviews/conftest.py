@@ -3,7 +3,6 @@ that knows which products are for sale."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from strangler_kit.testing import send_json
 
 pytest_plugins = ["strangler_kit.personas"]  # alice, bob (customers), charlie (staff), anon, client_for
 
@@ -39,12 +39,7 @@ class _CatalogHandler(BaseHTTPRequestHandler):
         ids = [int(i) for i in parse_qs(url.query).get("ids", [""])[0].split(",") if i]
         status = self.server.failing_with or 200
         found = [{"id": i, "active": True} for i in ids if i in self.server.for_sale]
-        body = json.dumps({"count": len(found), "next": None, "previous": None, "results": found}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, status, {"count": len(found), "next": None, "previous": None, "results": found})
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -9,6 +9,8 @@
 - **breaker**: one per client (`common.circuit_breaker`): 5 failed lookups in a row open it for 5 s, during which
   lookups fail at once instead of each waiting out its timeout.
 
+The calls themselves (timeouts, retries, breaker, pooled connections) are `common.service_calls`, every seam's.
+
 Every failure becomes `common.errors.Unavailable` (a 503 with Retry-After), raised before the caller has written
 anything. There is no falling back to the monolith's own catalog tables: from cutover on they are a copy that
 lags the service, and after retire they are gone.
@@ -17,8 +19,6 @@ lags the service, and after retire they are gone.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Collection, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,16 +26,14 @@ from typing import Any
 import httpx
 
 from catalog.reads import PriceQuote
-from common.circuit_breaker import BreakerOpen, CircuitBreaker
+from common.circuit_breaker import CircuitBreaker
 from common.errors import Unavailable
+from common.service_calls import CallFailed, ServiceCalls
 from common.service_identity import HEADER, sign_service_identity
 
 PRODUCTS_PATH = "/api/catalog/products/"
 SERVICE_AUDIENCE = "catalog"  # the identity's audience: the catalog service accepts only identities minted for it
 BATCH = 100
-CONNECT_TIMEOUT_S = 0.5
-BACKOFF_S = (0.05, 0.1)
-RETRIED_STATUSES = frozenset({502, 503, 504})
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +42,14 @@ class CatalogServiceClient:
     def __init__(
         self, *, base_url: str, identity_key: str, timeout_s: float, breaker: CircuitBreaker | None = None
     ) -> None:
-        self.base_url = base_url.rstrip("/")
         self.identity_key = identity_key
-        self.timeout_s = timeout_s
-        self.breaker = breaker or CircuitBreaker()
-        self._local = threading.local()  # one pooled client per thread of the server
+        self.calls = ServiceCalls(
+            base_url=base_url, timeout_s=timeout_s, breaker=breaker, headers={"Accept": "application/json"}
+        )
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.calls.breaker
 
     def price_quotes(self, product_ids: Collection[int]) -> dict[int, PriceQuote]:
         ids = sorted(set(product_ids))
@@ -72,55 +73,23 @@ class CatalogServiceClient:
         return results
 
     def _get(self, path: str, params: dict[str, str]) -> httpx.Response:
+        headers = {HEADER: sign_service_identity(key=self.identity_key, audience=SERVICE_AUDIENCE)}
         try:
-            self.breaker.admit()
-        except BreakerOpen as exc:
-            raise self._unavailable("it failed repeatedly just before", retry_after=exc.retry_after) from exc
-        deadline = time.monotonic() + self.timeout_s
-        why = "no time was left to ask"
-        for attempt in range(len(BACKOFF_S) + 1):
-            if attempt:
-                time.sleep(BACKOFF_S[attempt - 1])
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                response = self._client().get(
-                    path,
-                    params=params,
-                    headers={HEADER: sign_service_identity(key=self.identity_key, audience=SERVICE_AUDIENCE)},
-                    timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_S, remaining)),
-                )
-            except httpx.TransportError as exc:
-                why = _transport_failure(exc)
-                continue
-            if response.status_code in RETRIED_STATUSES:
-                why = f"it answered {response.status_code}"
-                continue
-            if response.status_code >= 500:
-                self.breaker.failed()
-                raise self._unavailable(f"it answered {response.status_code}")
-            self.breaker.succeeded()  # it answers: a refusal below is not a reason to stop asking it
-            if response.status_code != 200:
-                raise self._unavailable(_refusal(response))
-            return response
-        self.breaker.failed()
-        raise self._unavailable(why)
+            # Every call here is a GET, a read that may be repeated.
+            response = self.calls.call("GET", path, params=params, headers=headers, repeatable=True)
+        except CallFailed as exc:
+            raise self._unavailable(exc.why, retry_after=exc.retry_after) from exc
+        if response.status_code != 200:
+            raise self._unavailable(_refusal(response))
+        return response
 
     def _unavailable(self, why: str, *, retry_after: int = 1) -> Unavailable:
-        logger.warning("catalog service at %s: %s", self.base_url, why)
+        logger.warning("catalog service at %s: %s", self.calls.base_url, why)
         return Unavailable(
             f"The catalog service cannot answer the monolith just now ({why}); nothing was changed. "
             f"Try again in {retry_after} s.",
             retry_after=retry_after,
         )
-
-    def _client(self) -> httpx.Client:
-        client: httpx.Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = httpx.Client(base_url=self.base_url, headers={"Accept": "application/json"})
-            self._local.client = client
-        return client
 
 
 def _quote(item: dict[str, Any]) -> PriceQuote:
@@ -137,14 +106,6 @@ def _quote(item: dict[str, Any]) -> PriceQuote:
         raise Unavailable(
             "The catalog service answered a product the monolith cannot read; nothing was changed."
         ) from exc
-
-
-def _transport_failure(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "it did not answer in time"
-    if isinstance(exc, httpx.ConnectError):
-        return "the connection was refused"
-    return "the connection broke"
 
 
 def _refusal(response: httpx.Response) -> str:

@@ -28,15 +28,32 @@ def _b64(data: bytes) -> str:
 
 def sign_service_identity(*, key: str, audience: str, now: float | None = None) -> str:
     """The monolith's identity for a call to the service named `audience` (its upstream name, e.g. "catalog")."""
+    return sign_identity(key=key, audience=audience, user_id=PRINCIPAL_ID, username=PRINCIPAL_NAME, staff=True, now=now)
+
+
+def sign_identity(
+    *,
+    key: str,
+    audience: str,
+    user_id: int,
+    username: str,
+    staff: bool,
+    customer_id: int | None = None,
+    now: float | None = None,
+) -> str:
+    """The identity the proxy would sign for a user (with their customer id, the optional `customer` claim): what
+    the monolith sends when a seam relays a user's own request to the service that owns the data (reviews)."""
     issued = int(time.time() if now is None else now)
-    claims = {
+    claims: dict[str, object] = {
         "aud": audience,
-        "sub": PRINCIPAL_ID,
-        "username": PRINCIPAL_NAME,
-        "staff": True,
+        "sub": user_id,
+        "username": username,
+        "staff": staff,
         "iat": issued,
         "exp": issued + LIFETIME_S,
     }
+    if customer_id is not None:
+        claims["customer"] = customer_id
     signed = f"{VERSION}.{_b64(json.dumps(claims, separators=(',', ':'), sort_keys=True).encode('ascii'))}"
     mac = hmac.new(key.encode("utf-8"), signed.encode("ascii"), hashlib.sha256).digest()
     return f"{signed}.{_b64(mac)}"

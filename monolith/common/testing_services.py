@@ -1,6 +1,7 @@
 """Tests only: the extracted services as real processes on loopback ports. The catalog service (extracted/catalog),
-for the tests of the monolith's HTTP implementation of the catalog's reads: migrated on its own SQLite file, served
-by granian with its production settings, with an access log the tests read to count the requests the monolith made.
+for the tests of the monolith's HTTP implementation of the catalog's reads, and the reviews service
+(extracted/reviews), for the reviews seam: each migrated on its own SQLite file, served by granian with its
+production settings, with an access log the tests read to count the requests the monolith made.
 The inventory service (extracted/inventory), for the order saga's: on its own PostgreSQL database."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import psycopg
 from common.service_identity import HEADER, sign_service_identity
 
 SERVICE = Path(__file__).resolve().parents[2] / "extracted" / "catalog"
+REVIEWS = Path(__file__).resolve().parents[2] / "extracted" / "reviews"
 IDENTITY_KEY = "monolith-test-identity-key-0123456789abcdef"
 START_SECONDS = 30.0
 ACCESS = "ACCESS"
@@ -60,58 +62,89 @@ class CatalogService:
 
 @contextlib.contextmanager
 def catalog_service(folder: Path) -> Iterator[CatalogService]:
+    with _django_service(SERVICE, "catalog", folder, {}) as (url, log, process):
+        service = CatalogService(url, log, process, httpx.Client(base_url=url, timeout=10))
+        try:
+            yield service
+        finally:
+            service.client.close()
+
+
+@dataclass
+class ReviewsService:
+    url: str
+    log: Path
+
+    def requests(self, method: str, path: str) -> list[str]:
+        """The access-log lines of the requests made so far to `path` with `method` (query strings included)."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        return [line for line in lines if f"{ACCESS} {method} {path}" in line]
+
+
+@contextlib.contextmanager
+def reviews_service(folder: Path, *, catalog_url: str) -> Iterator[ReviewsService]:
+    """The reviews service (extracted/reviews), asking the catalog at `catalog_url` whether a product is for sale."""
+    # The monolith relays its clients' Host: the Django test client's is `testserver`.
+    extra = {"CATALOG_URL": catalog_url, "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver"}
+    with _django_service(REVIEWS, "reviews", folder, extra) as (url, log, _):
+        yield ReviewsService(url, log)
+
+
+@contextlib.contextmanager
+def _django_service(
+    folder_of_service: Path, name: str, folder: Path, extra: dict[str, str]
+) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DATABASE_URL": f"sqlite:///{folder / 'catalog.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{folder / f'{name}.sqlite3'}",
         "SECRET_KEY": "monolith-tests-not-secret",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "STATIC_ROOT": str(folder / "static"),
+        "STATIC_ROOT": str(folder / f"{name}-static"),
         "STRANGLER_IDENTITY_KEY": IDENTITY_KEY,
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
     env.pop("PYTHONPATH", None)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=SERVICE,
+        cwd=folder_of_service,
         env=env,
         check=True,
         timeout=120,
     )
     port = free_port()
-    log = folder / "catalog.log"
+    log = folder / f"{name}.log"
     granian = Path(sys.executable).parent / "granian"
     args = [str(granian), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     args += ["--access-log", "--access-log-fmt", f"{ACCESS} %(method)s %(path)s?%(query_string)s %(status)d"]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*args, "config.wsgi:application"], cwd=SERVICE, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [*args, "config.wsgi:application"], cwd=folder_of_service, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    service = CatalogService(url, log, process, httpx.Client(base_url=url, timeout=10))
     try:
-        _wait_until_ready(service)
-        yield service
+        _wait_until_ready(name, url, log, process)
+        yield url, log, process
     finally:
-        service.client.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
 
 
-def _wait_until_ready(service: CatalogService) -> None:
+def _wait_until_ready(name: str, url: str, log: Path, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_SECONDS
     while True:
-        if service.process.poll() is not None:
-            raise RuntimeError(f"the catalog service exited:\n{service.log.read_text(errors='replace')[-3000:]}")
+        if process.poll() is not None:
+            raise RuntimeError(f"the {name} service exited:\n{log.read_text(errors='replace')[-3000:]}")
         try:
-            if httpx.get(service.url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the catalog service did not start:\n{service.log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(f"the {name} service did not start:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.1)
 
 

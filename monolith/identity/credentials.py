@@ -46,7 +46,11 @@ class CredentialsJudge(APIView):
         user = request.user  # raises the API's AuthenticationFailed, or PermissionDenied for a failed CSRF check
         if not user.is_authenticated:
             return Response({"user": None})
-        return Response({"user": {"id": user.id, "username": user.get_username(), "is_staff": user.is_staff}})
+        return Response({"user": self.user_answer(user)})
+
+    def user_answer(self, user: Any) -> dict[str, Any]:
+        """What the answer says about an authenticated user."""
+        return {"id": user.id, "username": user.get_username(), "is_staff": user.is_staff}
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)

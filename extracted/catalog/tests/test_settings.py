@@ -1,16 +1,8 @@
-import importlib
-import sys
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from strangler_kit.testing import load_settings
 
 KEY = "k" * 32
-
-
-def load(module: str):
-    sys.modules.pop(module, None)
-    sys.modules.pop("config.settings.base", None)
-    return importlib.import_module(module)
 
 
 @pytest.fixture
@@ -26,14 +18,14 @@ def test_production_refuses_to_start_without_a_secret_key(production_env):
     production_env.delenv("SECRET_KEY")
 
     with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
-        load("config.settings.production")
+        load_settings("config.settings.production")
 
 
 def test_production_refuses_to_start_without_an_identity_key(production_env):
     production_env.delenv("STRANGLER_IDENTITY_KEY")
 
     with pytest.raises(ImproperlyConfigured, match="STRANGLER_IDENTITY_KEY"):
-        load("config.settings.production")
+        load_settings("config.settings.production")
 
 
 def test_a_short_identity_key_is_refused_in_every_environment(production_env):
@@ -41,13 +33,13 @@ def test_a_short_identity_key_is_refused_in_every_environment(production_env):
 
     for module in ("config.settings.production", "config.settings.development"):
         with pytest.raises(ImproperlyConfigured, match=r"STRANGLER_IDENTITY_KEY.*at least 32"):
-            load(module)
+            load_settings(module)
 
 
 def test_production_reads_everything_from_the_environment(production_env):
     production_env.setenv("DEBUG", "false")
 
-    settings = load("config.settings.production")
+    settings = load_settings("config.settings.production")
 
     assert settings.SECRET_KEY == "s3cret"
     assert settings.ALLOWED_HOSTS == ["catalog.internal"]
@@ -61,7 +53,7 @@ def test_development_defaults_to_its_own_sqlite_file_next_to_manage_py(monkeypat
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
 
-    settings = load("config.settings.development")
+    settings = load_settings("config.settings.development")
 
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert str(settings.DATABASES["default"]["NAME"]).endswith("extracted/catalog/db.sqlite3")
@@ -73,7 +65,7 @@ def test_an_sqlite_file_is_set_up_for_concurrent_requests(monkeypatch, tmp_path)
     monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
 
-    options = load("config.settings.development").DATABASES["default"]["OPTIONS"]
+    options = load_settings("config.settings.development").DATABASES["default"]["OPTIONS"]
 
     assert options["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in options["init_command"]
@@ -83,6 +75,6 @@ def test_postgresql_options_are_left_alone(monkeypatch):
     monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", "postgresql://catalog@catalog-db:5432/catalog")
 
-    database = load("config.settings.development").DATABASES["default"]
+    database = load_settings("config.settings.development").DATABASES["default"]
 
     assert "transaction_mode" not in database.get("OPTIONS", {})

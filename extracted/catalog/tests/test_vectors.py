@@ -30,6 +30,7 @@ def as_identity(claims: dict) -> Identity:
         issued_at=claims["iat"],
         expires_at=claims["exp"],
         audience=claims.get("aud", ""),
+        customer_id=claims.get("customer"),
     )
 
 
@@ -91,6 +92,10 @@ def test_the_vectors_cover_every_point_the_contract_leaves_to_them():
         "issue bound is inclusive",
         "issued too far in the future",
         "sub true",
+        "naming the customer",
+        "a customer at a service that does not need it",
+        "customer null",
+        "an unknown member",
     } <= names
 
 

@@ -4,8 +4,10 @@
 
 base64url without padding and in its one canonical spelling; the payload is a JSON object with exactly `aud`
 (non-empty str: the upstream it was minted for, which must be this service's), `sub` (int), `username` (non-empty
-str), `staff` (bool), `iat` and `exp` (int), living 30 s at most. `verify` accepts nothing else — and `v1` (no
-`aud`, up to 300 s) only when told to (`accept_v1`, the transition setting STRANGLER_IDENTITY_ACCEPT_V1).
+str), `staff` (bool), `iat` and `exp` (int), living 30 s at most, and optionally `customer` (int: the user's
+customer id, which this service does not need but, as the contract says, accepts). `verify` accepts nothing
+else — and `v1` (no `aud`, up to 300 s) only when told to (`accept_v1`, the transition setting
+STRANGLER_IDENTITY_ACCEPT_V1).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ MAX_LIFETIME_SECONDS = 30
 V1_MAX_LIFETIME_SECONDS = 300
 CLAIMS = frozenset({"aud", "sub", "username", "staff", "iat", "exp"})
 V1_CLAIMS = CLAIMS - {"aud"}
+OPTIONAL_CLAIMS = frozenset({"customer"})  # v2 only
 
 
 class InvalidIdentity(Exception):
@@ -41,6 +44,7 @@ class Identity:
     issued_at: int
     expires_at: int
     audience: str = ""  # "" for a v1 identity, which names none
+    customer_id: int | None = None  # the optional `customer` claim
 
 
 def verify(header: str, *, key: str, now: float, audience: str, accept_v1: bool = False) -> Identity:
@@ -61,7 +65,9 @@ def verify(header: str, *, key: str, now: float, audience: str, accept_v1: bool 
         claims = json.loads(_decode(payload))
     except ValueError as exc:  # UnicodeDecodeError is one too
         raise InvalidIdentity("payload is not UTF-8 JSON") from exc
-    identity = _identity(claims, V1_CLAIMS if version == V1 else CLAIMS)
+    identity = (
+        _identity(claims, V1_CLAIMS, frozenset()) if version == V1 else _identity(claims, CLAIMS, OPTIONAL_CLAIMS)
+    )
     lifetime = identity.expires_at - identity.issued_at
     if lifetime < 0 or lifetime > (V1_MAX_LIFETIME_SECONDS if version == V1 else MAX_LIFETIME_SECONDS):
         raise InvalidIdentity("lifetime out of bounds")
@@ -84,6 +90,8 @@ def sign(identity: Identity, *, key: str) -> str:
         "iat": identity.issued_at,
         "exp": identity.expires_at,
     }
+    if identity.customer_id is not None:
+        claims["customer"] = identity.customer_id
     payload = _encode(json.dumps(claims, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     mac = hmac.new(key.encode("utf-8"), f"{VERSION}.{payload}".encode("ascii"), hashlib.sha256).digest()
     return f"{VERSION}.{payload}.{_encode(mac)}"
@@ -106,9 +114,10 @@ def _decode(text: str) -> bytes:
     return data
 
 
-def _identity(claims: Any, names: frozenset[str]) -> Identity:
-    if not isinstance(claims, dict) or set(claims) != names:
-        raise InvalidIdentity(f"payload does not hold exactly {', '.join(sorted(names))}")
+def _identity(claims: Any, names: frozenset[str], optional: frozenset[str]) -> Identity:
+    if not isinstance(claims, dict) or not names <= set(claims) <= names | optional:
+        also = f" (and optionally {', '.join(sorted(optional))})" if optional else ""
+        raise InvalidIdentity(f"payload does not hold exactly {', '.join(sorted(names))}{also}")
     if "aud" in names and (type(claims["aud"]) is not str or not claims["aud"]):
         raise InvalidIdentity("aud is not a non-empty string")
     if any(type(claims[name]) is not int for name in ("sub", "iat", "exp")):
@@ -117,6 +126,14 @@ def _identity(claims: Any, names: frozenset[str]) -> Identity:
         raise InvalidIdentity("staff is not a boolean")
     if type(claims["username"]) is not str or not claims["username"]:
         raise InvalidIdentity("username is not a non-empty string")
+    if "customer" in claims and type(claims["customer"]) is not int:
+        raise InvalidIdentity("customer is not an integer")
     return Identity(
-        claims["sub"], claims["username"], claims["staff"], claims["iat"], claims["exp"], claims.get("aud", "")
+        claims["sub"],
+        claims["username"],
+        claims["staff"],
+        claims["iat"],
+        claims["exp"],
+        claims.get("aud", ""),
+        claims.get("customer"),
     )

@@ -16,7 +16,13 @@ V1 = CONTRACT["v1"]
 
 def as_identity(claims: dict) -> Identity:
     return Identity(
-        claims["sub"], claims["username"], claims["staff"], claims["iat"], claims["exp"], claims.get("aud", "")
+        claims["sub"],
+        claims["username"],
+        claims["staff"],
+        claims["iat"],
+        claims["exp"],
+        claims.get("aud", ""),
+        claims.get("customer"),
     )
 
 

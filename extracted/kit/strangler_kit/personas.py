@@ -3,7 +3,8 @@
     # conftest.py
     pytest_plugins = ["strangler_kit.personas"]
 
-alice and bob are customers, charlie is staff; `client_for(user)` is an API client carrying the identity the proxy
+alice and bob are customers, charlie is staff (each with a customer id other than their user id, as in the
+monolith, where the two are numbered apart); `client_for(user)` is an API client carrying the identity the proxy
 would sign for `user` with the service's key, `anon` one carrying none.
 """
 
@@ -39,6 +40,7 @@ def identity_header(
         issued_at=issued_at,
         expires_at=issued_at + seconds,
         audience=settings.STRANGLER_IDENTITY_AUDIENCE if audience is None else audience,
+        customer_id=user.customer_id,
     )
     return sign(identity, key=settings.STRANGLER_IDENTITY_KEY)
 
@@ -46,19 +48,19 @@ def identity_header(
 @pytest.fixture
 def alice() -> ServiceUser:
     """A customer."""
-    return ServiceUser(id=1, username="alice", is_staff=False)
+    return ServiceUser(id=1, username="alice", is_staff=False, customer_id=101)
 
 
 @pytest.fixture
 def bob() -> ServiceUser:
     """Another customer."""
-    return ServiceUser(id=2, username="bob", is_staff=False)
+    return ServiceUser(id=2, username="bob", is_staff=False, customer_id=102)
 
 
 @pytest.fixture
 def charlie() -> ServiceUser:
     """Staff."""
-    return ServiceUser(id=3, username="charlie", is_staff=True)
+    return ServiceUser(id=3, username="charlie", is_staff=True, customer_id=103)
 
 
 @pytest.fixture

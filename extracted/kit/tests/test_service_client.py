@@ -3,7 +3,6 @@ that stops asking a service that keeps failing. Against a real HTTP server on lo
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 from strangler_kit.circuit_breaker import CircuitBreaker
 from strangler_kit.errors import Unavailable
 from strangler_kit.service_client import ServiceClient
+from strangler_kit.testing import send_json
 
 
 class Scripted(ThreadingHTTPServer):
@@ -30,13 +30,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.asked.append(self.path)
-        status = self.server.script.pop(0) if self.server.script else 200
-        body = json.dumps({"path": self.path}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, self.server.script.pop(0) if self.server.script else 200, {"path": self.path})
 
     def log_message(self, format: str, *args: object) -> None:
         pass

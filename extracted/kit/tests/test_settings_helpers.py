@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from strangler_kit import settings as kit
+from strangler_kit.testing import load_settings
 
 
 def test_a_missing_identity_key_names_the_variable(monkeypatch):
@@ -63,3 +64,18 @@ def test_overrides_replace_one_drf_setting_and_keep_the_others():
 
     assert drf["PAGE_SIZE"] == 50
     assert drf["EXCEPTION_HANDLER"] == "strangler_kit.exception_handler.exception_handler"
+
+
+def test_the_shared_base_settings_read_the_environment_as_it_is_when_loaded(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", "reviews.internal,localhost")
+    monkeypatch.setenv("STRANGLER_IDENTITY_ACCEPT_V1", "true")
+    monkeypatch.delenv("STATIC_ROOT", raising=False)
+
+    base = load_settings("strangler_kit.base_settings")
+
+    assert base.ALLOWED_HOSTS == ["reviews.internal", "localhost"]
+    assert base.STRANGLER_IDENTITY_ACCEPT_V1 is True
+    assert base.DEBUG is False and base.WHITENOISE_USE_FINDERS is True
+    assert base.REST_FRAMEWORK["EXCEPTION_HANDLER"] == "strangler_kit.exception_handler.exception_handler"
+    monkeypatch.setenv("STATIC_ROOT", "/srv/static")
+    assert load_settings("strangler_kit.base_settings").WHITENOISE_USE_FINDERS is False

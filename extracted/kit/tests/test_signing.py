@@ -121,6 +121,28 @@ def test_v1_is_refused_unless_the_transition_setting_accepts_it():
         verify_here(signed_v1({**claims, "aud": AUDIENCE}), accept_v1=True)
 
 
+def test_the_customer_claim_is_optional_and_comes_back_as_signed():
+    with_customer = verify_here(sign(identity(customer_id=101), key=KEY))
+    without = verify_here(sign(identity(), key=KEY))
+
+    assert (with_customer.user_id, with_customer.customer_id) == (7, 101)
+    assert without.customer_id is None
+    with pytest.raises(InvalidIdentity, match="does not hold exactly"):  # v1 knew no customer
+        verify_here(
+            signed_v1({"sub": 7, "username": "a", "staff": False, "iat": NOW, "exp": NOW, "customer": 1}),
+            accept_v1=True,
+        )
+
+
+@pytest.mark.parametrize("customer", [None, "101", True, 101.0, [101]])
+def test_a_customer_that_is_not_an_integer_is_refused(customer):
+    claims = {"aud": AUDIENCE, "sub": 7, "username": "alice", "staff": False, "iat": NOW, "exp": NOW + 30}
+    payload = b64(json.dumps({**claims, "customer": customer}).encode())
+    mac = hmac.new(KEY.encode(), f"v2.{payload}".encode(), hashlib.sha256).digest()
+    with pytest.raises(InvalidIdentity, match="customer is not an integer"):
+        verify_here(f"v2.{payload}.{b64(mac)}")
+
+
 @pytest.mark.parametrize(
     "header",
     [

@@ -2,6 +2,7 @@
 (monolith/reviews/tests/test_reviews.py asks the monolith the same questions)."""
 
 import pytest
+from strangler_kit.identity.user import ServiceUser
 from strangler_kit.testing import assert_error
 
 from reviews.models import Review
@@ -22,7 +23,7 @@ def test_a_customer_reviews_a_product_and_anyone_reads_it(client_for, alice, ano
     created = review(client_for(alice), product, 4, body="Solid.")
 
     assert created.status_code == 201, created.content
-    assert created.json()["customer"] == alice.id
+    assert created.json()["customer"] == alice.customer_id != alice.id  # the identity's customer claim, not sub
     listed = anon.get(REVIEWS, {"product": product}).json()
     assert listed["count"] == 1
     assert listed["results"][0]["rating"] == 4
@@ -80,6 +81,17 @@ def test_an_author_edits_their_review_but_cannot_move_it_to_another_product(clie
     assert (response.json()["rating"], response.json()["product"]) == (3, product)
 
 
+def test_an_identity_that_names_no_customer_may_read_but_not_write_a_review(client_for, alice, product):
+    """A proxy or monolith older than the customer claim signs none: the service will not guess it from `sub`."""
+    without = ServiceUser(id=alice.id, username=alice.username, is_staff=False)
+    ours = review(client_for(alice), product, 5).json()
+
+    assert client_for(without).get(REVIEWS).status_code == 200
+    assert_error(review(client_for(without), product, 4), 403, "permission_denied")
+    assert_error(client_for(without).patch(f"{REVIEWS}{ours['id']}/", {"rating": 1}), 403, "permission_denied")
+    assert Review.objects.get().rating == 5
+
+
 def test_another_customers_review_is_visible_but_cannot_be_changed(client_for, alice, bob, product):
     created = review(client_for(alice), product, 5).json()
     as_bob = client_for(bob)
@@ -123,7 +135,7 @@ def test_reviews_filter_by_customer(client_for, alice, bob, anon, product):
     review(client_for(alice), product, 2)
     review(client_for(bob), product, 5)
 
-    assert [r["rating"] for r in anon.get(REVIEWS, {"customer": bob.id}).json()["results"]] == [5]
+    assert [r["rating"] for r in anon.get(REVIEWS, {"customer": bob.customer_id}).json()["results"]] == [5]
 
 
 def test_the_summary_counts_and_averages_a_products_ratings(client_for, alice, bob, anon, product):

@@ -3,13 +3,13 @@ migrations are complete."""
 
 import importlib
 import importlib.util
-import sys
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from strangler_kit.testing import load_settings
 
 SERVICE = Path(__file__).resolve().parents[1]
 
@@ -31,12 +31,6 @@ def test_the_migrations_match_the_models(db):
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
 
 
-def load(module: str):
-    sys.modules.pop(module, None)
-    sys.modules.pop("config.settings.base", None)
-    return importlib.import_module(module)
-
-
 @pytest.fixture
 def production_env(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s3cret")
@@ -52,11 +46,11 @@ def test_production_refuses_to_start_without_each_variable(production_env, varia
     production_env.delenv(variable)
 
     with pytest.raises(ImproperlyConfigured, match=variable):
-        load("config.settings.production")
+        load_settings("config.settings.production")
 
 
 def test_production_reads_everything_from_the_environment(production_env):
-    settings = load("config.settings.production")
+    settings = load_settings("config.settings.production")
 
     assert settings.DATABASES["default"]["NAME"] == "reviews"
     assert settings.CATALOG_URL == "http://proxy:8080"

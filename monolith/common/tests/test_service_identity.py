@@ -7,7 +7,7 @@ import hmac
 import json
 from pathlib import Path
 
-from common.service_identity import sign_service_identity
+from common.service_identity import sign_identity, sign_service_identity
 
 KEY = "strangler-test-vector-key-0123456789abcdef"
 
@@ -40,3 +40,23 @@ def test_it_signs_as_the_contract_s_vectors_say():
     assert unb64(payload).decode() == json.dumps(claims, separators=(",", ":"), sort_keys=True)
     mac = hmac.new(contract["key"].encode(), f"{version}.{payload}".encode(), hashlib.sha256).digest()
     assert unb64(signature) == mac
+
+
+def test_it_signs_a_user_with_their_customer_as_the_contract_s_vector_says():
+    """The vector "naming the customer": the monolith, relaying a customer's own request through a seam, signs
+    byte for byte what the proxy signs for that customer."""
+    contract = json.loads((Path(__file__).resolve().parents[3] / "docs" / "identity-vectors.json").read_text("utf-8"))
+    [vector] = [vector for vector in contract["signed"] if vector["name"] == "naming the customer"]
+    claims = vector["claims"]
+
+    header = sign_identity(
+        key=contract["key"],
+        audience=claims["aud"],
+        user_id=claims["sub"],
+        username=claims["username"],
+        staff=claims["staff"],
+        customer_id=claims["customer"],
+        now=claims["iat"] + 0.5,
+    )
+
+    assert header == vector["header"]

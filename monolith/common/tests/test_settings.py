@@ -114,3 +114,26 @@ def test_production_with_an_inventory_service_refuses_to_start_without_the_ident
     monkeypatch.setenv("STRANGLER_IDENTITY_KEY", "k" * 32)
     settings = load("config.settings.production")
     assert (settings.INVENTORY_SERVICE_URL, settings.STRANGLER_IDENTITY_KEY) == ("http://inventory:8002", "k" * 32)
+
+
+def test_production_with_a_reviews_service_refuses_to_start_without_the_identity_key(monkeypatch):
+    production_environment(monkeypatch)
+    monkeypatch.delenv("CATALOG_SERVICE_URL", raising=False)
+    monkeypatch.delenv("INVENTORY_SERVICE_URL", raising=False)
+    monkeypatch.setenv("REVIEWS_SERVICE_URL", "http://reviews:8003")
+    monkeypatch.delenv("STRANGLER_IDENTITY_KEY", raising=False)
+
+    with pytest.raises(ImproperlyConfigured, match="STRANGLER_IDENTITY_KEY"):
+        load("config.settings.production")
+
+    monkeypatch.setenv("STRANGLER_IDENTITY_KEY", "k" * 32)
+    monkeypatch.setenv("REVIEWS_SERVICE_TIMEOUT", "0.5")
+    sys.modules.pop("config.settings.base", None)  # where the timeout is read
+    settings = load("config.settings.production")
+    assert (settings.REVIEWS_SERVICE_URL, settings.REVIEWS_SERVICE_TIMEOUT_S) == ("http://reviews:8003", 0.5)
+
+
+def test_development_finds_the_reviews_service_where_make_up_runs_it(monkeypatch):
+    monkeypatch.delenv("REVIEWS_SERVICE_URL", raising=False)
+
+    assert load("config.settings.development").REVIEWS_SERVICE_URL == "http://127.0.0.1:8003"

@@ -135,6 +135,8 @@ CATALOG_SERVICE_TIMEOUT_S: float = env.float("CATALOG_SERVICE_TIMEOUT", default=
 # the same key. A hold left undecided this long (INVENTORY_SAGA_GRACE) is given up by the recovery sweep.
 INVENTORY_SERVICE_TIMEOUT_S: float = env.float("INVENTORY_SERVICE_TIMEOUT", default=2.0)
 INVENTORY_SAGA_GRACE_S: float = env.float("INVENTORY_SAGA_GRACE", default=30.0)
+# The reviews service, to which the monolith's reviews API relays once the engine records that it owns reviews.
+REVIEWS_SERVICE_TIMEOUT_S: float = env.float("REVIEWS_SERVICE_TIMEOUT", default=2.0)
 IDENTITY_KEY_VARIABLE = "STRANGLER_IDENTITY_KEY"
 IDENTITY_KEY_MIN_LENGTH = 32
 
@@ -146,7 +148,7 @@ def service_identity_key(default: str | environ.NoValue = environ.Env.NOTSET) ->
         raise ImproperlyConfigured(
             f"Set the {IDENTITY_KEY_VARIABLE} environment variable to the proxy's identity key "
             f"(at least {IDENTITY_KEY_MIN_LENGTH} characters; it is {len(key)}): the monolith signs its calls to "
-            "the services it calls (catalog, inventory) with it."
+            "the services it calls (catalog, inventory, reviews) with it."
         )
     return key
 

@@ -12,6 +12,7 @@ DATABASES = {"default": serving_ready(env.db("DATABASE_URL", default=f"sqlite://
 # `make up` runs the catalog service on :8001; its development settings fall back to this key when run alone.
 CATALOG_SERVICE_URL = env.str("CATALOG_SERVICE_URL", default="http://127.0.0.1:8001")
 INVENTORY_SERVICE_URL = env.str("INVENTORY_SERVICE_URL", default="http://127.0.0.1:8002")
+REVIEWS_SERVICE_URL = env.str("REVIEWS_SERVICE_URL", default="http://127.0.0.1:8003")
 STRANGLER_IDENTITY_KEY = service_identity_key(default="strangler-development-identity-key-not-secret")
 
 REST_FRAMEWORK = {

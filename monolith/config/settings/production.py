@@ -11,7 +11,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # Each needed from its service's cutover on; until then the monolith never calls that service.
 CATALOG_SERVICE_URL = env.str("CATALOG_SERVICE_URL", default="")
 INVENTORY_SERVICE_URL = env.str("INVENTORY_SERVICE_URL", default="")
-STRANGLER_IDENTITY_KEY = service_identity_key() if CATALOG_SERVICE_URL or INVENTORY_SERVICE_URL else ""
+REVIEWS_SERVICE_URL = env.str("REVIEWS_SERVICE_URL", default="")
+STRANGLER_IDENTITY_KEY = (
+    service_identity_key() if CATALOG_SERVICE_URL or INVENTORY_SERVICE_URL or REVIEWS_SERVICE_URL else ""
+)
 
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 WHITENOISE_USE_FINDERS = False

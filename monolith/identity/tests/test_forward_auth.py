@@ -4,6 +4,9 @@ refuses, with the API's own status, body and challenge, so the proxy can pass th
 import pytest
 from rest_framework.test import APIClient
 
+from customers import selectors as customer_selectors
+from customers import services as customer_services
+
 IDENTITY = "/internal/identity/"
 PRODUCTS = "/api/catalog/products/"
 
@@ -31,11 +34,25 @@ def test_a_request_without_credentials_is_anonymous(anon, db):
     assert response.json() == {"user": None}
 
 
-def test_a_token_names_its_user(client_for, alice):
+def test_a_token_names_its_user_and_their_customer(client_for, alice, bob):
+    customer_services.customer_ensure(user=bob)  # so that alice's customer id is not her user id
+    customer_id = customer_services.customer_ensure(user=alice).id
     response = ask(client_for(alice), "POST")
 
     assert response.status_code == 200
-    assert response.json() == {"user": {"id": alice.id, "username": "alice", "is_staff": False}}
+    assert response.json() == {
+        "user": {"id": alice.id, "username": "alice", "is_staff": False, "customer": customer_id}
+    }
+    assert customer_id != alice.id
+
+
+def test_a_user_without_a_customer_profile_gets_one_on_first_use_as_the_monolith_would_make_it(client_for, charlie):
+    assert customer_selectors.customer_id_for_user(user_id=charlie.id) is None
+
+    first = ask(client_for(charlie), "GET").json()["user"]["customer"]
+    again = ask(client_for(charlie), "POST").json()["user"]["customer"]
+
+    assert first == again == customer_selectors.customer_id_for_user(user_id=charlie.id)
 
 
 def test_a_staff_token_says_staff(client_for, charlie):
@@ -43,7 +60,10 @@ def test_a_staff_token_says_staff(client_for, charlie):
 
 
 def test_a_session_names_its_user_for_a_safe_request(session_for, bob):
-    assert ask(session_for(bob)).json() == {"user": {"id": bob.id, "username": "bob", "is_staff": False}}
+    customer_id = customer_services.customer_ensure(user=bob).id
+    assert ask(session_for(bob)).json() == {
+        "user": {"id": bob.id, "username": "bob", "is_staff": False, "customer": customer_id}
+    }
 
 
 def test_an_invalid_token_gets_exactly_the_apis_401(db):

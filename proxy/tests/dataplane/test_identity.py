@@ -33,7 +33,7 @@ KEY = "a-key-for-these-tests-only-0123456789"
 CHARLIE = User(id=3, username="charlie", is_staff=True)
 TARGET = b"/api/catalog/products/?page=2"
 TOKENS = {
-    "Token alice-token": {"id": 1, "username": "alice", "is_staff": False},
+    "Token alice-token": {"id": 1, "username": "alice", "is_staff": False, "customer": 11},
     "Token charlie-token": {
         "id": 3,
         "username": "charlie",
@@ -64,6 +64,31 @@ def test_a_signed_identity_names_its_audience_and_expires_thirty_seconds_after_i
 
     assert signed.startswith(b"v2.")
     assert claims == {"aud": "catalog", "sub": 3, "username": "charlie", "staff": True, "iat": 1000, "exp": 1030}
+
+
+def test_a_customer_is_signed_as_its_own_claim_and_a_user_without_one_carries_none():
+    signer = IdentitySigner(KEY, clock=lambda: 1_000.0)
+
+    def claims_of(user: User) -> dict:
+        payload = signer.sign(user, audience="reviews").split(b".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+
+    assert claims_of(User(id=1, username="alice", is_staff=False, customer=11))["customer"] == 11
+    assert "customer" not in claims_of(CHARLIE)
+
+
+def test_the_monolith_s_customer_reaches_the_signer_and_an_older_monolith_names_none():
+    async def check(monolith: Monolith) -> None:
+        auth = auth_for(monolith)
+        try:
+            alice = await auth.resolve("POST", TARGET, request("Token alice-token"))
+            charlie = await auth.resolve("POST", TARGET, request("Token charlie-token"))
+        finally:
+            await auth.close()
+        assert alice == User(id=1, username="alice", is_staff=False, customer=11)
+        assert charlie == CHARLIE and charlie.customer is None
+
+    served(check)
 
 
 def test_a_lifetime_over_thirty_seconds_is_refused():
@@ -229,7 +254,7 @@ def test_answers_are_cached_per_credentials_and_safety_until_they_expire():
             await auth.resolve("GET", TARGET, request("Token charlie-token"))
             assert len(monolith.seen) == 3
             clock.now += 5.1
-            assert await auth.resolve("GET", TARGET, request("Token alice-token")) == User(1, "alice", False)
+            assert await auth.resolve("GET", TARGET, request("Token alice-token")) == User(1, "alice", False, 11)
             assert len(monolith.seen) == 4
         finally:
             await auth.close()
@@ -294,7 +319,7 @@ def test_concurrent_requests_with_the_same_credentials_ask_once():
             )
         finally:
             await auth.close()
-        assert set(answers) == {User(1, "alice", False)}
+        assert set(answers) == {User(1, "alice", False, 11)}
         assert len(monolith.seen) == 1
 
     served(check)
@@ -335,7 +360,14 @@ def test_a_cookie_set_by_one_answer_is_never_sent_with_another_clients_question(
 
 @pytest.mark.parametrize(
     ("status", "body"),
-    [(500, b"oops"), (404, b"{}"), (200, b"not json"), (200, b'{"user": {"id": "3"}}'), (200, b"[]")],
+    [
+        (500, b"oops"),
+        (404, b"{}"),
+        (200, b"not json"),
+        (200, b'{"user": {"id": "3"}}'),
+        (200, b"[]"),
+        (200, b'{"user": {"id": 3, "username": "charlie", "is_staff": true, "customer": "7"}}'),
+    ],
 )
 def test_an_answer_outside_the_contract_fails_closed(status, body):
     async def check(monolith: Monolith) -> None:

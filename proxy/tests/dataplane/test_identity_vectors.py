@@ -27,7 +27,8 @@ def test_the_signer_writes_each_signed_vector_byte_for_byte(vector):
     signer = IdentitySigner(KEY, lifetime=claims["exp"] - claims["iat"], clock=lambda: claims["iat"] + 0.5)
 
     header = signer.sign(
-        User(id=claims["sub"], username=claims["username"], is_staff=claims["staff"]), audience=claims["aud"]
+        User(id=claims["sub"], username=claims["username"], is_staff=claims["staff"], customer=claims.get("customer")),
+        audience=claims["aud"],
     )
 
     assert header.decode("ascii") == vector["header"]

@@ -1,47 +1,20 @@
-"""Settings shared by every environment, built from the extraction kit's (strangler_kit.settings). Each environment
-module decides SECRET_KEY, DEBUG, the database and the identity key."""
+"""Settings shared by every environment: the kit's (strangler_kit.base_settings) plus what is the catalog's own.
+Each environment module decides SECRET_KEY, the database and the identity key."""
 
 from pathlib import Path
 
-import environ
 from strangler_kit import settings as kit
+from strangler_kit.base_settings import *  # noqa: F403
+from strangler_kit.base_settings import env
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
-env = environ.Env()
+INSTALLED_APPS = [*kit.INSTALLED_APPS, "catalog"]
 
 # The audience this service accepts identities for: its upstream's name in the proxy's route table.
 STRANGLER_IDENTITY_AUDIENCE = kit.identity_audience(env, default="catalog")
-# The v1 -> v2 transition (docs/identity.md): on only while a proxy or monolith that signs v1 is still running.
-STRANGLER_IDENTITY_ACCEPT_V1 = kit.identity_accept_v1(env)
 
-DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
-
-INSTALLED_APPS = [*kit.INSTALLED_APPS, "catalog"]
-MIDDLEWARE = kit.MIDDLEWARE
-TEMPLATES = kit.TEMPLATES
-
-ROOT_URLCONF = "config.urls"
-WSGI_APPLICATION = "config.wsgi.application"
-ASGI_APPLICATION = "config.asgi.application"
-
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-
-STATIC_URL = "static/"
-# Set where `collectstatic` has run (production); without it whitenoise serves from the apps' static folders.
-STATIC_ROOT: str | None = env.str("STATIC_ROOT", default=None)
-WHITENOISE_USE_FINDERS = STATIC_ROOT is None
-STORAGES = kit.STORAGES
-
-REST_FRAMEWORK = kit.rest_framework()
 SPECTACULAR_SETTINGS = kit.spectacular(
     title="Strangler catalog service API",
     description="Categories and products, extracted from the Strangler monolith.",
 )
-LOGGING = kit.logging(env.str("LOG_LEVEL", default="INFO"))

@@ -54,7 +54,13 @@ class SignedIdentityAuthentication(authentication.BaseAuthentication):
             # The reason only: the header itself is a bearer credential for its lifetime.
             logger.warning("refused X-Strangler-Identity: %s", exc)
             raise exceptions.AuthenticationFailed(INVALID_MESSAGE) from exc
-        return ServiceUser(id=identity.user_id, username=identity.username, is_staff=identity.is_staff), None
+        user = ServiceUser(
+            id=identity.user_id,
+            username=identity.username,
+            is_staff=identity.is_staff,
+            customer_id=identity.customer_id,
+        )
+        return user, None
 
     def authenticate_header(self, request: Request) -> str:
         return CHALLENGE

@@ -4,10 +4,11 @@ docs/identity.md is the contract and holds the test vector both sides check).
     v2.<base64url(payload)>.<base64url(HMAC-SHA256(key, "v2." + base64url(payload)))>
 
 base64url without padding; the payload is a JSON object {"aud": str, "sub": int, "username": str, "staff": bool,
-"iat": int, "exp": int} (seconds since the epoch), living 30 s at most. `aud` names the upstream it was minted for:
-a verifier accepts only its own audience, so an identity captured at one service cannot be replayed to another.
-Verification refuses anything that is not exactly that — and `v1` (no audience, up to 300 s) unless `accept_v1`,
-the transition setting (STRANGLER_IDENTITY_ACCEPT_V1).
+"iat": int, "exp": int} (seconds since the epoch), living 30 s at most, and, when the user is a customer,
+"customer": int (the monolith's customer id, what customer-owned data stores). `aud` names the upstream it was
+minted for: a verifier accepts only its own audience, so an identity captured at one service cannot be replayed to
+another. Verification refuses anything that is not exactly that — and `v1` (no audience, up to 300 s) unless
+`accept_v1`, the transition setting (STRANGLER_IDENTITY_ACCEPT_V1).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ MAX_LIFETIME_SECONDS = 30
 V1_MAX_LIFETIME_SECONDS = 300
 CLAIMS = frozenset({"aud", "sub", "username", "staff", "iat", "exp"})
 V1_CLAIMS = CLAIMS - {"aud"}
+# Optional in v2: present when the identity provider named the user's customer profile (the monolith's service
+# principal has none). A verifier that does not need it still accepts it.
+OPTIONAL_CLAIMS = frozenset({"customer"})
 
 
 class InvalidIdentity(Exception):
@@ -44,6 +48,7 @@ class Identity:
     issued_at: int
     expires_at: int
     audience: str = ""  # the upstream it was minted for; "" for a v1 identity, which names none
+    customer_id: int | None = None  # the `customer` claim; None when the identity names no customer
 
 
 def _b64encode(data: bytes) -> str:
@@ -77,6 +82,8 @@ def sign(identity: Identity, *, key: str) -> str:
         "iat": identity.issued_at,
         "exp": identity.expires_at,
     }
+    if identity.customer_id is not None:
+        payload["customer"] = identity.customer_id
     payload_b64 = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
     signed = f"{VERSION}.{payload_b64}"
     return f"{signed}.{_b64encode(_mac(key, signed))}"
@@ -101,7 +108,10 @@ def verify(header: str, *, key: str, now: float, audience: str, accept_v1: bool 
         claims = json.loads(_b64decode(payload_b64))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidIdentity("payload is not JSON") from exc
-    identity = _identity_from(claims, V1_CLAIMS if version == V1 else CLAIMS)
+    if version == V1:
+        identity = _identity_from(claims, V1_CLAIMS, frozenset())
+    else:
+        identity = _identity_from(claims, CLAIMS, OPTIONAL_CLAIMS)
     longest = V1_MAX_LIFETIME_SECONDS if version == V1 else MAX_LIFETIME_SECONDS
     if identity.expires_at - identity.issued_at > longest or identity.expires_at < identity.issued_at:
         raise InvalidIdentity("lifetime out of bounds")
@@ -114,9 +124,10 @@ def verify(header: str, *, key: str, now: float, audience: str, accept_v1: bool 
     return identity
 
 
-def _identity_from(claims: Any, names: frozenset[str]) -> Identity:
-    if not isinstance(claims, dict) or set(claims) != names:
-        raise InvalidIdentity(f"payload does not hold exactly {', '.join(sorted(names))}")
+def _identity_from(claims: Any, names: frozenset[str], optional: frozenset[str]) -> Identity:
+    if not isinstance(claims, dict) or not names <= set(claims) <= names | optional:
+        also = f" (and optionally {', '.join(sorted(optional))})" if optional else ""
+        raise InvalidIdentity(f"payload does not hold exactly {', '.join(sorted(names))}{also}")
     if "aud" in names and (not isinstance(claims["aud"], str) or not claims["aud"]):
         raise InvalidIdentity("aud is not a non-empty string")
     for name in ("sub", "iat", "exp"):
@@ -126,6 +137,8 @@ def _identity_from(claims: Any, names: frozenset[str]) -> Identity:
         raise InvalidIdentity("staff is not a boolean")
     if not isinstance(claims["username"], str) or not claims["username"]:
         raise InvalidIdentity("username is not a non-empty string")
+    if "customer" in claims and type(claims["customer"]) is not int:
+        raise InvalidIdentity("customer is not an integer")
     return Identity(
         user_id=claims["sub"],
         username=claims["username"],
@@ -133,4 +146,5 @@ def _identity_from(claims: Any, names: frozenset[str]) -> Identity:
         issued_at=claims["iat"],
         expires_at=claims["exp"],
         audience=claims.get("aud", ""),
+        customer_id=claims.get("customer"),
     )

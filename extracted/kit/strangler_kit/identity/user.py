@@ -10,6 +10,7 @@ class ServiceUser:
     id: int
     username: str
     is_staff: bool
+    customer_id: int | None = None  # the identity's `customer` claim: who owns what this user writes
 
     is_authenticated = True
     is_anonymous = False

@@ -104,7 +104,7 @@ def service_headers(given: list[tuple[str, str]]) -> list[tuple[str, str]]:
     signed = with_identity(
         [(name.encode(), value.encode()) for name, value in given],
         IdentitySigner(key),
-        User(user["id"], user["username"], user["is_staff"]),
+        User(user["id"], user["username"], user["is_staff"], user.get("customer")),
         audience=SERVICE_NAME,
         forward_credentials=FORWARD_CREDENTIALS,
     )

@@ -107,6 +107,7 @@ class User:
     id: int
     username: str
     is_staff: bool
+    customer: int | None = None  # the user's customer id, signed as `customer` when the monolith names one
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,8 @@ def identity_key_problem(key: str) -> str | None:
 
 class IdentitySigner:
     """Signs `v2` identities: `v1`'s claims plus `aud`, the upstream the identity is minted for, which a service
-    checks is its own (so an identity captured at one service cannot be replayed to another)."""
+    checks is its own (so an identity captured at one service cannot be replayed to another), and `customer` when
+    the user has a customer profile (what customer-owned data, e.g. a review, stores)."""
 
     def __init__(self, key: str, *, lifetime: int = DEFAULT_LIFETIME, clock: Callable[[], float] = time.time) -> None:
         problem = identity_key_problem(key)
@@ -148,7 +150,7 @@ class IdentitySigner:
 
     def sign(self, user: User, *, audience: str, now: int | None = None) -> bytes:
         issued = int(self._clock()) if now is None else now
-        claims = {
+        claims: dict[str, object] = {
             "aud": audience,
             "sub": user.id,
             "username": user.username,
@@ -156,6 +158,8 @@ class IdentitySigner:
             "iat": issued,
             "exp": issued + self._lifetime,
         }
+        if user.customer is not None:
+            claims["customer"] = user.customer
         payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("utf-8"))
         signed = f"{VERSION}.{payload}"
         mac = hmac.new(self._key, signed.encode("ascii"), hashlib.sha256).digest()
@@ -334,6 +338,7 @@ def _user_from(body: bytes) -> User | None:
         and isinstance(user.get("username"), str)
         and user["username"]
         and type(user.get("is_staff")) is bool
+        and (user.get("customer") is None or type(user["customer"]) is int)
     ):
-        return User(id=user["id"], username=user["username"], is_staff=user["is_staff"])
-    raise ForwardAuthUnavailable("the identity provider's user is not {id, username, is_staff}")
+        return User(id=user["id"], username=user["username"], is_staff=user["is_staff"], customer=user.get("customer"))
+    raise ForwardAuthUnavailable("the identity provider's user is not {id, username, is_staff[, customer]}")

@@ -80,9 +80,18 @@ async def _serve(
         metrics=lambda: (app.metrics_text(), app.metrics_content_type),
         on_change=install,
     )
-    public_app = attach_cutover(
-        app, admin, store_url=settings.route_store, route_store=store, limits=settings.data_gate, owners=app.owners
+    shared = settings.route_store.startswith(("postgresql://", "postgres://"))
+    cutover = attach_cutover(
+        app,
+        admin,
+        store_url=settings.route_store,
+        route_store=store,
+        limits=settings.data_gate,
+        owners=app.owners,
+        replicas=settings.replicas if shared else None,
     )
+    public_app = cutover.public_app
+    replica_task = loop.create_task(cutover.replica.run()) if cutover.replica is not None else None
     watcher = TableWatcher(
         settings.route_store, app.table.version, settings.store_poll, lambda t: loop.call_soon_threadsafe(install, t)
     )
@@ -120,6 +129,9 @@ async def _serve(
             on_started=started,
         )
     finally:
+        if replica_task is not None and cutover.replica is not None:
+            replica_task.cancel()
+            await cutover.replica.close()
         watcher.stop()
         await compare.close()
         await app.close()

@@ -45,7 +45,8 @@ from strangler_proxy.dataplane.error_response import send_error_response
 from strangler_proxy.dataplane.forwarding import request_id_or_new
 from strangler_proxy.dataplane.model import SAFE_METHODS
 from strangler_proxy.dataplane.routing import canonicalise
-from strangler_proxy.errors import BadRequestPath, HoldsNotInPlace, WriteHeld, WritesInFlight
+from strangler_proxy.dataplane.store_fence import StoreFence
+from strangler_proxy.errors import BadRequestPath, HoldsNotInPlace, StoreFenced, WriteHeld, WritesInFlight
 from strangler_proxy.http.asgi import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("strangler_proxy.cutover")
@@ -133,11 +134,13 @@ class WriteHolds:
         reason: str = "",
         holder: str = "",
         lease: float | None = None,
+        hold_id: str | None = None,
     ) -> Hold:
         """Hold `path`'s unsafe requests from now on, for `lifetime` seconds at most (and, with a `lease`, for as
-        long as the holder renews it); return once none forwarded earlier is still in flight."""
+        long as the holder renews it); return once none forwarded earlier is still in flight. `hold_id`: the id of
+        the shared store's hold this one mirrors (default: a new one)."""
         hold = Hold(
-            id=secrets.token_hex(8),
+            id=hold_id or secrets.token_hex(8),
             path=path,
             timeout=lifetime,
             max_queue=max_queue,
@@ -191,11 +194,12 @@ class WriteHolds:
             hold.lease_until = time.monotonic() + hold.lease
         return hold
 
-    def release(self, hold_id: str) -> Hold | None:
-        """Let the hold's waiting requests go on; None if there is no such hold (it ended already)."""
+    def release(self, hold_id: str, outcome: str = "released") -> Hold | None:
+        """Let the hold's waiting requests go on; None if there is no such hold (it ended already). `outcome`: how
+        it ended, when the shared store ended it (`lapsed`, `expired`)."""
         hold = self._holds.get(hold_id)
         if hold is not None:
-            self._end(hold, "released")
+            self._end(hold, outcome)
         return hold
 
     async def settled(self, hold_id: str) -> None:
@@ -315,9 +319,10 @@ def wait_stats(measured: Iterable[float]) -> dict[str, Any]:
 class WriteHoldMiddleware:
     """Pure ASGI, in front of the ProxyApp: holds unsafe requests on held paths and counts those in flight."""
 
-    def __init__(self, app: ASGIApp, holds: WriteHolds | None = None) -> None:
+    def __init__(self, app: ASGIApp, holds: WriteHolds | None = None, fence: StoreFence | None = None) -> None:
         self.app = app
         self.holds = holds or WriteHolds()
+        self.fence = fence  # set when replicas share a store: refuse data writes while it cannot be seen
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)  # the wrapped ProxyApp's surface (table, set_table, metrics_text, ...)
@@ -338,6 +343,14 @@ class WriteHoldMiddleware:
                 retry_after = [(b"retry-after", str(refused.retry_after).encode())]
                 await send_error_response(send, refused, request_id_of(scope), retry_after)
                 return
+        # After any wait, and with no await before `enter`: a write passes only if this replica saw the store lately.
+        if self.fence is not None and self.fence.refuses(path):
+            fenced = StoreFenced(
+                f"this proxy replica has not reached the shared route store for {self.fence.age():.1f}s, so it cannot "
+                f"know whether writes to {path} are held; retry shortly (another replica may take it)"
+            )
+            await send_error_response(send, fenced, request_id_of(scope), [(b"retry-after", b"1")])
+            return
         token = holds.enter(path)
         try:
             await self.app(scope, receive, send)

@@ -322,3 +322,37 @@ def test_a_replica_that_loses_the_store_refuses_data_writes_until_it_sees_it_aga
 
         relay.restore()
         wait_for(lambda: post(b).status_code == 200, 15)
+
+
+def test_workers_are_replicas_on_one_port_that_hold_as_one() -> None:
+    with ExitStack() as stack:
+        database = stack.enter_context(scratch_database("strangler_replicas"))
+        monolith = stack.enter_context(recording_upstream("monolith"))
+        catalog = stack.enter_context(recording_upstream("catalog"))
+        proxy = stack.enter_context(
+            proxy_process(
+                STRANGLER_ROUTE_STORE=database,
+                STRANGLER_MONOLITH_URL=monolith.url,
+                STRANGLER_REPLICA_ID="web",
+                STRANGLER_WORKERS="2",
+                STRANGLER_COMPARE="0",
+                **TIMEOUTS,
+            )
+        )
+        admin = stack.enter_context(AdminClient(proxy.admin_url, ADMIN_TOKEN, author="alice"))
+        wait_for(lambda: live_replicas(admin) == ["web/0", "web/1"], 20)
+        admin.set_upstream("catalog", url=catalog.url, reason="the service")
+        admin.set_route(CATALOG, service="catalog", stage="shadow", data="catalog", reason="stands on its data")
+        ids = admin.hold_writes([CATALOG], timeout=10, max_queue=100, reason="cutover", holder="catalog/t")
+        in_place = time.monotonic()
+        writers = [Writer(proxy.public_url) for _ in range(6)]  # a connection each: the kernel spreads them
+        try:
+            wait_for(lambda: all(w.held() for w in writers), 5)
+            released_at = time.monotonic()
+            admin.release(ids[0])
+            wait_for(lambda: all(any(a.sent > released_at for a in w.answers) for w in writers), 10)
+        finally:
+            for w in writers:
+                w.stop()
+        assert monolith.writes_between(in_place, released_at) == 0
+        assert [a for w in writers for a in w.answers if a.status != 200] == []

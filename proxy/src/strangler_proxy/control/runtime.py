@@ -1,6 +1,7 @@
 """`strangler proxy` as an importable function: settings, route store, data plane, admin API, hot reload.
 
     run(listen="0.0.0.0:8080", route_store="postgresql://...", ...)   # blocks until SIGINT/SIGTERM
+    run(workers=2, route_store="postgresql://...", ...)               # two replica processes on the same ports
 
 Every setting is read and checked first (`settings.Settings`), then the store is opened (and seeded when empty),
 the `ProxyApp` built on its newest table, the write hold, data gate and comparison put around it (`wiring.py`),
@@ -25,6 +26,7 @@ from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.control.watcher import TableWatcher
 from strangler_proxy.control.wiring import attach_comparison, attach_cutover
+from strangler_proxy.control.workers import run_workers
 from strangler_proxy.dataplane.access_log import configure_access_log
 from strangler_proxy.dataplane.app import ProxyApp
 from strangler_proxy.dataplane.identity import IdentitySigner
@@ -50,6 +52,10 @@ def run(*, admin_extensions: Sequence[AdminExtension] = (), **kwargs: Any) -> No
     )
     for warning in settings.warnings:
         log.warning(warning)
+    if settings.workers > 1:
+        open_store(settings.route_store).close()  # an unreachable store is said once, before any worker starts
+        run_workers(settings, admin_extensions, kwargs)
+        return
     store = open_store(settings.route_store)
     table = ensure_seeded(store, settings.monolith_url)
     app = ProxyApp(table, settings.proxy, identity=IdentitySigner(settings.identity_key))
@@ -112,7 +118,8 @@ async def _serve(
         # One machine-readable line: scripts and tests that bind port 0 read the ports from it.
         print(
             f"strangler proxy ready: public=http://{_url_host(settings.host)}:{server.public_port} "
-            f"admin=http://{_url_host(settings.admin_host)}:{server.admin_bound_port} version={app.table.version}",
+            f"admin=http://{_url_host(settings.admin_host)}:{server.admin_bound_port} version={app.table.version}"
+            + (f" replica={cutover.replica.replica}" if cutover.replica is not None else ""),
             file=sys.stderr,
             flush=True,
         )
@@ -127,6 +134,7 @@ async def _serve(
             admin_port=settings.admin_port,
             limits=settings.server,
             on_started=started,
+            reuse_port=settings.reuse_port,
         )
     finally:
         if replica_task is not None and cutover.replica is not None:

@@ -58,6 +58,8 @@ RUNTIME_VARIABLES = {
     "store_poll": "STRANGLER_STORE_POLL",
     "log_level": "STRANGLER_LOG_LEVEL",
     "identity_key": KEY_VARIABLE,
+    "workers": "STRANGLER_WORKERS",
+    "reuse_port": "STRANGLER_REUSE_PORT",
 }
 PROXY_VARIABLES = {f.name: f"STRANGLER_{f.name.upper()}" for f in fields(ProxySettings)}
 SERVER_VARIABLES = {f"server_{f.name}": f"STRANGLER_SERVER_{f.name.upper()}" for f in fields(ServerLimits)}
@@ -107,6 +109,8 @@ class Settings:
     store_poll: float
     log_level: str
     identity_key: str = field(repr=False)
+    workers: int = 1
+    reuse_port: bool = False
     proxy: ProxySettings = field(default_factory=ProxySettings)
     server: ServerLimits = field(default_factory=ServerLimits)
     compare: CompareConfig = field(default_factory=CompareConfig)
@@ -152,6 +156,12 @@ class Settings:
         problem = identity_key_problem(identity_key)
         if problem:
             raise SettingsInvalid(problem)
+        workers = read.value("workers", 1, int, "a whole number from 1 to 64", between(1, 64))
+        if workers > 1 and not route_store.startswith(("postgresql://", "postgres://")):
+            raise SettingsInvalid(
+                f"STRANGLER_WORKERS={workers} needs a PostgreSQL STRANGLER_ROUTE_STORE: the workers are replicas, and "
+                f"only a shared store makes their write holds, pins and routes one"
+            )
         return cls(
             host=host,
             port=port,
@@ -164,6 +174,8 @@ class Settings:
             store_poll=store_poll,
             log_level=log_level,
             identity_key=identity_key,
+            workers=workers,
+            reuse_port=_flag("reuse_port", read.text("reuse_port") or "0") or workers > 1,
             proxy=_proxy_settings(read),
             server=_server_limits(read),
             compare=_compare_config(read),

@@ -356,3 +356,27 @@ def test_workers_are_replicas_on_one_port_that_hold_as_one() -> None:
                 w.stop()
         assert monolith.writes_between(in_place, released_at) == 0
         assert [a for w in writers for a in w.answers if a.status != 200] == []
+
+
+def test_a_client_that_writes_through_one_replica_reads_its_write_through_the_other_during_canary() -> None:
+    with pair() as p:
+        p.admin.set_route(
+            CATALOG,
+            stage="canary",
+            percent=100,
+            sticky={"kind": "header", "name": "X-Client"},
+            reason="every reader to the service, sticky by X-Client",
+        )
+        wait_for(lambda: reads_from(p.b) == "catalog", 10)  # b has the canary: this client's reads go to the service
+        assert reads_from(p.a) == "catalog"
+        wrote = httpx.post(p.a.public_url + CATALOG + "/products/", json={}, headers={"X-Client": "alice"}, timeout=10)
+        assert wrote.json()["upstream"] == "monolith"  # the monolith owns the data: the write goes there
+        # Through the other replica, the client reads where it wrote, not from a service the sync has not reached.
+        assert reads_from(p.b) == "monolith"
+        assert reads_from(p.a) == "monolith"
+        assert reads_from(p.b, client="bob") == "catalog"  # another client is not pinned
+
+
+def reads_from(proxy: ProxyProcess, client: str = "alice") -> str:
+    answer = httpx.get(proxy.public_url + CATALOG + "/products/", headers={"X-Client": client}, timeout=10)
+    return str(answer.json()["upstream"])

@@ -22,6 +22,7 @@ from typing import Any
 from strangler_proxy.control.admin import AdminApp
 from strangler_proxy.control.route_endpoints import route_admin_app
 from strangler_proxy.control.settings import Settings
+from strangler_proxy.control.shared_pins import PostgresPins
 from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.control.watcher import TableWatcher
@@ -54,7 +55,7 @@ def run(*, admin_extensions: Sequence[AdminExtension] = (), **kwargs: Any) -> No
         log.warning(warning)
     if settings.workers > 1:
         open_store(settings.route_store).close()  # an unreachable store is said once, before any worker starts
-        run_workers(settings, admin_extensions, kwargs)
+        run_workers(settings, admin_extensions, kwargs, serve=run)
         return
     store = open_store(settings.route_store)
     table = ensure_seeded(store, settings.monolith_url)
@@ -97,6 +98,8 @@ async def _serve(
         replicas=settings.replicas if shared else None,
     )
     public_app = cutover.public_app
+    if shared:
+        app.shared_pins = pins = PostgresPins(settings.route_store)
     replica_task = loop.create_task(cutover.replica.run()) if cutover.replica is not None else None
     watcher = TableWatcher(
         settings.route_store, app.table.version, settings.store_poll, lambda t: loop.call_soon_threadsafe(install, t)
@@ -141,6 +144,8 @@ async def _serve(
             replica_task.cancel()
             await cutover.replica.close()
         watcher.stop()
+        if shared:
+            await pins.close()
         await compare.close()
         await app.close()
 

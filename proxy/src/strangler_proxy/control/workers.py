@@ -1,7 +1,7 @@
 """`strangler proxy --workers N`: N processes, each a whole replica (its own event loop, id and heartbeat) on the
 same ports through SO_REUSEPORT, so the kernel spreads connections between them and one core is not the ceiling.
 
-    run_workers(settings, admin_extensions, overrides)      # blocks until SIGINT/SIGTERM, then stops every worker
+    run_workers(settings, admin_extensions, overrides, serve=run)   # until SIGINT/SIGTERM, then stops every worker
 
 The parent binds nothing it serves: it picks the ports when they are 0 (a bound, non-listening SO_REUSEPORT socket
 holds each one while the workers start), starts each worker with `listen`, `admin_listen`, `reuse_port` and
@@ -18,7 +18,7 @@ import multiprocessing
 import signal
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -42,13 +42,14 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _worker(admin_extensions: Sequence[Any], overrides: dict[str, Any]) -> None:
-    from strangler_proxy.control.runtime import run
-
-    run(admin_extensions=admin_extensions, **overrides)
+def _worker(serve: Callable[..., None], admin_extensions: Sequence[Any], overrides: dict[str, Any]) -> None:
+    serve(admin_extensions=admin_extensions, **overrides)
 
 
-def run_workers(settings: Any, admin_extensions: Sequence[Any], overrides: dict[str, Any]) -> None:
+def run_workers(
+    settings: Any, admin_extensions: Sequence[Any], overrides: dict[str, Any], *, serve: Callable[..., None]
+) -> None:
+    """`serve` is `runtime.run` (a module-level function: each worker imports it afresh)."""
     reserved = []
     public, public_port = reserve_port(settings.host, settings.port)
     admin, admin_port = reserve_port(settings.admin_host, settings.admin_port)
@@ -66,7 +67,8 @@ def run_workers(settings: Any, admin_extensions: Sequence[Any], overrides: dict[
             "reuse_port": True,
             "replica_id": f"{base}/{i}",
         }
-        process = context.Process(target=_worker, args=(list(admin_extensions), worker_overrides), name=f"worker {i}")
+        args = (serve, list(admin_extensions), worker_overrides)
+        process = context.Process(target=_worker, args=args, name=f"worker {i}")
         process.start()
         return process
 

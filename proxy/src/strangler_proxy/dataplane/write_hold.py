@@ -21,8 +21,12 @@ hold covers their path: then they wait for that one): `released` by its holder; 
 go on is safe because the proxy routes a data route's writes to the owner it believes, and the engine keeps change
 capture on that owner until the proxy is known to send writes elsewhere; the owner changes only under a live hold
 (`fenced`), so a commit and a hold's end never interleave. Beyond `max_queue` waiting requests a new one gets 503
-with `Retry-After` at once (nothing is written). Holds are per proxy process (per replica): a cutover against
-several replicas holds on each one's admin API.
+with `Retry-After` at once (nothing is written).
+
+These are one process's holds. When replicas share a PostgreSQL store, each replica's holds mirror the store's
+(`control/replica.py` starts them with the store's id and ends them when the store does: a hold is agreed by every
+live replica, docs/replicas.md), and the middleware also refuses a write on a data route while the replica's
+`StoreFence` is closed (it has not seen the store lately, so it cannot know of a hold).
 
 Every held request's wait is kept (`stats()`), so the hold's cost is measured by the proxy itself, not by a test.
 """

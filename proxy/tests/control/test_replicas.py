@@ -221,7 +221,9 @@ def test_the_hold_is_in_place_only_once_both_replicas_acknowledged_it() -> None:
         wait_for(lambda: any(h["waiting"] for h in holds_on(p.b)), 5)
         assert len(p.monolith.writes) == before and not answer
         held = p.admin.holds("catalog/")["holds"]
-        assert [h["path"] for h in held] == [CATALOG]
+        assert [(h["path"], h["waiting"]) for h in held] == [(CATALOG, 0)]  # each replica counts its own waiting
+        with AdminClient(p.b.admin_url, ADMIN_TOKEN, author="alice") as on_b:
+            assert [(h["path"], h["waiting"]) for h in on_b.holds("catalog/")["holds"]] == [(CATALOG, 1)]
         p.admin.release(held[0]["id"])
         thread.join(10)
         assert answer == [200]

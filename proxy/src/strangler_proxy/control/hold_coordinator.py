@@ -10,8 +10,8 @@ only to this interface, so the engine's calls are the same against one replica o
 
 `SharedHolds.start` returns only once every live replica acknowledged the hold (it holds the path and its writes in
 flight there were answered); at `lifetime` it drops the hold and raises `WritesInFlight`, naming the replicas that
-did not acknowledge. A released hold's answer counts the requests this replica held; the others let theirs go on
-within one heartbeat.
+did not acknowledge. Its holds read as `Hold.as_dict` does, with this replica's own counts (`waiting`, ...). A
+released hold's answer counts the requests this replica held; the others let theirs go on within one heartbeat.
 """
 
 from __future__ import annotations
@@ -127,7 +127,15 @@ class SharedHolds:
         held = [h for h in await asyncio.to_thread(self.store.in_force, holder) if h.id == hold_id]
         if not held:
             raise WritesInFlight(f"the hold of {path} ended before it was in place")
-        return {**held[0].as_dict(), "replicas": len(await asyncio.to_thread(self._live))}
+        return {**self._with_local(held[0].as_dict()), "replicas": len(await asyncio.to_thread(self._live))}
+
+    def _with_local(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """A stored hold with this replica's own counts of it (the shape `Hold.as_dict` has)."""
+        local = self.holds.get(str(stored["id"]))
+        counts = {"waiting": 0, "held_total": 0, "refused_total": 0}
+        if local is not None:
+            counts = {"waiting": local.waiting, "held_total": local.held_total, "refused_total": local.refused_total}
+        return {**stored, **counts}
 
     async def replicas(self) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.store.replicas)
@@ -158,15 +166,16 @@ class SharedHolds:
         # do in their next round, after reading the owner again.
         await self.agent.reload_owners()  # the owner may have been committed through another replica
         self.agent.mirrored.discard(hold_id)
+        counted = self._with_local(stored.as_dict())
         local = self.holds.release(hold_id)
         return {
-            "hold": {**stored.as_dict(), "outcome": "released"},
+            "hold": {**counted, "outcome": "released"},
             "released": 0 if local is None else local.waiting,
             "waits": wait_stats([] if local is None else local.waits),
         }
 
     async def in_force(self, holder: str) -> list[dict[str, Any]]:
-        return [h.as_dict() for h in await asyncio.to_thread(self.store.in_force, holder)]
+        return [self._with_local(h.as_dict()) for h in await asyncio.to_thread(self.store.in_force, holder)]
 
     @asynccontextmanager
     async def fenced(self, ids: Sequence[str], paths: Sequence[str]) -> AsyncIterator[None]:

@@ -99,6 +99,9 @@ class ReplicaAgent:
                         self.fence.after,
                     )
                 self._failing = True
+            except Exception:  # a bug must not end the loop: the fence would stay closed, writes refused for good
+                log.exception("replica %s: a round with the shared store failed", self.replica)
+                self._failing = True
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.heartbeat)

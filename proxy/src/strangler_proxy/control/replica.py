@@ -3,12 +3,13 @@
     agent = ReplicaAgent(store, holds, fence, replica="web-1:4242", heartbeat=0.1, reload_owners=reload)
     task = asyncio.create_task(agent.run())     # on the event loop, for as long as the proxy serves
 
-Every `heartbeat` seconds (sooner when `wake` is called) a round with the store (`SharedHoldStore.round`): the
-replica says it is alive, and learns the holds in force. A hold it does not hold yet is started locally
-(`WriteHolds.start` with the store's id) and acknowledged in the next round once its writes in flight on the path
-are answered; a hold the store ended is ended locally, after the data owners are read again (the owner may have
-changed under that hold: its held writes must go to the new one). After each round that reached the store the fence
-opens again (`StoreFence.seen`); when rounds fail, it closes by itself `fence_after` seconds after the last good one.
+Every `heartbeat` seconds, and at once when a hold starts or ends anywhere (NOTIFY, heard by a thread), a round
+with the store (`SharedHoldStore.round`): the replica says it is alive, and learns the holds in force. A hold it
+does not hold yet is started locally (`WriteHolds.start` with the store's id) and acknowledged in the next round
+once its writes in flight on the path are answered; a hold the store ended is ended locally, after the data owners
+are read again (the owner may have changed under that hold: its held writes must go to the new one). After each
+round that reached the store the fence opens again (`StoreFence.seen`); when rounds fail, it closes by itself
+`fence_after` seconds after the last good one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -67,12 +69,17 @@ class ReplicaAgent:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._failing = False
+        self._stopped = threading.Event()
         self._host, self._pid = socket.gethostname(), os.getpid()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        listener = threading.Thread(
+            target=self._listen, args=(asyncio.get_running_loop(),), name=f"holds news {self.replica}", daemon=True
+        )
+        listener.start()
         next_housekeeping = time.monotonic()
         while True:
             started = time.monotonic()
@@ -105,6 +112,17 @@ class ReplicaAgent:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.heartbeat)
+
+    def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A thread: a hold's start or end (NOTIFY) wakes the loop for a round now rather than at the next beat."""
+        while not self._stopped.is_set():
+            try:
+                if self.store.wait_for_news(1.0):
+                    loop.call_soon_threadsafe(self.wake)
+            except StoreUnavailable:
+                self._stopped.wait(1.0)  # the rounds say so and fence; the heartbeat still brings the news
+            except RuntimeError:
+                return  # the loop closed: the proxy is stopping
 
     async def _apply(self, in_force: list[StoredHold], *, regained: bool) -> None:
         current = {h.id: h for h in in_force}
@@ -141,6 +159,7 @@ class ReplicaAgent:
             self.wake()
 
     async def close(self) -> None:
+        self._stopped.set()
         for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(StoreUnavailable):

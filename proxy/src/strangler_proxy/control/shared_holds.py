@@ -37,6 +37,7 @@ COMMIT_BOUND = 10.0  # seconds an owner change may keep a hold from ending (a re
 KEEP_ENDED = "1 hour"
 HOUSEKEEP_EVERY = 60.0  # seconds between deletions of old rows
 APPLICATION_NAME = "strangler-proxy-replica"
+CHANNEL = "strangler_holds"  # NOTIFY on a hold's start and end: replicas take the news now, not at their next round
 
 SCHEMA = [
     f"""create table if not exists {REPLICAS} (
@@ -107,7 +108,8 @@ class SharedHoldStore:
         self.url_for_humans = url_for_humans or "the route store"
         self.dead_after = dead_after
         self._conns: dict[str, psycopg.Connection[Any]] = {}
-        self._locks = {"admin": threading.Lock(), "rounds": threading.Lock()}
+        self._listening: psycopg.Connection[Any] | None = None
+        self._locks = {"admin": threading.Lock(), "rounds": threading.Lock(), "listen": threading.Lock()}
         with self._connection("admin") as conn, conn.transaction():
             # Replicas starting together would race on `create table if not exists` (a catalog unique violation).
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (HOLDS,))
@@ -163,6 +165,14 @@ class SharedHoldStore:
             rows = conn.execute(f"select {HOLD_COLUMNS} from {HOLDS} where outcome is null order by id").fetchall()
         return Round([_hold(r) for r in rows])
 
+    def wait_for_news(self, timeout: float) -> bool:
+        """Block until a hold starts or ends (NOTIFY) or `timeout` passes; True if one did. From one thread only."""
+        with self._connection("listen") as conn:
+            if conn is not self._listening:  # a new connection (the first, or after one was lost) listens afresh
+                conn.execute(f"listen {CHANNEL}")
+                self._listening = conn
+            return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
+
     def forget(self, replica: str) -> None:
         """A replica that stops cleanly is not waited for until its heartbeat would have lapsed."""
         with self._connection("admin") as conn:
@@ -186,6 +196,7 @@ class SharedHoldStore:
                 f"values (%s, %s, %s, %s, %s, %s, %s, now() + %s * interval '1 second')",
                 (hold_id, path, reason, holder, timeout, lease, max_queue, timeout),
             )
+            conn.execute("select pg_notify(%s, %s)", (CHANNEL, hold_id))
 
     def missing_acks(self, hold_id: str) -> tuple[str | None, list[str]]:
         """The hold's outcome (None while in force) and the live replicas that have not acknowledged it yet."""
@@ -233,6 +244,8 @@ class SharedHoldStore:
                 ).fetchone()
                 if committing is not None:
                     raise CommitInProgress(hold_id)
+            else:
+                conn.execute("select pg_notify(%s, %s)", (CHANNEL, hold_id))
         return None if row is None else _hold(row)
 
     def in_force(self, holder: str = "") -> list[StoredHold]:

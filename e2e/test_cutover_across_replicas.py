@@ -129,6 +129,10 @@ def test_a_cutover_and_a_rollback_across_two_replicas_fail_no_write_on_either(st
             time.sleep(0.05)
     assert cutover.returncode == 0, cutover.stdout + cutover.stderr
     report = json.loads(cutover.stdout)
+    writes = sum(w.requests for w in writers)
+    print(
+        f"\ncutover across 2 replicas: {writes} writes, held {report['hold_seconds']}s, waits on a {report['hold_waits']}"
+    )
     assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
     assert [w.failures for w in writers] == [[], []]
     in_service = _products(stack.catalog_database)

@@ -131,7 +131,8 @@ def test_a_cutover_and_a_rollback_across_two_replicas_fail_no_write_on_either(st
     report = json.loads(cutover.stdout)
     writes = sum(w.requests for w in writers)
     print(
-        f"\ncutover across 2 replicas: {writes} writes, held {report['hold_seconds']}s, waits on a {report['hold_waits']}"
+        f"\ncutover across 2 replicas: {writes} writes, held {report['hold_seconds']}s, "
+        f"waits on a {report['hold_waits']}"
     )
     assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
     assert [w.failures for w in writers] == [[], []]

@@ -136,31 +136,31 @@ class Pair:
     database: str
 
 
-def start_replica(stack: ExitStack, name: str, store: str, monolith: str) -> ProxyProcess:
+def start_replica(stack: ExitStack, name: str, store: str, monolith: str, *, compare: bool = False) -> ProxyProcess:
     return stack.enter_context(
         proxy_process(
             STRANGLER_ROUTE_STORE=store,
             STRANGLER_MONOLITH_URL=monolith,
             STRANGLER_REPLICA_ID=name,
             STRANGLER_LOG_LEVEL="warning",
-            STRANGLER_COMPARE="0",
+            STRANGLER_COMPARE="1" if compare else "0",
             **TIMEOUTS,
         )
     )
 
 
 @contextmanager
-def pair(*, b_store: str | None = None) -> Iterator[Pair]:
+def pair(*, b_store: str | None = None, compare: bool = False) -> Iterator[Pair]:
     with ExitStack() as stack:
         database = stack.enter_context(scratch_database("strangler_replicas"))
         monolith = stack.enter_context(recording_upstream("monolith"))
         catalog = stack.enter_context(recording_upstream("catalog"))
-        a = start_replica(stack, "a", database, monolith.url)
+        a = start_replica(stack, "a", database, monolith.url, compare=compare)
         admin = stack.enter_context(AdminClient(a.admin_url, ADMIN_TOKEN, author="alice"))
         admin.set_upstream("catalog", url=catalog.url, reason="the service")
         admin.set_route(CATALOG, service="catalog", stage="shadow", data="catalog", reason="stands on its data")
         report(admin, "monolith")
-        b = start_replica(stack, "b", b_store or database, monolith.url)
+        b = start_replica(stack, "b", b_store or database, monolith.url, compare=compare)
         wait_for(lambda: live_replicas(admin) == ["a", "b"], 10)
         yield Pair(a, b, admin, monolith, catalog, database)
 
@@ -382,3 +382,33 @@ def test_a_client_that_writes_through_one_replica_reads_its_write_through_the_ot
 def reads_from(proxy: ProxyProcess, client: str = "alice") -> str:
     answer = httpx.get(proxy.public_url + CATALOG + "/products/", headers={"X-Client": client}, timeout=10)
     return str(answer.json()["upstream"])
+
+
+def test_a_gate_judges_the_samples_of_both_replicas_together() -> None:
+    with pair(compare=True) as p:
+        gate = {"shadow_monolith": True, "noise_sample": 0.0, "gate_min_samples": 20, "gate_max_diff_rate": 0.5}
+        p.admin.set_route(CATALOG, stage="canary", percent=100, compare=gate, reason="a gate on 20 samples")
+        wait_for(lambda: reads_from(p.a) == "catalog" and reads_from(p.b) == "catalog", 10)
+        for i in range(8):
+            reads_from(p.a, client=f"a{i}")
+        wait_for(lambda: compared(p.a) >= 8, 10)
+        assert compared(p.a) + compared(p.b) < 20
+        assert stage(p.admin) == "canary"  # fewer samples than the gate needs, even together
+        for i in range(12):
+            reads_from(p.b, client=f"b{i}")
+        # Every answer differs (the service names itself). Neither replica compared 20, together they did: the gate
+        # of one of them, holding the other's samples too, rolls the route back one stage.
+        assert compared(p.a) < 20
+        wait_for(lambda: stage(p.admin) == "shadow", 15)
+        firing = p.admin.get("/gates")["firings"][0]
+        assert firing["outcome"] == "rolled_back" and firing["samples"] >= 20
+        assert max(compared(p.a), compared(p.b)) < 20
+
+
+def compared(proxy: ProxyProcess) -> int:
+    with AdminClient(proxy.admin_url, ADMIN_TOKEN, author="alice") as admin:
+        return int(admin.compare()["routes"].get(CATALOG, {}).get("compared", 0))
+
+
+def stage(admin: AdminClient) -> str:
+    return str(admin.route(CATALOG)["stage"])

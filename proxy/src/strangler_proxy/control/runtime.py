@@ -22,6 +22,7 @@ from typing import Any
 from strangler_proxy.control.admin import AdminApp
 from strangler_proxy.control.route_endpoints import route_admin_app
 from strangler_proxy.control.settings import Settings
+from strangler_proxy.control.shared_gates import PostgresGateEvidence
 from strangler_proxy.control.shared_pins import PostgresPins
 from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.control.table_codec import table_from_dict
@@ -98,8 +99,10 @@ async def _serve(
         replicas=settings.replicas if shared else None,
     )
     public_app = cutover.public_app
+    evidence = None
     if shared:
         app.shared_pins = pins = PostgresPins(settings.route_store)
+        evidence = PostgresGateEvidence(settings.route_store, replica=settings.replicas.name())
     replica_task = loop.create_task(cutover.replica.run()) if cutover.replica is not None else None
     watcher = TableWatcher(
         settings.route_store, app.table.version, settings.store_poll, lambda t: loop.call_soon_threadsafe(install, t)
@@ -112,6 +115,7 @@ async def _serve(
         route_store=store,
         install=install,
         config=settings.compare,
+        shared_gates=evidence,
     )
     for extend in admin_extensions:
         extend(admin)
@@ -146,6 +150,8 @@ async def _serve(
         watcher.stop()
         if shared:
             await pins.close()
+        if evidence is not None:
+            evidence.close()
         await compare.close()
         await app.close()
 

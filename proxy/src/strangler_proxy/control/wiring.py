@@ -23,6 +23,7 @@ from typing import Any
 
 from strangler_proxy.compare.capture import CaptureMiddleware, CorpusWriter
 from strangler_proxy.compare.comparator import Comparator
+from strangler_proxy.compare.gates import SharedEvidence
 from strangler_proxy.compare.mismatch_store import Limits, MismatchStore, open_mismatch_store
 from strangler_proxy.compare.redact import Redactor
 from strangler_proxy.compare.settings import CompareConfig
@@ -122,9 +123,11 @@ def attach_comparison(
     install: Callable[[RouteTable], None],
     public_app: Any = None,
     config: CompareConfig | None = None,
+    shared_gates: SharedEvidence | None = None,
 ) -> Wired:
     """Call on the event loop, before serving. `public_app` (default `app`) is what clients reach; capture wraps
-    it. Raises SettingsInvalid when the capture file cannot be written."""
+    it. `shared_gates`: replicas on a shared store exchange their gate samples through it. Raises SettingsInvalid
+    when the capture file cannot be written."""
     config = config or CompareConfig()
     comparator = mismatches = corpus = None
     public_app = app if public_app is None else public_app
@@ -136,7 +139,9 @@ def attach_comparison(
             store_url, Limits(config.mismatch_max_rows, config.mismatch_max_age, config.mismatch_max_body)
         )
         roll_back = gate_rollback(route_store, on_outcome=firings.record)
-        comparator = Comparator(app, config=config, mismatches=mismatches, roll_back=roll_back, on_change=install)
+        comparator = Comparator(
+            app, config=config, mismatches=mismatches, roll_back=roll_back, on_change=install, shared=shared_gates
+        )
         comparator.start()
         if admin is not None:
             add_compare_endpoints(admin, comparator, mismatches)

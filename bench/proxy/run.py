@@ -1,4 +1,5 @@
-"""Benchmark: a fast upstream direct, through nginx (1 worker) and through Strangler (1 worker), with wrk.
+"""Benchmark: a fast upstream direct, through nginx (1 worker) and through Strangler (1 worker), with wrk; then
+1 vs 2 workers of each (`workers.py`: Strangler's workers are replicas on one PostgreSQL store).
 
     make bench-proxy            # or: .venv/bin/python bench/proxy/run.py [--duration 5] [--json]
 
@@ -357,6 +358,10 @@ def main() -> None:
     if monolith is not None:
         extra["monolith"] = monolith
     print_issue_table(results, half, monolith, load_before, nginx_us / strangler_us)
+    # 1 vs 2 workers (replicas on one PostgreSQL store), each against nginx with as many workers: workers.py.
+    scaling = [sys.executable, str(HERE / "workers.py"), "--duration", str(args.duration), "--repeat", str(args.repeat)]
+    if subprocess.run(scaling, check=False).returncode != 0:
+        print("1 vs 2 workers: not measured (workers.py failed; it needs PostgreSQL at STRANGLER_TEST_POSTGRES)")
     if args.json:
         print(json.dumps({"results": [asdict(r) for r in results], **extra}, indent=2))
 

@@ -16,6 +16,7 @@
     │   │   └── CircuitOpen                 the upstream's circuit breaker is open (503)
     │   ├── ForwardAuthUnavailable      the monolith could not say who the client is: fail closed (503)
     │   ├── WriteHeld                   a held write was refused: its hold expired or its queue was full (503)
+    │   ├── StoreFenced                 a write on a data route, refused: this replica cannot see the shared store (503)
     │   └── WritesInFlight              writes forwarded before a hold outlived its timeout; no hold (409)
     ├── ControlPlaneError           the route store, routes as code, the admin API and its client
     │   ├── RoutesFileError             a routes TOML file cannot be read or parsed (422)
@@ -175,6 +176,18 @@ class WriteHeld(ProxyError):
     def __init__(self, detail: str, *, route: str, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.route = route
+        self.retry_after = retry_after
+
+
+class StoreFenced(ProxyError):
+    """This replica has not seen the shared store for longer than its fence: it cannot know of a write hold, so it
+    refuses writes on data routes. Nothing reached an upstream."""
+
+    status = 503
+    code = "store_fenced"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
         self.retry_after = retry_after
 
 

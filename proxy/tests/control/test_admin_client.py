@@ -68,7 +68,7 @@ def admin(store: RouteStore, store_url: str) -> Iterator[Admin]:
     store.commit(table, expected_version=0, author="alice", reason="start")
     app = route_admin_app(store, token=ADMIN_TOKEN)
     writes = Writes()
-    public = attach_cutover(writes, app, store_url=store_url, route_store=store)
+    public = attach_cutover(writes, app, store_url=store_url, route_store=store).public_app
     with serve_in_thread(public, app) as served:
         client = AdminClient(served.admin_url, ADMIN_TOKEN, author="strangler data")
         try:

@@ -94,6 +94,12 @@ def cli() -> None:
     help="Development only: allow a missing or short admin token when the admin listener is on loopback.  "
     "[env STRANGLER_ADMIN_INSECURE_DEV]",
 )
+@click.option(
+    "--workers",
+    type=int,
+    help="Replica processes sharing the ports (SO_REUSEPORT); more than 1 needs a PostgreSQL route store.  "
+    "[env STRANGLER_WORKERS; default 1]",
+)
 @click.option("--store-poll", type=float, help="Seconds between store polls.  [env STRANGLER_STORE_POLL; default 2]")
 @click.option("--log-level", help="debug, info, warning or error.  [env STRANGLER_LOG_LEVEL; default info]")
 def proxy(**options: Any) -> None:
@@ -107,6 +113,7 @@ def proxy(**options: Any) -> None:
       STRANGLER_ADMIN_TOKEN=... strangler proxy --monolith-url http://127.0.0.1:8000
       STRANGLER_ADMIN_TOKEN=... strangler proxy --listen 0.0.0.0:8080 \\
           --route-store postgresql://strangler@db/strangler      # several replicas, one shared store
+      STRANGLER_ADMIN_TOKEN=... strangler proxy --workers 2 --route-store postgresql://strangler@db/strangler
       strangler proxy --admin-insecure-dev --monolith-url http://127.0.0.1:8000   # laptop only
     """
     from strangler_proxy.console import attach_console  # the data plane is only imported when serving

@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from strangler_proxy.compare.gates import GateOutcome, Gates, Sample, Verdict
+from strangler_proxy.compare.gates import GateOutcome, Gates, Sample, SharedEvidence, Verdict
 from strangler_proxy.compare.jsonpath import IDENTIFIER
 from strangler_proxy.compare.metrics import CompareMetrics
 from strangler_proxy.compare.mismatch_store import MismatchStore
@@ -40,7 +40,7 @@ from strangler_proxy.compare.redact import REDACTED, Redactor
 from strangler_proxy.compare.response_diff import Comparison, compare_responses
 from strangler_proxy.compare.settings import CompareConfig
 from strangler_proxy.dataplane.app import ProxyApp
-from strangler_proxy.dataplane.model import SAFE_METHODS, Route, RouteTable, Upstream
+from strangler_proxy.dataplane.model import SAFE_METHODS, Route, RouteTable, Upstream, route_label
 from strangler_proxy.dataplane.shadow import SHADOW_HEADER, CapturedResponse, MirroredRequest, ShadowResult
 from strangler_proxy.errors import StranglerError, UpstreamError
 from strangler_proxy.http.client import UpstreamPool
@@ -51,6 +51,7 @@ RollBack = Callable[[Route, Verdict], GateOutcome]
 log = logging.getLogger("strangler.compare")
 
 WRITER_QUEUE = 1000
+EXCHANGE_EVERY = 0.5  # seconds between exchanges of gate samples with the other replicas
 
 
 class Comparator:
@@ -63,12 +64,16 @@ class Comparator:
         roll_back: RollBack | None = None,
         on_change: Callable[[RouteTable], None] | None = None,
         rng: random.Random | None = None,
+        shared: SharedEvidence | None = None,
     ) -> None:
         self.app = app
+        self.shared = shared  # replicas on a shared store: gate samples exchanged, so a gate judges all traffic
         self.config = config or CompareConfig()
         self.metrics = CompareMetrics(app.metrics.registry)
         self.noise = NoiseModel(rng=rng)
         self.gates = Gates()
+        self.gates.sharing = shared is not None
+        self._exchanging: asyncio.Task[None] | None = None
         self.redactor = Redactor(self.config.redact_fields, self.config.redact_headers)
         self.mismatches = mismatches
         self.roll_back = roll_back
@@ -89,6 +94,28 @@ class Comparator:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._work())
         self._unsubscribe = self.app.shadow.on_shadow(self.submit)
+        if self.shared is not None:
+            self._exchanging = asyncio.get_running_loop().create_task(self._exchange(self.shared))
+
+    async def _exchange(self, shared: SharedEvidence) -> None:
+        """Every EXCHANGE_EVERY seconds: this replica's gate samples out, the others' in (each may fire a gate)."""
+        while True:
+            await asyncio.sleep(EXCHANGE_EVERY)
+            mine, self.gates.outbox = self.gates.outbox, []
+            try:
+                others = await asyncio.to_thread(shared.exchange, mine)
+            except StranglerError as exc:
+                log.warning("gate samples not exchanged with the other replicas: %s", exc)
+                continue
+            routes = {route_label(r): r for r in self.app.table.routes}
+            for theirs in others:
+                route = routes.get(theirs.route)
+                revision = self.app.route_revision(route) if route is not None else None
+                if route is None or revision is None:
+                    continue
+                verdict = self.gates.absorb(route, revision, theirs)
+                if verdict is not None:
+                    self._fire(route, verdict)
 
     async def drain(self) -> None:
         """Wait until everything queued so far was compared, stored and acted on (tests, shutdown)."""
@@ -103,6 +130,11 @@ class Comparator:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._exchanging is not None:
+            self._exchanging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._exchanging
+            self._exchanging = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -179,10 +211,8 @@ class Comparator:
             # Routed under another revision of the route (a mirror of the shadow compared after the move to canary):
             # no evidence about the route as it is now.
             self.metrics.stale_samples.labels(label).inc()
-        if verdict is not None and self.roll_back is not None:
-            task = asyncio.get_running_loop().create_task(self._roll_back(route, verdict))
-            self._rollbacks.add(task)
-            task.add_done_callback(self._rollbacks.discard)
+        if verdict is not None:
+            self._fire(route, verdict)
         if net and self._writer is not None and self._should_store(label):
             record = mismatch_record(
                 result, comparison, net, reverse, self.redactor, self.config.mismatch_max_body, table, route
@@ -274,6 +304,12 @@ class Comparator:
             return False
         self._stored_this_minute[label] = (minute, count + 1)
         return True
+
+    def _fire(self, route: Route, verdict: Verdict) -> None:
+        if self.roll_back is not None:
+            task = asyncio.get_running_loop().create_task(self._roll_back(route, verdict))
+            self._rollbacks.add(task)
+            task.add_done_callback(self._rollbacks.discard)
 
     async def _roll_back(self, route: Route, verdict: Verdict) -> None:
         assert self.roll_back is not None

@@ -1,5 +1,9 @@
 """Gates: per-route thresholds on compared requests that roll a `canary` or `live` route back one stage.
 
+With replicas on a shared store, each replica's samples are exchanged (`SharedEvidence`, about every half second):
+a window holds the samples of every replica taken under the same route content (`fingerprint`), so a gate judges
+the route's whole traffic, not one replica's share of it.
+
 Each compared request of a route is one sample: did it differ (net of noise), did the service answer 5xx, how
 long did each side take. A route keeps its last `gate_window` samples (collected in its current stage); once it
 holds at least `gate_min_samples` — never before, so a handful of unlucky requests cannot move a route — the gate
@@ -21,8 +25,11 @@ comparator counts (`strangler_compare_gate_firings_total`) and logs.
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from strangler_proxy.dataplane.model import CompareSettings, Route, RouteTable, Stage, route_label, stage_label
 
@@ -61,6 +68,28 @@ class GateOutcome:
     action: str
     detail: str
     table: RouteTable | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SharedSample:
+    """A sample as replicas exchange it: the route's label and the fingerprint of the route it was taken under."""
+
+    route: str
+    fingerprint: str
+    sample: Sample
+
+
+class SharedEvidence(Protocol):
+    """Samples every replica sees (`control/shared_gates.py`): blocking, called from a worker thread."""
+
+    def exchange(self, mine: Sequence[SharedSample]) -> list[SharedSample]:
+        """Store `mine`; return the other replicas' samples stored since the last call."""
+        ...
+
+
+def fingerprint(route: Route) -> str:
+    """The same on every replica for the same route content (a revision number is each replica's own)."""
+    return hashlib.sha1(repr(route).encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 class GateWindow:
@@ -108,9 +137,22 @@ class Gates:
 
     def __init__(self) -> None:
         self.windows: dict[str, GateWindow] = {}
+        self.outbox: list[SharedSample] = []  # with shared evidence: this replica's samples, not yet exchanged
+        self.sharing = False
 
     def observe(self, route: Route, revision: int, sample: Sample) -> Verdict | None:
         """`sample` was taken under `revision` of `route` (the caller drops samples of any other revision)."""
+        if self.sharing and route.compare.gate and route.stage in (Stage.CANARY, Stage.LIVE):
+            self.outbox.append(SharedSample(route_label(route), fingerprint(route), sample))
+        return self._add(route, revision, sample)
+
+    def absorb(self, route: Route, revision: int, shared: SharedSample) -> Verdict | None:
+        """Another replica's sample: counted only if it was taken under the route as it is here now."""
+        if shared.fingerprint != fingerprint(route):
+            return None
+        return self._add(route, revision, shared.sample)
+
+    def _add(self, route: Route, revision: int, sample: Sample) -> Verdict | None:
         settings = route.compare
         if not settings.gate or route.stage not in (Stage.CANARY, Stage.LIVE):
             self.windows.pop(route_label(route), None)

@@ -4,18 +4,20 @@ owner the data plane sends writes to.
     POST   /holds        {path, timeout?, max_queue?, reason?, holder?, lease?}  -> {id, path, holder, ...}  hold
     POST   /holds/renew  {ids}                          -> {renewed: [...], ended: [...]}  the holder is alive
     DELETE /holds        {id}                           -> {id, released, hold, waits}     release them
-    GET    /holds        ?holder=PREFIX                 -> {holds: [...], waits: {held, p50_ms, p99_ms, max_ms}}
+    GET    /holds        ?holder=PREFIX                 -> {holds: [...], waits: {held, p50_ms, ...}, replicas?: [...]}
+    GET    /holds/local                                 -> {holds: [...], waits: {...}}   what this process holds
     PUT    /data-state   {spec, routes, phase, owner, lag_seconds, verify_clean, verified_at, fence?}  a report
     GET    /data-state                                  -> {states: [...], limits}
 
 A report that changes the owner of a spec's data (the first `service`, or any change after that) is the commit
 point of a cutover or rollback: it is accepted only with `fence`, the ids of active holds that cover every route
 of the report and every route of the table declaring that spec, and the holds cannot end while it is stored
-(`WriteHolds.fenced`). So no write is on its way to either side when the owner changes, and the held writes go to
-the new owner once released. Without a live fence: 409 `holds_not_in_place`, nothing changed. A report that keeps
-the owner needs no fence.
+(`HoldCoordinator.fenced`; on a shared store every live replica acknowledged those holds). So no write is on its
+way to either side when the owner changes, and the held writes go to the new owner once released. Without a live
+fence: 409 `holds_not_in_place`, nothing changed. A report that keeps the owner needs no fence.
 
-`add_cutover_endpoints(admin, holds, gate, owners=..., route_store=...)` registers them; `wiring.attach_cutover`
+`GET /holds` names the replicas sharing the store, when they do. `add_cutover_endpoints(admin, holds, gate,
+owners=..., route_store=...)` registers them; `wiring.attach_cutover`
 puts the write hold in front of the `ProxyApp`, the data gate on the route store, and loads the owners.
 """
 
@@ -28,17 +30,11 @@ from urllib.parse import unquote_plus
 
 from strangler_proxy.control.admin import AdminApp, Request
 from strangler_proxy.control.data_state import DataGate, state_from_dict
+from strangler_proxy.control.hold_coordinator import HoldCoordinator
 from strangler_proxy.control.store import RouteStore
 from strangler_proxy.dataplane.data_owners import MONOLITH, DataOwners
 from strangler_proxy.dataplane.table_rules import check_route_path
-from strangler_proxy.dataplane.write_hold import (
-    DEFAULT_MAX_QUEUE,
-    DEFAULT_TIMEOUT,
-    MAX_QUEUE,
-    MAX_TIMEOUT,
-    WriteHolds,
-    wait_stats,
-)
+from strangler_proxy.dataplane.write_hold import DEFAULT_MAX_QUEUE, DEFAULT_TIMEOUT, MAX_QUEUE, MAX_TIMEOUT
 from strangler_proxy.errors import HoldsNotInPlace, Problem, StoreEmpty, TableInvalid, UnknownHold, WritesInFlight
 
 log = logging.getLogger("strangler_proxy.cutover")
@@ -47,19 +43,20 @@ MIN_LEASE = 0.1
 
 
 def add_cutover_endpoints(
-    admin: AdminApp, holds: WriteHolds, gate: DataGate, *, owners: DataOwners, route_store: RouteStore
+    admin: AdminApp, holds: HoldCoordinator, gate: DataGate, *, owners: DataOwners, route_store: RouteStore
 ) -> None:
     endpoints = CutoverEndpoints(holds, gate, owners, route_store)
     admin.add("POST", "/holds", endpoints.post_hold)
     admin.add("POST", "/holds/renew", endpoints.renew_holds)
     admin.add("DELETE", "/holds", endpoints.delete_hold)
     admin.add("GET", "/holds", endpoints.get_holds)
+    admin.add("GET", "/holds/local", endpoints.get_local_holds)
     admin.add("PUT", "/data-state", endpoints.put_data_state)
     admin.add("GET", "/data-state", endpoints.get_data_state)
 
 
 class CutoverEndpoints:
-    def __init__(self, holds: WriteHolds, gate: DataGate, owners: DataOwners, route_store: RouteStore) -> None:
+    def __init__(self, holds: HoldCoordinator, gate: DataGate, owners: DataOwners, route_store: RouteStore) -> None:
         self.holds = holds
         self.states = gate.states
         self.gate = gate
@@ -96,19 +93,19 @@ class CutoverEndpoints:
         log.warning(
             "holding writes to %s for at most %gs%s (hold %s, holder %r): %s",
             path,
-            hold.timeout,
+            hold["timeout"],
             lease_text,
-            hold.id,
+            hold["id"],
             holder,
             reason,
         )
-        return 201, hold.as_dict()
+        return 201, hold
 
     async def renew_holds(self, request: Request) -> tuple[int, Any]:
         ids = (await request.json()).get("ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
             raise TableInvalid([Problem("ids", "is required: the ids POST /holds returned")])
-        renewed = [i for i in ids if self.holds.renew(i) is not None]
+        renewed = await self.holds.renew(ids)
         return 200, {"renewed": renewed, "ended": [i for i in ids if i not in renewed]}
 
     async def delete_hold(self, request: Request) -> tuple[int, Any]:
@@ -116,20 +113,30 @@ class CutoverEndpoints:
         hold_id = body.get("id")
         if not isinstance(hold_id, str) or not hold_id:
             raise TableInvalid([Problem("id", "is required: the id POST /holds returned")])
-        await self.holds.settled(hold_id)  # a commit under this hold finishes before its writes go on
-        hold = self.holds.release(hold_id)
-        if hold is None:
+        ended = await self.holds.release(hold_id)  # a commit under this hold finishes before its writes go on
+        if ended is None:
             raise UnknownHold(hold_id)
-        waits = wait_stats(hold.waits)
         log.warning(
-            "released writes to %s (hold %s): %d waited, p99 %s ms", hold.path, hold_id, hold.waiting, waits["p99_ms"]
+            "released writes to %s (hold %s): %d waited here, p99 %s ms",
+            ended["hold"]["path"],
+            hold_id,
+            ended["released"],
+            ended["waits"]["p99_ms"],
         )
-        return 200, {"id": hold_id, "released": hold.waiting, "hold": hold.as_dict(), "waits": waits}
+        return 200, {"id": hold_id, **ended}
 
     async def get_holds(self, request: Request) -> tuple[int, Any]:
         holder = unquote_plus(request.query("holder") or "")  # Request.query leaves values percent-encoded
-        held = [h.as_dict() for h in self.holds.holds(holder)]
-        return 200, {"holds": held, "waits": self.holds.stats()}
+        held = await self.holds.in_force(holder)
+        answer = {"holds": held, "waits": self.holds.holds.stats()}
+        replicas = await self.holds.replicas()
+        if replicas:
+            answer["replicas"] = replicas
+        return 200, answer
+
+    async def get_local_holds(self, request: Request) -> tuple[int, Any]:
+        """What this process holds itself, with its waiting requests (on a shared store, its mirror of each hold)."""
+        return 200, {"holds": [h.as_dict() for h in self.holds.holds.holds()], "waits": self.holds.holds.stats()}
 
     async def put_data_state(self, request: Request) -> tuple[int, Any]:
         body = await request.json()
@@ -147,7 +154,7 @@ class CutoverEndpoints:
                 declared = await asyncio.to_thread(self._declaring, state.spec)
                 paths = sorted({*state.routes, *declared})
                 try:
-                    with self.holds.fenced(fence or [], paths):
+                    async with self.holds.fenced(fence or [], paths):
                         # The holds cannot end while the owner changes: no write goes anywhere meanwhile.
                         await asyncio.to_thread(self.states.put, state)
                         self.owners.set(state.spec, state.owner)

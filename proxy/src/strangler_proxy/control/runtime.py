@@ -1,6 +1,7 @@
 """`strangler proxy` as an importable function: settings, route store, data plane, admin API, hot reload.
 
     run(listen="0.0.0.0:8080", route_store="postgresql://...", ...)   # blocks until SIGINT/SIGTERM
+    run(workers=2, route_store="postgresql://...", ...)               # two replica processes on the same ports
 
 Every setting is read and checked first (`settings.Settings`), then the store is opened (and seeded when empty),
 the `ProxyApp` built on its newest table, the write hold, data gate and comparison put around it (`wiring.py`),
@@ -21,10 +22,13 @@ from typing import Any
 from strangler_proxy.control.admin import AdminApp
 from strangler_proxy.control.route_endpoints import route_admin_app
 from strangler_proxy.control.settings import Settings
+from strangler_proxy.control.shared_gates import PostgresGateEvidence
+from strangler_proxy.control.shared_pins import PostgresPins
 from strangler_proxy.control.store import RouteStore, open_store
 from strangler_proxy.control.table_codec import table_from_dict
 from strangler_proxy.control.watcher import TableWatcher
 from strangler_proxy.control.wiring import attach_comparison, attach_cutover
+from strangler_proxy.control.workers import run_workers
 from strangler_proxy.dataplane.access_log import configure_access_log
 from strangler_proxy.dataplane.app import ProxyApp
 from strangler_proxy.dataplane.identity import IdentitySigner
@@ -50,6 +54,10 @@ def run(*, admin_extensions: Sequence[AdminExtension] = (), **kwargs: Any) -> No
     )
     for warning in settings.warnings:
         log.warning(warning)
+    if settings.workers > 1:
+        open_store(settings.route_store).close()  # an unreachable store is said once, before any worker starts
+        run_workers(settings, admin_extensions, kwargs, serve=run)
+        return
     store = open_store(settings.route_store)
     table = ensure_seeded(store, settings.monolith_url)
     app = ProxyApp(table, settings.proxy, identity=IdentitySigner(settings.identity_key))
@@ -80,9 +88,22 @@ async def _serve(
         metrics=lambda: (app.metrics_text(), app.metrics_content_type),
         on_change=install,
     )
-    public_app = attach_cutover(
-        app, admin, store_url=settings.route_store, route_store=store, limits=settings.data_gate, owners=app.owners
+    shared = settings.route_store.startswith(("postgresql://", "postgres://"))
+    cutover = attach_cutover(
+        app,
+        admin,
+        store_url=settings.route_store,
+        route_store=store,
+        limits=settings.data_gate,
+        owners=app.owners,
+        replicas=settings.replicas if shared else None,
     )
+    public_app = cutover.public_app
+    evidence = None
+    if shared:
+        app.shared_pins = pins = PostgresPins(settings.route_store)
+        evidence = PostgresGateEvidence(settings.route_store, replica=settings.replicas.name())
+    replica_task = loop.create_task(cutover.replica.run()) if cutover.replica is not None else None
     watcher = TableWatcher(
         settings.route_store, app.table.version, settings.store_poll, lambda t: loop.call_soon_threadsafe(install, t)
     )
@@ -94,6 +115,7 @@ async def _serve(
         route_store=store,
         install=install,
         config=settings.compare,
+        shared_gates=evidence,
     )
     for extend in admin_extensions:
         extend(admin)
@@ -105,8 +127,9 @@ async def _serve(
         mirror_url = f" mirror=http://{_url_host(settings.mirror_host or '')}:{mirror.public_port}" if mirror else ""
         print(
             f"strangler proxy ready: public=http://{_url_host(settings.host)}:{server.public_port} "
-            f"admin=http://{_url_host(settings.admin_host)}:{server.admin_bound_port} "
-            f"version={app.table.version}{mirror_url}",
+            f"admin=http://{_url_host(settings.admin_host)}:{server.admin_bound_port} version={app.table.version}"
+            + (f" replica={cutover.replica.replica}" if cutover.replica is not None else "")
+            + mirror_url,
             file=sys.stderr,
             flush=True,
         )
@@ -121,11 +144,19 @@ async def _serve(
             admin_port=settings.admin_port,
             limits=settings.server,
             on_started=started,
+            reuse_port=settings.reuse_port,
         )
     finally:
+        if replica_task is not None and cutover.replica is not None:
+            replica_task.cancel()
+            await cutover.replica.close()
         watcher.stop()
         if mirror is not None:
             await mirror.stop()
+        if shared:
+            await pins.close()
+        if evidence is not None:
+            evidence.close()
         await compare.close()
         await app.close()
 

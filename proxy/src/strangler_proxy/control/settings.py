@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from strangler_proxy.compare.settings import CompareConfig
 from strangler_proxy.control.data_state import GateLimits
+from strangler_proxy.control.replica import ReplicaSettings
 from strangler_proxy.dataplane.identity import KEY_VARIABLE, identity_key_problem
 from strangler_proxy.dataplane.settings import ProxySettings, parse_networks
 from strangler_proxy.dataplane.table_rules import normalise_upstream_url
@@ -58,6 +59,8 @@ RUNTIME_VARIABLES = {
     "store_poll": "STRANGLER_STORE_POLL",
     "log_level": "STRANGLER_LOG_LEVEL",
     "identity_key": KEY_VARIABLE,
+    "workers": "STRANGLER_WORKERS",
+    "reuse_port": "STRANGLER_REUSE_PORT",
 }
 PROXY_VARIABLES = {f.name: f"STRANGLER_{f.name.upper()}" for f in fields(ProxySettings)}
 SERVER_VARIABLES = {f"server_{f.name}": f"STRANGLER_SERVER_{f.name.upper()}" for f in fields(ServerLimits)}
@@ -78,12 +81,19 @@ COMPARE_KEYWORDS = (  # CompareConfig's fields, as operators name them
 )
 COMPARE_VARIABLES = {keyword: f"STRANGLER_{keyword.upper()}" for keyword in COMPARE_KEYWORDS}
 DATA_GATE_VARIABLES = {f"data_{f.name}": f"STRANGLER_DATA_{f.name.upper()}" for f in fields(GateLimits)}
+REPLICA_VARIABLES = {
+    "replica_id": "STRANGLER_REPLICA_ID",
+    "replica_heartbeat": "STRANGLER_REPLICA_HEARTBEAT",
+    "replica_fence_after": "STRANGLER_REPLICA_FENCE_AFTER",
+    "replica_dead_after": "STRANGLER_REPLICA_DEAD_AFTER",
+}
 VARIABLES = {
     **RUNTIME_VARIABLES,
     **PROXY_VARIABLES,
     **SERVER_VARIABLES,
     **COMPARE_VARIABLES,
     **DATA_GATE_VARIABLES,
+    **REPLICA_VARIABLES,
 }
 
 
@@ -100,10 +110,13 @@ class Settings:
     store_poll: float
     log_level: str
     identity_key: str = field(repr=False)
+    workers: int = 1
+    reuse_port: bool = False
     proxy: ProxySettings = field(default_factory=ProxySettings)
     server: ServerLimits = field(default_factory=ServerLimits)
     compare: CompareConfig = field(default_factory=CompareConfig)
     data_gate: GateLimits = field(default_factory=GateLimits)
+    replicas: ReplicaSettings = field(default_factory=ReplicaSettings)
     warnings: tuple[str, ...] = ()
     # another data plane's mirrors (nginx, a Gateway) are compared here (compare/mirror_intake.py); None: no listener
     mirror_host: str | None = None
@@ -149,6 +162,12 @@ class Settings:
         problem = identity_key_problem(identity_key)
         if problem:
             raise SettingsInvalid(problem)
+        workers = read.value("workers", 1, int, "a whole number from 1 to 64", between(1, 64))
+        if workers > 1 and not route_store.startswith(("postgresql://", "postgres://")):
+            raise SettingsInvalid(
+                f"STRANGLER_WORKERS={workers} needs a PostgreSQL STRANGLER_ROUTE_STORE: the workers are replicas, and "
+                f"only a shared store makes their write holds, pins and routes one"
+            )
         return cls(
             host=host,
             port=port,
@@ -161,10 +180,13 @@ class Settings:
             store_poll=store_poll,
             log_level=log_level,
             identity_key=identity_key,
+            workers=workers,
+            reuse_port=_flag("reuse_port", read.text("reuse_port") or "0") or workers > 1,
             proxy=_proxy_settings(read),
             server=_server_limits(read),
             compare=_compare_config(read),
             data_gate=_gate_limits(read),
+            replicas=_replica_settings(read),
             warnings=tuple(warnings),
             mirror_host=mirror_host,
             mirror_port=mirror_port,
@@ -254,6 +276,23 @@ def _gate_limits(read: _Reader) -> GateLimits:
         max_lag=read.value("data_max_lag", d.max_lag, float, "seconds > 0", above(0)),
         max_age=read.value("data_max_age", d.max_age, float, "seconds > 0", above(0)),
     )
+
+
+def _replica_settings(read: _Reader) -> ReplicaSettings:
+    d = ReplicaSettings()
+    settings = ReplicaSettings(
+        replica=read.text("replica_id") or "",
+        heartbeat=read.value("replica_heartbeat", d.heartbeat, float, "seconds from 0.01 to 10", between(0.01, 10)),
+        fence_after=read.value("replica_fence_after", d.fence_after, float, "seconds > 0", above(0)),
+        dead_after=read.value("replica_dead_after", d.dead_after, float, "seconds > 0", above(0)),
+    )
+    if not settings.heartbeat * 2 <= settings.fence_after < settings.dead_after:
+        raise SettingsInvalid(
+            f"STRANGLER_REPLICA_FENCE_AFTER={settings.fence_after:g} must be at least twice "
+            f"STRANGLER_REPLICA_HEARTBEAT={settings.heartbeat:g} and below STRANGLER_REPLICA_DEAD_AFTER="
+            f"{settings.dead_after:g}: a replica the others stop waiting for must have fenced itself already"
+        )
+    return settings
 
 
 # --- reading ----------------------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ import logging
 import time
 
 from strangler_proxy.dataplane import access_log
+from strangler_proxy.dataplane.cohort import sticky_key
 from strangler_proxy.dataplane.data_owners import DataOwners
 from strangler_proxy.dataplane.error_response import send_error_response
 from strangler_proxy.dataplane.exchange import Exchange
@@ -56,11 +57,11 @@ from strangler_proxy.dataplane.health import Health, check_all
 from strangler_proxy.dataplane.identity import IDENTITY_HEADER, ForwardAuth, IdentitySigner, Refusal, with_identity
 from strangler_proxy.dataplane.metrics import CONTENT_TYPE, ProxyMetrics
 from strangler_proxy.dataplane.model import Route, RouteTable, Upstream, route_label
-from strangler_proxy.dataplane.pinning import PinStore
+from strangler_proxy.dataplane.pinning import PinStore, SharedPins
 from strangler_proxy.dataplane.routing import Router, canonicalise
 from strangler_proxy.dataplane.settings import ProxySettings
 from strangler_proxy.dataplane.shadow import CapturedResponse, MirroredRequest, ShadowPool
-from strangler_proxy.dataplane.stages import decide
+from strangler_proxy.dataplane.stages import Decision, decide
 from strangler_proxy.dataplane.table_rules import validate_table
 from strangler_proxy.errors import (
     BadRequestPath,
@@ -116,6 +117,7 @@ class ProxyApp:
         self.settings.validate()
         self.metrics = ProxyMetrics()
         self.pins = PinStore(self.settings.pin_max_clients)
+        self.shared_pins: SharedPins | None = None  # set when replicas share a store: pins every replica sees
         self.owners = DataOwners()
         self._pools: dict[Upstream, UpstreamPool] = {}
         self._shadow_pools: dict[Upstream, UpstreamPool] = {}
@@ -259,6 +261,8 @@ class ProxyApp:
                 await self._send_error(x, send, loop)
                 return
             bad_path = self._route(x, scope, state)
+            if bad_path is None and self.shared_pins is not None:
+                await self._shared_pin(x, scope)
             if bad_path is not None:
                 await self._send_error(x, send, bad_path)
                 return
@@ -296,11 +300,11 @@ class ProxyApp:
                     if self._try_again(x, exc):
                         continue
                     if x.pin_key is not None:
-                        self._pin(x)
+                        await self._pin(x)
                     await self._send_error(x, send, exc)
                     return
             if x.pin_key is not None:
-                self._pin(x)
+                await self._pin(x)
             captured = bytearray() if x.mirror_to else None
             await self._relay(x, response, send, captured)
             if captured is not None:
@@ -407,11 +411,33 @@ class ProxyApp:
             return True
         return False
 
-    def _pin(self, x: Exchange) -> None:
-        """Read-your-writes: an unsafe request pins its client to the side that took it (`pinning.py`)."""
+    async def _pin(self, x: Exchange) -> None:
+        """Read-your-writes: an unsafe request pins its client to the side that took it (`pinning.py`); with shared
+        pins, stored before its answer goes back, so its next read finds it on any replica."""
         route = x.decision.route if x.decision is not None else None
         if x.pin_key is not None and route is not None:
-            self.pins.pin(route.service, x.pin_key, route.pin_seconds, x.upstream, live=x.stage == "live")
+            live = x.stage == "live"
+            self.pins.pin(route.service, x.pin_key, route.pin_seconds, x.upstream, live=live)
+            if self.shared_pins is not None and route.pin_seconds > 0:
+                await self.shared_pins.pin(route.service, x.pin_key, route.pin_seconds, x.upstream, live=live)
+
+    async def _shared_pin(self, x: Exchange, scope: Scope) -> None:
+        """A canary read its bucket sends to the service: unless this replica pinned the client itself, ask the
+        shared pins whether a write through another replica pinned it to the monolith."""
+        decision = x.decision
+        if decision is None or decision.stage != "canary" or decision.fallback is None or decision.route is None:
+            return
+        route = decision.route
+        key = sticky_key(route, x.headers, x.client_ip)
+        if self.pins.pinned(route.service, key) is not None or self.shared_pins is None:
+            return
+        default = x.table.default_upstream
+        if await self.shared_pins.pinned(route.service, key, unknown=default) == default:
+            x.routed(
+                x.path or "/",
+                scope.get("query_string", b""),
+                Decision(route, route.path, decision.stage, default, None, None, None),
+            )
 
     async def _relay(self, x: Exchange, response: UpstreamResponse, send: Send, capture: bytearray | None) -> None:
         """Stream the upstream's response to the client; the outcome goes into `x`."""

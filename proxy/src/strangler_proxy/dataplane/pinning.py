@@ -5,10 +5,12 @@ write on a live route (one that went to the monolith because it owns the data ag
 commit and its route change); a write made before a route went live was carried to the service by the cutover.
 A write to the service on a live route pins nothing: the route's reads go there anyway.
 
-Pins live in memory, per proxy replica (bounded, oldest evicted). With several replicas a client is pinned only
-on the replica that saw its write; put replicas behind a balancer with client affinity, or accept that a client
-hopping replicas within the window may briefly read from the service (which lags the monolith by at most the sync
-lag, DESIGN: ≤ 1 s).
+Pins live in memory (`PinStore`, bounded, oldest evicted) and, when replicas share a PostgreSQL store, in the store
+too (`SharedPins`, `control/shared_pins.py`): a write's pin is stored before its answer goes back to the client, and a
+canary read that the client's bucket would send to the service asks the store first (one lookup, only for the
+canary's share of reads), so a client that wrote through one replica reads its write through any other. A lookup
+that fails sends the read to the monolith, which owns the data during canary. Pins on live routes (the rollback
+corner above) stay per replica.
 """
 
 from __future__ import annotations
@@ -16,6 +18,19 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
+
+
+class SharedPins(Protocol):
+    """Pins every replica sees (`control/shared_pins.py`)."""
+
+    async def pin(self, service: str, key: str, seconds: float, to: str, *, live: bool) -> None:
+        """Store the pin; a failure is logged, not raised (the write it follows has happened)."""
+        ...
+
+    async def pinned(self, service: str, key: str, *, unknown: str) -> str | None:
+        """The upstream the client is pinned to for `service`'s canary reads; `unknown` when the store cannot say."""
+        ...
 
 
 class PinStore:

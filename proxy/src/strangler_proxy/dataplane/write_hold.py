@@ -21,8 +21,12 @@ hold covers their path: then they wait for that one): `released` by its holder; 
 go on is safe because the proxy routes a data route's writes to the owner it believes, and the engine keeps change
 capture on that owner until the proxy is known to send writes elsewhere; the owner changes only under a live hold
 (`fenced`), so a commit and a hold's end never interleave. Beyond `max_queue` waiting requests a new one gets 503
-with `Retry-After` at once (nothing is written). Holds are per proxy process (per replica): a cutover against
-several replicas holds on each one's admin API.
+with `Retry-After` at once (nothing is written).
+
+These are one process's holds. When replicas share a PostgreSQL store, each replica's holds mirror the store's
+(`control/replica.py` starts them with the store's id and ends them when the store does: a hold is agreed by every
+live replica, docs/replicas.md), and the middleware also refuses a write on a data route while the replica's
+`StoreFence` is closed (it has not seen the store lately, so it cannot know of a hold).
 
 Every held request's wait is kept (`stats()`), so the hold's cost is measured by the proxy itself, not by a test.
 """
@@ -45,7 +49,8 @@ from strangler_proxy.dataplane.error_response import send_error_response
 from strangler_proxy.dataplane.forwarding import request_id_or_new
 from strangler_proxy.dataplane.model import SAFE_METHODS
 from strangler_proxy.dataplane.routing import canonicalise
-from strangler_proxy.errors import BadRequestPath, HoldsNotInPlace, WriteHeld, WritesInFlight
+from strangler_proxy.dataplane.store_fence import StoreFence
+from strangler_proxy.errors import BadRequestPath, HoldsNotInPlace, StoreFenced, WriteHeld, WritesInFlight
 from strangler_proxy.http.asgi import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("strangler_proxy.cutover")
@@ -133,11 +138,13 @@ class WriteHolds:
         reason: str = "",
         holder: str = "",
         lease: float | None = None,
+        hold_id: str | None = None,
     ) -> Hold:
         """Hold `path`'s unsafe requests from now on, for `lifetime` seconds at most (and, with a `lease`, for as
-        long as the holder renews it); return once none forwarded earlier is still in flight."""
+        long as the holder renews it); return once none forwarded earlier is still in flight. `hold_id`: the id of
+        the shared store's hold this one mirrors (default: a new one)."""
         hold = Hold(
-            id=secrets.token_hex(8),
+            id=hold_id or secrets.token_hex(8),
             path=path,
             timeout=lifetime,
             max_queue=max_queue,
@@ -191,11 +198,12 @@ class WriteHolds:
             hold.lease_until = time.monotonic() + hold.lease
         return hold
 
-    def release(self, hold_id: str) -> Hold | None:
-        """Let the hold's waiting requests go on; None if there is no such hold (it ended already)."""
+    def release(self, hold_id: str, outcome: str = "released") -> Hold | None:
+        """Let the hold's waiting requests go on; None if there is no such hold (it ended already). `outcome`: how
+        it ended, when the shared store ended it (`lapsed`, `expired`)."""
         hold = self._holds.get(hold_id)
         if hold is not None:
-            self._end(hold, "released")
+            self._end(hold, outcome)
         return hold
 
     async def settled(self, hold_id: str) -> None:
@@ -315,9 +323,10 @@ def wait_stats(measured: Iterable[float]) -> dict[str, Any]:
 class WriteHoldMiddleware:
     """Pure ASGI, in front of the ProxyApp: holds unsafe requests on held paths and counts those in flight."""
 
-    def __init__(self, app: ASGIApp, holds: WriteHolds | None = None) -> None:
+    def __init__(self, app: ASGIApp, holds: WriteHolds | None = None, fence: StoreFence | None = None) -> None:
         self.app = app
         self.holds = holds or WriteHolds()
+        self.fence = fence  # set when replicas share a store: refuse data writes while it cannot be seen
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)  # the wrapped ProxyApp's surface (table, set_table, metrics_text, ...)
@@ -338,6 +347,14 @@ class WriteHoldMiddleware:
                 retry_after = [(b"retry-after", str(refused.retry_after).encode())]
                 await send_error_response(send, refused, request_id_of(scope), retry_after)
                 return
+        # After any wait, and with no await before `enter`: a write passes only if this replica saw the store lately.
+        if self.fence is not None and self.fence.refuses(path):
+            fenced = StoreFenced(
+                f"this proxy replica has not reached the shared route store for {self.fence.age():.1f}s, so it cannot "
+                f"know whether writes to {path} are held; retry shortly (another replica may take it)"
+            )
+            await send_error_response(send, fenced, request_id_of(scope), [(b"retry-after", b"1")])
+            return
         token = holds.enter(path)
         try:
             await self.app(scope, receive, send)

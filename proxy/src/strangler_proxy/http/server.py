@@ -100,6 +100,7 @@ class ProxyServer:
         admin_port: int | None = None,
         limits: ServerLimits | None = None,
         backlog: int = 2048,
+        reuse_port: bool = False,
     ) -> None:
         if admin_app is not None and admin_port is None:
             raise ValueError("admin_app needs admin_port")
@@ -111,6 +112,7 @@ class ProxyServer:
         self.admin_port = admin_port
         self.limits = limits or ServerLimits()
         self.backlog = backlog
+        self.reuse_port = reuse_port  # SO_REUSEPORT: several processes share the ports, the kernel spreads connections
         self._servers: list[asyncio.Server] = []
         self._registries: list[ConnectionRegistry] = []
         self._lifespans: list[_Lifespan] = []
@@ -140,6 +142,7 @@ class ProxyServer:
             port,
             backlog=self.backlog,
             reuse_address=True,
+            reuse_port=self.reuse_port or None,
         )
         for sock in server.sockets:
             with contextlib.suppress(OSError):
@@ -185,6 +188,7 @@ async def serve(
     ready: asyncio.Event | None = None,
     limits: ServerLimits | None = None,
     on_started: Callable[[ProxyServer], Awaitable[None] | None] | None = None,
+    reuse_port: bool = False,
 ) -> None:
     """Serve until SIGINT/SIGTERM (when `install_signal_handlers`) or until the task is cancelled."""
     server = ProxyServer(
@@ -195,6 +199,7 @@ async def serve(
         admin_host=admin_host,
         admin_port=admin_port,
         limits=limits,
+        reuse_port=reuse_port,
     )
     loop = asyncio.get_running_loop()
     await server.start()

@@ -127,6 +127,12 @@ class Customers:
 
 
 @pytest.fixture(scope="module")
+def handovers() -> list[dict[str, Any]]:
+    """Each handover's report (`--json`), in the walk's order."""
+    return []
+
+
+@pytest.fixture(scope="module")
 def customers(inventory_walk: InventoryStack, walked: Proxy) -> Customers:
     """One set of customers for the whole walk: what they saw acknowledged accumulates across the steps."""
     personas = inventory_walk.shop.personas
@@ -171,12 +177,15 @@ def test_shadow_then_canary_once_the_data_is_verified_and_published(inventory_wa
     assert_kept(inventory_walk, customers.acknowledged, inventory_walk.monolith_database)  # the monolith owns it all
 
 
-def test_a_cutover_under_orders_holds_them_fails_none_and_loses_no_reservation(inventory_walk, walked, customers):
+def test_a_cutover_under_orders_holds_them_fails_none_and_loses_no_reservation(
+    inventory_walk, walked, customers, handovers
+):
     with customers:
         result = data("cutover", inventory_walk, walked)
         customers.wait_for_more(6)  # orders after the release: through the seam, to the service
     assert result.returncode == 0, result.stdout + result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
+    handovers.append(report)
     assert customers.failures == []
     assert report["owner"] == "service" and report["stages"] == {"/api/inventory": "live"}
     hold = next(step for step in report["steps"] if step["step"] == "hold")
@@ -185,7 +194,7 @@ def test_a_cutover_under_orders_holds_them_fails_none_and_loses_no_reservation(i
 
 
 def test_a_rollback_under_orders_gives_the_monolith_every_reservation_the_service_took(
-    inventory_walk, walked, customers
+    inventory_walk, walked, customers, handovers
 ):
     with customers:
         customers.wait_for_more(6)  # reservations only the service has, until the rollback drains them back
@@ -193,16 +202,18 @@ def test_a_rollback_under_orders_gives_the_monolith_every_reservation_the_servic
         customers.wait_for_more(6)  # orders after the release: reserved in the monolith's own transaction again
     assert result.returncode == 0, result.stdout + result.stderr
     assert customers.failures == []
-    assert json.loads(result.stdout)["owner"] == "monolith"
+    handovers.append(json.loads(result.stdout))
+    assert handovers[-1]["owner"] == "monolith"
     assert walked.stage() == "canary"
     assert_kept(inventory_walk, customers.acknowledged, inventory_walk.monolith_database)
 
 
-def test_a_second_cutover_under_orders_loses_nothing_and_both_sides_agree(inventory_walk, walked, customers):
+def test_a_second_cutover_under_orders_loses_nothing_and_both_sides_agree(inventory_walk, walked, customers, handovers):
     with customers:
         result = data("cutover", inventory_walk, walked)
         customers.wait_for_more(6)
     assert result.returncode == 0, result.stdout + result.stderr
+    handovers.append(json.loads(result.stdout))
     assert customers.failures == []
     assert walked.stage() == "live"
     assert_kept(inventory_walk, customers.acknowledged, inventory_walk.service_database)
@@ -218,3 +229,9 @@ def test_a_second_cutover_under_orders_loses_nothing_and_both_sides_agree(invent
         assert counted[0] == counted[1], table
     placed = len(customers.acknowledged)
     assert placed >= 40, f"only {placed} orders: the walk hardly ran under load"
+    # The race the hold closes was run: orders arrived while a handover held them, and waited (none failed).
+    print(f"\n{placed} orders, {customers.requests} requests; each handover's hold (s), held requests, their p99 wait:")
+    for report in handovers:
+        waits = report["hold_waits"]
+        print(f"  {report['op']:8} {report['hold_seconds']:.3f} s  {waits.get('held')}  {waits.get('p99_ms')} ms")
+    assert sum(report["hold_waits"].get("held", 0) for report in handovers) >= 1, handovers

@@ -158,6 +158,17 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InventorySta
         yield running
 
 
+@pytest.fixture(scope="module")
+def inventory_walk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InventoryStack]:
+    """The inventory stack with the monolith wired to the service (its seam), for walks that move the data."""
+    if not postgres_server():
+        pytest.skip("the inventory walk runs on PostgreSQL only: set STRANGLER_TEST_POSTGRES")
+    folder = tmp_path_factory.mktemp("stack-inventory-walk")
+    env = _django_env("", folder / "monolith-static")
+    with inventory_stack(folder, env, name="inventory_walk", seam=True) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def inventory_monolith(inventory: InventoryStack) -> Iterator[Side]:
     side = Side("monolith", inventory.monolith.url, inventory.shop, sign=False)

@@ -117,11 +117,19 @@ def copy_inventory(source_url: str, target_url: str) -> None:
 
 
 @contextlib.contextmanager
-def inventory_stack(folder: Path, django_env: dict[str, str]) -> Iterator[InventoryStack]:
+def inventory_stack(
+    folder: Path, django_env: dict[str, str], *, name: str = "inventory", seam: bool = False
+) -> Iterator[InventoryStack]:
+    """`name` names its databases and processes. With `seam`, the monolith is wired to the service as `make up` wires
+    it (INVENTORY_SERVICE_URL; requests served in parallel, so buyers who race race in it too): once the engine
+    records the service as the owner, its orders reserve stock there (docs/seam.md §8)."""
     with contextlib.ExitStack() as stack:
-        monolith_db = stack.enter_context(database("postgresql", "inv_monolith", folder))
-        service_db = stack.enter_context(database("postgresql", "inventory", folder))
+        monolith_db = stack.enter_context(database("postgresql", f"{name}_monolith", folder))
+        service_db = stack.enter_context(database("postgresql", name, folder))
         monolith_env = {**django_env, "DATABASE_URL": monolith_db}
+        service_port = free_port()
+        if seam:
+            monolith_env.update(INVENTORY_SERVICE_URL=f"http://127.0.0.1:{service_port}", GRANIAN_BLOCKING_THREADS="8")
         run_together(
             [
                 ([sys.executable, "manage.py", "migrate", "--noinput"], MONOLITH, monolith_env),
@@ -135,8 +143,9 @@ def inventory_stack(folder: Path, django_env: dict[str, str]) -> Iterator[Invent
         )
         made = json.loads(printed.strip().splitlines()[-1])
         copy_inventory(monolith_db, service_db)
-        monolith = stack.enter_context(django("inv-monolith", MONOLITH, monolith_env, folder))
-        service = stack.enter_context(inventory_service(service_env(service_db, monolith.url), folder))
+        monolith = stack.enter_context(django(f"{name}-monolith", MONOLITH, monolith_env, folder))
+        env = service_env(service_db, monolith.url)
+        service = stack.enter_context(inventory_service(env, folder, port=service_port, name=name))
         monolith.wait_until_ready()
         service.wait_until_ready()
         yield InventoryStack(

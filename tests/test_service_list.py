@@ -90,6 +90,24 @@ def test_make_up_starts_a_postgresql_only_service_only_when_its_database_is_name
     assert config.service_database_urls["inventory"].endswith("/inventory_dev")
 
 
+def test_make_up_tells_the_monolith_where_the_inventory_service_listens_when_it_runs_it(monkeypatch, tmp_path):
+    # Placing an order reserves stock through the inventory service once it owns inventory (docs/seam.md §8): the
+    # monolith must reach it on this stack's port, not on a default that another stack may hold.
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/inventory_dev")
+    config = stack.parse_config(["up", "--state-dir", str(tmp_path), "--inventory-port", "9102"])
+    keys = {"STRANGLER_ADMIN_TOKEN": "t", "STRANGLER_IDENTITY_KEY": "k"}
+
+    monolith = next(spec for spec in stack.specs(config, keys) if spec.name == "monolith")
+
+    assert monolith.env["INVENTORY_SERVICE_URL"] == "http://127.0.0.1:9102"
+    assert monolith.env["STRANGLER_IDENTITY_KEY"] == "k"  # what the service verifies the monolith's calls with
+
+    monkeypatch.delenv("INVENTORY_DATABASE_URL")
+    config = stack.parse_config(["up", "--state-dir", str(tmp_path)])
+    monolith = next(spec for spec in stack.specs(config, keys) if spec.name == "monolith")
+    assert "INVENTORY_SERVICE_URL" not in monolith.env  # no service runs: nothing to point at
+
+
 def test_make_test_runs_a_new_django_service_on_sqlite_and_on_postgresql(with_wishlist):
     suites = {suite.name: suite for suite in run_tests.service_suites(with_wishlist)}
 

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +132,26 @@ def test_differences_found_after_the_commit_stop_the_run_until_repaired(stack: S
     catalog_fixture.execute(stack.monolith, f"UPDATE catalog_product SET name = '{name}' WHERE id = 7")
     assert stack.cutover().outcome == "done"
     assert stack.handover()["op"] is None and stack.handover()["drift"] is None
+
+
+def test_a_spec_s_hold_routes_are_held_with_its_routes_from_the_hold_to_the_release(stack: Stack) -> None:
+    # Placing an order writes the inventory's tables through the monolith: its route is held with the data's.
+    spec = replace(stack.spec, hold_routes=("/api/orders/",))
+    held: dict[str, list[str]] = {}
+
+    def look(step: str, _detail: str) -> None:
+        held[step] = sorted(h["path"] for h in stack.admin.holds()["holds"])
+
+    control = ProxyAdminControl(stack.proxy.admin_url, stack.proxy.token, author="test")
+    try:
+        result = run_cutover(spec, stack.monolith, stack.service, control, on_step=look)
+    finally:
+        control.close()
+
+    assert result.outcome == "done" and stack.owner() == "service"
+    assert (
+        "holding writes to /api/catalog, /api/orders" in next(s for s in result.steps if s["step"] == "hold")["detail"]
+    )
+    for step in ("hold", "drain", "verify", "capture", "commit", "routes"):
+        assert held[step] == ["/api/catalog", "/api/orders"], step  # the commit's fence covers both
+    assert held["release"] == []

@@ -10,6 +10,7 @@ from strangler_playbook.spec.spec import load_spec
 FULL = """
 name = "catalog"
 routes = ["/api/catalog/"]
+hold_routes = ["/api/orders"]
 source_url_env = "MONOLITH_DATABASE_URL"
 target_url_env = "CATALOG_DATABASE_URL"
 
@@ -38,6 +39,7 @@ def test_it_loads_every_field_of_a_complete_spec(tmp_path: Path) -> None:
     assert (table.source, table.target, table.key, table.filter) == ("catalog_product", "products", ("id",), "active")
     assert table.source_column("title") == "name"
     assert table.external_ids == ("seller_id",)
+    assert spec.hold_routes == ("/api/orders",)
 
 
 def test_reversing_a_spec_swaps_tables_renames_and_environment_and_drops_the_filter(tmp_path: Path) -> None:
@@ -47,6 +49,7 @@ def test_reversing_a_spec_swaps_tables_renames_and_environment_and_drops_the_fil
     assert table.source_column("name") == "title"
     assert table.columns == ("id", "name", "price", "seller_id")
     assert spec.source_url_env == "CATALOG_DATABASE_URL"
+    assert spec.hold_routes == ("/api/orders",)  # the same writes reach the tables in either direction
 
 
 @pytest.mark.parametrize(
@@ -60,6 +63,11 @@ def test_reversing_a_spec_swaps_tables_renames_and_environment_and_drops_the_fil
         ('name = "c"\n[[tables]]\nsource = "t"\n[[tables]]\nsource = "t"\n', "appears more than once"),
         ('name = "c"\n[[tables]]\nsource = "t"\ntypes = { price = "money!" }\n', "unknown column type"),
         ('name = "c"\nroutes = ["api"]\n[[tables]]\nsource = "t"\n', "paths starting with /"),
+        ('name = "c"\nhold_routes = ["orders"]\n[[tables]]\nsource = "t"\n', "`hold_routes` must be a list of paths"),
+        (
+            'name = "c"\nroutes = ["/a/"]\nhold_routes = ["/a"]\n[[tables]]\nsource = "t"\n',
+            "in `routes` and in `hold_routes`",
+        ),
         ('name = "c"\ncolour = 1\n[[tables]]\nsource = "t"\n', "unknown key 'colour'"),
     ],
 )

@@ -5,12 +5,29 @@ The reverse sync writes with `session_replication_role = replica`, which skips o
 only foreign writes (the monolith's admin, another app, a script). That needs a PostgreSQL monolith where the
 engine's role may set replica; elsewhere (SQLite, or without the privilege) no guard is installed and retire's
 proof is the drained sync plus a clean verify alone (`installed` says which).
+
+Installing or removing the guard's triggers locks each table (ACCESS EXCLUSIVE) while the monolith may be writing
+them: a rollback removes it after releasing the held writes, which go to the monolith at once. A writer may take
+the tables in another order than the spec's (placing an order locks `inventory_stock`, then reads
+`inventory_warehouse`): the guard and it would deadlock, and PostgreSQL would end one of the two (a customer's 500,
+or the rollback stopping after its commit). So each attempt waits at most `LOCK_WAIT_MS` for a table (below the
+server's `deadlock_timeout`, 1 s by default, so the detector never runs) and gives way, all of it rolled back; the
+next attempt starts after the writers went on. Should the server detect a deadlock sooner, the engine's side is
+retried the same way.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from strangler_playbook.database.connection import Database, connect, quote
+from strangler_playbook.errors import PlaybookError
 from strangler_playbook.spec.spec import Spec
+
+LOCK_WAIT_MS = 100
+ATTEMPTS = 100  # each waits at most LOCK_WAIT_MS, then a pause growing to 50 ms: some seconds in all
+GIVE_WAY = {"55P03", "40P01"}  # PostgreSQL's SQLSTATEs: lock_timeout ran out; this side ended by a deadlock
 
 
 def guard_table(spec_name: str) -> str:
@@ -29,7 +46,8 @@ def install_guard(monolith_url: str, spec_name: str, tables: list[str]) -> bool:
         if db.engine != "postgresql" or db.scalar("SHOW session_replication_role") != "replica":
             return False
         log = quote(guard_table(spec_name))
-        with db.transaction():
+
+        def install() -> None:
             db.execute(
                 f"CREATE TABLE IF NOT EXISTS {log} (id bigserial PRIMARY KEY, tbl text NOT NULL, op text NOT NULL, "
                 "at timestamptz NOT NULL DEFAULT clock_timestamp(), who text NOT NULL DEFAULT current_user)"
@@ -46,6 +64,8 @@ def install_guard(monolith_url: str, spec_name: str, tables: list[str]) -> bool:
                     f"CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {quote(table)} "
                     f"FOR EACH STATEMENT EXECUTE FUNCTION {trigger}()"
                 )
+
+        _giving_way(db, install)
         return True
     finally:
         db.close()
@@ -56,15 +76,33 @@ def uninstall_guard(monolith_url: str, spec_name: str, tables: list[str]) -> Non
     try:
         if db.engine != "postgresql":
             return
-        with db.transaction():
+
+        def uninstall() -> None:
             for table in tables:
                 trigger = quote(_trigger(spec_name, table))
                 if db.table_exists(table):
                     db.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {quote(table)}")
                 db.execute(f"DROP FUNCTION IF EXISTS {trigger}()")
             db.execute(f"DROP TABLE IF EXISTS {quote(guard_table(spec_name))}")
+
+        _giving_way(db, uninstall)
     finally:
         db.close()
+
+
+def _giving_way(db: Database, change: Callable[[], None]) -> None:
+    """Run `change` in one PostgreSQL transaction whose every lock wait is bounded (see the module's docstring);
+    again, from the start, while a wait ran out."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with db.transaction():
+                db.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")
+                change()
+            return
+        except PlaybookError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) not in GIVE_WAY or attempt == ATTEMPTS:
+                raise
+        time.sleep(min(0.05, 0.005 * attempt))
 
 
 def foreign_writes(db: Database, spec_name: str) -> dict[str, int] | None:

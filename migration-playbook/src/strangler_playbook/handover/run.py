@@ -129,6 +129,12 @@ class HandoverRun:
         """The spec's routes as the route table writes them (no trailing slash)."""
         return tuple(r.rstrip("/") or "/" for r in self.spec.routes)
 
+    @property
+    def held_routes(self) -> tuple[str, ...]:
+        """What the hold covers: the spec's routes, then its `hold_routes` (other routes whose writes reach its
+        tables, e.g. placing an order reserves stock), as the route table writes them."""
+        return self.routes + tuple(r.rstrip("/") or "/" for r in self.spec.hold_routes)
+
 
 def handover_status(service: Database, spec_name: str) -> dict[str, Any]:
     """For `strangler data status`: whether a handover is running, or stopped half done and the one command that

@@ -54,17 +54,18 @@ def sync_from(run: HandoverRun, owner: Owner, *, exclusive: bool = False) -> Abs
 def take_hold(
     run: HandoverRun, proxy: ProxyControl, lease: RunLease, hold_timeout_s: float, max_queue: int
 ) -> WriteHold:
-    """Hold the spec's routes' writes as this run's lease (renewed by its keeper from now on)."""
+    """Hold the writes of the spec's routes and its `hold_routes` as this run's lease (renewed by its keeper from now
+    on). The commit's fence is all of them: the owner changes while no write can reach either side's tables."""
     taken: list[WriteHold] = []
 
     def start() -> str:
         hold = proxy.hold_writes(
-            run.routes, max_hold_s=hold_timeout_s, max_queue=max_queue, holder=lease.holder, lease_s=lease.lease_s
+            run.held_routes, max_hold_s=hold_timeout_s, max_queue=max_queue, holder=lease.holder, lease_s=lease.lease_s
         )
         lease.track(hold)
         taken.append(hold)
         return (
-            f"holding writes to {', '.join(run.routes)} (lease {lease.lease_s:g}s, at most {hold_timeout_s:g}s, "
+            f"holding writes to {', '.join(run.held_routes)} (lease {lease.lease_s:g}s, at most {hold_timeout_s:g}s, "
             f"{max_queue} requests)"
         )
 

@@ -4,6 +4,7 @@ A spec is a TOML file, validated completely before any database is touched::
 
     name = "catalog"                       # names the changelog, triggers and checkpoints
     routes = ["/api/catalog/"]             # the routes this data backs (the proxy gates them on it)
+    hold_routes = ["/api/orders"]          # other routes whose writes reach these tables (held during a handover)
     source_url_env = "MONOLITH_DATABASE_URL"
     target_url_env = "CATALOG_DATABASE_URL"
 
@@ -31,7 +32,7 @@ from strangler_playbook.spec.column_types import parse_kind
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
-TOP_LEVEL_KEYS = {"name", "description", "routes", "source_url_env", "target_url_env", "tables"}
+TOP_LEVEL_KEYS = {"name", "description", "routes", "hold_routes", "source_url_env", "target_url_env", "tables"}
 TABLE_KEYS = {"source", "target", "key", "columns", "filter", "external_ids", "rename", "types"}
 
 
@@ -69,6 +70,10 @@ class Spec:
     name: str
     tables: tuple[TableSpec, ...]
     routes: tuple[str, ...] = ()
+    # Routes the monolith serves whose writes reach these tables anyway (placing an order reserves stock): a
+    # handover holds their unsafe requests with the spec's own routes, so no such write lands on the old owner
+    # after its drain. The proxy never routes them to the service, and the data gate does not watch them.
+    hold_routes: tuple[str, ...] = ()
     description: str = ""
     source_url_env: str = "STRANGLER_SOURCE_URL"
     target_url_env: str = "STRANGLER_TARGET_URL"
@@ -79,6 +84,7 @@ class Spec:
             name=self.name,
             tables=tuple(t.reversed() for t in self.tables),
             routes=self.routes,
+            hold_routes=self.hold_routes,
             description=self.description,
             source_url_env=self.target_url_env,
             target_url_env=self.source_url_env,
@@ -117,9 +123,14 @@ def parse_spec(raw: dict[str, Any], *, path: Path | None = None) -> Spec:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise SpecError(f"{where}: {attr} table {dupes[0]} appears more than once")
-    routes = raw.get("routes", [])
-    if not isinstance(routes, list) or not all(isinstance(r, str) and r.startswith("/") for r in routes):
-        raise SpecError(f"{where}: `routes` must be a list of paths starting with /")
+    routes = _paths(raw.get("routes", []), f"{where}: `routes`")
+    hold_routes = _paths(raw.get("hold_routes", []), f"{where}: `hold_routes`")
+    both = sorted({r.rstrip("/") for r in routes} & {r.rstrip("/") for r in hold_routes})
+    if both:
+        raise SpecError(
+            f"{where}: {both[0]} is in `routes` and in `hold_routes`",
+            hint="a route the data backs is held already: list it in `routes` only",
+        )
     env_names = {}
     for key in ("source_url_env", "target_url_env"):
         value = raw.get(key, Spec.source_url_env if key == "source_url_env" else Spec.target_url_env)
@@ -133,6 +144,7 @@ def parse_spec(raw: dict[str, Any], *, path: Path | None = None) -> Spec:
         name=name,
         tables=tables,
         routes=tuple(routes),
+        hold_routes=tuple(hold_routes),
         description=description,
         path=path,
         **env_names,
@@ -194,6 +206,12 @@ def _reject_unknown(raw: dict[str, Any], allowed: set[str], where: str) -> None:
 def _identifier(value: Any, what: str) -> str:
     if not isinstance(value, str) or not IDENTIFIER.match(value):
         raise SpecError(f"{what} must be a plain SQL identifier, got {value!r}")
+    return value
+
+
+def _paths(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(r, str) and r.startswith("/") for r in value):
+        raise SpecError(f"{what} must be a list of paths starting with /")
     return value
 
 

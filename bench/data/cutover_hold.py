@@ -103,7 +103,7 @@ def _measure(engine: str, state: Path, urls: dict[str, str], args: argparse.Name
                     print(
                         f"  {engine} {name} {command} {cycle + 1}: hold {report['hold_seconds'] * 1000:.0f} ms, "
                         f"{waits.get('held', 0)} held, wait p99 {waits.get('p99_ms')} ms "
-                        f"(load average {load_average()})",
+                        f"(load average {load_average()})\n    {report.get('hold_breakdown')}",
                         flush=True,
                     )
                     time.sleep(1.0 + rng.random())  # writes between handovers, not always in the same phase
@@ -134,6 +134,11 @@ def _summary(handovers: list[dict[str, Any]]) -> dict[str, Any]:
     for handover in handovers:
         for step in handover["steps"]:
             steps[step["step"]].append(step["seconds"] * 1000)
+    # Where each hold's time went (the engine's own breakdown, which adds up to the hold): median over handovers.
+    inside: dict[str, list[float]] = defaultdict(list)
+    for handover in handovers:
+        for name, ms in (handover.get("hold_breakdown") or {}).items():
+            inside[name].append(ms)
     return {
         "handovers": len(handovers),
         "hold_ms": {"p50": percentile(holds, 0.5), "p99": percentile(holds, 0.99), "max": max(holds)},
@@ -141,6 +146,9 @@ def _summary(handovers: list[dict[str, Any]]) -> dict[str, Any]:
         "wait_p99_ms": {"median": statistics.median(p99s) if p99s else None, "max": max(p99s) if p99s else None},
         "wait_max_ms": max(maxes) if maxes else None,
         "steps_median_ms": {name: round(statistics.median(v), 1) for name, v in steps.items()},
+        "hold_breakdown_median_ms": {
+            name: round(statistics.median(v + [0.0] * (len(handovers) - len(v))), 1) for name, v in inside.items()
+        },
     }
 
 
@@ -167,7 +175,8 @@ def main() -> int:
                     f"{v['hold_ms']['p99']:.0f} ms, max {v['hold_ms']['max']:.0f} ms; {v['held']} requests held, their "
                     f"extra latency: p99 per handover median {v['wait_p99_ms']['median']} ms, max "
                     f"{v['wait_p99_ms']['max']} ms; longest {v['wait_max_ms']} ms\n    steps (median ms): "
-                    f"{v['steps_median_ms']}"
+                    f"{v['steps_median_ms']}\n    under the hold (median ms; 'hold' is the wait for writes in flight): "
+                    f"{v['hold_breakdown_median_ms']}"
                 )
         print(f"\n| figure (load average {results[-1]['load_average']}) | now | goal |")
         print("|---|---|---|")

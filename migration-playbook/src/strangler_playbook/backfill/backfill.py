@@ -40,6 +40,14 @@ from strangler_playbook.errors import EngineError, StateError
 
 COPY_CHUNK_ROWS = 50_000
 UPSERT_CHUNK_ROWS = 2_000
+# A table's checkpoint when its sync starts from a verified-equal state, with no copy (`capture_only`, a handover).
+CAPTURE_ONLY: dict[str, Any] = {
+    "mode": "capture-only",
+    "last_key": None,
+    "rows": 0,
+    "done": True,
+    "deferred_indexes": [],
+}
 
 
 @dataclass
@@ -103,14 +111,7 @@ def run_backfill(
         if capture_only:
             with target.transaction():
                 if read_state(target, checkpoint_name(ctx, table)) is None:
-                    done: dict[str, Any] = {
-                        "mode": "capture-only",
-                        "last_key": None,
-                        "rows": 0,
-                        "done": True,
-                        "deferred_indexes": [],
-                    }
-                    write_state(target, checkpoint_name(ctx, table), done)
+                    write_state(target, checkpoint_name(ctx, table), CAPTURE_ONLY)
             continue
         result.tables.append(_backfill_table(ctx, table, chunk_rows, throttle_rows_per_s, reporter, use_copy))
     with target.transaction():

@@ -25,7 +25,7 @@ from strangler_playbook.handover.lease import RunLease
 from strangler_playbook.handover.proxy_seam import Owner, ProxyControl, RouteInfo, WriteHold
 from strangler_playbook.handover.publish import publish_verified
 from strangler_playbook.handover.run import HandoverRun
-from strangler_playbook.handover.sequences import realign_sequences
+from strangler_playbook.handover.sequences import prepare_realign, realign_sequences
 from strangler_playbook.handover.verify_ahead import Baseline, catch_up, keys_to_compare, verify_ahead
 from strangler_playbook.spec.spec import Spec
 from strangler_playbook.sync.sync import drain, run_sync
@@ -128,6 +128,7 @@ def catch_up_before_hold(run: HandoverRun, ctx: RunContext, baseline: Baseline |
     caught: list[Baseline | None] = [baseline]
 
     def sync() -> str:
+        prepare_realign(ctx)
         if baseline is None:
             return f"{ctx.direction} sync: {run_sync(ctx).applied} change(s) applied"
         caught[0] = catch_up(ctx, baseline)
@@ -145,7 +146,7 @@ def drain_verify_realign(run: HandoverRun, ctx: RunContext, *, baseline: Baselin
     verified_at = ""
     with run.timed("drain"):
         keys = keys_to_compare(ctx, baseline)
-    run.step("drain", lambda: drain(ctx, on_batch=lambda _result: run.faults.after("drain:batch")))
+    run.step("drain", lambda: drain(ctx, on_batch=lambda _result: run.faults.after("drain:batch"), prune=False))
     run.faults.after("drain:batch")  # nothing was pending: the kill meant for mid-drain happens here
     run.faults.after("drain")
 

@@ -158,8 +158,9 @@ def run_sync(
     result = SyncResult()
     stop = _StopFlag()
     deadline = time.monotonic() + duration_s if duration_s else None
-    with ctx.target.transaction():
-        write_state(ctx.target, ctx.prefix + "phase", "syncing")
+    if read_state(ctx.target, ctx.prefix + "phase") != "syncing":
+        with ctx.target.transaction():
+            write_state(ctx.target, ctx.prefix + "phase", "syncing")
     applied_at_prune = -1
     with stop.installed():
         while not stop.requested:
@@ -186,12 +187,19 @@ def run_sync(
     return result
 
 
-def drain(ctx: RunContext, *, rounds: int = DRAIN_ROUNDS, on_batch: Callable[[SyncResult], None] | None = None) -> str:
+def drain(
+    ctx: RunContext,
+    *,
+    rounds: int = DRAIN_ROUNDS,
+    on_batch: Callable[[SyncResult], None] | None = None,
+    prune: bool = True,
+) -> str:
     """Sync until nothing is pending (writes held at the proxy make that happen); `StateError` if it never does.
-    `on_batch` is called after each batch applied (and committed)."""
+    `on_batch` is called after each batch applied (and committed); `prune=False` leaves the applied entries to the
+    next sync (a handover's hold: the old owner's changelog goes with its capture once the commit is done)."""
     applied = pending = 0
     for _ in range(rounds):
-        result = run_sync(ctx, on_batch=on_batch)
+        result = run_sync(ctx, on_batch=on_batch, prune=prune)
         applied += result.applied
         pending = result.pending
         if pending == 0:

@@ -76,6 +76,7 @@ from strangler_playbook.handover.steps import (
     require_routes,
     route_targets,
     set_stage,
+    stale_holds,
     start_capture,
     switch_guard,
     sync_from,
@@ -140,6 +141,7 @@ class _Mover:
         self.sides = ExitStack()
         self.old_sync: RunContext | None = None
         self.new_sync: RunContext | None = None
+        self.stale: WriteHold | None = None  # a dead run's holds, found before this run's hold
 
     def go(self) -> HandoverResult:
         run, move = self.run, self.move
@@ -167,6 +169,7 @@ class _Mover:
             wait_for_follower(run)
             if committed_now:
                 self._ahead_of_hold()
+                self.stale = stale_holds(run, self.proxy)
             self.hold = take_hold(run, self.proxy, self.lease, self.limits.hold_timeout_s, self.limits.max_queue)
         except Exception as exc:
             installed = self.new_sync is not None  # `_ahead_of_hold` may have installed the new owner's capture
@@ -239,7 +242,7 @@ class _Mover:
         assert hold is not None
         try:
             self._step(journal, "hold")
-            release_stale(run, self.proxy, hold, to=move.old)
+            release_stale(run, self.proxy, hold, to=move.old, stale=self.stale)
             assert self.old_sync is not None and self.new_sync is not None
             verified_at = drain_verify_realign(run, self.old_sync, baseline=self.baseline)
             journal["step"] = "realigned"

@@ -76,10 +76,18 @@ def take_hold(
     return taken[0]
 
 
-def release_stale(run: HandoverRun, proxy: ProxyControl, own: WriteHold | None, *, to: Owner) -> int:
-    """Release the holds a dead run of this spec left at the proxy (found by holder, journaled or not). With this
-    run's own hold in place their writes wait on for it; without, they go on to the owner the proxy holds."""
-    stale = proxy.holds_of(f"{run.spec.name}/")
+def stale_holds(run: HandoverRun, proxy: ProxyControl) -> WriteHold:
+    """The holds a dead run of this spec left at the proxy (found by holder, journaled or not): asked before this
+    run's hold, so that its hold does not wait on the question. This run's lease is claimed: no live run adds one."""
+    return proxy.holds_of(f"{run.spec.name}/")
+
+
+def release_stale(
+    run: HandoverRun, proxy: ProxyControl, own: WriteHold | None, *, to: Owner, stale: WriteHold | None = None
+) -> int:
+    """Release the holds a dead run of this spec left at the proxy (`stale`, or asked now). With this run's own
+    hold in place their writes wait on for it; without, they go on to the owner the proxy holds."""
+    stale = stale if stale is not None else proxy.holds_of(f"{run.spec.name}/")
     mine = set(own.ids) if own is not None else set()
     left = [i for i in stale.ids if i not in mine]
     if not left:

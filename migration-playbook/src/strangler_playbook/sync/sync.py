@@ -121,13 +121,16 @@ def apply_batch(
         gone = [k for k in wanted if k not in present]
         reads.append((table, rows, gone))
     target = ctx.target
+    if not changes:
+        # Nothing to apply: the position is not written (on PostgreSQL only its snapshot moved on). The one saved
+        # reads the same empty window again, and a commit per idle poll (or under a handover's hold) is saved.
+        return changes, new_position
     with target.transaction():
         for table, rows, gone in reads:
             # Deletes first: a row that left the source (or changed key) frees its unique values.
             delete_keys(target, table, target_keys(gone, table, ctx.source, target))
             replace_rows(target, table, convert(rows, table, ctx.source, target))
-        if changes or new_position != position:
-            write_state(target, ctx.prefix + "sync/position", new_position)
+        write_state(target, ctx.prefix + "sync/position", new_position)
         if changes:
             totals = read_state(target, ctx.prefix + "sync/totals") or {"applied": 0}
             write_state(

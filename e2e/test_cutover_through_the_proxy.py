@@ -254,8 +254,13 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
     assert writer.failures == []
     assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
     assert [s["step"] for s in report["steps"]] == [
-        "verify ahead", "hold", "drain", "verify", "realign", "capture", "commit", "routes", "release", "uncapture",
+        "verify ahead", "capture ahead", "catch up",  # writes still flowing
+        "hold", "drain", "verify", "realign", "capture", "commit", "routes", "release",  # writes held
+        "uncapture",
     ]  # fmt: skip
+    # The hold's breakdown adds up to it: each step and engine cost under it, "other" the rest.
+    assert set(report["hold_breakdown"]) >= {"hold", "drain", "verify", "realign", "capture", "commit", "other"}
+    assert abs(sum(report["hold_breakdown"].values()) - report["hold_seconds"] * 1000) < 2.0
     # Under the hold only the keys written since the full verify ahead of it are compared.
     verify = next(s for s in report["steps"] if s["step"] == "verify")
     assert "keys that changed since the first verify" in verify["detail"]

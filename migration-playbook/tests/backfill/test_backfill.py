@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from strangler_playbook.backfill.backfill import run_backfill
+from strangler_playbook.backfill.index_deferral import deferrable_indexes, parallel_builds
 from strangler_playbook.backfill.plan import make_plan
 from strangler_playbook.backfill.progress import SilentReporter
+from strangler_playbook.database.connection import connect
 from strangler_playbook.database.context import open_context
 from strangler_playbook.errors import StateError
 from strangler_playbook.spec.spec import load_spec
@@ -87,6 +90,70 @@ def test_backfill_resumes_after_its_last_committed_chunk_without_duplicates(
         assert run_verify(ctx).clean
     assert result.tables[1].rows == 700
     assert count(target, "catalog_product") == 1000
+
+
+def test_a_copy_in_key_ranges_at_once_resumes_each_after_its_own_last_chunk(make_pg, spec_path: Path) -> None:
+    source, target = make_pg(), make_pg()
+    for url in (source, target):
+        catalog_fixture.create_schema(url)
+    catalog_fixture.seed(source, products=1000)
+    spec = load_spec(spec_path)
+    with open_context(spec, source, target) as ctx, pytest.raises(Crash):
+        run_backfill(ctx, chunk_rows=100, lanes=3, reporter=CrashAfter(5))
+    copied = count(target, "catalog_product")
+    assert 0 < copied < 1000
+    lanes = catalog_fixture.fetch(
+        target, "SELECT value FROM _strangler_state WHERE name LIKE 'catalog/forward/backfill/catalog_product/lane/%'"
+    )
+    # Each lane's checkpoint commits with its chunk: together they hold exactly the rows the target holds.
+    assert 1 <= len(lanes) <= 3 and sum(json.loads(v)["rows"] for (v,) in lanes) == copied
+    with open_context(spec, source, target) as ctx:
+        assert f"resume backfill in 3 key ranges at once, each after its last chunk ({copied} rows copied)" in str(
+            make_plan(ctx)["steps"]
+        )
+        result = run_backfill(ctx, chunk_rows=100)  # a chunk copied twice would break the primary key
+        assert result.resumed
+        assert run_verify(ctx).clean
+    assert result.tables[1].rows == 1000 - copied
+    assert count(target, "catalog_product") == 1000
+    indexes = "SELECT indexname FROM pg_indexes WHERE tablename = 'catalog_product' ORDER BY 1"
+    assert catalog_fixture.fetch(target, indexes) == catalog_fixture.fetch(source, indexes)
+
+
+def test_index_builds_run_at_once_and_again_after_a_kill(make_pg, spec_path: Path) -> None:
+    """Unique constraints are built as their indexes, attached after; every build may run again (IF NOT EXISTS)."""
+    builds, finish = parallel_builds(
+        [
+            'ALTER TABLE "catalog_product" ADD CONSTRAINT "catalog_product_sku_key" UNIQUE (sku)',
+            'CREATE INDEX "catalog_product_price_idx" ON public.catalog_product USING btree (price)',
+            'ALTER TABLE "t" ADD CONSTRAINT "t_excl" EXCLUDE USING gist (c WITH &&)',
+        ]
+    )
+    assert builds == [
+        'CREATE UNIQUE INDEX IF NOT EXISTS "catalog_product_sku_key" ON "catalog_product" (sku)',
+        'CREATE INDEX IF NOT EXISTS "catalog_product_price_idx" ON public.catalog_product USING btree (price)',
+    ]
+    assert finish == [
+        'ALTER TABLE "catalog_product" ADD CONSTRAINT "catalog_product_sku_key" UNIQUE USING INDEX '
+        '"catalog_product_sku_key"',
+        'ALTER TABLE "t" ADD CONSTRAINT "t_excl" EXCLUDE USING gist (c WITH &&)',
+    ]
+    target = make_pg()
+    catalog_fixture.create_schema(target)
+    before = catalog_fixture.fetch(target, "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint ORDER BY 1")
+    db = connect(target, role="target", for_writes=True)
+    try:
+        deferred = deferrable_indexes(db, "catalog_product")
+        for index in deferred:
+            db.execute(index.drop)
+        builds, finish = parallel_builds([index.create for index in deferred])
+        db.execute(builds[0])  # a run killed after its first build
+        for statement in builds + finish:  # the resumed run
+            db.execute(statement)
+    finally:
+        db.close()
+    after = catalog_fixture.fetch(target, "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint ORDER BY 1")
+    assert after == before
 
 
 def test_backfill_refuses_a_target_that_already_has_rows_and_changes_nothing(make_sqlite, spec_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from strangler_playbook.backfill.backfill import run_backfill
 from strangler_playbook.database.context import open_context
 from strangler_playbook.errors import DifferencesFound
-from strangler_playbook.handover.verify_ahead import keys_to_compare, verify_ahead
+from strangler_playbook.handover.verify_ahead import catch_up, keys_to_compare, verify_ahead
 from strangler_playbook.spec.spec import load_spec
 from strangler_playbook.sync.sync import drain
 from strangler_playbook.verify.verify import require_clean
@@ -47,6 +47,23 @@ def test_rows_written_after_the_verify_ahead_are_the_only_ones_compared_under_th
         drain(ctx)
         assert keys == {"catalog_category": set(), "catalog_product": {(7,), (1500,), (33,)}}
         assert "the 4 row(s) of the keys that changed" in require_clean(ctx, keys)
+
+
+def test_a_catch_up_before_the_hold_keeps_every_key_changed_since_the_verify_ahead(synced) -> None:
+    source, target, spec_path = synced
+    with open_context(load_spec(spec_path), source, target) as ctx:
+        baseline = verify_ahead(ctx)
+        assert baseline is not None
+        catalog_fixture.execute(source, "UPDATE catalog_product SET price = price + 1 WHERE id = 7")
+        baseline = catch_up(ctx, baseline)  # applies id 7, prunes nothing
+        catalog_fixture.execute(source, "DELETE FROM catalog_product WHERE id = 33")
+        # A row the catch-up applied, then changed on the target behind the sync's back: still compared.
+        catalog_fixture.execute(target, "UPDATE catalog_product SET price = price + 5 WHERE id = 7")
+        keys = keys_to_compare(ctx, baseline)
+        assert keys == {"catalog_category": set(), "catalog_product": {(7,), (33,)}}
+        drain(ctx)
+        with pytest.raises(DifferencesFound, match="7"):
+            require_clean(ctx, keys)
 
 
 def test_a_row_that_differed_ahead_of_the_hold_still_fails_the_verify_under_it(synced) -> None:

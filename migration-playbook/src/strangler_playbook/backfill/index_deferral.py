@@ -8,6 +8,7 @@ is saved in the checkpoint in the same transaction that drops it, so a kill -9 n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from strangler_playbook.database.connection import Database, quote
@@ -50,3 +51,29 @@ def rebuild(target: Database, statements: list[str]) -> None:
     target.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
     for statement in statements:
         target.execute(statement)
+
+
+_ADD_UNIQUE = re.compile(
+    r'^ALTER TABLE (?P<table>.+) ADD CONSTRAINT (?P<name>"(?:[^"]|"")+") UNIQUE (?P<columns>\(.*\))$'
+)
+_CREATE_INDEX = re.compile(r"^CREATE (?P<unique>UNIQUE )?INDEX (?!IF NOT EXISTS )")
+
+
+def parallel_builds(statements: list[str]) -> tuple[list[str], list[str]]:
+    """The saved CREATE statements as (builds, finish): builds may run at once, each in its own transaction, and
+    again after a kill (IF NOT EXISTS); finish runs last, in the transaction that marks the table done. A unique
+    constraint is built as a unique index of its own name, attached by finish (ALTER TABLE … ADD CONSTRAINT …
+    USING INDEX, which only changes the catalog); any other constraint is left whole to finish."""
+    builds: list[str] = []
+    finish: list[str] = []
+    for statement in statements:
+        unique = _ADD_UNIQUE.match(statement)
+        if unique:
+            table, name = unique["table"], unique["name"]
+            builds.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} {unique['columns']}")
+            finish.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")
+        elif _CREATE_INDEX.match(statement):
+            builds.append(_CREATE_INDEX.sub(lambda m: f"CREATE {m['unique'] or ''}INDEX IF NOT EXISTS ", statement, 1))
+        else:
+            finish.append(statement)
+    return builds, finish

@@ -59,6 +59,12 @@ def make_plan(ctx: RunContext) -> dict[str, Any]:
             steps.append(f"{table.target}: no copy (the sync started at a handover, both sides verified equal)")
         elif checkpoint and checkpoint.get("done"):
             steps.append(f"{table.target}: backfill done ({checkpoint['rows']} rows); sync keeps it current")
+        elif checkpoint and checkpoint.get("lanes"):
+            lanes = [v for k, v in state.items() if k.startswith(f"{ctx.prefix}backfill/{table.target}/lane/")]
+            steps.append(
+                f"{table.target}: resume backfill in {len(checkpoint['lanes'])} key ranges at once, each after its "
+                f"last chunk ({sum(int(lane['rows']) for lane in lanes)} rows copied)"
+            )
         elif checkpoint:
             steps.append(
                 f"{table.target}: resume backfill after key {checkpoint['last_key']} ({checkpoint['rows']} rows copied)"

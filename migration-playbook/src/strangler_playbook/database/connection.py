@@ -57,6 +57,8 @@ class Database:
     raw: Any  # psycopg.Connection[Any] or sqlite3.Connection
     bypasses_constraints: bool = False
     defers_constraints: bool = False  # PostgreSQL without the right to bypass: defer FKs in each transaction
+    has_state_table: bool = False  # `_strangler_state` seen on this connection (state.py)
+    sequences: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (table, key) → its sequence
     _unique_sets: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
     @property

@@ -30,14 +30,18 @@ def in_list(
     return f"{expression} {'NOT IN' if negate else 'IN'} ({placeholders})", [v for t in values for v in t]
 
 
-def next_bound(source: Database, table: Table, after: Key | None, chunk: int) -> Key | None:
-    """The key of the chunk's last row: `chunk` rows past `after` in key order, or the last key if fewer."""
+def next_bound(source: Database, table: Table, after: Key | None, chunk: int, upto: Key | None = None) -> Key | None:
+    """The key of the chunk's last row: `chunk` rows past `after` in key order, or the last key if fewer (the last
+    at or before `upto`, when given: a lane of a parallel copy)."""
     key = key_sql(source, table, side="source")
     where = table.source_filter()
     params: list[Any] = []
     if after is not None:
         where += f" AND {key} > {key_params_sql(source, len(after))}"
         params.extend(after)
+    if upto is not None:
+        where += f" AND {key} <= {key_params_sql(source, len(upto))}"
+        params.extend(upto)
     base = f"SELECT {key_select_sql(table, side='source')} FROM {quote(table.source)} WHERE {where}"
     row = source.fetchone(
         f"{base} ORDER BY {key_order_sql(source, table, side='source')} LIMIT 1 OFFSET {chunk - 1}", params

@@ -15,14 +15,21 @@ STATE_TABLE = "_strangler_state"
 
 
 def ensure_state_table(db: Database) -> None:
+    if db.has_state_table:
+        return
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} "
         "(name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)"
     )
+    db.has_state_table = True
 
 
 def state_table_exists(db: Database) -> bool:
-    return db.table_exists(STATE_TABLE)
+    """Whether the state table exists; once seen on a connection it is remembered (the engine never drops it),
+    which saves a catalog query per state read on the handover's connections."""
+    if not db.has_state_table:
+        db.has_state_table = db.table_exists(STATE_TABLE)
+    return db.has_state_table
 
 
 def read_state(db: Database, name: str) -> Any:

@@ -12,13 +12,15 @@ Journal steps (`<spec>/handover`, the service database), in order; the kill poin
 the same names plus `drain:batch` (after a batch the drain applied):
 
     start       op recorded, this run's lease claimed (a dead run's waited out), previous stages recorded;
-                then, writes still flowing, a full verify ahead of the hold (`verify_ahead.py`)
+                then, writes still flowing and on connections kept until the release: a full verify ahead of the
+                hold (`verify_ahead.py`), capture installed on the new owner (logging, but read by no sync yet),
+                and the old owner's sync caught up, so the hold is left with drain + a small verify + the flip
     hold        the routes' writes held at the proxy, a lease this run renews (a dead run's holds released)
     drained     the old owner's pending changes applied to the new owner           ┐ skipped when the proxy
     verified    both sides equal, writes held: the keys that may differ since the  │ believes the new owner
                 verify ahead, row by row (else: abort, nothing changed)            │
     realigned   the new owner's id sequences past every id either side used       │ already (a dead run
-    captured    capture afresh on the new owner, its sync starting here           ┘ passed the commit)
+    captured    the new owner's sync starts here (its capture on since `start`)    ┘ passed the commit)
     ─── commit  the proxy accepts the new owner under this run's hold: THE commit point
     committed   the journal's owner is the new owner
     routed      each route at its stage for the new owner (live; or the stage before the cutover)
@@ -37,10 +39,13 @@ command again finishes it.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NoReturn
 
+from strangler_playbook.database.connection import Database
+from strangler_playbook.database.context import RunContext
 from strangler_playbook.errors import (
     ConnectError,
     DifferencesFound,
@@ -59,18 +64,22 @@ from strangler_playbook.handover.run import HandoverResult, HandoverRun
 from strangler_playbook.handover.steps import (
     DEFAULT_HOLD_TIMEOUT_S,
     DEFAULT_MAX_QUEUE,
+    catch_up_before_hold,
     commit,
     drain_and_check,
     drain_verify_realign,
-    install_capture,
     other,
+    prepare_capture,
     release,
     release_stale,
     remove_capture,
     require_routes,
     route_targets,
     set_stage,
+    stale_holds,
+    start_capture,
     switch_guard,
+    sync_from,
     take_hold,
     verify_before_hold,
 )
@@ -107,11 +116,14 @@ def run_move(run: HandoverRun, proxy: ProxyControl, move: Move, limits: Limits) 
     lease = RunLease(run.service_url, run.spec.name, op=move.op, lease_s=limits.lease_s, renew_holds=proxy.renew_writes)
     replaced = lease.claim()
     lease.start()
+    mover = _Mover(run, proxy, move, limits, lease)
     try:
         if replaced is not None:
             run.result.found = f"a {replaced.get('op')} (run {replaced.get('run')}) had died"
-        return _Mover(run, proxy, move, limits, lease).go()
+        with run.session():
+            return mover.go()
     finally:
+        mover._close_sides()
         lease.end()
 
 
@@ -124,6 +136,12 @@ class _Mover:
         self.lease = lease
         self.hold: WriteHold | None = None
         self.baseline: Baseline | None = None
+        # Before the commit: the old owner's sync (drain, verify, realign) and the new owner's (its capture), both
+        # opened before the hold and closed at its release.
+        self.sides = ExitStack()
+        self.old_sync: RunContext | None = None
+        self.new_sync: RunContext | None = None
+        self.stale: WriteHold | None = None  # a dead run's holds, found before this run's hold
 
     def go(self) -> HandoverResult:
         run, move = self.run, self.move
@@ -149,9 +167,18 @@ class _Mover:
         committed_now = believed == move.old
         try:
             wait_for_follower(run)
-            self.baseline = verify_before_hold(run, old=move.old) if committed_now else None
+            if committed_now:
+                self._ahead_of_hold()
+                self.stale = stale_holds(run, self.proxy)
             self.hold = take_hold(run, self.proxy, self.lease, self.limits.hold_timeout_s, self.limits.max_queue)
         except Exception as exc:
+            installed = self.new_sync is not None  # `_ahead_of_hold` may have installed the new owner's capture
+            self._close_sides()
+            if installed:
+                try:
+                    remove_capture(run, on=move.to)
+                except Exception as cleanup:  # it only logs, nothing reads it: the cause matters
+                    run.on_step("capture", f"could not remove the new owner's capture: {summary(cleanup)}")
             self._restore(before, journal)
             raise HandoverAborted(
                 f"{move.op} of {run.spec.name} did not start: {summary(exc)}; nothing changed",
@@ -161,6 +188,29 @@ class _Mover:
             self._before_commit(journal, before)
         self._after_commit(journal, targets, committed_now=committed_now)
         return run.result
+
+    def _ahead_of_hold(self) -> None:
+        """Writes still flowing: everything of the flip that need not wait for the hold (`start` above)."""
+        run, move = self.run, self.move
+        self.old_sync = self.sides.enter_context(sync_from(run, move.old, exclusive=True))
+        self.baseline = verify_before_hold(run, self.old_sync)
+        self.new_sync = self.sides.enter_context(sync_from(run, move.to, exclusive=True))
+        run.step("capture ahead", partial(prepare_capture, run, self.new_sync))
+        self.baseline = catch_up_before_hold(run, self.old_sync, self.baseline)
+
+    def _close_sides(self) -> None:
+        self.sides.close()
+        self.old_sync = self.new_sync = None
+
+    def _monolith(self) -> Database | None:
+        """The monolith's connection of the pair kept open across the hold, if it is still open."""
+        if self.new_sync is None:
+            return None
+        return next(db for db in (self.new_sync.source, self.new_sync.target) if db.url == self.run.monolith_url)
+
+    def _record_owner(self, owner: Owner) -> None:
+        with self.run.timed("record owner"):
+            record_owner(self.run.monolith_url, self.run.spec.name, owner, db=self._monolith())
 
     def _previous(self, routes: dict[str, RouteInfo], previous: dict[str, Any]) -> dict[str, Any]:
         """A cutover records each route's stage before it (rollback returns there); a live route keeps the record
@@ -192,15 +242,17 @@ class _Mover:
         assert hold is not None
         try:
             self._step(journal, "hold")
-            release_stale(run, self.proxy, hold, to=move.old)
-            verified_at = drain_verify_realign(run, old=move.old, baseline=self.baseline)
+            release_stale(run, self.proxy, hold, to=move.old, stale=self.stale)
+            assert self.old_sync is not None and self.new_sync is not None
+            verified_at = drain_verify_realign(run, self.old_sync, baseline=self.baseline)
             journal["step"] = "realigned"
             run.write_journal(journal)
-            run.step("capture", lambda: install_capture(run, on=move.to, verified_at=verified_at))
+            new_sync = self.new_sync
+            run.step("capture", lambda: start_capture(run, new_sync, verified_at=verified_at))
             if move.to == "monolith":
                 # The monolith's catalog services refuse writes while the record says the service owns the data:
                 # from the commit on the proxy sends it writes, so it must accept them before then.
-                record_owner(run.monolith_url, run.spec.name, move.to)
+                self._record_owner(move.to)
             self._step(journal, "captured")
             if self.lease.lost:
                 raise StateError(
@@ -264,7 +316,7 @@ class _Mover:
                 run.faults.after("commit")
                 # Only now may the monolith's record say the service: its seam reads there, and its catalog
                 # services refuse writes, which the proxy no longer sends it (docs/seam.md).
-                record_owner(run.monolith_url, run.spec.name, move.to)
+                self._record_owner(move.to)
                 journal["owner"] = move.to
                 self._step(journal, "committed")
             else:
@@ -279,6 +331,7 @@ class _Mover:
             self._step(journal, "routed")
             release(run, self.proxy, self.hold, self.lease, to=move.to)
             self.hold = None
+            self._close_sides()
             self._step(journal, "released")
             # After the release: the proxy sends the old owner no write since the commit, so its capture may go
             # once the held writes are on their way (the follower stays paused until the journal's op is cleared).
@@ -312,6 +365,7 @@ class _Mover:
         except PlaybookError as exc:
             self.run.on_step("release", f"could not release (it runs out by itself): {summary(exc)}")
         self.hold = None
+        self.run.hold_ended()
 
     def _restore(self, before: dict[str, Any], journal: dict[str, Any]) -> None:
         """Put the journal back as this run found it (the owner as the proxy says)."""
@@ -322,6 +376,7 @@ class _Mover:
         run, move = self.run, self.move
         undone = []
         try:
+            self._close_sides()
             remove_capture(run, on=move.to)
             undone.append(f"{move.to}'s capture removed")
             record_owner(run.monolith_url, run.spec.name, move.old)  # a rollback may have recorded the monolith

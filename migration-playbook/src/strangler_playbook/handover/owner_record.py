@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from strangler_playbook.database.connection import connect
+from strangler_playbook.database.connection import Database, connect
 from strangler_playbook.handover.proxy_seam import Owner
 
 OWNER_TABLE = "_strangler_data_owner"
@@ -26,16 +26,24 @@ _CREATE = (
 )
 
 
-def record_owner(monolith_url: str, spec_name: str, owner: Owner) -> None:
-    """Record in the monolith's database that `owner` owns `spec_name`'s data (an upsert; safe to repeat)."""
+def record_owner(monolith_url: str, spec_name: str, owner: Owner, *, db: Database | None = None) -> None:
+    """Record in the monolith's database that `owner` owns `spec_name`'s data (an upsert; safe to repeat). `db`: a
+    connection to that database already open (a handover's, under its hold), left open."""
+    if db is not None:
+        _record(db, spec_name, owner)
+        return
     db = connect(monolith_url, role="source", for_writes=True)
     try:
-        db.execute(_CREATE)
-        with db.transaction():
-            db.execute(
-                f'INSERT INTO "{OWNER_TABLE}" (spec, owner, recorded_at) VALUES ({db.ph}, {db.ph}, {db.ph}) '
-                "ON CONFLICT (spec) DO UPDATE SET owner = excluded.owner, recorded_at = excluded.recorded_at",
-                (spec_name, owner, datetime.now(UTC).isoformat()),
-            )
+        _record(db, spec_name, owner)
     finally:
         db.close()
+
+
+def _record(db: Database, spec_name: str, owner: Owner) -> None:
+    db.execute(_CREATE)
+    with db.transaction():
+        db.execute(
+            f'INSERT INTO "{OWNER_TABLE}" (spec, owner, recorded_at) VALUES ({db.ph}, {db.ph}, {db.ph}) '
+            "ON CONFLICT (spec) DO UPDATE SET owner = excluded.owner, recorded_at = excluded.recorded_at",
+            (spec_name, owner, datetime.now(UTC).isoformat()),
+        )

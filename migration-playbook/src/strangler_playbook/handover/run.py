@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+
 from strangler_playbook.database.connection import Database, connect
 from strangler_playbook.database.context import RunContext, open_context
 from strangler_playbook.database.state import ensure_state_table, read_state, write_state
-from strangler_playbook.errors import StateError
+from strangler_playbook.errors import ConnectError, StateError
 from strangler_playbook.handover.lease import lease_alive, read_lease
 from strangler_playbook.spec.spec import Spec
 
@@ -49,6 +51,9 @@ class HandoverResult:
     archived: dict[str, str] = field(default_factory=dict)  # retire: monolith table → its archive name
     hold_waits: dict[str, Any] = field(default_factory=dict)
     hold_seconds: float | None = None
+    # Where the hold's time went, in ms: each step and engine-side cost under it (`HandoverRun.timed`), and
+    # "other" for what no timer covered (Python between them); they add up to the hold.
+    hold_breakdown: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
     found: str | None = None  # what the run found: a dead run's step, the proxy's owner when they disagreed
 
@@ -81,6 +86,10 @@ class HandoverRun:
     on_step: StepReporter = quiet
     faults: Faults = field(default_factory=Faults)
     stale_holds: list[str] = field(default_factory=list)  # holds of a killed run, released with this run's
+    hold_started: float | None = None  # monotonic time the hold was asked for; None outside it
+    _service: Database | None = field(default=None, init=False, repr=False)  # kept inside `session()`
+    _keep: bool = field(default=False, init=False, repr=False)
+    _timing: bool = field(default=False, init=False, repr=False)
 
     @contextmanager
     def forward(self, *, exclusive: bool = False) -> Iterator[RunContext]:
@@ -99,14 +108,64 @@ class HandoverRun:
     def step(self, name: str, action: Callable[[], str]) -> None:
         """Run one step, timing it; its detail goes to the result and the reporter."""
         started = time.monotonic()
-        detail = action()
+        with self.timed(name):
+            detail = action()
         seconds = round(time.monotonic() - started, 3)
         self.result.steps.append({"step": name, "seconds": seconds, "detail": detail})
         self.on_step(name, f"{detail} ({seconds:.3f}s)")
 
     @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Under the hold, add the block's time to `hold_breakdown[name]` (an outer timer counts an inner one's)."""
+        if self.hold_started is None or self._timing:
+            yield
+            return
+        self._timing = True
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self._timing = False
+            spent = (time.monotonic() - started) * 1000
+            self.result.hold_breakdown[name] = round(self.result.hold_breakdown.get(name, 0.0) + spent, 1)
+
+    def hold_ended(self) -> None:
+        """The hold is over: its length, and "other" for the part of it no timer covered."""
+        if self.hold_started is None:
+            return
+        held = time.monotonic() - self.hold_started
+        self.result.hold_seconds = round(held, 3)
+        timed = sum(self.result.hold_breakdown.values())
+        self.result.hold_breakdown["other"] = round(max(0.0, held * 1000 - timed), 1)
+        self.hold_started = None
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Keep the journal's connection open until the block ends (a handover writes it a dozen times, several
+        under the hold, where each new connection costs held writes tens of ms)."""
+        self._keep = True
+        try:
+            yield
+        finally:
+            self._keep = False
+            if self._service is not None:
+                self._service.close()
+                self._service = None
+
+    @contextmanager
     def service_db(self) -> Iterator[Database]:
         """The service database alone (the journal's home): no table resolution, so it works after retire too."""
+        if self._keep:
+            if self._service is None:
+                self._service = connect(self.service_url, role="target", for_writes=True)
+                _journal_commits_unflushed(self._service)
+            try:
+                yield self._service
+            except (ConnectError, psycopg.OperationalError):
+                self._service.close()  # gone (a restart): the next use connects again
+                self._service = None
+                raise
+            return
         db = connect(self.service_url, role="target", for_writes=True)
         try:
             yield db
@@ -119,7 +178,7 @@ class HandoverRun:
         return dict(value) if isinstance(value, dict) else {"owner": "monolith", "previous": {}}
 
     def write_journal(self, journal: dict[str, Any]) -> None:
-        with self.service_db() as db:
+        with self.timed("journal"), self.service_db() as db:
             ensure_state_table(db)
             with db.transaction():
                 write_state(db, journal_name(self.spec.name), {**journal, "at": datetime.now(UTC).isoformat()})
@@ -134,6 +193,18 @@ class HandoverRun:
         """What the hold covers: the spec's routes, then its `hold_routes` (other routes whose writes reach its
         tables, e.g. placing an order reserves stock), as the route table writes them."""
         return self.routes + tuple(r.rstrip("/") or "/" for r in self.spec.hold_routes)
+
+
+def _journal_commits_unflushed(db: Database) -> None:
+    """The journal's commits return without waiting for the disk (PostgreSQL `synchronous_commit = off`; SQLite
+    `synchronous = NORMAL`, the monolith's own setting): several are under the hold. A commit a server crash then
+    loses only makes the journal lag the proxy, which a re-run already expects (the proxy is the truth of the owner,
+    and a re-run starts over or finishes from it). A process killed at any point loses none. The data the handover
+    writes (drain, capture state, the monolith's owner record) keeps the database's full durability."""
+    if db.engine == "postgresql":
+        db.execute("SET synchronous_commit = off")
+    else:
+        db.execute("PRAGMA synchronous = NORMAL")
 
 
 def handover_status(service: Database, spec_name: str) -> dict[str, Any]:

@@ -13,20 +13,22 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from strangler_playbook.backfill.backfill import run_backfill
-from strangler_playbook.capture.triggers import uninstall_capture
+from strangler_playbook.backfill.backfill import CAPTURE_ONLY, checkpoint_name
+from strangler_playbook.capture.feed import ChangeFeed
+from strangler_playbook.capture.triggers import capture_installed, uninstall_capture
+from strangler_playbook.capture.triggers import install_capture as install_capture_triggers
 from strangler_playbook.database.context import RunContext
-from strangler_playbook.database.state import delete_prefix, write_state
+from strangler_playbook.database.state import delete_prefix, ensure_state_table, write_state
 from strangler_playbook.errors import StateError
 from strangler_playbook.handover.guard import set_guard
 from strangler_playbook.handover.lease import RunLease
 from strangler_playbook.handover.proxy_seam import Owner, ProxyControl, RouteInfo, WriteHold
 from strangler_playbook.handover.publish import publish_verified
 from strangler_playbook.handover.run import HandoverRun
-from strangler_playbook.handover.sequences import realign_sequences
-from strangler_playbook.handover.verify_ahead import Baseline, keys_to_compare, verify_ahead
+from strangler_playbook.handover.sequences import prepare_realign, realign_sequences
+from strangler_playbook.handover.verify_ahead import Baseline, catch_up, keys_to_compare, verify_ahead
 from strangler_playbook.spec.spec import Spec
-from strangler_playbook.sync.sync import drain
+from strangler_playbook.sync.sync import drain, run_sync
 from strangler_playbook.verify.verify import VerifyReport, require_clean, run_verify
 
 DEFAULT_HOLD_TIMEOUT_S = 10.0
@@ -55,7 +57,8 @@ def take_hold(
     run: HandoverRun, proxy: ProxyControl, lease: RunLease, hold_timeout_s: float, max_queue: int
 ) -> WriteHold:
     """Hold the writes of the spec's routes and its `hold_routes` as this run's lease (renewed by its keeper from now
-    on). The commit's fence is all of them: the owner changes while no write can reach either side's tables."""
+    on). The proxy answers once no write forwarded before the hold is still in flight: that wait is the step's, and
+    the hold's. The commit's fence is all of them: the owner changes while no write can reach either side's tables."""
     taken: list[WriteHold] = []
 
     def start() -> str:
@@ -69,15 +72,23 @@ def take_hold(
             f"{max_queue} requests)"
         )
 
-    run.result.hold_seconds = time.monotonic()
+    run.hold_started = time.monotonic()
     run.step("hold", start)
     return taken[0]
 
 
-def release_stale(run: HandoverRun, proxy: ProxyControl, own: WriteHold | None, *, to: Owner) -> int:
-    """Release the holds a dead run of this spec left at the proxy (found by holder, journaled or not). With this
-    run's own hold in place their writes wait on for it; without, they go on to the owner the proxy holds."""
-    stale = proxy.holds_of(f"{run.spec.name}/")
+def stale_holds(run: HandoverRun, proxy: ProxyControl) -> WriteHold:
+    """The holds a dead run of this spec left at the proxy (found by holder, journaled or not): asked before this
+    run's hold, so that its hold does not wait on the question. This run's lease is claimed: no live run adds one."""
+    return proxy.holds_of(f"{run.spec.name}/")
+
+
+def release_stale(
+    run: HandoverRun, proxy: ProxyControl, own: WriteHold | None, *, to: Owner, stale: WriteHold | None = None
+) -> int:
+    """Release the holds a dead run of this spec left at the proxy (`stale`, or asked now). With this run's own
+    hold in place their writes wait on for it; without, they go on to the owner the proxy holds."""
+    stale = stale if stale is not None else proxy.holds_of(f"{run.spec.name}/")
     mine = set(own.ids) if own is not None else set()
     left = [i for i in stale.ids if i not in mine]
     if not left:
@@ -100,18 +111,17 @@ def release(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, lease: RunLe
         run.result.hold_waits = released.waits
         return f"released {released.released} held request(s) to the {to}"
 
-    started = run.result.hold_seconds or time.monotonic()
     run.step("release", let_go)
-    run.result.hold_seconds = round(time.monotonic() - started, 3)
+    run.hold_ended()
 
 
-def verify_before_hold(run: HandoverRun, *, old: Owner) -> Baseline | None:
-    """Writes still flowing: the full verify whose result the hold's short one completes (`verify_ahead.py`)."""
+def verify_before_hold(run: HandoverRun, ctx: RunContext) -> Baseline | None:
+    """Writes still flowing: the full verify whose result the hold's short one completes (`verify_ahead.py`), on
+    the old owner's sync (`ctx`)."""
     baseline: list[Baseline | None] = []
 
     def verify() -> str:
-        with sync_from(run, old, exclusive=True) as ctx:
-            baseline.append(verify_ahead(ctx))
+        baseline.append(verify_ahead(ctx))
         if baseline[0] is None:
             return "not usable (the verify under the hold is a full one)"
         suspects = sum(len(k) for k in baseline[0].suspects.values())
@@ -121,26 +131,43 @@ def verify_before_hold(run: HandoverRun, *, old: Owner) -> Baseline | None:
     return baseline[0]
 
 
-def drain_verify_realign(run: HandoverRun, *, old: Owner, baseline: Baseline | None = None) -> str:
-    """Before the commit, writes held, on one connection pair (each new one costs tens of ms of held writes): the
-    old owner's changes all applied, both sides proven equal (with a `baseline`, only the keys that may differ
-    since it), the new owner's sequences past every used id. Returns when the proof was taken (the verify's start)."""
+def catch_up_before_hold(run: HandoverRun, ctx: RunContext, baseline: Baseline | None) -> Baseline | None:
+    """Writes still flowing, the instant before the hold: the old owner's sync applies what came since the verify
+    ahead (and the capture install), so the drain under the hold is left with the last few changes only."""
+    caught: list[Baseline | None] = [baseline]
+
+    def sync() -> str:
+        prepare_realign(ctx)
+        if baseline is None:
+            return f"{ctx.direction} sync: {run_sync(ctx).applied} change(s) applied"
+        caught[0] = catch_up(ctx, baseline)
+        return f"{ctx.direction} sync caught up (the changelog kept for the verify under the hold)"
+
+    run.step("catch up", sync)
+    return caught[0]
+
+
+def drain_verify_realign(run: HandoverRun, ctx: RunContext, *, baseline: Baseline | None = None) -> str:
+    """Before the commit, writes held, on the old owner's sync (`ctx`, opened before the hold: each new connection
+    costs held writes tens of ms): the old owner's changes all applied, both sides proven equal (with a `baseline`,
+    only the keys that may differ since it), the new owner's sequences past every used id. Returns when the proof
+    was taken (the verify's start)."""
     verified_at = ""
-    with sync_from(run, old, exclusive=True) as ctx:
+    with run.timed("drain"):
         keys = keys_to_compare(ctx, baseline)
-        run.step("drain", lambda: drain(ctx, on_batch=lambda _result: run.faults.after("drain:batch")))
-        run.faults.after("drain:batch")  # nothing was pending: the kill meant for mid-drain happens here
-        run.faults.after("drain")
+    run.step("drain", lambda: drain(ctx, on_batch=lambda _result: run.faults.after("drain:batch"), prune=False))
+    run.faults.after("drain:batch")  # nothing was pending: the kill meant for mid-drain happens here
+    run.faults.after("drain")
 
-        def verify() -> str:
-            nonlocal verified_at
-            verified_at = datetime.now(UTC).isoformat()
-            return require_clean(ctx, keys)
+    def verify() -> str:
+        nonlocal verified_at
+        verified_at = datetime.now(UTC).isoformat()
+        return require_clean(ctx, keys)
 
-        run.step("verify", verify)
-        run.faults.after("verify")
-        run.step("realign", lambda: f"sequences {realign_sequences(ctx)}")
-        run.faults.after("realign")
+    run.step("verify", verify)
+    run.faults.after("verify")
+    run.step("realign", lambda: f"sequences {realign_sequences(ctx)}")
+    run.faults.after("realign")
     return verified_at
 
 
@@ -160,20 +187,36 @@ def drain_and_check(run: HandoverRun, *, new: Owner) -> VerifyReport:
     return report[0]
 
 
-def install_capture(run: HandoverRun, *, on: Owner, verified_at: str) -> str:
-    """Capture afresh on `on` (the new owner) and its sync's start position, without a copy: both sides were just
-    verified equal with writes held, which the new direction records as its last verify (`status`, `publish`).
-    Whatever a dead run left of that direction is dropped first."""
-    with sync_from(run, on, exclusive=True) as ctx:
-        uninstall_capture(ctx.source, ctx.spec.name, [t.source for t in ctx.tables])
-        with ctx.target.transaction():
-            delete_prefix(ctx.target, ctx.prefix)
-        run_backfill(ctx, capture_only=True)
-        clean = {t.target: {"missing": 0, "extra": 0, "different": 0} for t in ctx.tables}
-        with ctx.target.transaction():
-            last = {"at": verified_at, "clean": True, "tables": clean, "by": f"the {run.result.op}, with writes held"}
-            write_state(ctx.target, ctx.prefix + "verify/last", last)
-        return f"{ctx.direction} capture installed, sync starts here (no copy: both sides verified equal)"
+def prepare_capture(run: HandoverRun, ctx: RunContext) -> str:
+    """Before the hold, on the new owner's sync (`ctx`: its source is the new owner): capture installed afresh on
+    the new owner (whatever a dead run left of it dropped first), the old owner's state table made. It logs nothing
+    anyone reads yet: the sync starts under the hold (`start_capture`), after every entry logged until then (what the
+    forward sync writes into the new owner, on SQLite). A run that stops before its commit removes it again."""
+    names = [t.source for t in ctx.tables]
+    uninstall_capture(ctx.source, ctx.spec.name, names)
+    install_capture_triggers(ctx.source, ctx.spec.name, ctx.tables)
+    ensure_state_table(ctx.target)
+    return f"{ctx.direction} capture installed on the new owner; its sync starts under the hold"
+
+
+def start_capture(run: HandoverRun, ctx: RunContext, *, verified_at: str) -> str:
+    """Under the hold, both sides just verified equal: the new owner's sync starts here, without a copy, recorded
+    with that verify as its last (`status`, `publish`), in one transaction of the old owner's database. Capture is
+    installed first if `prepare_capture`'s is gone."""
+    names = [t.source for t in ctx.tables]
+    if not all(capture_installed(ctx.source, ctx.spec.name, names).values()):
+        install_capture_triggers(ctx.source, ctx.spec.name, ctx.tables)
+    position = ChangeFeed(ctx.source, ctx.spec.name).start_position()
+    clean = {t.target: {"missing": 0, "extra": 0, "different": 0} for t in ctx.tables}
+    last = {"at": verified_at, "clean": True, "tables": clean, "by": f"the {run.result.op}, with writes held"}
+    with ctx.target.transaction():
+        delete_prefix(ctx.target, ctx.prefix)
+        write_state(ctx.target, ctx.prefix + "sync/position", position)
+        write_state(ctx.target, ctx.prefix + "phase", "backfilled")
+        for table in ctx.tables:
+            write_state(ctx.target, checkpoint_name(ctx, table), CAPTURE_ONLY)
+        write_state(ctx.target, ctx.prefix + "verify/last", last)
+    return f"{ctx.direction} sync starts here (no copy: both sides verified equal)"
 
 
 def remove_capture(run: HandoverRun, *, on: Owner) -> str:

@@ -121,13 +121,16 @@ def apply_batch(
         gone = [k for k in wanted if k not in present]
         reads.append((table, rows, gone))
     target = ctx.target
+    if not changes:
+        # Nothing to apply: the position is not written (on PostgreSQL only its snapshot moved on). The one saved
+        # reads the same empty window again, and a commit per idle poll (or under a handover's hold) is saved.
+        return changes, new_position
     with target.transaction():
         for table, rows, gone in reads:
             # Deletes first: a row that left the source (or changed key) frees its unique values.
             delete_keys(target, table, target_keys(gone, table, ctx.source, target))
             replace_rows(target, table, convert(rows, table, ctx.source, target))
-        if changes or new_position != position:
-            write_state(target, ctx.prefix + "sync/position", new_position)
+        write_state(target, ctx.prefix + "sync/position", new_position)
         if changes:
             totals = read_state(target, ctx.prefix + "sync/totals") or {"applied": 0}
             write_state(
@@ -158,8 +161,9 @@ def run_sync(
     result = SyncResult()
     stop = _StopFlag()
     deadline = time.monotonic() + duration_s if duration_s else None
-    with ctx.target.transaction():
-        write_state(ctx.target, ctx.prefix + "phase", "syncing")
+    if read_state(ctx.target, ctx.prefix + "phase") != "syncing":
+        with ctx.target.transaction():
+            write_state(ctx.target, ctx.prefix + "phase", "syncing")
     applied_at_prune = -1
     with stop.installed():
         while not stop.requested:
@@ -186,12 +190,19 @@ def run_sync(
     return result
 
 
-def drain(ctx: RunContext, *, rounds: int = DRAIN_ROUNDS, on_batch: Callable[[SyncResult], None] | None = None) -> str:
+def drain(
+    ctx: RunContext,
+    *,
+    rounds: int = DRAIN_ROUNDS,
+    on_batch: Callable[[SyncResult], None] | None = None,
+    prune: bool = True,
+) -> str:
     """Sync until nothing is pending (writes held at the proxy make that happen); `StateError` if it never does.
-    `on_batch` is called after each batch applied (and committed)."""
+    `on_batch` is called after each batch applied (and committed); `prune=False` leaves the applied entries to the
+    next sync (a handover's hold: the old owner's changelog goes with its capture once the commit is done)."""
     applied = pending = 0
     for _ in range(rounds):
-        result = run_sync(ctx, on_batch=on_batch)
+        result = run_sync(ctx, on_batch=on_batch, prune=prune)
         applied += result.applied
         pending = result.pending
         if pending == 0:

@@ -222,7 +222,7 @@ class RequestCycle:
             if lname == b"transfer-encoding":
                 continue
             if lname == b"connection":
-                close = close or b"close" in value.lower()
+                close = close or value.lower().find(b"close") >= 0
                 continue
             if lname == b"content-length":
                 declared = int(value)

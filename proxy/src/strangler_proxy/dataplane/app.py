@@ -76,19 +76,27 @@ from strangler_proxy.http.asgi import Receive, Scope, Send
 from strangler_proxy.http.breaker import BreakerState
 from strangler_proxy.http.client import UpstreamPool, UpstreamResponse
 from strangler_proxy.http.headers import Headers, downstream_response_headers
+from strangler_proxy.http.request_cycle import whole_response_sender
 
 log = logging.getLogger("strangler.proxy")
 
 
 class _State:
-    __slots__ = ("revisions", "router", "table")
+    __slots__ = ("by_route", "pools", "revisions", "router", "table")
 
     def __init__(self, table: RouteTable, router: Router, revisions: Revisions) -> None:
         self.table = table
         self.router = router
         self.revisions = revisions
+        # per request, without a label to build and two routes to compare: the revision of each route object the
+        # state holds (alive as long as the state, so their ids are theirs), and each upstream's pool by name
+        self.by_route = {id(route): revision for route, revision in revisions.values()}
+        self.pools: dict[str, UpstreamPool] = {}
 
     def revision(self, route: Route) -> int | None:
+        revision = self.by_route.get(id(route))
+        if revision is not None:
+            return revision
         entry = self.revisions.get(route_label(route))
         return entry[1] if entry is not None and entry[0] == route else None
 
@@ -169,6 +177,7 @@ class ProxyApp:
         await self.shadow.close()
         if self._forward_auth is not None:
             await self._forward_auth.close()
+        self._state.pools.clear()
         for pools in (self._pools, self._shadow_pools):
             for pool in pools.values():
                 await pool.close()
@@ -177,10 +186,18 @@ class ProxyApp:
     # pools
     def _pool(self, name: str, table: RouteTable | None = None) -> UpstreamPool:
         """The pool for upstream `name` as `table` (the request's own, which a swap may have replaced) defines it."""
-        upstream = (table or self._state.table).upstreams[name]
+        state = self._state
+        current = table is None or table is state.table
+        if current:
+            pool = state.pools.get(name)
+            if pool is not None:
+                return pool
+        upstream = (table or state.table).upstreams[name]
         pool = self._pools.get(upstream)
         if pool is None:
             pool = self._pools[upstream] = self._new_pool(upstream)
+        if current:
+            state.pools[name] = pool
         return pool
 
     def _shadow_pool(self, name: str) -> UpstreamPool | None:
@@ -427,16 +444,20 @@ class ProxyApp:
             await self._send_error(x, send, response.error)
             return
         try:
-            await send(
-                {"type": "http.response.start", "status": response.status, "headers": self._answer_head(x, response)}
-            )
+            head = self._answer_head(x, response)
             if whole is not None:
                 response.release()  # before the write: the connection is free for the next request at once
                 if capture is not None:
                     capture.extend(whole[:limit])
-                await send({"type": "http.response.body", "body": whole, "more_body": False})
+                send_whole = whole_response_sender(send)
+                if send_whole is not None:  # the server's own send: head and body in one call, no ASGI messages
+                    send_whole(response.status, head, whole)
+                else:
+                    await send({"type": "http.response.start", "status": response.status, "headers": head})
+                    await send({"type": "http.response.body", "body": whole, "more_body": False})
                 x.status, x.sent = response.status, len(whole)
                 return
+            await send({"type": "http.response.start", "status": response.status, "headers": head})
             async for chunk in response.chunks():
                 if capture is not None and len(capture) < limit:
                     capture.extend(chunk[: limit - len(capture)])

@@ -432,19 +432,27 @@ class UpstreamPool:
     def open_connections(self) -> int:
         return self._active + len(self._idle)
 
+    def _take_idle(self) -> _Connection | None:
+        """A clean idle connection, or None. Stale ones, those closed by the server and those on which bytes arrived
+        that the loop has not read yet are closed, never sent on; no byte of this request went anywhere, so a fresh
+        connection is right for any method."""
+        now = self.loop.time()
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            conn.idle = False
+            if conn.closed or now - conn.idle_since > self.idle_seconds or conn.readable():
+                conn.close()
+                continue
+            conn.reused = True
+            self._active += 1
+            return conn
+        return None
+
     async def _acquire(self) -> _Connection:
         while True:
-            now = self.loop.time()
-            while self._idle:
-                conn = self._idle.pop()
-                conn.idle = False
-                # Stale, closed by the server, or bytes arrived that the loop has not read yet: never send on it;
-                # no byte of this request went anywhere, so a fresh connection is right for any method.
-                if conn.closed or now - conn.idle_since > self.idle_seconds or conn.readable():
-                    conn.close()
-                    continue
-                conn.reused = True
-                self._active += 1
+            conn = self._take_idle()
+            if conn is not None:
                 return conn
             if self._active < self.upstream.max_connections:
                 break
@@ -535,17 +543,23 @@ class UpstreamPool:
         """
         if not self.breaker.allow():
             raise CircuitOpen(self.name, "circuit open after repeated failures")
-        try:
-            conn = await self._acquire()
-        except (UpstreamConnectError, UpstreamTimeout):
-            self.breaker.failure()
-            raise
-        except BaseException:
-            self.breaker.abandon()
-            raise
+        conn = self._take_idle()  # the common case, without a coroutine of its own
+        if conn is None:
+            try:
+                conn = await self._acquire()
+            except (UpstreamConnectError, UpstreamTimeout):
+                self.breaker.failure()
+                raise
+            except BaseException:
+                self.breaker.abandon()
+                raise
         conn.is_head = method == "HEAD"
         try:
-            await self._send(conn, method, target, headers, body, chunked, length)
+            if body is None:  # nothing to stream: the head is the request (no coroutine for `_send`)
+                self._send_head(conn, method, target, headers, length, chunked)
+                conn.request_sent = True
+            else:
+                await self._send(conn, method, target, headers, body, chunked, length)
             if not conn.head_done:
                 if conn.error is not None:
                     raise conn.error
@@ -563,6 +577,14 @@ class UpstreamPool:
         self.breaker.success()
         return UpstreamResponse(self, conn)
 
+    def _send_head(
+        self, conn: _Connection, method: str, target: bytes, headers: Headers, length: int | None, chunked: bool
+    ) -> None:
+        if conn.closed:
+            raise UpstreamBroken(self.name, "connection closed before the request was sent")
+        assert conn.transport is not None
+        conn.transport.write(request_head(method, target, headers, self.netloc, length, chunked))
+
     async def _send(
         self,
         conn: _Connection,
@@ -576,10 +598,7 @@ class UpstreamPool:
         transport = conn.transport
         assert transport is not None
         chunked = chunked or (body is not None and length is None)  # a body of unknown length is never unframed
-        head = request_head(method, target, headers, self.netloc, length, chunked)
-        if conn.closed:
-            raise UpstreamBroken(self.name, "connection closed before the request was sent")
-        transport.write(head)
+        self._send_head(conn, method, target, headers, length, chunked)
         if body is None:
             conn.request_sent = True
             return

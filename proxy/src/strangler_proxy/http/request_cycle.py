@@ -15,11 +15,13 @@ drop (the connection does that once the response is sent); otherwise it says ``C
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Protocol
 
 from strangler_proxy.errors import ClientDisconnected, error_body
-from strangler_proxy.http.asgi import Message, Scope
+from strangler_proxy.http.asgi import Message, Scope, Send
+from strangler_proxy.http.headers import Headers
 from strangler_proxy.http.limits import ServerLimits
 
 REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
@@ -31,6 +33,13 @@ RATE_GRACE = 5.0  # seconds after the app asks for a body (or `body_timeout`, if
 def time_out(waiter: asyncio.Future[object]) -> None:
     if not waiter.done():
         waiter.set_result(_TIMED_OUT)
+
+
+def whole_response_sender(send: Send) -> Callable[[int, Headers, bytes], None] | None:
+    """`RequestCycle.send_whole` when `send` is the server's own `send`, else None: a middleware that wrapped `send`
+    (to see or change what is sent) is never bypassed."""
+    owner = getattr(send, "__self__", None)
+    return owner.send_whole if type(owner) is RequestCycle else None
 
 
 class Connection(Protocol):
@@ -211,6 +220,33 @@ class RequestCycle:
             return
         if self.proto.write_paused:
             await self.proto.drain()
+
+    def send_whole(self, status: int, headers: Headers, body: bytes) -> None:
+        """A whole response at once: what `send` does with ``http.response.start`` and one last
+        ``http.response.body``, without the two messages and the two coroutines. The proxy's path for an upstream
+        response that arrived complete (see `whole_response_sender`); `headers` as `send` takes them."""
+        if self.disconnected or self.proto.closing:
+            raise ClientDisconnected("client disconnected")
+        if self.response_started:
+            raise RuntimeError("response already started")
+        self.response_started = True
+        self.status = status
+        self.head = headers
+        self.head_sent = True
+        transport = self.proto.transport
+        assert transport is not None
+        head = self._head_bytes(body, False)
+        self.response_complete = True
+        if body and not (self.is_head or status in _NO_BODY_STATUSES):
+            self.sent_bytes = len(body)
+            if self.length is not None and self.sent_bytes > self.length:
+                self.proto.abort()
+                raise RuntimeError("response body longer than its Content-Length")
+            transport.write(head + body)
+        else:
+            transport.write(head)
+        if self.length is not None and self.sent_bytes < self.length and not self.is_head:
+            self.proto.abort()
 
     def _head_bytes(self, body: bytes, more: bool) -> bytes:
         status = self.status

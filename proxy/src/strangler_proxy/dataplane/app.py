@@ -45,8 +45,10 @@ the one validator the control plane runs before it stores a table.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+from collections.abc import Coroutine
 
 from strangler_proxy.dataplane import access_log
 from strangler_proxy.dataplane.data_owners import DataOwners
@@ -242,17 +244,15 @@ class ProxyApp:
         return {u.name: p.breaker.state.name.lower() for u, p in self._pools.items()}
 
     # ASGI
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @inspect.markcoroutinefunction  # an ASGI 3 app to servers that look, while it returns `_handle`'s coroutine
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[None, None, None]:
+        """A plain function returning the coroutine that serves `scope`: one coroutine fewer per request."""
         kind = scope["type"]
         if kind == "http":
-            shadow = self.shadow
-            shadow.client_started()
-            try:
-                await self._handle(scope, receive, send)
-            finally:
-                shadow.client_finished()
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
+            return self._handle(scope, receive, send)
+        if kind == "lifespan":
+            return self._lifespan(receive, send)
+        return _ignored()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -268,63 +268,69 @@ class ProxyApp:
         """One request, as a pipeline over its `Exchange`: route and decide; identify the client (when a service
         answers); forward, retrying or falling back; relay the answer; mirror it. Whichever way it ends, `_finish`
         records it, once."""
-        state = self._state
-        x = Exchange(scope, state.table, state.router, self.settings)
+        shadow = self.shadow
+        shadow.client_started()
         try:
-            if x.loop_detected:
-                loop = LoopDetected(f"the request's Via already names {self.settings.via_name}: not forwarded again")
-                await self._send_error(x, send, loop)
-                return
-            bad_path = self._route(x, scope, state)
-            if bad_path is not None:
-                await self._send_error(x, send, bad_path)
-                return
-            if (
-                self._signer is not None
-                and x.upstream != x.table.default_upstream
-                and not await self._identify(x, send)
-            ):
-                return
-            if x.mirror_to is not None:
-                self._plan_mirror(x)
-            if x.has_body:
-                # Routed and identified: only now is the body asked for (so 100 Continue goes out only now), and
-                # its start read (all of a small one) before an upstream is called, so that a slow client holds no
-                # upstream connection.
-                try:
-                    await x.read_body_start(receive, self.shadow.body_limit)
-                except ClientDisconnected:
-                    x.answered(499, 0, "client_gone")
+            state = self._state
+            x = Exchange(scope, state.table, state.router, self.settings)
+            try:
+                if x.loop_detected:
+                    via = self.settings.via_name
+                    loop = LoopDetected(f"the request's Via already names {via}: not forwarded again")
+                    await self._send_error(x, send, loop)
                     return
-            while True:
-                try:
-                    response = await self._pool(x.upstream, x.table).request(
-                        x.method,
-                        x.target,
-                        x.out_headers,
-                        body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
-                        length=x.upstream_length,
-                    )
-                    break
-                except ClientDisconnected:
-                    x.answered(499, 0, "client_gone")
+                bad_path = self._route(x, scope, state)
+                if bad_path is not None:
+                    await self._send_error(x, send, bad_path)
                     return
-                except UpstreamError as exc:
-                    if self._try_again(x, exc):
-                        continue
-                    if x.pin_key is not None:
-                        self._pin(x)
-                    await self._send_error(x, send, exc)
+                if (
+                    self._signer is not None
+                    and x.upstream != x.table.default_upstream
+                    and not await self._identify(x, send)
+                ):
                     return
-            if x.pin_key is not None:
-                self._pin(x)
-            captured = bytearray() if x.mirror_to else None
-            await self._relay(x, response, send, captured)
-            if captured is not None:
-                self._mirror(x, response, captured)
+                if x.mirror_to is not None:
+                    self._plan_mirror(x)
+                if x.has_body:
+                    # Routed and identified: only now is the body asked for (so 100 Continue goes out only now), and
+                    # its start read (all of a small one) before an upstream is called, so that a slow client holds no
+                    # upstream connection.
+                    try:
+                        await x.read_body_start(receive, self.shadow.body_limit)
+                    except ClientDisconnected:
+                        x.answered(499, 0, "client_gone")
+                        return
+                while True:
+                    try:
+                        response = await self._pool(x.upstream, x.table).request(
+                            x.method,
+                            x.target,
+                            x.out_headers,
+                            body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
+                            length=x.upstream_length,
+                        )
+                        break
+                    except ClientDisconnected:
+                        x.answered(499, 0, "client_gone")
+                        return
+                    except UpstreamError as exc:
+                        if self._try_again(x, exc):
+                            continue
+                        if x.pin_key is not None:
+                            self._pin(x)
+                        await self._send_error(x, send, exc)
+                        return
+                if x.pin_key is not None:
+                    self._pin(x)
+                captured = bytearray() if x.mirror_to else None
+                await self._relay(x, response, send, captured)
+                if captured is not None:
+                    self._mirror(x, response, captured)
+            finally:
+                if x.status:  # 0: a bug escaped before any answer; the server answers 500 and logs it
+                    self._finish(x)
         finally:
-            if x.status:  # 0: a bug escaped before any answer; the server answers 500 and logs it
-                self._finish(x)
+            shadow.client_finished()
 
     # the pipeline's steps
     def _route(self, x: Exchange, scope: Scope, state: _State) -> BadRequestPath | None:
@@ -530,6 +536,10 @@ class ProxyApp:
     async def _send_error(self, x: Exchange, send: Send, error: ProxyError) -> None:
         x.failed(error)
         await send_error_response(send, error, x.request_id)
+
+
+async def _ignored() -> None:
+    """What the app does with a scope type it does not serve."""
 
 
 class _Truncated(ProxyError):

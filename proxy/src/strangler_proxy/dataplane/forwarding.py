@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from strangler_proxy.dataplane.settings import IPNetwork
 from strangler_proxy.http.headers import HOP_BY_HOP, Headers, connection_tokens
@@ -43,8 +43,7 @@ _random_bits = random.Random().getrandbits
 _MAX_REQUEST_ID = 200
 
 
-@dataclass(frozen=True, slots=True)
-class ForwardedFor:
+class ForwardedFor(NamedTuple):  # a tuple: made once per request, cheaper than a frozen dataclass
     client_ip: str  # the address the proxy believes is the client's (first untrusted hop)
     request_id: str
     loop: bool = False  # the request's Via already names this proxy

@@ -209,7 +209,8 @@ class _Connection(asyncio.Protocol):
         if self.buffered >= self._pool.chunk and not self.read_paused and self.transport is not None:
             self.read_paused = True
             self.transport.pause_reading()
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def on_message_complete(self) -> None:
         if self.informational:

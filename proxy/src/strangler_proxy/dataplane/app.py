@@ -77,10 +77,13 @@ from strangler_proxy.errors import (
 from strangler_proxy.http.asgi import Receive, Scope, Send
 from strangler_proxy.http.breaker import BreakerState
 from strangler_proxy.http.client import UpstreamPool, UpstreamResponse
-from strangler_proxy.http.headers import Headers, downstream_response_headers
+from strangler_proxy.http.headers import HOP_BY_HOP, Headers, connection_tokens
 from strangler_proxy.http.request_cycle import whole_response_sender
 
 log = logging.getLogger("strangler.proxy")
+# What of an upstream's response head never reaches the client: hop-by-hop headers (and those its `Connection`
+# names, see `http.headers.downstream_response_headers`), and its request id (the proxy sets the one it logged).
+_NOT_ANSWERED = HOP_BY_HOP | {b"x-request-id"}
 
 
 class _State:
@@ -486,7 +489,9 @@ class ProxyApp:
     def _answer_head(x: Exchange, response: UpstreamResponse) -> Headers:
         """The upstream's headers for the client: hop-by-hop ones dropped, the request id (exactly one, the one the
         access log and the comparison name), and the upstream that answered when the route asks for it."""
-        head = [h for h in downstream_response_headers(response.headers) if h[0] != b"x-request-id"]
+        headers = response.headers
+        named = connection_tokens(headers)
+        head = [h for h in headers if h[0] not in _NOT_ANSWERED and h[0] not in named]
         head.append((b"x-request-id", x.request_id.encode("latin-1")))
         route = x.decision.route if x.decision is not None else None
         if route is not None and route.upstream_header:

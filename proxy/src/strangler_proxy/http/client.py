@@ -85,6 +85,7 @@ class _Connection(asyncio.Protocol):
     def _reset(self) -> None:
         self.status = 0
         self.headers: Headers = []
+        self.framed = False  # a Content-Length or Transfer-Encoding among `headers`
         self.head_done = False
         self.informational = False
         self.complete = False
@@ -176,20 +177,20 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.head_done:
             return  # a trailer field of a chunked response: never a header (issue 9, class 3)
-        self.headers.append((name.lower(), value))
+        name = name.lower()
+        self.headers.append((name, value))
+        if name in FRAMING:
+            self.framed = True
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if 100 <= status < 200:
             self.informational = True
             return
-        size = 0
-        framed = False
-        for name, value in self.headers:
-            size += len(name) + len(value)
-            if name == b"content-length" or name == b"transfer-encoding":
-                framed = True
-        if size > MAX_RESPONSE_HEADER_BYTES:
+        # the fields' size, counted only when the bytes received so far (which hold them) could exceed the limit
+        if self.header_bytes > MAX_RESPONSE_HEADER_BYTES and (
+            sum(len(name) + len(value) for name, value in self.headers) > MAX_RESPONSE_HEADER_BYTES
+        ):
             self.error = UpstreamBroken(self._pool.name, "response head too large")
             raise self.error  # stops the parser; data_received turns it into a failed response
         self.status = status
@@ -198,7 +199,7 @@ class _Connection(asyncio.Protocol):
         if self.is_head or status in (204, 304):
             self.complete = True
         else:
-            self.until_eof = not framed
+            self.until_eof = not self.framed
         if self.is_head:
             self.keep_alive = False  # httptools cannot be told the response has no body; do not reuse
         self._wake()
@@ -216,6 +217,7 @@ class _Connection(asyncio.Protocol):
         if self.informational:
             self.informational = False
             self.headers = []
+            self.framed = False
             return
         self.complete = True
         self.final_done = True

@@ -310,7 +310,7 @@ class ProxyApp:
                             x.target,
                             x.out_headers,
                             body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
-                            length=x.upstream_length,
+                            length=x.upstream_length if x.framed else None,  # (no property call for a GET)
                         )
                         break
                     except ClientDisconnected:

@@ -202,7 +202,8 @@ class _Connection(asyncio.Protocol):
             self.until_eof = not self.framed
         if self.is_head:
             self.keep_alive = False  # httptools cannot be told the response has no body; do not reuse
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
@@ -221,7 +222,8 @@ class _Connection(asyncio.Protocol):
             return
         self.complete = True
         self.final_done = True
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     # helpers
     def _fail(self, error: UpstreamError) -> None:
@@ -230,8 +232,11 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None  # woken once: the parser's next callbacks skip the call (`wait` makes a new one)
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait(self, seconds: float, what: str) -> None:
         """Wait for the parser to make progress, at most `seconds` (on the connection's one lazy timer)."""

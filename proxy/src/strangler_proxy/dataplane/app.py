@@ -78,7 +78,7 @@ from strangler_proxy.http.asgi import Receive, Scope, Send
 from strangler_proxy.http.breaker import BreakerState
 from strangler_proxy.http.client import UpstreamPool, UpstreamResponse
 from strangler_proxy.http.headers import HOP_BY_HOP, Headers, connection_tokens
-from strangler_proxy.http.request_cycle import whole_response_sender
+from strangler_proxy.http.request_cycle import RequestCycle
 
 log = logging.getLogger("strangler.proxy")
 # What of an upstream's response head never reaches the client: hop-by-hop headers (and those its `Connection`
@@ -458,9 +458,9 @@ class ProxyApp:
                 response.release()  # before the write: the connection is free for the next request at once
                 if capture is not None:
                     capture.extend(whole[:limit])
-                send_whole = whole_response_sender(send)
-                if send_whole is not None:  # the server's own send: head and body in one call, no ASGI messages
-                    send_whole(response.status, head, whole)
+                owner = getattr(send, "__self__", None)  # (what `whole_response_sender` does, without its call)
+                if type(owner) is RequestCycle:  # the server's own send: head and body in one call, no ASGI messages
+                    owner.send_whole(response.status, head, whole)
                 else:
                     await send({"type": "http.response.start", "status": response.status, "headers": head})
                     await send({"type": "http.response.body", "body": whole, "more_body": False})

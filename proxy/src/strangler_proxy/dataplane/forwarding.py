@@ -127,7 +127,7 @@ def upstream_request_headers(
     loop = bool(via) and _names_us(via, ours)
     via.append(b"1.1 " + ours)
     out.append((b"via", b", ".join(via)))
-    request_id = request_id_or_new(request_id)
+    request_id = request_id_or_new(request_id) if request_id is not None else b"%032x" % _random_bits(128)
     out.append((b"x-request-id", request_id))
     return out, ForwardedFor(client_ip=client_ip, request_id=request_id.decode("ascii"), loop=loop)
 

@@ -510,7 +510,8 @@ class UpstreamPool:
                 self._reaper = self.loop.call_at(conn.idle_since + self.idle_seconds, self._reap)
         else:
             conn.close()
-        self._wake_waiter()
+        if self._waiters:
+            self._wake_waiter()
 
     def _reap(self) -> None:
         """Close the connections idle for `idle_seconds` on time (not only when the pool is next used). The idle

@@ -64,6 +64,9 @@ LINGER_SECONDS = 2.0  # after a graceful close: how long what the client still s
 LINGER_BYTES = 4 << 20  # ... and how much of it
 # what a URL's host[:port] may hold: reg-name and IPv6 literal characters, no userinfo (@) nor path
 _AUTHORITY = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%")
+# the request fields `_new_cycle` reads to decide the framing and the connection's fate
+_FRAMING_FIELDS = frozenset({b"host", b"content-length", b"transfer-encoding", b"expect", b"connection"})
+_ASGI = {"version": "3.0", "spec_version": "2.4"}  # the same for every scope (nothing changes it)
 _ERROR_CODES = {
     408: "request_timeout",
     413: "body_too_large",
@@ -240,8 +243,14 @@ class HttpProtocol(asyncio.Protocol):
                 if self.in_head or self.parsing is None:
                     self.head_bytes += len(piece)
                 parsed = self._parse(piece)
-                if self.starting is not None:
-                    self._start()
+                cycle = self.starting
+                if cycle is not None:
+                    # Run the app for the request whose head was just parsed at once: its task starts eagerly, so
+                    # the app runs up to its first real wait (the upstream's answer, usually) now, not on the loop's
+                    # next turn. Never from inside httptools' callbacks (the app may answer, and the connection go
+                    # on, at once): here, once `feed_data` returned, with the piece's bytes of the body buffered.
+                    self.starting = None
+                    asyncio.Task(self._run(cycle), loop=self.loop, eager_start=True)
                     parsed = parsed and not (self.reading_stopped or self.closing)
                 if not parsed:
                     return
@@ -323,7 +332,7 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing = cycle
         if self.cycle is None and self.discarding is None and not self.next_when_drained and not self.pipeline:
             self.cycle = cycle
-            self.starting = cycle  # started by `_feed` once llhttp has returned (`_start`)
+            self.starting = cycle  # started by `_feed` once llhttp has returned
         else:
             self.pipeline.append(cycle)
             self.pause_reading()  # the rest waits in `stash` until this one's turn
@@ -364,6 +373,8 @@ class HttpProtocol(asyncio.Protocol):
         length = b""
         expect_continue = close = False
         for name, value in self.headers:
+            if name not in _FRAMING_FIELDS:  # most fields: one set lookup, not five comparisons
+                continue
             if name == b"host":
                 hosts += 1
             elif name == b"content-length":
@@ -411,7 +422,7 @@ class HttpProtocol(asyncio.Protocol):
         path = raw_path.decode("latin-1")
         scope: Scope = {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "asgi": _ASGI,
             "http_version": version,
             "server": self.server,
             "client": self.client,
@@ -490,15 +501,6 @@ class HttpProtocol(asyncio.Protocol):
             self.close(linger=False)  # idle keep-alive connection
 
     # app driving
-    def _start(self) -> None:
-        """Run the app for the request whose head was just parsed, at once: its task starts eagerly, so the app runs
-        up to its first real wait (the upstream's answer, usually) now instead of on the loop's next turn. Never
-        from inside httptools' callbacks (the app may answer, and the connection go on, at once): after
-        `feed_data` returned, with the piece's bytes of its body already buffered."""
-        cycle, self.starting = self.starting, None
-        assert cycle is not None
-        asyncio.Task(self._run(cycle), loop=self.loop, eager_start=True)
-
     async def _run(self, cycle: RequestCycle) -> None:
         try:
             await self.app(cycle.scope, cycle.receive, cycle.send)

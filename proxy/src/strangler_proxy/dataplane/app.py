@@ -458,8 +458,8 @@ class ProxyApp:
                 response.release()  # before the write: the connection is free for the next request at once
                 if capture is not None:
                     capture.extend(whole[:limit])
-                owner = getattr(send, "__self__", None)  # (what `whole_response_sender` does, without its call)
-                if type(owner) is RequestCycle:  # the server's own send: head and body in one call, no ASGI messages
+                owner = getattr(send, "__self__", None)
+                if type(owner) is RequestCycle:  # the server's own send (unwrapped): head and body in one call
                     owner.send_whole(response.status, head, whole)
                 else:
                     await send({"type": "http.response.start", "status": response.status, "headers": head})

@@ -15,12 +15,11 @@ drop (the connection does that once the response is sent); otherwise it says ``C
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import Protocol
 
 from strangler_proxy.errors import ClientDisconnected, error_body
-from strangler_proxy.http.asgi import Message, Scope, Send
+from strangler_proxy.http.asgi import Message, Scope
 from strangler_proxy.http.headers import Headers
 from strangler_proxy.http.limits import ServerLimits
 
@@ -33,13 +32,6 @@ RATE_GRACE = 5.0  # seconds after the app asks for a body (or `body_timeout`, if
 def time_out(waiter: asyncio.Future[object]) -> None:
     if not waiter.done():
         waiter.set_result(_TIMED_OUT)
-
-
-def whole_response_sender(send: Send) -> Callable[[int, Headers, bytes], None] | None:
-    """`RequestCycle.send_whole` when `send` is the server's own `send`, else None: a middleware that wrapped `send`
-    (to see or change what is sent) is never bypassed."""
-    owner = getattr(send, "__self__", None)
-    return owner.send_whole if type(owner) is RequestCycle else None
 
 
 class Connection(Protocol):
@@ -223,8 +215,10 @@ class RequestCycle:
 
     def send_whole(self, status: int, headers: Headers, body: bytes) -> None:
         """A whole response at once: what `send` does with ``http.response.start`` and one last
-        ``http.response.body``, without the two messages and the two coroutines. The proxy's path for an upstream
-        response that arrived complete (see `whole_response_sender`); `headers` as `send` takes them."""
+        ``http.response.body``, without the two messages and the two coroutines; `headers` as `send` takes them.
+        The proxy's path for an upstream response that arrived complete, taken only when the `send` it was given is
+        this cycle's own (``send.__self__``): a middleware that wrapped `send`, to see or change what is sent, is
+        never bypassed."""
         if self.disconnected or self.proto.closing:
             raise ClientDisconnected("client disconnected")
         if self.response_started:

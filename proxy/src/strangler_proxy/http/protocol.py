@@ -150,7 +150,6 @@ class HttpProtocol(asyncio.Protocol):
         self.linger_bytes = 0
         self.stopping = False
         self.rejected: _Reject | None = None
-        self.starting: RequestCycle | None = None  # its head was parsed; its app starts when llhttp returns
 
     # connection lifetime
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -242,17 +241,7 @@ class HttpProtocol(asyncio.Protocol):
                 offset += size
                 if self.in_head or self.parsing is None:
                     self.head_bytes += len(piece)
-                parsed = self._parse(piece)
-                cycle = self.starting
-                if cycle is not None:
-                    # Run the app for the request whose head was just parsed at once: its task starts eagerly, so
-                    # the app runs up to its first real wait (the upstream's answer, usually) now, not on the loop's
-                    # next turn. Never from inside httptools' callbacks (the app may answer, and the connection go
-                    # on, at once): here, once `feed_data` returned, with the piece's bytes of the body buffered.
-                    self.starting = None
-                    asyncio.Task(self._run(cycle), loop=self.loop, eager_start=True)
-                    parsed = parsed and not (self.reading_stopped or self.closing)
-                if not parsed:
+                if not self._parse(piece):
                     return
                 if self.in_head and self.head_bytes > self.limits.max_header_bytes + self.limits.max_url_bytes:
                     self.reject(431, "request head too large")
@@ -332,7 +321,9 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing = cycle
         if self.cycle is None and self.discarding is None and not self.next_when_drained and not self.pipeline:
             self.cycle = cycle
-            self.starting = cycle  # started by `_feed` once llhttp has returned
+            # Not an eager task (`asyncio.eager_task_factory`): measured, starting the app at once costs more CPU per
+            # request under load than it saves, as requests then no longer share the loop's turns (README).
+            self.loop.create_task(self._run(cycle))
         else:
             self.pipeline.append(cycle)
             self.pause_reading()  # the rest waits in `stash` until this one's turn

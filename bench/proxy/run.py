@@ -374,7 +374,7 @@ def monolith_of_a_stack(path: str, duration: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="strangler-bench-monolith-") as state:
         stack = start_stack(Path(state), 400)
         try:
-            return monolith_comparison(f"http://127.0.0.1:{stack.ports[0]}", path, duration)
+            return monolith_comparison(f"http://127.0.0.1:{stack.ports['monolith']}", path, duration)
         finally:
             stack.stop()
 

@@ -45,8 +45,10 @@ the one validator the control plane runs before it stores a table.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+from collections.abc import Coroutine
 
 from strangler_proxy.dataplane import access_log
 from strangler_proxy.dataplane.cohort import sticky_key
@@ -76,20 +78,31 @@ from strangler_proxy.errors import (
 from strangler_proxy.http.asgi import Receive, Scope, Send
 from strangler_proxy.http.breaker import BreakerState
 from strangler_proxy.http.client import UpstreamPool, UpstreamResponse
-from strangler_proxy.http.headers import Headers, downstream_response_headers
+from strangler_proxy.http.headers import HOP_BY_HOP, Headers, connection_tokens
+from strangler_proxy.http.request_cycle import RequestCycle
 
 log = logging.getLogger("strangler.proxy")
+# What of an upstream's response head never reaches the client: hop-by-hop headers (and those its `Connection`
+# names, see `http.headers.downstream_response_headers`), and its request id (the proxy sets the one it logged).
+_NOT_ANSWERED = HOP_BY_HOP | {b"x-request-id"}
 
 
 class _State:
-    __slots__ = ("revisions", "router", "table")
+    __slots__ = ("by_route", "pools", "revisions", "router", "table")
 
     def __init__(self, table: RouteTable, router: Router, revisions: Revisions) -> None:
         self.table = table
         self.router = router
         self.revisions = revisions
+        # per request, without a label to build and two routes to compare: the revision of each route object the
+        # state holds (alive as long as the state, so their ids are theirs), and each upstream's pool by name
+        self.by_route = {id(route): revision for route, revision in revisions.values()}
+        self.pools: dict[str, UpstreamPool] = {}
 
     def revision(self, route: Route) -> int | None:
+        revision = self.by_route.get(id(route))
+        if revision is not None:
+            return revision
         entry = self.revisions.get(route_label(route))
         return entry[1] if entry is not None and entry[0] == route else None
 
@@ -171,6 +184,7 @@ class ProxyApp:
         await self.shadow.close()
         if self._forward_auth is not None:
             await self._forward_auth.close()
+        self._state.pools.clear()
         for pools in (self._pools, self._shadow_pools):
             for pool in pools.values():
                 await pool.close()
@@ -179,10 +193,18 @@ class ProxyApp:
     # pools
     def _pool(self, name: str, table: RouteTable | None = None) -> UpstreamPool:
         """The pool for upstream `name` as `table` (the request's own, which a swap may have replaced) defines it."""
-        upstream = (table or self._state.table).upstreams[name]
+        state = self._state
+        current = table is None or table is state.table
+        if current:
+            pool = state.pools.get(name)
+            if pool is not None:
+                return pool
+        upstream = (table or state.table).upstreams[name]
         pool = self._pools.get(upstream)
         if pool is None:
             pool = self._pools[upstream] = self._new_pool(upstream)
+        if current:
+            state.pools[name] = pool
         return pool
 
     def _shadow_pool(self, name: str) -> UpstreamPool | None:
@@ -227,17 +249,15 @@ class ProxyApp:
         return {u.name: p.breaker.state.name.lower() for u, p in self._pools.items()}
 
     # ASGI
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @inspect.markcoroutinefunction  # an ASGI 3 app to servers that look, while it returns `_handle`'s coroutine
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[None, None, None]:
+        """A plain function returning the coroutine that serves `scope`: one coroutine fewer per request."""
         kind = scope["type"]
         if kind == "http":
-            shadow = self.shadow
-            shadow.client_started()
-            try:
-                await self._handle(scope, receive, send)
-            finally:
-                shadow.client_finished()
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
+            return self._handle(scope, receive, send)
+        if kind == "lifespan":
+            return self._lifespan(receive, send)
+        return _ignored()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -253,65 +273,71 @@ class ProxyApp:
         """One request, as a pipeline over its `Exchange`: route and decide; identify the client (when a service
         answers); forward, retrying or falling back; relay the answer; mirror it. Whichever way it ends, `_finish`
         records it, once."""
-        state = self._state
-        x = Exchange(scope, state.table, state.router, self.settings)
+        shadow = self.shadow
+        shadow.client_started()
         try:
-            if x.loop_detected:
-                loop = LoopDetected(f"the request's Via already names {self.settings.via_name}: not forwarded again")
-                await self._send_error(x, send, loop)
-                return
-            bad_path = self._route(x, scope, state)
-            if bad_path is None and self.shared_pins is not None:
-                await self._shared_pin(x, scope)
-            if bad_path is not None:
-                await self._send_error(x, send, bad_path)
-                return
-            if (
-                self._signer is not None
-                and x.upstream != x.table.default_upstream
-                and not await self._identify(x, send)
-            ):
-                return
-            if x.mirror_to is not None:
-                self._plan_mirror(x)
-            if x.has_body:
-                # Routed and identified: only now is the body asked for (so 100 Continue goes out only now), and
-                # its start read (all of a small one) before an upstream is called, so that a slow client holds no
-                # upstream connection.
-                try:
-                    await x.read_body_start(receive, self.shadow.body_limit)
-                except ClientDisconnected:
-                    x.answered(499, 0, "client_gone")
+            state = self._state
+            x = Exchange(scope, state.table, state.router, self.settings)
+            try:
+                if x.loop_detected:
+                    via = self.settings.via_name
+                    loop = LoopDetected(f"the request's Via already names {via}: not forwarded again")
+                    await self._send_error(x, send, loop)
                     return
-            while True:
-                try:
-                    response = await self._pool(x.upstream, x.table).request(
-                        x.method,
-                        x.target,
-                        x.out_headers,
-                        body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
-                        length=x.upstream_length,
-                    )
-                    break
-                except ClientDisconnected:
-                    x.answered(499, 0, "client_gone")
+                bad_path = self._route(x, scope, state)
+                if bad_path is not None:
+                    await self._send_error(x, send, bad_path)
                     return
-                except UpstreamError as exc:
-                    if self._try_again(x, exc):
-                        continue
-                    if x.pin_key is not None:
-                        await self._pin(x)
-                    await self._send_error(x, send, exc)
+                if self.shared_pins is not None:
+                    await self._shared_pin(x, scope)
+                if (
+                    self._signer is not None
+                    and x.upstream != x.table.default_upstream
+                    and not await self._identify(x, send)
+                ):
                     return
-            if x.pin_key is not None:
-                await self._pin(x)
-            captured = bytearray() if x.mirror_to else None
-            await self._relay(x, response, send, captured)
-            if captured is not None:
-                self._mirror(x, response, captured)
+                if x.mirror_to is not None:
+                    self._plan_mirror(x)
+                if x.has_body:
+                    # Routed and identified: only now is the body asked for (so 100 Continue goes out only now), and
+                    # its start read (all of a small one) before an upstream is called, so that a slow client holds no
+                    # upstream connection.
+                    try:
+                        await x.read_body_start(receive, self.shadow.body_limit)
+                    except ClientDisconnected:
+                        x.answered(499, 0, "client_gone")
+                        return
+                while True:
+                    try:
+                        response = await self._pool(x.upstream, x.table).request(
+                            x.method,
+                            x.target,
+                            x.out_headers,
+                            body=x.body(receive, self.shadow.body_limit) if x.has_body else None,
+                            length=x.upstream_length if x.framed else None,  # (no property call for a GET)
+                        )
+                        break
+                    except ClientDisconnected:
+                        x.answered(499, 0, "client_gone")
+                        return
+                    except UpstreamError as exc:
+                        if self._try_again(x, exc):
+                            continue
+                        if x.pin_key is not None:
+                            await self._pin(x)
+                        await self._send_error(x, send, exc)
+                        return
+                if x.pin_key is not None:
+                    await self._pin(x)
+                captured = bytearray() if x.mirror_to else None
+                await self._relay(x, response, send, captured)
+                if captured is not None:
+                    self._mirror(x, response, captured)
+            finally:
+                if x.status:  # 0: a bug escaped before any answer; the server answers 500 and logs it
+                    self._finish(x)
         finally:
-            if x.status:  # 0: a bug escaped before any answer; the server answers 500 and logs it
-                self._finish(x)
+            shadow.client_finished()
 
     # the pipeline's steps
     def _route(self, x: Exchange, scope: Scope, state: _State) -> BadRequestPath | None:
@@ -453,16 +479,20 @@ class ProxyApp:
             await self._send_error(x, send, response.error)
             return
         try:
-            await send(
-                {"type": "http.response.start", "status": response.status, "headers": self._answer_head(x, response)}
-            )
+            head = self._answer_head(x, response)
             if whole is not None:
                 response.release()  # before the write: the connection is free for the next request at once
                 if capture is not None:
                     capture.extend(whole[:limit])
-                await send({"type": "http.response.body", "body": whole, "more_body": False})
+                owner = getattr(send, "__self__", None)
+                if type(owner) is RequestCycle:  # the server's own send (unwrapped): head and body in one call
+                    owner.send_whole(response.status, head, whole)
+                else:
+                    await send({"type": "http.response.start", "status": response.status, "headers": head})
+                    await send({"type": "http.response.body", "body": whole, "more_body": False})
                 x.status, x.sent = response.status, len(whole)
                 return
+            await send({"type": "http.response.start", "status": response.status, "headers": head})
             async for chunk in response.chunks():
                 if capture is not None and len(capture) < limit:
                     capture.extend(chunk[: limit - len(capture)])
@@ -485,7 +515,9 @@ class ProxyApp:
     def _answer_head(x: Exchange, response: UpstreamResponse) -> Headers:
         """The upstream's headers for the client: hop-by-hop ones dropped, the request id (exactly one, the one the
         access log and the comparison name), and the upstream that answered when the route asks for it."""
-        head = [h for h in downstream_response_headers(response.headers) if h[0] != b"x-request-id"]
+        headers = response.headers
+        named = connection_tokens(headers)
+        head = [h for h in headers if h[0] not in _NOT_ANSWERED and h[0] not in named]
         head.append((b"x-request-id", x.request_id.encode("latin-1")))
         route = x.decision.route if x.decision is not None else None
         if route is not None and route.upstream_header:
@@ -535,6 +567,10 @@ class ProxyApp:
     async def _send_error(self, x: Exchange, send: Send, error: ProxyError) -> None:
         x.failed(error)
         await send_error_response(send, error, x.request_id)
+
+
+async def _ignored() -> None:
+    """What the app does with a scope type it does not serve."""
 
 
 class _Truncated(ProxyError):

@@ -35,7 +35,7 @@ def decide(
     client_ip: str,
     owners: DataOwners | None = None,
 ) -> Decision:
-    default = table.default_upstream
+    default = table.default_upstream  # below, `stage._value_`: the member's value without the `value` property's call
     match = router.match(method, path)
     if match is None:
         return Decision(None, DEFAULT_ROUTE, "default", default, None, None, None)
@@ -44,14 +44,14 @@ def decide(
         return _write(route, default, owners, headers, client_ip)
     stage = route.stage
     if stage is Stage.OFF:
-        return Decision(route, route.path, stage.value, default, None, None, None)
+        return Decision(route, route.path, stage._value_, default, None, None, None)
     if stage is Stage.SHADOW:
         mirror = route.service if route.service != default else None
-        return Decision(route, route.path, stage.value, default, None, mirror, None)
+        return Decision(route, route.path, stage._value_, default, None, mirror, None)
     # compare.shadow_monolith: what the service serves is mirrored back to the monolith, for the comparator.
     back = default if route.compare.shadow_monolith and route.service != default else None
-    to_service = Decision(route, route.path, stage.value, route.service, default, back, None)
-    to_monolith = Decision(route, route.path, stage.value, default, None, None, None)
+    to_service = Decision(route, route.path, stage._value_, route.service, default, back, None)
+    to_monolith = Decision(route, route.path, stage._value_, default, None, None, None)
     if stage is Stage.LIVE:
         # Only a client whose write on this live route went to the monolith (it owns the data) reads there a while.
         if len(pins) and pins.pinned(route.service, sticky_key(route, headers, client_ip), live=True) == default:
@@ -80,4 +80,4 @@ def _write(route: Route, default: str, owners: DataOwners | None, headers: Heade
     # A write that went to the monolith pins on off and shadow routes too: a route raised to canary seconds later
     # must not send that client's reads to a service the sync has not reached yet.
     pin = None if stage is Stage.LIVE and upstream == route.service else sticky_key(route, headers, client_ip)
-    return Decision(route, route.path, stage.value, upstream, None, mirror, pin)
+    return Decision(route, route.path, stage._value_, upstream, None, mirror, pin)

@@ -47,7 +47,7 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """Whether a request may go to the upstream now; in half-open, only the first caller gets to probe."""
-        if self._threshold == 0:
+        if self._state is BreakerState.CLOSED or self._threshold == 0:  # the common case, without `state`'s call
             return True
         state = self.state
         if state is BreakerState.CLOSED:

@@ -85,6 +85,7 @@ class _Connection(asyncio.Protocol):
     def _reset(self) -> None:
         self.status = 0
         self.headers: Headers = []
+        self.framed = False  # a Content-Length or Transfer-Encoding among `headers`
         self.head_done = False
         self.informational = False
         self.complete = False
@@ -176,20 +177,20 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.head_done:
             return  # a trailer field of a chunked response: never a header (issue 9, class 3)
-        self.headers.append((name.lower(), value))
+        name = name.lower()
+        self.headers.append((name, value))
+        if name in FRAMING:
+            self.framed = True
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if 100 <= status < 200:
             self.informational = True
             return
-        size = 0
-        framed = False
-        for name, value in self.headers:
-            size += len(name) + len(value)
-            if name == b"content-length" or name == b"transfer-encoding":
-                framed = True
-        if size > MAX_RESPONSE_HEADER_BYTES:
+        # the fields' size, counted only when the bytes received so far (which hold them) could exceed the limit
+        if self.header_bytes > MAX_RESPONSE_HEADER_BYTES and (
+            sum(len(name) + len(value) for name, value in self.headers) > MAX_RESPONSE_HEADER_BYTES
+        ):
             self.error = UpstreamBroken(self._pool.name, "response head too large")
             raise self.error  # stops the parser; data_received turns it into a failed response
         self.status = status
@@ -198,10 +199,11 @@ class _Connection(asyncio.Protocol):
         if self.is_head or status in (204, 304):
             self.complete = True
         else:
-            self.until_eof = not framed
+            self.until_eof = not self.framed
         if self.is_head:
             self.keep_alive = False  # httptools cannot be told the response has no body; do not reuse
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
@@ -209,16 +211,19 @@ class _Connection(asyncio.Protocol):
         if self.buffered >= self._pool.chunk and not self.read_paused and self.transport is not None:
             self.read_paused = True
             self.transport.pause_reading()
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def on_message_complete(self) -> None:
         if self.informational:
             self.informational = False
             self.headers = []
+            self.framed = False
             return
         self.complete = True
         self.final_done = True
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     # helpers
     def _fail(self, error: UpstreamError) -> None:
@@ -227,8 +232,11 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None  # woken once: the parser's next callbacks skip the call (`wait` makes a new one)
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait(self, seconds: float, what: str) -> None:
         """Wait for the parser to make progress, at most `seconds` (on the connection's one lazy timer)."""
@@ -432,19 +440,27 @@ class UpstreamPool:
     def open_connections(self) -> int:
         return self._active + len(self._idle)
 
+    def _take_idle(self) -> _Connection | None:
+        """A clean idle connection, or None. Stale ones, those closed by the server and those on which bytes arrived
+        that the loop has not read yet are closed, never sent on; no byte of this request went anywhere, so a fresh
+        connection is right for any method."""
+        now = self.loop.time()
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            conn.idle = False
+            if conn.closed or now - conn.idle_since > self.idle_seconds or conn.readable():
+                conn.close()
+                continue
+            conn.reused = True
+            self._active += 1
+            return conn
+        return None
+
     async def _acquire(self) -> _Connection:
         while True:
-            now = self.loop.time()
-            while self._idle:
-                conn = self._idle.pop()
-                conn.idle = False
-                # Stale, closed by the server, or bytes arrived that the loop has not read yet: never send on it;
-                # no byte of this request went anywhere, so a fresh connection is right for any method.
-                if conn.closed or now - conn.idle_since > self.idle_seconds or conn.readable():
-                    conn.close()
-                    continue
-                conn.reused = True
-                self._active += 1
+            conn = self._take_idle()
+            if conn is not None:
                 return conn
             if self._active < self.upstream.max_connections:
                 break
@@ -494,7 +510,8 @@ class UpstreamPool:
                 self._reaper = self.loop.call_at(conn.idle_since + self.idle_seconds, self._reap)
         else:
             conn.close()
-        self._wake_waiter()
+        if self._waiters:
+            self._wake_waiter()
 
     def _reap(self) -> None:
         """Close the connections idle for `idle_seconds` on time (not only when the pool is next used). The idle
@@ -535,17 +552,23 @@ class UpstreamPool:
         """
         if not self.breaker.allow():
             raise CircuitOpen(self.name, "circuit open after repeated failures")
-        try:
-            conn = await self._acquire()
-        except (UpstreamConnectError, UpstreamTimeout):
-            self.breaker.failure()
-            raise
-        except BaseException:
-            self.breaker.abandon()
-            raise
+        conn = self._take_idle()  # the common case, without a coroutine of its own
+        if conn is None:
+            try:
+                conn = await self._acquire()
+            except (UpstreamConnectError, UpstreamTimeout):
+                self.breaker.failure()
+                raise
+            except BaseException:
+                self.breaker.abandon()
+                raise
         conn.is_head = method == "HEAD"
         try:
-            await self._send(conn, method, target, headers, body, chunked, length)
+            if body is None:  # nothing to stream: the head is the request (no coroutine for `_send`)
+                self._send_head(conn, method, target, headers, length, chunked)
+                conn.request_sent = True
+            else:
+                await self._send(conn, method, target, headers, body, chunked, length)
             if not conn.head_done:
                 if conn.error is not None:
                     raise conn.error
@@ -563,6 +586,14 @@ class UpstreamPool:
         self.breaker.success()
         return UpstreamResponse(self, conn)
 
+    def _send_head(
+        self, conn: _Connection, method: str, target: bytes, headers: Headers, length: int | None, chunked: bool
+    ) -> None:
+        if conn.closed:
+            raise UpstreamBroken(self.name, "connection closed before the request was sent")
+        assert conn.transport is not None
+        conn.transport.write(request_head(method, target, headers, self.netloc, length, chunked))
+
     async def _send(
         self,
         conn: _Connection,
@@ -576,10 +607,7 @@ class UpstreamPool:
         transport = conn.transport
         assert transport is not None
         chunked = chunked or (body is not None and length is None)  # a body of unknown length is never unframed
-        head = request_head(method, target, headers, self.netloc, length, chunked)
-        if conn.closed:
-            raise UpstreamBroken(self.name, "connection closed before the request was sent")
-        transport.write(head)
+        self._send_head(conn, method, target, headers, length, chunked)
         if body is None:
             conn.request_sent = True
             return

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from strangler_proxy.errors import ClientDisconnected, error_body
 from strangler_proxy.http.asgi import Message, Scope
+from strangler_proxy.http.headers import Headers
 from strangler_proxy.http.limits import ServerLimits
 
 REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
@@ -212,6 +213,35 @@ class RequestCycle:
         if self.proto.write_paused:
             await self.proto.drain()
 
+    def send_whole(self, status: int, headers: Headers, body: bytes) -> None:
+        """A whole response at once: what `send` does with ``http.response.start`` and one last
+        ``http.response.body``, without the two messages and the two coroutines; `headers` as `send` takes them.
+        The proxy's path for an upstream response that arrived complete, taken only when the `send` it was given is
+        this cycle's own (``send.__self__``): a middleware that wrapped `send`, to see or change what is sent, is
+        never bypassed."""
+        if self.disconnected or self.proto.closing:
+            raise ClientDisconnected("client disconnected")
+        if self.response_started:
+            raise RuntimeError("response already started")
+        self.response_started = True
+        self.status = status
+        self.head = headers
+        self.head_sent = True
+        transport = self.proto.transport
+        assert transport is not None
+        head = self._head_bytes(body, False)
+        self.response_complete = True
+        if body and not (self.is_head or status in _NO_BODY_STATUSES):
+            self.sent_bytes = len(body)
+            if self.length is not None and self.sent_bytes > self.length:
+                self.proto.abort()
+                raise RuntimeError("response body longer than its Content-Length")
+            transport.write(head + body)
+        else:
+            transport.write(head)
+        if self.length is not None and self.sent_bytes < self.length and not self.is_head:
+            self.proto.abort()
+
     def _head_bytes(self, body: bytes, more: bool) -> bytes:
         status = self.status
         lines = [b"HTTP/1.1 %d %b\r\n" % (status, REASONS.get(status, b""))]
@@ -222,7 +252,7 @@ class RequestCycle:
             if lname == b"transfer-encoding":
                 continue
             if lname == b"connection":
-                close = close or b"close" in value.lower()
+                close = close or value.lower().find(b"close") >= 0
                 continue
             if lname == b"content-length":
                 declared = int(value)

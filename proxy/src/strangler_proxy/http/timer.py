@@ -14,22 +14,24 @@ from collections.abc import Callable
 class LazyTimer:
     """Calls `on_deadline` once the armed deadline has passed, unless it was disarmed (or re-armed later) first."""
 
-    __slots__ = ("_handle", "_loop", "_on_deadline", "deadline")
+    __slots__ = ("_handle", "_loop", "_on_deadline", "_when", "deadline")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, on_deadline: Callable[[], None]) -> None:
         self._loop = loop
         self._on_deadline = on_deadline
         self._handle: asyncio.TimerHandle | None = None
+        self._when = 0.0  # when `_handle` fires (its `when()`, without the call)
         self.deadline: float | None = None
 
     def arm(self, delay: float) -> None:
         deadline = self._loop.time() + delay
         self.deadline = deadline
         handle = self._handle
-        if handle is not None and handle.when() > deadline:
+        if handle is not None and self._when > deadline:
             handle.cancel()
             handle = None
         if handle is None:
+            self._when = deadline
             self._handle = self._loop.call_at(deadline, self._tick)
 
     def disarm(self) -> None:
@@ -48,6 +50,7 @@ class LazyTimer:
         if deadline is None:
             return
         if self._loop.time() < deadline:
+            self._when = deadline
             self._handle = self._loop.call_at(deadline, self._tick)
             return
         self.deadline = None

@@ -54,12 +54,10 @@ def _django_env(database_url: str, static_root: Path, settings: str = "productio
     }
 
 
-@pytest.fixture(scope="session", params=ENGINES)
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    engine: str = request.param
-    if engine == "postgresql" and not postgres_server():
-        pytest.skip("PostgreSQL parity runs when STRANGLER_TEST_POSTGRES is set")
-    folder = tmp_path_factory.mktemp(f"stack-{engine}")
+@contextlib.contextmanager
+def catalog_stack(engine: str, folder: Path) -> Iterator[Stack]:
+    """A monolith and a catalog service of their own on `engine`, seeded and backfilled: the session's `stack`, and
+    any test that moves the data in a way the session's stack must not see (its own databases, its own processes)."""
     with contextlib.ExitStack() as stack:
         monolith_db = stack.enter_context(database(engine, "monolith", folder))
         catalog_db = stack.enter_context(database(engine, "catalog", folder))
@@ -79,6 +77,15 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         monolith.wait_until_ready()
         catalog.wait_until_ready()
         yield Stack(engine, monolith, catalog, shop, monolith_db, catalog_db, folder)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    engine: str = request.param
+    if engine == "postgresql" and not postgres_server():
+        pytest.skip("PostgreSQL parity runs when STRANGLER_TEST_POSTGRES is set")
+    with catalog_stack(engine, tmp_path_factory.mktemp(f"stack-{engine}")) as built:
+        yield built
 
 
 @pytest.fixture(scope="module", params=ENGINES)

@@ -3,7 +3,8 @@ that share a PostgreSQL route store, with staff writing through both the whole t
 replica's admin API (the cutover to a, the rollback to b), the write hold is acknowledged by both, and no request
 fails and no acknowledged write is lost on either, whichever way the data moves.
 
-Runs on the PostgreSQL stack after the suite's backfill, and leaves the monolith owning the data again.
+Runs on a PostgreSQL stack of its own (monolith and catalog service, seeded and backfilled): the data it moves and
+the handover journal it leaves are no other test's business.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import psycopg
 import pytest
 
 import data_cli
+from conftest import Stack, catalog_stack
 from databases import postgres_server
 from parity import IDENTITY_KEY
 from processes import free_port, run, serving
@@ -53,9 +55,16 @@ def route_store() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """This module's own stack (it overrides the session's): replicas share a PostgreSQL route store."""
+    if not postgres_server():
+        pytest.skip("replicas share a PostgreSQL route store: runs when STRANGLER_TEST_POSTGRES is set")
+    with catalog_stack("postgresql", tmp_path_factory.mktemp("replicas-stack")) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
 def replicas(stack) -> Iterator[tuple[Replica, Replica]]:
-    if stack.engine != "postgresql":
-        pytest.skip("replicas share a PostgreSQL route store: run on the PostgreSQL stack")
     folder = stack.logs / "replicas"
     folder.mkdir(exist_ok=True)
     routes = folder / "routes.toml"

@@ -55,12 +55,13 @@ def _django_env(database_url: str, static_root: Path, settings: str = "productio
 
 
 @contextlib.contextmanager
-def catalog_stack(engine: str, folder: Path) -> Iterator[Stack]:
+def catalog_stack(engine: str, folder: Path, prefix: str = "") -> Iterator[Stack]:
     """A monolith and a catalog service of their own on `engine`, seeded and backfilled: the session's `stack`, and
-    any test that moves the data in a way the session's stack must not see (its own databases, its own processes)."""
+    any test that moves the data in a way the session's stack must not see (its own databases, named with `prefix`,
+    its own processes)."""
     with contextlib.ExitStack() as stack:
-        monolith_db = stack.enter_context(database(engine, "monolith", folder))
-        catalog_db = stack.enter_context(database(engine, "catalog", folder))
+        monolith_db = stack.enter_context(database(engine, f"{prefix}monolith", folder))
+        catalog_db = stack.enter_context(database(engine, f"{prefix}catalog", folder))
         catalog_port = free_port()
         # The monolith asks the catalog service directly once the service owns the catalog (docs/seam.md).
         monolith_env = {

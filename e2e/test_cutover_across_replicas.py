@@ -59,7 +59,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """This module's own stack (it overrides the session's): replicas share a PostgreSQL route store."""
     if not postgres_server():
         pytest.skip("replicas share a PostgreSQL route store: runs when STRANGLER_TEST_POSTGRES is set")
-    with catalog_stack("postgresql", tmp_path_factory.mktemp("replicas-stack")) as built:
+    with catalog_stack("postgresql", tmp_path_factory.mktemp("replicas-stack"), prefix="replicas_") as built:
         yield built
 
 

@@ -27,23 +27,23 @@ import queue
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from strangler_proxy.compare.gates import GateOutcome, Gates, Sample, SharedEvidence, Verdict
 from strangler_proxy.compare.jsonpath import IDENTIFIER
 from strangler_proxy.compare.metrics import CompareMetrics
 from strangler_proxy.compare.mismatch_store import MismatchStore
+from strangler_proxy.compare.monolith_asker import MonolithAsker
 from strangler_proxy.compare.noise import NoiseModel
 from strangler_proxy.compare.normalise import Context, context_for
 from strangler_proxy.compare.redact import REDACTED, Redactor
 from strangler_proxy.compare.response_diff import Comparison, compare_responses
 from strangler_proxy.compare.settings import CompareConfig
 from strangler_proxy.dataplane.app import ProxyApp
-from strangler_proxy.dataplane.model import SAFE_METHODS, Route, RouteTable, Upstream, route_label
-from strangler_proxy.dataplane.shadow import SHADOW_HEADER, CapturedResponse, MirroredRequest, ShadowResult
-from strangler_proxy.errors import StranglerError, UpstreamError
-from strangler_proxy.http.client import UpstreamPool
+from strangler_proxy.dataplane.model import SAFE_METHODS, Route, RouteTable, route_label
+from strangler_proxy.dataplane.shadow import CapturedResponse, MirroredRequest, ShadowResult
+from strangler_proxy.errors import StranglerError
 
 # What a firing gate does (blocking; run in a worker thread): roll the route back one stage, or say why not.
 RollBack = Callable[[Route, Verdict], GateOutcome]
@@ -82,7 +82,7 @@ class Comparator:
         self._queue: asyncio.Queue[ShadowResult] = asyncio.Queue(self.config.queue)
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
-        self._pools: dict[Upstream, UpstreamPool] = {}
+        self._asker = MonolithAsker(app)
         self._stored_this_minute: dict[str, tuple[int, int]] = {}
         self._writer = _MismatchWriter(mismatches, self.metrics) if mismatches is not None else None
         self._rollbacks: set[asyncio.Task[None]] = set()
@@ -140,9 +140,7 @@ class Comparator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for pool in self._pools.values():
-            await pool.close()
-        self._pools.clear()
+        await self._asker.close()
         if self._writer is not None:
             self._writer.stop()
 
@@ -223,52 +221,12 @@ class Comparator:
     async def _learn_noise(
         self, label: str, route: Route, request: MirroredRequest, expected: CapturedResponse, ctx: Context
     ) -> None:
-        second = await self._ask_monolith(request)
+        second = await self._asker.ask(request, why="noise sample")
         if second is None:
             return
         self.metrics.noise_samples.labels(label).inc()
         noise = compare_responses(expected, second, settings=route.compare, ctx=ctx)
         self.noise.learn(label, [d.field for d in noise.diffs])
-
-    async def _ask_monolith(self, request: MirroredRequest) -> CapturedResponse | None:
-        table = self.app.table
-        upstream = table.upstreams.get(table.default_upstream)
-        if upstream is None:
-            return None
-        pool = self._pools.get(upstream)
-        if pool is None:
-            pool = self._pools[upstream] = UpstreamPool(upstream)
-        started = time.perf_counter()
-        body_iter = None
-        if request.body:
-
-            async def one_piece() -> AsyncIterator[bytes]:
-                yield request.body
-
-            body_iter = one_piece()
-        limit = self.app.shadow.body_limit
-        try:
-            response = await pool.request(
-                request.method,
-                request.target,
-                [*request.headers, SHADOW_HEADER],
-                body=body_iter,
-                length=len(request.body) if request.body else None,
-            )
-            try:
-                body = bytearray()
-                truncated = False
-                async for chunk in response.chunks():
-                    truncated = truncated or len(body) + len(chunk) > limit
-                    body += chunk[: max(0, limit - len(body))]
-            finally:
-                response.release()
-        except UpstreamError as exc:
-            log.debug("noise sample to the monolith failed: %s", exc)
-            return None
-        return CapturedResponse(
-            response.status, response.headers, bytes(body), truncated, time.perf_counter() - started
-        )
 
     def _count(
         self, label: str, comparison: Comparison, net: list[str], expected: CapturedResponse, actual: CapturedResponse

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator
 
+from strangler_proxy.compare.monolith_asker import MonolithAsker
 from strangler_proxy.dataplane.app import ProxyApp
-from strangler_proxy.dataplane.model import SAFE_METHODS, Route, Stage, Upstream
+from strangler_proxy.dataplane.model import SAFE_METHODS, Route, Stage
 from strangler_proxy.dataplane.routing import Router, canonicalise
-from strangler_proxy.dataplane.shadow import SHADOW_HEADER, CapturedResponse, MirroredRequest
-from strangler_proxy.errors import BadRequestPath, UpstreamError
+from strangler_proxy.dataplane.shadow import SHADOW_HEADER, MirroredRequest
+from strangler_proxy.errors import BadRequestPath
 from strangler_proxy.http.asgi import Receive, Scope, Send
-from strangler_proxy.http.client import UpstreamPool
 from strangler_proxy.http.headers import HOP_BY_HOP, Headers
 
 log = logging.getLogger("strangler.compare.intake")
@@ -39,7 +37,7 @@ class MirrorIntake:
     def __init__(self, app: ProxyApp) -> None:
         self.app = app
         self._router: tuple[int, Router] | None = None
-        self._pools: dict[Upstream, UpstreamPool] = {}
+        self._asker = MonolithAsker(app)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -107,45 +105,11 @@ class MirrorIntake:
             headers=headers,
             body=body,
         )
-        primary = await self._ask_monolith(request)
+        primary = await self._asker.ask(request, why="mirror")
         if primary is None:
             self.app.metrics.shadow(route.path, "failed")
             return
         self.app.shadow.submit(request, primary)
-
-    async def _ask_monolith(self, request: MirroredRequest) -> CapturedResponse | None:
-        table = self.app.table
-        upstream = table.upstreams.get(table.default_upstream)
-        if upstream is None:
-            return None
-        pool = self._pools.get(upstream)
-        if pool is None:
-            pool = self._pools[upstream] = UpstreamPool(upstream)
-        limit = self.app.shadow.body_limit
-        started = time.perf_counter()
-        body_iter = _one_piece(request.body) if request.body else None
-        try:
-            response = await pool.request(
-                request.method,
-                request.target,
-                [*request.headers, SHADOW_HEADER],
-                body=body_iter,
-                length=len(request.body) if request.body else None,
-            )
-            try:
-                body = bytearray()
-                truncated = False
-                async for chunk in response.chunks():
-                    truncated = truncated or len(body) + len(chunk) > limit
-                    body += chunk[: max(0, limit - len(body))]
-            finally:
-                response.release()
-        except UpstreamError as exc:
-            log.info("mirror %s: the monolith did not answer: %s", request.request_id, exc)
-            return None
-        return CapturedResponse(
-            response.status, response.headers, bytes(body), truncated, time.perf_counter() - started
-        )
 
     async def drain(self) -> None:
         """Wait until every mirror taken so far reached the shadow pool (tests, shutdown)."""
@@ -154,9 +118,7 @@ class MirrorIntake:
 
     async def close(self) -> None:
         await self.drain()
-        for pool in self._pools.values():
-            await pool.close()
-        self._pools.clear()
+        await self._asker.close()
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -177,7 +139,3 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
 async def _answer(send: Send, status: int) -> None:
     await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
-
-
-async def _one_piece(body: bytes) -> AsyncIterator[bytes]:
-    yield body

@@ -19,14 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from alternate import compare_owners
 
 ROOT = Path(__file__).resolve().parents[2]
 MONOLITH = ROOT / "monolith"
@@ -70,8 +70,8 @@ def run(folder: Path, database_url: str, *, orders: int, lines: int) -> dict[str
         place, lookup = _samplers(customer_id, product_ids)
         return {
             "engine": connection.vendor,
-            "order": _compare(place, orders),
-            "lookup": _compare(lookup, orders),
+            "order": compare_owners("catalog", place, orders, remote="remote"),
+            "lookup": compare_owners("catalog", lookup, orders, remote="remote"),
         }
 
 
@@ -128,34 +128,6 @@ def _samplers(customer_id: int, product_ids: list[int]) -> tuple[Callable[[], No
         assert len(catalog_selectors.product_price_quotes(product_ids=product_ids)) == len(product_ids)
 
     return place, lookup
-
-
-def _compare(sample: Callable[[], None], count: int) -> dict[str, Any]:
-    from ownership import services as ownership_services
-    from ownership.selectors import Owner
-
-    timings: dict[str, list[float]] = {"local": [], "remote": []}
-    sides = {"local": Owner.MONOLITH, "remote": Owner.SERVICE}
-    for owner in sides.values():  # warm up: connections, caches
-        ownership_services.data_owner_record(spec="catalog", owner=owner)
-        sample()
-    for _ in range(count):
-        for side, owner in sides.items():
-            ownership_services.data_owner_record(spec="catalog", owner=owner)
-            started = time.perf_counter()
-            sample()
-            timings[side].append((time.perf_counter() - started) * 1000)
-    figures = {side: _summary(values) for side, values in timings.items()}
-    return {**figures, "ratio_p50": round(figures["remote"]["p50_ms"] / figures["local"]["p50_ms"], 2)}
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))], 3),
-        "mean_ms": round(statistics.fmean(ordered), 3),
-    }
 
 
 if __name__ == "__main__":

@@ -19,14 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from alternate import compare_owners
 
 ROOT = Path(__file__).resolve().parents[2]
 MONOLITH = ROOT / "monolith"
@@ -63,7 +63,10 @@ def run(folder: Path, *, requests: int) -> dict[str, Any]:
         _django(folder, reviews.url, IDENTITY_KEY)
         products, token = _shop(catalog, 2 * requests + 2)
         write, read = _samplers(products, token)
-        return {"write": _compare(write, requests), "read": _compare(read, requests)}
+        return {
+            "write": compare_owners("reviews", write, requests, remote="relayed"),
+            "read": compare_owners("reviews", read, requests, remote="relayed"),
+        }
 
 
 def _django(folder: Path, reviews_url: str, identity_key: str) -> None:
@@ -121,34 +124,6 @@ def _samplers(products: list[int], token: str) -> tuple[Callable[[], None], Call
         assert answer.status_code == 200, answer.content
 
     return write, read
-
-
-def _compare(sample: Callable[[], None], count: int) -> dict[str, Any]:
-    from ownership import services as ownership_services
-    from ownership.selectors import Owner
-
-    timings: dict[str, list[float]] = {"local": [], "relayed": []}
-    sides = {"local": Owner.MONOLITH, "relayed": Owner.SERVICE}
-    for owner in sides.values():  # warm up: connections, caches
-        ownership_services.data_owner_record(spec="reviews", owner=owner)
-        sample()
-    for _ in range(count):
-        for side, owner in sides.items():
-            ownership_services.data_owner_record(spec="reviews", owner=owner)
-            started = time.perf_counter()
-            sample()
-            timings[side].append((time.perf_counter() - started) * 1000)
-    figures = {side: _summary(values) for side, values in timings.items()}
-    return {**figures, "ratio_p50": round(figures["relayed"]["p50_ms"] / figures["local"]["p50_ms"], 2)}
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))], 3),
-        "mean_ms": round(statistics.fmean(ordered), 3),
-    }
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -28,7 +27,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BODY, PROXY_SERVER, UPSTREAM_SERVER, cpu_per_request, free_port, nginx, wait_port, wrk
+from run import (
+    BODY,
+    PROXY_SERVER,
+    UPSTREAM_SERVER,
+    cpu_per_request,
+    free_port,
+    nginx,
+    nginx_conf,
+    wait_port,
+    wrk,
+)
 from strangler_proxy.dataplane.model import Route, RouteTable, Stage, StickyKey, Upstream
 from strangler_proxy.edge.nginx_config import NginxOptions, render_nginx
 
@@ -51,16 +60,8 @@ def table(monolith: int, service: int) -> RouteTable:
 @contextlib.contextmanager
 def standalone(conf_text: str) -> Iterator[int]:
     """nginx on the whole nginx.conf `strangler nginx sync` would install (`--standalone`), with its own prefix."""
-    prefix = tempfile.mkdtemp(prefix="strangler-bench-nginx-export-")
-    conf = Path(prefix) / "nginx.conf"
-    conf.write_text(conf_text)
-    proc = subprocess.Popen(["nginx", "-p", prefix, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
-    try:
-        yield proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(prefix, ignore_errors=True)
+    with nginx_conf(lambda _prefix: conf_text, 1, "-g", "daemon off;") as pid:
+        yield pid
 
 
 def header_script() -> str:

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -111,18 +111,29 @@ PROXY_SERVER = """
 
 
 @contextlib.contextmanager
-def nginx(servers: str) -> Iterator[int]:
+def nginx(servers: str, workers: int = 1) -> Iterator[int]:
+    """nginx with the benchmark's configuration around `servers` and `workers` workers; yields the master's pid."""
+    with nginx_conf(lambda prefix: NGINX_CONF.format(prefix=prefix, servers=servers, user=_user()), workers) as pid:
+        yield pid
+
+
+@contextlib.contextmanager
+def nginx_conf(render: Callable[[str], str], workers: int = 1, *extra: str) -> Iterator[int]:
+    """nginx on a whole nginx.conf, `render(prefix)`, in a scratch prefix of its own (`extra` arguments after `-c`)."""
     prefix = tempfile.mkdtemp(prefix="strangler-bench-nginx-")
-    user = "user root;" if os.geteuid() == 0 else ""
     conf = Path(prefix) / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=prefix, servers=servers, user=user))
-    proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", prefix], stderr=subprocess.DEVNULL)
+    conf.write_text(render(prefix).replace("worker_processes 1;", f"worker_processes {workers};"))
+    proc = subprocess.Popen(["nginx", "-p", prefix, "-c", str(conf), *extra], stderr=subprocess.DEVNULL)
     try:
         yield proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+def _user() -> str:
+    return "user root;" if os.geteuid() == 0 else ""
 
 
 @contextlib.contextmanager

@@ -22,7 +22,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,28 +32,12 @@ import psycopg
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import BODY, NGINX_CONF, PROXY_SERVER, UPSTREAM_SERVER, free_port, wait_port, wrk  # noqa: E402
+from run import BODY, PROXY_SERVER, UPSTREAM_SERVER, free_port, nginx, wait_port, wrk  # noqa: E402
 
 POSTGRES = os.environ.get("STRANGLER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 STRANGLER = str(Path(sys.executable).parent / "strangler")
 TOKEN = "bench-admin-token-" + "x" * 32
 PATH = "/api/items/1"
-
-
-@contextlib.contextmanager
-def nginx(servers: str, workers: int) -> Iterator[int]:
-    prefix = tempfile.mkdtemp(prefix="strangler-bench-nginx-")
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf = Path(prefix) / "nginx.conf"
-    text = NGINX_CONF.format(prefix=prefix, servers=servers, user=user)
-    conf.write_text(text.replace("worker_processes 1;", f"worker_processes {workers};"))
-    proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", prefix], stderr=subprocess.DEVNULL)
-    try:
-        yield proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(prefix, ignore_errors=True)
 
 
 @contextlib.contextmanager

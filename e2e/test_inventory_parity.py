@@ -227,6 +227,7 @@ def test_invalid_stock_and_reservations_are_refused_alike(both, inventory):
             {"product": 999999, "warehouse": berlin, "quantity": 1},
             {"product": 99999999999999999999, "warehouse": berlin, "quantity": 1},
             {"product": tent, "warehouse": "99999999999999999999", "quantity": 1},
+            {"product": tent, "warehouse": berlin},
         ):
             assert both("charlie", "POST", path, json_body=body).status == 400, (path, body)
     assert both("charlie", "POST", STOCK, json_body={"product": tent, "warehouse": berlin, "quantity": 1}).status == 409

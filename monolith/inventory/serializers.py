@@ -25,7 +25,9 @@ class StockSerializer(serializers.ModelSerializer):
         model = Stock
         fields = ["id", "product", "warehouse", "quantity", "reserved", "available", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
-        extra_kwargs = {"quantity": {"max_value": MAX_QUANTITY}}
+        # Required although the model has a default: a record made without saying how many units are on hand is
+        # a client's mistake (400), never a silent 0; the inventory service refuses it the same way.
+        extra_kwargs = {"quantity": {"required": True, "max_value": MAX_QUANTITY}}
         # A second record for a product and warehouse is the service's 409 `exists`, not DRF's 400 from the
         # model's unique constraint.
         validators: list[object] = []

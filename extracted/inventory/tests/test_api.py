@@ -36,6 +36,15 @@ def test_a_duplicate_code_and_bad_fields_are_400s_naming_each_field(client_for, 
     assert list(error["fields"]) == ["code", "name", "country"]
 
 
+def test_a_stock_record_without_a_quantity_is_a_400_naming_it(client_for, warehouse, catalog, db):
+    response = client_for("charlie").post(STOCK, json={"product": 101, "warehouse": warehouse()})
+
+    error = assert_error(response, 400, "invalid")
+    assert error["message"] == "Invalid input: quantity."
+    assert error["fields"] == {"quantity": ["This field is required."]}
+    assert db.execute("SELECT count(*) AS n FROM inventory_stock").fetchone() == (0,)
+
+
 def test_a_warehouse_holding_stock_cannot_be_deleted(client_for, stock, warehouse):
     depot = warehouse()
     stock(101, 3, depot)

@@ -57,6 +57,14 @@ def test_a_negative_or_non_numeric_quantity_is_a_400(client_for, charlie, make_p
     assert not Stock.objects.exists()
 
 
+def test_a_stock_record_without_a_quantity_is_a_400_naming_it(client_for, charlie, make_product, make_warehouse):
+    response = client_for(charlie).post(STOCK, {"product": make_product().id, "warehouse": make_warehouse().id})
+
+    error = assert_error(response, 400, "invalid")
+    assert error["fields"] == {"quantity": ["This field is required."]}
+    assert not Stock.objects.exists()
+
+
 def test_staff_change_the_quantity_on_hand(client_for, charlie, make_product, stock):
     record = stock(make_product(), 5)
 

@@ -21,7 +21,6 @@ FIELDS: tuple[Field, ...] = (
     Integer(
         "quantity",
         "Quantity",
-        required=False,
         min_value=0,
         max_value=LARGEST_QUANTITY,
         options={"min_value": 0, "max_value": LARGEST_QUANTITY},
@@ -48,9 +47,8 @@ async def create_stock(call: Call) -> Answer:
     product_id = checked.values["product"]
     await require_product(call, product_id)
     async with call.services.pool.connection() as conn, conn.transaction():
-        # The monolith answers a missing quantity with a 500 (its service requires one); the model's default is 0.
         stock_id = await stock.create(
-            conn, product_id=product_id, warehouse_id=warehouse["id"], quantity=checked.values.get("quantity", 0)
+            conn, product_id=product_id, warehouse_id=warehouse["id"], quantity=checked.values["quantity"]
         )
         row = await stock.get(conn, stock_id)
     assert row is not None

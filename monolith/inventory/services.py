@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F, ProtectedError, Sum
 
 from catalog import selectors as catalog_selectors
-from common.errors import Conflict, InvalidInput, Unavailable
+from common.errors import Conflict, InvalidInput, NotFound, Unavailable
 from inventory import seam
 from inventory.models import Reservation, Stock, Warehouse
 
@@ -78,9 +78,14 @@ def stock_set_quantity(*, stock: Stock, quantity: int) -> Stock:
 @transaction.atomic
 def stock_delete(*, stock: Stock) -> None:
     _require_ownership()
-    if _reserved(product_id=stock.product_id, warehouse_id=stock.warehouse_id):
+    # Locked before the reservations are counted, as every reservation locks it before it counts what is free: a
+    # reservation being made for this stock commits first and is seen here, or waits and then finds no stock.
+    locked = Stock.objects.select_for_update().filter(id=stock.id).first()
+    if locked is None:  # a concurrent delete won
+        raise NotFound("Not found.")
+    if _reserved(product_id=locked.product_id, warehouse_id=locked.warehouse_id):
         raise Conflict("Units of this stock are reserved.", code="in_use")
-    stock.delete()
+    locked.delete()
 
 
 def reservation_create(

@@ -95,6 +95,13 @@ def cli() -> None:
     "[env STRANGLER_ADMIN_INSECURE_DEV]",
 )
 @click.option(
+    "--console-secure-cookie",
+    is_flag=True,
+    default=None,
+    help="Mark the console's session cookie Secure on every request (set it when a TLS-terminating proxy in front "
+    "does not send X-Forwarded-Proto: https).  [env STRANGLER_CONSOLE_SECURE_COOKIE]",
+)
+@click.option(
     "--workers",
     type=int,
     help="Replica processes sharing the ports (SO_REUSEPORT); more than 1 needs a PostgreSQL route store.  "

@@ -1,7 +1,8 @@
 """The operator console's ASGI app, mounted on the admin listener at /console (never on the public one).
 
     GET  /console/login            the login form (the admin token and a name for the audit log)
-    POST /console/login            token → a server-side session: HttpOnly, SameSite=Strict cookie, 303 to /console/
+    POST /console/login            token → a server-side session: HttpOnly, SameSite=Strict cookie (and Secure over
+                                   HTTPS), 303 to /console/; 429 after too many wrong tokens (login_limits.py)
     POST /console/logout           ends the session
     GET  /console/ | route | diffs | cutover     the pages (one HTML shell; console.js draws each)
     GET  /console/static/NAME      console.js, console.css (no data in them)
@@ -12,6 +13,11 @@ Every page and API call needs a live session (pages answer 303 to the login form
 needs an `Origin` naming this listener (and, when the browser sends it, `Sec-Fetch-Site: same-origin`); the API's
 POSTs need the session's CSRF token in `X-CSRF-Token` and a JSON body. The token travels only in the login form's
 POST body; nothing secret is put in a URL, and the log line says method, path and status only.
+
+A request counts as HTTPS when the server saw TLS or it says `X-Forwarded-Proto: https` (a TLS-terminating proxy in
+front), or always with STRANGLER_CONSOLE_SECURE_COOKIE: then the cookie is `Secure` and an `Origin` of
+`https://<Host>` is this listener too. Trusting the header cannot weaken anything: it only makes the cookie stricter
+and admits the same host under https, which a page on another site cannot claim.
 """
 
 from __future__ import annotations
@@ -29,10 +35,12 @@ from urllib.parse import parse_qs, quote, unquote_plus
 
 from strangler_proxy.compare.mismatch_export import curl_commands, pytest_file
 from strangler_proxy.console.handover import HandoverLog
+from strangler_proxy.console.login_limits import LoginLimits
 from strangler_proxy.console.sessions import Session, Sessions
 from strangler_proxy.console.traffic import TrafficHistory
 from strangler_proxy.console.views import ConsoleData, unlock_commands
 from strangler_proxy.control.admin import AdminApp
+from strangler_proxy.control.settings import Settings
 from strangler_proxy.http.asgi import Receive, Scope, Send
 
 PREFIX = "/console"
@@ -46,6 +54,7 @@ LOGIN_ERRORS = {
     "token": "That is not this proxy's admin token.",
     "name": "Give a name (letters, digits, spaces, . @ ' -; at most 60): it goes into the audit log.",
 }
+TOO_MANY = "Too many wrong tokens from your address: try again in {seconds} s."
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
     (
@@ -64,10 +73,10 @@ log = logging.getLogger("strangler_proxy.console")
 Answer = tuple[int, bytes, str, list[tuple[bytes, bytes]]]
 
 
-def attach_console(admin: AdminApp) -> Console:
+def attach_console(admin: AdminApp, settings: Settings | None = None) -> Console:
     """Mount the console on `admin` and, when called on the event loop (as `strangler proxy` does), start sampling
     traffic; otherwise sampling starts with the first request."""
-    console = Console(admin)
+    console = Console(admin, secure_cookie=settings.console_secure_cookie if settings is not None else False)
     admin.mount(PREFIX, console)
     admin.observe(console.handovers.observe)
     with contextlib.suppress(RuntimeError):
@@ -76,9 +85,18 @@ def attach_console(admin: AdminApp) -> Console:
 
 
 class Console:
-    def __init__(self, admin: AdminApp, sessions: Sessions | None = None) -> None:
+    def __init__(
+        self,
+        admin: AdminApp,
+        sessions: Sessions | None = None,
+        *,
+        secure_cookie: bool = False,
+        login_limits: LoginLimits | None = None,
+    ) -> None:
         self.admin = admin
         self.sessions = sessions or Sessions()
+        self.secure_cookie = secure_cookie  # every session cookie is Secure, even on a request that looks plain HTTP
+        self.login_limits = login_limits or LoginLimits()
         self.traffic = TrafficHistory(admin.metrics)
         self.handovers = HandoverLog()
         self.data = ConsoleData(admin, self.traffic, self.handovers)
@@ -129,6 +147,7 @@ class Console:
 
     async def _respond(self, scope: Scope, receive: Receive, method: str, path: str, headers: dict[str, str]) -> Answer:
         sub = path[len(PREFIX) :] or "/"
+        https = self.secure_cookie or _over_https(scope, headers)
         if sub == "/" and path == PREFIX:
             return _redirect(PREFIX + "/")
         if sub.startswith("/static/") and method == "GET":
@@ -142,7 +161,7 @@ class Console:
                 page = self._login.replace(b"<!--error-->", f'<p class="error" id="error">{message}</p>'.encode())
                 return 200, page if message else self._login, "text/html; charset=utf-8", []
             if method == "POST":
-                return await self._log_in(receive, headers)
+                return await self._log_in(receive, headers, _client_address(scope), https=https)
             return _json(405, {"error": "method_not_allowed", "detail": "GET or POST"}, [(b"allow", b"GET, POST")])
         session = self.sessions.get(_cookie(headers))
         if sub in PAGES and method == "GET":
@@ -152,13 +171,13 @@ class Console:
         if session is None:
             return _json(401, {"error": "unauthorized", "detail": "log in at /console/login (the session ended)"})
         if method == "POST":
-            refusal = _cross_site(headers, session)
+            refusal = _cross_site(headers, session, https=https)
             if refusal is not None:
                 return _json(403, {"error": "forbidden", "detail": refusal})
             if sub == "/logout":
                 self.sessions.end(session.id)
                 log.info("console: %s logged out", session.name)
-                return _json(200, {"logged_out": True}, [(b"set-cookie", _set_cookie("", 0))])
+                return _json(200, {"logged_out": True}, [(b"set-cookie", _set_cookie("", 0, secure=https))])
             body = await _read_json(receive, headers)
             if body is None:
                 return _json(415, {"error": "unsupported_media_type", "detail": "send a JSON object"})
@@ -170,20 +189,33 @@ class Console:
             return await self._api_get(sub, _query(scope), session)
         return _json(404, {"error": "not_found", "detail": f"no console page {sub}"})
 
-    async def _log_in(self, receive: Receive, headers: dict[str, str]) -> Answer:
-        if not _same_origin(headers):
+    async def _log_in(self, receive: Receive, headers: dict[str, str], address: str, *, https: bool) -> Answer:
+        if not _same_origin(headers, https=https):
             return _json(403, {"error": "forbidden", "detail": "a login must come from this console's own page"})
+        wait = self.login_limits.retry_after(address)
+        if wait:
+            # Even the right token is refused now: otherwise the limit would not slow a guesser down at all.
+            log.warning("console: a login from %s refused for %d s (too many wrong tokens)", address, wait)
+            return self._login_refused(wait)
         form = parse_qs((await _read(receive)).decode("utf-8", "replace"))
         token = (form.get("token") or [""])[0].strip()
         name = (form.get("name") or [""])[0].strip()
         if not self.admin.token_matches(token):
-            log.warning("console: a login with a wrong token was refused")
+            self.login_limits.failed(address)
+            log.warning("console: a login with a wrong token from %s was refused", address)
             return _redirect(PREFIX + "/login?error=token")
         if not NAME.match(name):
             return _redirect(PREFIX + "/login?error=name")
+        self.login_limits.succeeded(address)
         session = self.sessions.start(name)
         log.info("console: %s logged in", name)
-        return _redirect(PREFIX + "/", [(b"set-cookie", _set_cookie(session.id, int(self.sessions.lifetime)))])
+        cookie = _set_cookie(session.id, int(self.sessions.lifetime), secure=https)
+        return _redirect(PREFIX + "/", [(b"set-cookie", cookie)])
+
+    def _login_refused(self, wait: int) -> Answer:
+        message = TOO_MANY.format(seconds=wait)
+        page = self._login.replace(b"<!--error-->", f'<p class="error" id="error">{message}</p>'.encode())
+        return 429, page, "text/html; charset=utf-8", [(b"retry-after", str(wait).encode())]
 
     async def _api_get(self, sub: str, query: dict[str, str], session: Session) -> Answer:
         if sub == "/api/session":
@@ -246,21 +278,34 @@ def _cookie(headers: dict[str, str]) -> str | None:
     return morsel.value if morsel is not None else None
 
 
-def _set_cookie(value: str, max_age: int) -> bytes:
-    return f"{COOKIE}={value}; Path={PREFIX}; HttpOnly; SameSite=Strict; Max-Age={max_age}".encode()
+def _set_cookie(value: str, max_age: int, *, secure: bool) -> bytes:
+    attributes = f"Path={PREFIX}; HttpOnly; SameSite=Strict; Max-Age={max_age}" + ("; Secure" if secure else "")
+    return f"{COOKIE}={value}; {attributes}".encode()
 
 
-def _same_origin(headers: dict[str, str]) -> bool:
+def _over_https(scope: Scope, headers: dict[str, str]) -> bool:
+    forwarded = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return scope.get("scheme") == "https" or forwarded == "https"
+
+
+def _client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _same_origin(headers: dict[str, str], *, https: bool) -> bool:
     origin = headers.get("origin")
     host = headers.get("host")
-    if not origin or not host or origin != f"http://{host}":
+    if not origin or not host:
+        return False
+    if origin != f"http://{host}" and not (https and origin == f"https://{host}"):
         return False
     return headers.get("sec-fetch-site", "same-origin") == "same-origin"
 
 
-def _cross_site(headers: dict[str, str], session: Session) -> str | None:
+def _cross_site(headers: dict[str, str], session: Session, *, https: bool) -> str | None:
     """Why this POST is refused as possibly cross-site, or None."""
-    if not _same_origin(headers):
+    if not _same_origin(headers, https=https):
         return "the request does not come from this console's own pages (Origin / Sec-Fetch-Site)"
     if not session.csrf_matches(headers.get("x-csrf-token", "")):
         return "the CSRF token is missing or not this session's"

@@ -41,13 +41,13 @@ log = logging.getLogger("strangler_proxy.runtime")
 SEED_AUTHOR = "strangler proxy (seed)"
 
 
-AdminExtension = Callable[[AdminApp], object]
+AdminExtension = Callable[[AdminApp, Settings], object]
 
 
 def run(*, admin_extensions: Sequence[AdminExtension] = (), **kwargs: Any) -> None:
     """Serve until SIGINT/SIGTERM. Keywords are the settings in `settings.VARIABLES`; raises SettingsInvalid (and
-    StoreUnavailable) before anything is served. Each of `admin_extensions` is given the admin app once every
-    endpoint is on it (the CLI passes the operator console, a layer above this one, this way)."""
+    StoreUnavailable) before anything is served. Each of `admin_extensions` is given the admin app, once every
+    endpoint is on it, and the settings (the CLI passes the operator console, a layer above this one, this way)."""
     settings = Settings.load(**kwargs)
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -118,7 +118,7 @@ async def _serve(
         shared_gates=evidence,
     )
     for extend in admin_extensions:
-        extend(admin)
+        extend(admin, settings)
     mirror = await _start_mirror_listener(settings, app)
 
     def started(server: ProxyServer) -> None:

@@ -54,6 +54,7 @@ RUNTIME_VARIABLES = {
     "mirror_listen": "STRANGLER_MIRROR_LISTEN",
     "admin_token": "STRANGLER_ADMIN_TOKEN",
     "admin_insecure_dev": "STRANGLER_ADMIN_INSECURE_DEV",
+    "console_secure_cookie": "STRANGLER_CONSOLE_SECURE_COOKIE",
     "route_store": "STRANGLER_ROUTE_STORE",
     "monolith_url": "STRANGLER_MONOLITH_URL",
     "store_poll": "STRANGLER_STORE_POLL",
@@ -112,6 +113,8 @@ class Settings:
     identity_key: str = field(repr=False)
     workers: int = 1
     reuse_port: bool = False
+    # the console's session cookie is Secure on every request, not only those that arrive over HTTPS (console/app.py)
+    console_secure_cookie: bool = False
     proxy: ProxySettings = field(default_factory=ProxySettings)
     server: ServerLimits = field(default_factory=ServerLimits)
     compare: CompareConfig = field(default_factory=CompareConfig)
@@ -182,6 +185,7 @@ class Settings:
             identity_key=identity_key,
             workers=workers,
             reuse_port=_flag("reuse_port", read.text("reuse_port") or "0") or workers > 1,
+            console_secure_cookie=_flag("console_secure_cookie", read.text("console_secure_cookie") or "0"),
             proxy=_proxy_settings(read),
             server=_server_limits(read),
             compare=_compare_config(read),

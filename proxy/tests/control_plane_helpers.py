@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -96,11 +96,23 @@ READY = re.compile(r"strangler proxy ready: public=(\S+) admin=(\S+) version=(\d
 
 
 @contextmanager
-def upstream_server(name: str) -> Iterator[str]:
-    """A real HTTP server on a loopback port that answers every request with {"upstream": name, "path": ...}."""
+def upstream_server(
+    name: str, *, on_request: Callable[[BaseHTTPRequestHandler], None] | None = None, keep_alive: bool = False
+) -> Iterator[str]:
+    """A real HTTP server on a loopback port that answers every request with {"upstream": name, "path": ...}.
+
+    `on_request` sees each request (its body read) before it is answered, e.g. to record when writes arrive;
+    `keep_alive` answers in HTTP/1.1 with persistent connections, as a real service would, instead of HTTP/1.0."""
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def do_GET(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            if on_request is not None:
+                on_request(self)
             body = json.dumps({"upstream": name, "path": self.path}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

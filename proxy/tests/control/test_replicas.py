@@ -4,7 +4,6 @@ during a hold lets no write through, and a replica that cannot see the store fen
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,13 +12,20 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from control_plane_helpers import ADMIN_TOKEN, ProxyProcess, proxy_process, scratch_database, wait_for
+from control_plane_helpers import (
+    ADMIN_TOKEN,
+    ProxyProcess,
+    proxy_process,
+    scratch_database,
+    upstream_server,
+    wait_for,
+)
 from strangler_proxy.control.admin_client import AdminClient
 from tcp_relay import TcpRelay
 
@@ -44,42 +50,17 @@ class Recorder:
     def writes_between(self, start: float, end: float) -> int:
         return sum(1 for t in list(self.writes) if start <= t <= end)
 
+    def saw(self, request: BaseHTTPRequestHandler) -> None:
+        if request.command != "GET":
+            self.writes.append(time.monotonic())
+
 
 @contextmanager
 def recording_upstream(name: str) -> Iterator[Recorder]:
     recorder = Recorder(name)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            if self.command != "GET":
-                recorder.writes.append(time.monotonic())
-            body = json.dumps({"upstream": name, "path": self.path}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_POST = do_PUT = do_DELETE = do_GET
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with upstream_server(name, on_request=recorder.saw, keep_alive=True) as url:
+        recorder.url = url
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

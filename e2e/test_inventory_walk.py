@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
 import data_cli
+from customer_load import CustomerLoad
 from inventory_stack import SPEC, TABLES, InventoryStack
-from parity import PUBLIC_HOST
 from proxy_stack import Proxy, proxy_in_front
 
 # Two databases migrated, a shop seeded and copied, three servers, then five handover commands on a loaded machine.
@@ -65,26 +62,21 @@ def data(command: str, stack: InventoryStack, proxy: Proxy, *extra: str) -> subp
 
 
 @dataclass
-class Customers:
+class Customers(CustomerLoad):
     """alice and bob placing one-unit orders of socks through the proxy without pause, one connection each, and
     every fourth request cancelling their oldest pending order (which releases its stock)."""
 
-    proxy_url: str
     tokens: dict[str, str]  # persona -> token
     products: list[int]
     acknowledged: Acknowledged = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    requests: int = 0
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def personas(self) -> list[str]:
+        return list(self.tokens)
 
     def run(self, persona: str) -> None:
-        headers = {"Host": PUBLIC_HOST, "Authorization": f"Token {self.tokens[persona]}"}
         pending: list[int] = []
-        with httpx.Client(base_url=self.proxy_url, headers=headers, timeout=30) as client:
-            n = 0
-            while not self.stop.is_set():
-                n += 1
+        with self.client(self.tokens[persona]) as client:
+            for n in self.numbered():
                 if pending and n % 4 == 0:
                     order = pending.pop(0)
                     answer = client.post(f"{ORDERS}{order}/cancel/")
@@ -93,37 +85,12 @@ class Customers:
                     product = self.products[n % len(self.products)]
                     answer = client.post(ORDERS, json={"lines": [{"product": product, "quantity": 1}]})
                     expected = 201
-                with self.lock:
-                    self.requests += 1
-                    if answer.status_code != expected:
-                        self.failures.append(
-                            f"{persona} {answer.request.url.path} {answer.status_code} {answer.text[:300]}"
-                        )
-                        continue
-                    placed = answer.json()
-                    self.acknowledged[placed["id"]] = (product, placed["status"])
-                    if placed["status"] == "pending":
-                        pending.append(placed["id"])
-
-    def __enter__(self) -> Customers:
-        self.stop.clear()
-        self.workers = [threading.Thread(target=self.run, args=(p,), daemon=True) for p in self.tokens]
-        for worker in self.workers:
-            worker.start()
-        self.wait_for_more(4)  # under way before the command starts
-        return self
-
-    def wait_for_more(self, count: int) -> None:
-        """Until the customers have made `count` more requests (polled, at most 30 s)."""
-        deadline, started = time.monotonic() + 30, self.requests
-        while self.requests < started + count:
-            assert time.monotonic() < deadline and not self.failures, self.failures
-            time.sleep(0.02)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop.set()
-        for worker in self.workers:
-            worker.join(60)
+                placed = self.answered(persona, answer, expected)
+                if placed is None:
+                    continue
+                self.acknowledged[placed["id"]] = (product, placed["status"])
+                if placed["status"] == "pending":
+                    pending.append(placed["id"])
 
 
 @pytest.fixture(scope="module")

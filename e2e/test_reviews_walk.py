@@ -9,19 +9,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
 import data_cli
-from parity import PUBLIC_HOST
+from customer_load import CustomerLoad
 from proxy_stack import Proxy, proxy_in_front
 from reviews_stack import SPEC
 from seed import PRODUCTS
@@ -59,32 +56,27 @@ def stored_reviews(url: str) -> dict[int, tuple[int, int, int]]:
 
 
 @dataclass
-class Customers:
+class Customers(CustomerLoad):
     """alice and bob writing reviews through the proxy without pause, one connection each: a new review of a product
     they have not reviewed yet, or a new rating on one of their own (so each review's last acknowledged rating is
     well defined)."""
 
-    proxy_url: str
     tokens: dict[str, tuple[int, str]]  # persona -> (customer id, token)
     products: list[int]
     acknowledged: dict[int, tuple[int, int, int]] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    requests: int = 0
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def personas(self) -> list[str]:
+        return list(self.tokens)
 
     def run(self, persona: str) -> None:
         customer, token = self.tokens[persona]
-        headers = {"Host": PUBLIC_HOST, "Authorization": f"Token {token}"}
-        with httpx.Client(base_url=self.proxy_url, headers=headers, timeout=30) as client:
+        with self.client(token) as client:
             mine = {
                 r["id"]: r["product"]
                 for r in client.get(REVIEWS, params={"customer": customer, "page_size": 100}).json()["results"]
             }
             untouched = [p for p in self.products if p not in mine.values()]
-            n = 0
-            while not self.stop.is_set():
-                n += 1
+            for n in self.numbered():
                 rating = 1 + n % 5
                 if untouched and n % 2:
                     product = untouched.pop()
@@ -95,34 +87,11 @@ class Customers:
                     product = mine[review_id]
                     answer = client.patch(f"{REVIEWS}{review_id}/", json={"rating": rating})
                     expected = 200
-                with self.lock:
-                    self.requests += 1
-                    if answer.status_code != expected:
-                        self.failures.append(f"{persona} {answer.status_code} {answer.text[:200]}")
-                        continue
-                    review_id = answer.json()["id"]
-                    mine[review_id] = product
-                    self.acknowledged[review_id] = (customer, product, rating)
-
-    def __enter__(self) -> Customers:
-        self.stop.clear()
-        self.workers = [threading.Thread(target=self.run, args=(p,), daemon=True) for p in self.tokens]
-        for worker in self.workers:
-            worker.start()
-        self.wait_for_more(4)  # under way before the command starts
-        return self
-
-    def wait_for_more(self, count: int) -> None:
-        """Until the customers have made `count` more requests (polled, at most 15 s)."""
-        deadline, started = time.monotonic() + 15, self.requests
-        while self.requests < started + count:
-            assert time.monotonic() < deadline and not self.failures, self.failures
-            time.sleep(0.02)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop.set()
-        for worker in self.workers:
-            worker.join(30)
+                written = self.answered(persona, answer, expected)
+                if written is None:
+                    continue
+                mine[written["id"]] = product
+                self.acknowledged[written["id"]] = (customer, product, rating)
 
 
 def customers(reviews, proxy: Proxy) -> Customers:

@@ -408,8 +408,6 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
     """
 
     def action() -> int:
-        from rich.table import Table as RichTable
-
         from strangler_playbook.cli.data_owner import read_owner, with_owner
         from strangler_playbook.database.context import open_context
         from strangler_playbook.handover.run import handover_status
@@ -425,6 +423,8 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
         if json_output:
             print_json(result)
         else:
+            from rich.table import Table as RichTable
+
             out = console()
             out.print(f"[bold]{result['spec']}[/] ({result['direction']}): phase [bold]{result['phase']}[/]")
             out.print(f"owner: {owner.sentence()}")

@@ -211,8 +211,11 @@ def backfill_round(args: argparse.Namespace, urls: dict[str, str], n: int, spec:
     deferred = defer_indexes(deferred_target)
 
     def pipe_deferred() -> None:
+        started = time.perf_counter()
         psql_pipe(source, deferred_target, "catalog_product", COLUMNS, replica=True)
+        loaded = time.perf_counter()
         rebuild_indexes(deferred_target, deferred)
+        print(f"    (pipe: load {loaded - started:.2f} s + index builds {time.perf_counter() - loaded:.2f} s)")
 
     pgcopydb_target = urls[f"pgcopydb_{n}"]
     pgcopydb_deferred = defer_indexes(pgcopydb_target)

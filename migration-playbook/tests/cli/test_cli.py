@@ -3,13 +3,17 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from strangler_playbook.cli import data
+from strangler_playbook.cli import data, handover_commands
+from strangler_playbook.cli.group import LAZY_COMMANDS
 
 import catalog_fixture
 
@@ -223,7 +227,7 @@ def test_every_option_can_come_from_the_environment(sqlite_pair: tuple[str, str]
     assert json.loads(out)["tables"][1]["ranges"] == 7  # 300 rows in ranges of 50, plus the tail
 
 
-@pytest.mark.parametrize("command", [None, *sorted(data.commands)])
+@pytest.mark.parametrize("command", [None, *sorted(data.list_commands(click.Context(data)))])
 def test_every_commands_help_lists_the_shared_exit_codes(command: str | None) -> None:
     code, out, _ = run(*([command] if command else []), "--help")
     assert code == 0
@@ -262,3 +266,46 @@ def test_no_human_output_says_none_before_during_or_after_the_data_phases(
     said.append("".join(run("status", *common, "--reverse")[1:]))
     for text in said:
         assert not re.search(r"\bNone\b", text), text
+
+
+def test_the_handover_commands_are_listed_by_the_names_their_module_defines() -> None:
+    assert sorted(LAZY_COMMANDS) == sorted(command.name for command in handover_commands.COMMANDS)
+    assert set(data.list_commands(click.Context(data))) >= set(LAZY_COMMANDS)
+
+
+# What a backfill runs without: the other phases, the handover and the proxy's admin client it brings (httpx),
+# and rich (no terminal here). Each costs start-up time on every run (see the "Start-up" note in the README).
+NOT_FOR_BACKFILL = (
+    "strangler_playbook.handover",
+    "strangler_playbook.verify",
+    "strangler_playbook.sync",
+    "strangler_playbook.repair",
+    "httpx",
+    "rich",
+)
+IMPORTS_OF_A_RUN = """
+import json, sys
+from strangler_playbook.cli import data
+try:
+    data.main(sys.argv[1:], prog_name="strangler data")
+except SystemExit as exc:
+    print(json.dumps({"code": exc.code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def test_backfill_imports_neither_the_other_phases_nor_the_handover(
+    sqlite_pair: tuple[str, str], spec_path: Path
+) -> None:
+    source, target = sqlite_pair
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF_A_RUN, "backfill", str(spec_path), "--source", source, "--target", target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr
+    assert "backfill complete" in done.stdout
+    loaded = [m for m in report["modules"] if m.startswith(NOT_FOR_BACKFILL)]
+    assert loaded == []

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.progress import ProgressColumn, TaskID
 
 
 class Reporter(Protocol):
@@ -29,19 +19,31 @@ class Reporter(Protocol):
     ) -> None: ...
 
 
-class _RowsPerSecond(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s", style="progress.data.speed")
+def _rows_per_second() -> ProgressColumn:
+    """A rich column: the task's rows/s (a function, so that rich is imported only when a bar is drawn)."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class RowsPerSecond(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s", style="progress.data.speed")
+
+    return RowsPerSecond()
 
 
 class BarReporter:
+    """A terminal's bar; rich is imported here, so a run without a terminal (--json, a pipe) never loads it."""
+
     def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            _RowsPerSecond(),
+            _rows_per_second(),
             TimeRemainingColumn(),
             console=Console(stderr=True),
         )

@@ -1,15 +1,41 @@
-"""The `strangler data` group: its help, and every command registered on it (the data phases, then the handover)."""
+"""The `strangler data` group: its help, and every command registered on it (the data phases, then the handover).
+
+The handover commands are imported only when one of them runs (or for the group's --help): they bring the proxy's
+admin client (httpx, asyncio), which a data phase never uses. The data phases import their engine modules inside
+their bodies for the same reason, so `strangler data backfill` starts without the verify, sync or handover code.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from strangler_playbook.cli import handover_commands, phase_commands
+from strangler_playbook.cli import phase_commands
 from strangler_playbook.cli.options import DataGroup
 from strangler_playbook.errors import EXIT_CODES_HELP
 
+# Command name → the module defining it (its `COMMANDS`), imported on first use; tests/cli checks the names.
+LAZY_COMMANDS = dict.fromkeys(
+    ("cutover", "rollback", "publish", "follow", "retire"), "strangler_playbook.cli.handover_commands"
+)
 
-@click.group(cls=DataGroup, context_settings={"auto_envvar_prefix": "STRANGLER_DATA"}, epilog=EXIT_CODES_HELP)
+
+class LazyDataGroup(DataGroup):
+    """A DataGroup whose `LAZY_COMMANDS` are listed by name and imported only when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.commands, *(name for name in LAZY_COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyDataGroup, context_settings={"auto_envvar_prefix": "STRANGLER_DATA"}, epilog=EXIT_CODES_HELP)
 def data() -> None:
     """Move an extraction's data: plan → backfill → sync → verify → cutover, with status at any time.
 
@@ -28,5 +54,5 @@ def data() -> None:
     """
 
 
-for command in (*phase_commands.COMMANDS, *handover_commands.COMMANDS):
+for command in phase_commands.COMMANDS:
     data.add_command(command)

@@ -10,8 +10,6 @@ import click
 from strangler_proxy.cli import exit_codes
 
 from strangler_playbook.errors import EXIT_CODES_HELP
-from strangler_playbook.handover.lease import DEFAULT_LEASE_S
-from strangler_playbook.handover.steps import DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
 from strangler_playbook.settings import Settings
 from strangler_playbook.spec.spec import Spec, load_spec
 
@@ -61,6 +59,10 @@ def admin_url_option[F: Callable[..., Any]](func: F) -> F:
 
 def hold_options[F: Callable[..., Any]](func: F) -> F:
     """Cutover and rollback: how long and how many writes the proxy may hold, and where its admin API is."""
+    # Here, not at the top: only the handover commands take these, and the handover code is imported for them only.
+    from strangler_playbook.handover.lease import DEFAULT_LEASE_S
+    from strangler_playbook.handover.steps import DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
+
     func = click.option(
         "--hold-timeout",
         type=click.FloatRange(min=0.1, max=120),

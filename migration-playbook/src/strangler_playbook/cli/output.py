@@ -7,18 +7,21 @@ import json
 import sqlite3
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import psycopg
-from rich.console import Console
 from strangler_proxy.cli import exit_codes
 
 from strangler_playbook.errors import ConnectError, EngineError, HandoverAborted, NotAuthorised, PlaybookError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 def run_command(action: Callable[[], int], json_output: bool) -> NoReturn:
     """Run a command's body and exit with its code; an engine error exits with its branch's code."""
+    import psycopg  # here, not at the top: --help and usage errors never need the driver
+
     try:
         code = action()
     except PlaybookError as exc:
@@ -55,6 +58,8 @@ def print_json(body: Any) -> None:
 
 
 def console() -> Console:
+    from rich.console import Console  # only the human output of plan and status draws with rich
+
     # Piped output keeps whole table cells rather than rich's 80-column default.
     return Console() if sys.stdout.isatty() else Console(width=160)
 

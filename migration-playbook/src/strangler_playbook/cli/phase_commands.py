@@ -8,25 +8,15 @@ import time
 from typing import Any
 
 import click
-from rich.table import Table as RichTable
 from strangler_proxy.cli import exit_codes
 
-from strangler_playbook.backfill.backfill import run_backfill
-from strangler_playbook.backfill.plan import make_plan
-from strangler_playbook.backfill.progress import reporter
-from strangler_playbook.capture.triggers import uninstall_capture
-from strangler_playbook.cli.data_owner import owner_steps, read_owner, with_owner
 from strangler_playbook.cli.options import DataCommand, load, spec_options
 from strangler_playbook.cli.output import console, print_json, run_command, step_echo
-from strangler_playbook.database.context import open_context
-from strangler_playbook.database.state import delete_prefix
 from strangler_playbook.errors import ConnectError, InvalidInput
-from strangler_playbook.handover.run import handover_status
-from strangler_playbook.handover.sequences import realign_sequences
-from strangler_playbook.repair.repair import run_repair
-from strangler_playbook.sync.status import read_status
-from strangler_playbook.sync.sync import SyncResult, run_sync
-from strangler_playbook.verify.verify import run_verify
+
+# Each command imports the engine modules it runs inside its body: `backfill` then starts without the verify, sync,
+# repair and handover code (and the proxy's admin client they bring), and --help imports no engine module at all.
+# tests/cli/test_cli.py checks what `backfill` imports.
 
 RECONNECT_FIRST_S = 1.0
 DEFAULT_SETTLE_S = 10.0
@@ -46,6 +36,10 @@ def plan(spec_path: str, source_url: str | None, target_url: str | None, reverse
     """
 
     def action() -> int:
+        from strangler_playbook.backfill.plan import make_plan
+        from strangler_playbook.cli.data_owner import owner_steps, read_owner
+        from strangler_playbook.database.context import open_context
+
         spec, settings = load(spec_path, source_url, target_url)
         owner = read_owner(spec, settings.database_urls()[1])
         flows_reverse = reverse or owner.reverse  # the direction the data flows now, unless asked for the other
@@ -96,6 +90,10 @@ def backfill(
     """
 
     def action() -> int:
+        from strangler_playbook.backfill.backfill import run_backfill
+        from strangler_playbook.backfill.progress import reporter
+        from strangler_playbook.database.context import open_context
+
         spec, settings = load(spec_path, source_url, target_url)
         src, tgt = settings.database_urls(reverse=reverse)
         with (
@@ -161,6 +159,9 @@ def sync(
     """
 
     def action() -> int:
+        from strangler_playbook.database.context import open_context
+        from strangler_playbook.sync.sync import SyncResult, run_sync
+
         spec, settings = load(spec_path, source_url, target_url)
         src, tgt = settings.database_urls(reverse=reverse)
         following = follow or duration is not None
@@ -234,6 +235,9 @@ def verify(
     """
 
     def action() -> int:
+        from strangler_playbook.database.context import open_context
+        from strangler_playbook.verify.verify import run_verify
+
         spec, settings = load(spec_path, source_url, target_url)
         src, tgt = settings.database_urls(reverse=reverse)
         with open_context(spec, src, tgt, reverse=reverse) as ctx:
@@ -298,6 +302,9 @@ def repair(
     """
 
     def action() -> int:
+        from strangler_playbook.cli.data_owner import read_owner
+        from strangler_playbook.repair.repair import run_repair
+
         spec, settings = load(spec_path, source_url, target_url)
         service = settings.database_urls()[1]
         flows_reverse = reverse or read_owner(spec, service).reverse
@@ -333,6 +340,9 @@ def realign(spec_path: str, source_url: str | None, target_url: str | None, reve
     """
 
     def action() -> int:
+        from strangler_playbook.database.context import open_context
+        from strangler_playbook.handover.sequences import realign_sequences
+
         spec, settings = load(spec_path, source_url, target_url)
         src, tgt = settings.database_urls(reverse=reverse)
         with open_context(spec, src, tgt, reverse=reverse) as ctx:
@@ -364,6 +374,10 @@ def reset(
     """
 
     def action() -> int:
+        from strangler_playbook.capture.triggers import uninstall_capture
+        from strangler_playbook.database.context import open_context
+        from strangler_playbook.database.state import delete_prefix
+
         if not yes:
             raise InvalidInput("reset needs --yes", hint="re-run with --yes once you mean it")
         spec, settings = load(spec_path, source_url, target_url)
@@ -394,6 +408,11 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
     """
 
     def action() -> int:
+        from strangler_playbook.cli.data_owner import read_owner, with_owner
+        from strangler_playbook.database.context import open_context
+        from strangler_playbook.handover.run import handover_status
+        from strangler_playbook.sync.status import read_status
+
         spec, settings = load(spec_path, source_url, target_url)
         owner = read_owner(spec, settings.database_urls()[1])
         flows_reverse = reverse or owner.reverse  # the direction the data flows now, unless asked for the other
@@ -404,6 +423,8 @@ def status(spec_path: str, source_url: str | None, target_url: str | None, rever
         if json_output:
             print_json(result)
         else:
+            from rich.table import Table as RichTable
+
             out = console()
             out.print(f"[bold]{result['spec']}[/] ({result['direction']}): phase [bold]{result['phase']}[/]")
             out.print(f"owner: {owner.sentence()}")
@@ -447,6 +468,8 @@ def _handover_line(handover: dict[str, Any], spec_path: str) -> str:
 
 
 def _print_plan(result: dict[str, Any]) -> None:
+    from rich.table import Table as RichTable
+
     out = console()
     out.print(
         f"[bold]{result['spec']}[/] ({result['direction']}): {result['source']['engine']} {result['source']['url']} → "

@@ -23,8 +23,9 @@ the same names plus `drain:batch` (after a batch the drain applied):
     captured    the new owner's sync starts here (its capture on since `start`)    ┘ passed the commit)
     ─── commit  the proxy accepts the new owner under this run's hold: THE commit point
     committed   the journal's owner is the new owner
-    routed      each route at its stage for the new owner (live; or the stage before the cutover)
-    released    the held writes go on, to the new owner
+    (routed)    each route at its stage for the new owner (live; or the stage before the cutover), then
+    released    the held writes go on, to the new owner: one call to the proxy (`POST /holds/finish`), so the
+                hold ends with that round trip; the journal records `released` after it (`routed` stays a kill point)
     uncaptured  the old owner's capture and its sync's state removed; the retire guard switched
     done        op cleared (the final journal write)
 
@@ -70,12 +71,11 @@ from strangler_playbook.handover.steps import (
     drain_verify_realign,
     other,
     prepare_capture,
-    release,
     release_stale,
     remove_capture,
     require_routes,
+    route_and_release,
     route_targets,
-    set_stage,
     stale_holds,
     start_capture,
     switch_guard,
@@ -324,14 +324,12 @@ class _Mover:
                 release_stale(run, self.proxy, self.hold, to=move.to)
                 record_owner(run.monolith_url, run.spec.name, move.to)
                 self._finishing(journal)
-            for path, (stage, percent) in targets.items():
-                if not _at(self.proxy.route(path), (stage, percent)):
-                    run.step("routes", partial(set_stage, run, self.proxy, path, stage, percent, move.why))
-                run.result.stages[path] = stage
-            self._step(journal, "routed")
-            release(run, self.proxy, self.hold, self.lease, to=move.to)
+            # One call: the routes at their stages (writes still held), then the release.
+            route_and_release(run, self.proxy, self.hold, self.lease, targets, to=move.to, why=move.why)
+            run.result.stages.update({path: stage for path, (stage, _) in targets.items()})
             self.hold = None
             self._close_sides()
+            run.faults.after("routed")  # the routes changed (with the release, in the same call)
             self._step(journal, "released")
             # After the release: the proxy sends the old owner no write since the commit, so its capture may go
             # once the held writes are on their way (the follower stays paused until the journal's op is cleared).

@@ -99,6 +99,14 @@ class ProxyAdminControl:
             waits = dict(answer.get("waits") or {})
         return Release(released, waits)
 
+    def finish(self, hold: WriteHold, *, stages: dict[str, tuple[str, int]], data: str, reason: str) -> Release:
+        routes = [
+            {"path": path, "stage": stage, "data": data, **({"percent": percent} if stage == "canary" else {})}
+            for path, (stage, percent) in stages.items()
+        ]
+        answer = _call(self.client.finish_holds, hold.ids, routes=routes, reason=reason)
+        return Release(int(answer.get("released", 0)), dict(answer.get("waits") or {}))
+
 
 def _call[**P, T](method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:

@@ -102,4 +102,11 @@ class ProxyControl(Protocol):
         that ended already is not an error: its writes went on to the owner when it ended."""
         ...
 
+    def finish(self, hold: WriteHold, *, stages: dict[str, tuple[str, int]], data: str, reason: str) -> Release:
+        """The hold's last call, one round trip: each route of `stages` moved to its (stage, percent) declaring spec
+        `data`, audited with `reason`, while the writes are still held (a route there already is left alone), then the
+        held requests released to the owner the proxy holds. Safe to repeat: a hold that ended already is not an
+        error, and routes at their stage do not change again."""
+        ...
+
     def close(self) -> None: ...

@@ -1,6 +1,6 @@
 """The steps a cutover and a rollback are made of, each safe to do again: hold, drain, verify, realign, install
-capture on the new owner, commit the owner at the proxy, remove the old owner's capture, set a route's stage,
-release.
+capture on the new owner, commit the owner at the proxy, remove the old owner's capture, set the routes' stages and
+release (one call).
 
 `move.py` puts them in order (one state machine for both directions); the run's journal (`run.py`) records how far
 they got so a re-run converges.
@@ -104,14 +104,28 @@ def release_stale(
     return released[0]
 
 
-def release(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, lease: RunLease, *, to: Owner) -> None:
-    def let_go() -> str:
-        released = proxy.release_writes(hold, to=to)
+def route_and_release(
+    run: HandoverRun,
+    proxy: ProxyControl,
+    hold: WriteHold,
+    lease: RunLease,
+    targets: dict[str, tuple[str, int]],
+    *,
+    to: Owner,
+    why: str,
+) -> None:
+    """The hold's last step, one call to the proxy: each route at its stage for the new owner (those there already
+    unchanged), writes still held, then the held requests released to it."""
+
+    def finish() -> str:
+        reason = f"{AUTHOR_NOTE} {run.result.op} {run.spec.name}: {why}"
+        released = proxy.finish(hold, stages=targets, data=run.spec.name, reason=reason)
         lease.untrack(hold)
         run.result.hold_waits = released.waits
-        return f"released {released.released} held request(s) to the {to}"
+        stages = ", ".join(f"{p} {s}" + (f" {n}%" if s == "canary" else "") for p, (s, n) in targets.items())
+        return f"{stages}; released {released.released} held request(s) to the {to}"
 
-    run.step("release", let_go)
+    run.step("routes + release", finish)
     run.hold_ended()
 
 
@@ -238,12 +252,6 @@ def commit(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, *, to: Owner,
 def switch_guard(run: HandoverRun, *, to: Owner) -> str:
     guarded = set_guard(run.monolith_url, run.spec, on=to == "service")
     return " (foreign writes to the monolith logged)" if guarded else ""
-
-
-def set_stage(run: HandoverRun, proxy: ProxyControl, path: str, stage: str, percent: int, why: str) -> str:
-    reason = f"{AUTHOR_NOTE} {run.result.op} {run.spec.name}: {why}"
-    proxy.set_stage(path, stage, reason=reason, percent=percent, data=run.spec.name)
-    return f"{path} -> {stage}" + (f" {percent}%" if stage == "canary" else "")
 
 
 def route_targets(previous: dict[str, Any], routes: dict[str, RouteInfo], *, to: Owner) -> dict[str, tuple[str, int]]:

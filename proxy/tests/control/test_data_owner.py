@@ -4,8 +4,8 @@ are leases, listed by holder."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -8,18 +8,20 @@ new owner's capture before that commit and removes the old owner's only after it
 whenever (released, its lease lapsed because this process died, its timeout), lets its writes go to a side that
 captures them.
 
-Journal steps (`<spec>/handover`, the service database), in order; the kill points of the tests (`Faults`) are
-the same names plus `drain:batch` (after a batch the drain applied):
+Journal steps (`<spec>/handover`, the service database), in order, those in parentheses not written (each journal
+write under the hold is a commit the held writes wait for); the kill points of the tests (`Faults`) are `start`,
+`hold`, `drain`, `drain:batch` (after a batch the drain applied), `verify`, `realign`, `captured`, `commit`,
+`committed`, `routed`, `released`, `uncaptured`:
 
     start       op recorded, this run's lease claimed (a dead run's waited out), previous stages recorded;
                 then, writes still flowing and on connections kept until the release: a full verify ahead of the
                 hold (`verify_ahead.py`), capture installed on the new owner (logging, but read by no sync yet),
                 and the old owner's sync caught up, so the hold is left with drain + a small verify + the flip
     hold        the routes' writes held at the proxy, a lease this run renews (a dead run's holds released)
-    drained     the old owner's pending changes applied to the new owner           ┐ skipped when the proxy
-    verified    both sides equal, writes held: the keys that may differ since the  │ believes the new owner
+    (drained)   the old owner's pending changes applied to the new owner           ┐ skipped when the proxy
+    (verified)  both sides equal, writes held: the keys that may differ since the  │ believes the new owner
                 verify ahead, row by row (else: abort, nothing changed)            │
-    realigned   the new owner's id sequences past every id either side used       │ already (a dead run
+    (realigned) the new owner's id sequences past every id either side used       │ already (a dead run
     captured    the new owner's sync starts here (its capture on since `start`)    ┘ passed the commit)
     ─── commit  the proxy accepts the new owner under this run's hold: THE commit point
     committed   the journal's owner is the new owner
@@ -244,9 +246,9 @@ class _Mover:
             self._step(journal, "hold")
             release_stale(run, self.proxy, hold, to=move.old, stale=self.stale)
             assert self.old_sync is not None and self.new_sync is not None
+            # Not journaled until `captured`: a run that stops anywhere before the commit starts over all the same,
+            # and each journal write under the hold is one more commit the held writes wait for.
             verified_at = drain_verify_realign(run, self.old_sync, baseline=self.baseline)
-            journal["step"] = "realigned"
-            run.write_journal(journal)
             new_sync = self.new_sync
             run.step("capture", lambda: start_capture(run, new_sync, verified_at=verified_at))
             if move.to == "monolith":

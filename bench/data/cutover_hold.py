@@ -126,13 +126,18 @@ def _measure(engine: str, state: Path, urls: dict[str, str], args: argparse.Name
     }
 
 
+def _in_flight_wait_ms(handover: dict[str, Any]) -> float:
+    breakdown = handover.get("hold_breakdown") or {}
+    if "hold" in breakdown:
+        return float(breakdown["hold"])
+    return float(next(s["seconds"] for s in handover["steps"] if s["step"] == "hold")) * 1000
+
+
 def _summary(handovers: list[dict[str, Any]]) -> dict[str, Any]:
     holds = [h["hold_seconds"] * 1000 for h in handovers]
-    # The engine's part: the hold less its first step, the proxy's wait for the writes already in flight.
-    own = [
-        h["hold_seconds"] * 1000 - next(s["seconds"] for s in h["steps"] if s["step"] == "hold") * 1000
-        for h in handovers
-    ]
+    # The engine's part: the hold less the proxy's wait for the writes already in flight (its breakdown's "hold"; a
+    # hold that settles first, `steps.take_hold`, starts when the proxy began holding, not when it was asked).
+    own = [h["hold_seconds"] * 1000 - _in_flight_wait_ms(h) for h in handovers]
     p50s = [float(h["hold_waits"]["p50_ms"]) for h in handovers if h["hold_waits"].get("p50_ms") is not None]
     p99s = [float(h["hold_waits"]["p99_ms"]) for h in handovers if h["hold_waits"].get("p99_ms") is not None]
     maxes = [float(h["hold_waits"]["max_ms"]) for h in handovers if h["hold_waits"].get("max_ms") is not None]

@@ -156,3 +156,13 @@ def test_routes_that_cannot_be_set_leave_the_writes_held(running: Running) -> No
     assert unauthorised.status_code == 401
     assert admin.finish_holds(fence, reason="released by hand")["released"] == 0
     assert admin.holds()["holds"] == []
+
+
+def test_a_hold_may_settle_first_and_says_how_long_it_has_held(running: Running) -> None:
+    admin = running.admin
+    hold = admin.hold(CATALOG, timeout=10, max_queue=10, holder="catalog/cutover/r6", settle=0.5)
+    assert 0 <= hold["age_s"] < 0.5  # nothing in flight: held at once, nothing waited for
+    admin.release(hold["id"])
+    with pytest.raises(AdminCallFailed) as invalid:
+        admin.hold(CATALOG, timeout=10, max_queue=10, settle=-1)
+    assert invalid.value.status == 422 and invalid.value.body["problems"][0]["field"] == "settle"

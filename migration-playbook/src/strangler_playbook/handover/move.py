@@ -67,6 +67,7 @@ from strangler_playbook.handover.run import HandoverResult, HandoverRun
 from strangler_playbook.handover.steps import (
     DEFAULT_HOLD_TIMEOUT_S,
     DEFAULT_MAX_QUEUE,
+    DEFAULT_SETTLE_S,
     catch_up_before_hold,
     commit,
     drain_and_check,
@@ -95,6 +96,7 @@ class Limits:
     hold_timeout_s: float = DEFAULT_HOLD_TIMEOUT_S
     max_queue: int = DEFAULT_MAX_QUEUE
     lease_s: float = DEFAULT_LEASE_S
+    settle_s: float = DEFAULT_SETTLE_S  # the proxy's look for a moment with no write in flight (`steps.take_hold`)
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,8 @@ class _Mover:
             if committed_now:
                 self._ahead_of_hold()
                 self.stale = stale_holds(run, self.proxy)
-            self.hold = take_hold(run, self.proxy, self.lease, self.limits.hold_timeout_s, self.limits.max_queue)
+            limits = self.limits
+            self.hold = take_hold(run, self.proxy, self.lease, limits.hold_timeout_s, limits.max_queue, limits.settle_s)
         except Exception as exc:
             installed = self.new_sync is not None  # `_ahead_of_hold` may have installed the new owner's capture
             self._close_sides()

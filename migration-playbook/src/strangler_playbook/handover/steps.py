@@ -32,6 +32,9 @@ from strangler_playbook.sync.sync import drain, run_sync
 from strangler_playbook.verify.verify import VerifyReport, require_clean, run_verify
 
 DEFAULT_HOLD_TIMEOUT_S = 10.0
+# How long the proxy may look for a moment with no write in flight before it holds (writes flow meanwhile): held
+# writes then wait for the handover's own steps only, not also for the writes forwarded before the hold.
+DEFAULT_SETTLE_S = 0.5
 DEFAULT_MAX_QUEUE = 1000
 AUTHOR_NOTE = "strangler data"
 
@@ -54,26 +57,41 @@ def sync_from(run: HandoverRun, owner: Owner, *, exclusive: bool = False) -> Abs
 
 
 def take_hold(
-    run: HandoverRun, proxy: ProxyControl, lease: RunLease, hold_timeout_s: float, max_queue: int
+    run: HandoverRun,
+    proxy: ProxyControl,
+    lease: RunLease,
+    hold_timeout_s: float,
+    max_queue: int,
+    settle_s: float = DEFAULT_SETTLE_S,
 ) -> WriteHold:
     """Hold the writes of the spec's routes and its `hold_routes` as this run's lease (renewed by its keeper from now
-    on). The proxy answers once no write forwarded before the hold is still in flight: that wait is the step's, and
-    the hold's. The commit's fence is all of them: the owner changes while no write can reach either side's tables."""
+    on). The proxy holds from the first moment within `settle_s` with no write in flight (writes flow until then),
+    else at `settle_s`, and answers once no write forwarded before the hold is still in flight: the hold, and its
+    "hold" part, run from when the proxy began holding (it says how long ago). The commit's fence is all of them:
+    the owner changes while no write can reach either side's tables."""
     taken: list[WriteHold] = []
 
     def start() -> str:
         hold = proxy.hold_writes(
-            run.held_routes, max_hold_s=hold_timeout_s, max_queue=max_queue, holder=lease.holder, lease_s=lease.lease_s
+            run.held_routes,
+            max_hold_s=hold_timeout_s,
+            max_queue=max_queue,
+            holder=lease.holder,
+            lease_s=lease.lease_s,
+            settle_s=settle_s,
         )
         lease.track(hold)
         taken.append(hold)
         return (
             f"holding writes to {', '.join(run.held_routes)} (lease {lease.lease_s:g}s, at most {hold_timeout_s:g}s, "
-            f"{max_queue} requests)"
+            f"{max_queue} requests; held {hold.held_for_s * 1000:.0f} ms when the proxy answered)"
         )
 
-    run.hold_started = time.monotonic()
-    run.step("hold", start)
+    asked = time.monotonic()
+    run.step("hold", start)  # not under the hold yet (`hold_started` is None): not in the breakdown
+    answered = time.monotonic()
+    run.hold_started = max(asked, answered - taken[0].held_for_s)
+    run.result.hold_breakdown["hold"] = round((answered - run.hold_started) * 1000, 1)
     return taken[0]
 
 

@@ -188,16 +188,20 @@ class AdminClient:
         reason: str = "",
         holder: str = "",
         lease: float | None = None,
+        settle: float = 0.0,
     ) -> dict[str, Any]:
         """Hold `path`'s unsafe requests for `timeout` seconds at most (with a `lease`: only while `holder` renews
-        it); `{"id", ...}` once none forwarded earlier is in flight (409 `writes_in_flight` if they outlive the
-        timeout: no hold then)."""
+        it); `{"id", "age_s", ...}` once none forwarded earlier is in flight (409 `writes_in_flight` if they outlive
+        the timeout: no hold then). `settle`: start holding at the first moment within that many seconds with no
+        write in flight on the path (`age_s` then says how long writes have been held)."""
         body: dict[str, Any] = {"path": path, "timeout": timeout, "max_queue": max_queue, "reason": reason}
         if holder:
             body["holder"] = holder
         if lease is not None:
             body["lease"] = lease
-        return self.post("/holds", body, timeout=timeout + HOLD_MARGIN)
+        if settle:
+            body["settle"] = settle
+        return self.post("/holds", body, timeout=settle + timeout + HOLD_MARGIN)
 
     def hold_writes(
         self,

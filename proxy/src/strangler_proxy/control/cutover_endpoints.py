@@ -1,7 +1,7 @@
 """Admin endpoints a data cutover drives: write holds (leases), and the data state that gates routes and names the
 owner the data plane sends writes to.
 
-    POST   /holds        {path, timeout?, max_queue?, reason?, holder?, lease?}  -> {id, path, holder, ...}  hold
+    POST   /holds        {path, timeout?, max_queue?, reason?, holder?, lease?, settle?}  -> {id, path, age_s, ...}
     POST   /holds/renew  {ids}                          -> {renewed: [...], ended: [...]}  the holder is alive
     DELETE /holds        {id}                           -> {id, released, hold, waits}     release them
     POST   /holds/finish {ids, routes?, reason, author?}  -> {ids, ended, released, waits, holds, version, changed}
@@ -101,18 +101,25 @@ class CutoverEndpoints:
         timeout = _number(body, "timeout", DEFAULT_TIMEOUT, 0.01, MAX_TIMEOUT, problems)
         max_queue = _number(body, "max_queue", DEFAULT_MAX_QUEUE, 1, MAX_QUEUE, problems)
         lease = None if body.get("lease") is None else _number(body, "lease", 1.0, MIN_LEASE, MAX_TIMEOUT, problems)
+        settle = _number(body, "settle", 0.0, 0.0, MAX_TIMEOUT, problems)
         reason, holder = body.get("reason", ""), body.get("holder", "")
         for name, value in (("reason", reason), ("holder", holder)):
             if not isinstance(value, str):
                 problems.append(Problem(name, "must be a string"))
-        unknown = sorted(set(body) - {"path", "timeout", "max_queue", "reason", "holder", "lease"})
+        unknown = sorted(set(body) - {"path", "timeout", "max_queue", "reason", "holder", "lease", "settle"})
         problems.extend(Problem(k, "is not a hold field") for k in unknown)
         if problems:
             raise TableInvalid(problems)
         assert isinstance(path, str) and isinstance(reason, str) and isinstance(holder, str)
         try:
             hold = await self.holds.start(
-                path, lifetime=float(timeout), max_queue=int(max_queue), reason=reason, holder=holder, lease=lease
+                path,
+                lifetime=float(timeout),
+                max_queue=int(max_queue),
+                reason=reason,
+                holder=holder,
+                lease=lease,
+                settle=float(settle),
             )
         except WritesInFlight as exc:
             log.warning("hold of %s not started: %s", path, exc)

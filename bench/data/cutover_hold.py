@@ -5,8 +5,9 @@
 For each engine it starts a `make up` stack of its own (a temporary state directory, free ports; on PostgreSQL two
 fresh databases, the monolith's and the catalog service's), drives the walk's mixed load through the proxy
 (`--rate` requests a second offered, `--writes` of them product creations by staff, the rest product reads), and
-runs `strangler data cutover` then `rollback` `--cycles` times. Per engine it prints the hold's length (from taking
-the hold to releasing it) p50/p99/max, the held requests' extra latency (each held request's wait at the proxy, the
+runs `strangler data cutover` then `rollback` `--cycles` times. Per engine it prints the hold's length (from the
+proxy's taking the hold, which an engine that settles first does at a moment with no write in flight, to its release)
+p50/p99/max, the held requests' extra latency (each held request's wait at the proxy, the
 admin API's DELETE /holds answer: p99 of each handover, and the longest), how long each step under the hold took
 (median), and the load's answers. Exit 1 if any request failed (a 5xx or a transport error).
 

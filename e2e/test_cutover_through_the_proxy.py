@@ -255,7 +255,7 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
     assert report["owner"] == "service" and report["stages"] == {"/api/catalog": "live"}
     assert [s["step"] for s in report["steps"]] == [
         "verify ahead", "capture ahead", "catch up",  # writes still flowing
-        "hold", "drain", "verify", "realign", "capture", "commit", "routes", "release",  # writes held
+        "hold", "drain", "verify", "realign", "capture", "commit", "routes + release",  # writes held (one call ends it)
         "uncapture",
     ]  # fmt: skip
     # The hold's breakdown adds up to it: each step and engine cost under it, "other" the rest.
@@ -331,7 +331,7 @@ def test_a_cutover_killed_after_its_commit_finishes_when_run_again(stack, gated_
     report = json.loads(rerun.stdout)
     # The dead run's process is gone: the re-run takes over at once, its hold first, then releases the dead one's.
     assert [s["step"] for s in report["steps"]] == [
-        "hold", "stale", "drain", "verify", "routes", "release", "uncapture",
+        "hold", "stale", "drain", "verify", "routes + release", "uncapture",
     ]  # fmt: skip
     assert "stopped after step committed" in report["found"]
     assert writer.failures == []

@@ -5,8 +5,9 @@
 For each engine it starts a `make up` stack of its own (a temporary state directory, free ports; on PostgreSQL two
 fresh databases, the monolith's and the catalog service's), drives the walk's mixed load through the proxy
 (`--rate` requests a second offered, `--writes` of them product creations by staff, the rest product reads), and
-runs `strangler data cutover` then `rollback` `--cycles` times. Per engine it prints the hold's length (from taking
-the hold to releasing it) p50/p99/max, the held requests' extra latency (each held request's wait at the proxy, the
+runs `strangler data cutover` then `rollback` `--cycles` times. Per engine it prints the hold's length (from the
+proxy's taking the hold, which an engine that settles first does at a moment with no write in flight, to its release)
+p50/p99/max, the held requests' extra latency (each held request's wait at the proxy, the
 admin API's DELETE /holds answer: p99 of each handover, and the longest), how long each step under the hold took
 (median), and the load's answers. Exit 1 if any request failed (a 5xx or a transport error).
 
@@ -126,13 +127,18 @@ def _measure(engine: str, state: Path, urls: dict[str, str], args: argparse.Name
     }
 
 
+def _in_flight_wait_ms(handover: dict[str, Any]) -> float:
+    breakdown = handover.get("hold_breakdown") or {}
+    if "hold" in breakdown:
+        return float(breakdown["hold"])
+    return float(next(s["seconds"] for s in handover["steps"] if s["step"] == "hold")) * 1000
+
+
 def _summary(handovers: list[dict[str, Any]]) -> dict[str, Any]:
     holds = [h["hold_seconds"] * 1000 for h in handovers]
-    # The engine's part: the hold less its first step, the proxy's wait for the writes already in flight.
-    own = [
-        h["hold_seconds"] * 1000 - next(s["seconds"] for s in h["steps"] if s["step"] == "hold") * 1000
-        for h in handovers
-    ]
+    # The engine's part: the hold less the proxy's wait for the writes already in flight (its breakdown's "hold"; a
+    # hold that settles first, `steps.take_hold`, starts when the proxy began holding, not when it was asked).
+    own = [h["hold_seconds"] * 1000 - _in_flight_wait_ms(h) for h in handovers]
     p50s = [float(h["hold_waits"]["p50_ms"]) for h in handovers if h["hold_waits"].get("p50_ms") is not None]
     p99s = [float(h["hold_waits"]["p99_ms"]) for h in handovers if h["hold_waits"].get("p99_ms") is not None]
     maxes = [float(h["hold_waits"]["max_ms"]) for h in handovers if h["hold_waits"].get("max_ms") is not None]

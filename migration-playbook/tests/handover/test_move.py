@@ -108,7 +108,7 @@ def test_a_run_killed_after_its_commit_is_finished_by_the_next_never_undone(stac
     finished = stack.cutover()
     # At once: the dead run's hold is still up; this run holds first, then releases it.
     steps = [s["step"] for s in finished.steps]
-    assert steps == ["hold", "stale", "drain", "verify", "routes", "release", "uncapture"]
+    assert steps == ["hold", "stale", "drain", "verify", "routes + release", "uncapture"]
     assert "the proxy says the service owns the data" in str(finished.found)
     assert stack.handover()["op"] is None
     assert (stack.admin.route("/api/catalog") or {})["stage"] == "live"
@@ -152,6 +152,6 @@ def test_a_spec_s_hold_routes_are_held_with_its_routes_from_the_hold_to_the_rele
     assert (
         "holding writes to /api/catalog, /api/orders" in next(s for s in result.steps if s["step"] == "hold")["detail"]
     )
-    for step in ("hold", "drain", "verify", "capture", "commit", "routes"):
+    for step in ("hold", "drain", "verify", "capture", "commit"):
         assert held[step] == ["/api/catalog", "/api/orders"], step  # the commit's fence covers both
-    assert held["release"] == []
+    assert held["routes + release"] == []  # the routes set and both holds released in one call

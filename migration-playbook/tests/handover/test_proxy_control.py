@@ -115,6 +115,33 @@ def test_held_writes_wait_until_released_and_a_second_release_finds_nothing(
     assert control.client.holds()["holds"] == []
 
 
+def test_finish_moves_the_routes_then_releases_in_one_call_and_a_second_finds_nothing(
+    control: ProxyAdminControl, proxy: RunningProxy, route: str
+) -> None:
+    spec = f"spec{route.removeprefix('/api/t')}"
+    control.publish_data_state((route,), _state(spec), owner="monolith")
+    hold = control.hold_writes((route,), max_hold_s=10, max_queue=5, holder=f"{spec}/cutover/r9", lease_s=10)
+    with httpx.Client(base_url=proxy.public_url, timeout=20) as client:
+        answered: list[int] = []
+        writer = threading.Thread(target=lambda: answered.append(client.post(route + "/x").status_code))
+        writer.start()
+        deadline = 200
+        while not any(h["waiting"] for h in control.client.holds()["holds"]) and deadline:
+            deadline -= 1
+            writer.join(0.01)
+        assert answered == [] and deadline, "the write was never held"
+        stages = {route: ("canary", 30)}
+        released = control.finish(hold, stages=stages, data=spec, reason="cutover done")
+        writer.join(20)
+    assert (released.released, released.waits["held"], answered) == (1, 1, [502])
+    assert control.route(route) == RouteInfo(route, "canary", 30, spec)
+    latest = control.client.history(1)["versions"][0]
+    assert (latest["author"], latest["reason"]) == ("alice@test", "cutover done")
+    again = control.finish(hold, stages=stages, data=spec, reason="cutover done")  # a re-run's: nothing changes
+    assert again.released == 0 and control.client.history(1)["versions"][0]["version"] == latest["version"]
+    assert control.client.holds()["holds"] == []
+
+
 def test_holding_several_routes_is_all_or_nothing(control: ProxyAdminControl, route: str) -> None:
     with pytest.raises(ProxyRefused) as caught:
         control.hold_writes((route, "not a path"), max_hold_s=5, max_queue=5, holder="spec0/cutover/r2", lease_s=5)

@@ -189,9 +189,8 @@ def test_the_cutover_view_shows_a_handover_step_by_step_with_the_requests_it_hel
     page.locator("#held-now", has_text="1 request(s) held on /api/stock").wait_for()  # the view polls every second
     verified = datetime.now(UTC).isoformat()
     admin.report_data_state(**common, phase="live", owner="service", verified_at=verified, fence=holds)
-    admin.set_route("/api/stock", stage="live", reason="cutover of stock")
-    for hold_id in holds:
-        admin.release(hold_id)
+    # As `strangler data cutover` ends its hold: the route and the release in one call.
+    admin.finish_holds(holds, routes=[{"path": "/api/stock", "stage": "live"}], reason="cutover of stock")
     held.join(30)
     run = page.locator(".handover").first
     run.locator("text=release").wait_for()

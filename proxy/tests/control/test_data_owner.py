@@ -4,6 +4,7 @@ are leases, listed by holder."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,3 +109,60 @@ def test_holds_are_listed_by_holder_renewed_by_it_and_lapse_when_it_stops(runnin
     assert admin.renew([mine])["ended"] == [mine]
     assert [h["id"] for h in admin.holds()["holds"]] == [other]  # no lease: only its timeout ends it
     admin.release(other)
+
+
+def test_one_call_sets_the_routes_then_releases_the_holds_and_is_safe_to_repeat(running: Running) -> None:
+    admin = running.admin
+    fence = admin.hold_writes([CATALOG, "/api/search"], timeout=10, max_queue=10, holder="catalog/cutover/r4")
+    _report(admin, "service", fence=fence)
+    answered: list[str] = []
+    held = threading.Thread(target=lambda: answered.append(_write_goes_to(running.proxy)))
+    held.start()
+    wait_for(lambda: sum(h["waiting"] for h in admin.get("/holds/local")["holds"]) == 1, timeout=5)
+    routes = [
+        {"path": CATALOG, "stage": "live", "data": "catalog"},
+        {"path": "/api/search", "stage": "off", "data": "catalog"},  # there already: left as it is
+    ]
+    before = admin.version()
+    finished = admin.finish_holds(fence, routes=routes, reason="cutover of catalog finished")
+    assert (finished["released"], finished["ended"], finished["changed"]) == (1, [], True)
+    assert finished["version"] == before + 1 and finished["waits"]["held"] == 1
+    held.join(10)
+    assert answered == ["catalog"]  # the held write went on to the new owner
+    assert httpx.get(running.proxy.public_url + CATALOG + "/1", timeout=10).json()["upstream"] == "catalog"  # live
+    [change] = admin.history(limit=1)["versions"]
+    assert (change["author"], change["reason"]) == ("alice", "cutover of catalog finished")
+    assert admin.route("/api/search")["stage"] == "off"
+    assert admin.holds()["holds"] == []
+
+    again = admin.finish_holds(fence, routes=routes, reason="cutover of catalog finished")  # a lost answer's retry
+    assert (again["released"], again["ended"], again["changed"], again["version"]) == (0, fence, False, before + 1)
+    assert admin.version() == before + 1
+
+
+def test_routes_that_cannot_be_set_leave_the_writes_held(running: Running) -> None:
+    admin = running.admin
+    fence = admin.hold_writes([CATALOG, "/api/search"], timeout=10, max_queue=10, holder="catalog/cutover/r5")
+    with pytest.raises(AdminCallFailed) as refused:  # the monolith still owns the data: the gate refuses live
+        admin.finish_holds(fence, routes=[{"path": CATALOG, "stage": "live"}], reason="too early")
+    assert refused.value.status == 409
+    assert sorted(h["id"] for h in admin.holds()["holds"]) == sorted(fence)  # nothing released
+    with pytest.raises(AdminCallFailed) as invalid:
+        admin.post("/holds/finish", {"ids": fence, "routes": [{"path": "api", "stage": "live"}], "colour": 1})
+    assert invalid.value.status == 422
+    problems = {p["field"] for p in invalid.value.body["problems"]}
+    assert problems == {"routes[0].path", "reason", "colour"}
+    unauthorised = httpx.post(running.proxy.admin_url + "/holds/finish", json={"ids": fence, "reason": "x"}, timeout=5)
+    assert unauthorised.status_code == 401
+    assert admin.finish_holds(fence, reason="released by hand")["released"] == 0
+    assert admin.holds()["holds"] == []
+
+
+def test_a_hold_may_settle_first_and_says_how_long_it_has_held(running: Running) -> None:
+    admin = running.admin
+    hold = admin.hold(CATALOG, timeout=10, max_queue=10, holder="catalog/cutover/r6", settle=0.5)
+    assert 0 <= hold["age_s"] < 0.5  # nothing in flight: held at once, nothing waited for
+    admin.release(hold["id"])
+    with pytest.raises(AdminCallFailed) as invalid:
+        admin.hold(CATALOG, timeout=10, max_queue=10, settle=-1)
+    assert invalid.value.status == 422 and invalid.value.body["problems"][0]["field"] == "settle"

@@ -222,3 +222,52 @@ def test_a_hold_is_dropped_when_a_forwarded_write_outlives_it(stack: Stack) -> N
         _hold(stack, 0.1)
     assert not _holds(stack).active
     thread.join(5)
+
+
+def _slow_write_in_flight(stack: Stack) -> tuple[threading.Thread, list[Any]]:
+    thread, result = _in_background(stack, "POST", "/api/catalog/slow/", b"{}")
+    deadline = time.monotonic() + 5
+    while not stack.monolith.received:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    return thread, result
+
+
+def test_a_settling_hold_lets_writes_flow_until_none_is_in_flight_then_holds_from_that_moment(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    slow, slow_result = _slow_write_in_flight(stack)
+    asked = time.monotonic()
+    held: list[Hold] = []
+    holding = threading.Thread(
+        target=lambda: held.append(
+            stack.lt.run(_holds(stack).start("/api/catalog", lifetime=10, max_queue=10, holder="t", settle=5))
+        )
+    )
+    holding.start()
+    # Settling: nothing is held yet, so a write sent now goes straight through (it is fast: it does not keep the
+    # path busy long enough to matter).
+    assert stack.request("POST", "/api/catalog/fast/", body=b"{}")[0] == 200
+    holding.join(10)
+    slow.join(5)
+    [hold] = held
+    assert slow_result[0][0] == 200
+    assert hold.started - asked > 0.3  # it began holding once the slow write (0.5 s) was answered, not before
+    assert hold.as_dict()["age_s"] < 0.2  # and then had nothing in flight to wait for
+    assert _holds(stack).stats()["held"] == 0 and [h.id for h in _holds(stack).holds()] == [hold.id]
+    thread, result = _in_background(stack, "POST", "/api/catalog/after/", b"{}")
+    _wait_until_held(stack, 1)  # from then on, writes wait
+    _holds(stack).release(hold.id)
+    thread.join(5)
+    assert result[0][0] == 200
+
+
+def test_a_hold_that_finds_no_quiet_moment_holds_at_the_end_of_its_settling_and_waits_as_before(stack: Stack) -> None:
+    stack.set_routes(ROUTE_OFF)
+    slow, _result = _slow_write_in_flight(stack)
+    asked = time.monotonic()
+    hold = stack.lt.run(_holds(stack).start("/api/catalog", lifetime=10, max_queue=10, holder="t", settle=0.1))
+    answered = time.monotonic()
+    assert answered - asked > 0.3  # the slow write was answered before the hold was
+    assert 0.05 < hold.started - asked < answered - asked - 0.1  # holding from the end of its 0.1 s settling
+    slow.join(5)
+    _holds(stack).release(hold.id)

@@ -1,5 +1,8 @@
 """Tests: development settings plus what makes the suite fast. DATABASE_URL picks the engine."""
 
 from .development import *  # noqa: F403
+from .development import DATABASES
 
 DEBUG = False
+# The suite as it was: a connection per request (the development servers keep theirs, CONN_MAX_AGE).
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -8,23 +8,26 @@ new owner's capture before that commit and removes the old owner's only after it
 whenever (released, its lease lapsed because this process died, its timeout), lets its writes go to a side that
 captures them.
 
-Journal steps (`<spec>/handover`, the service database), in order; the kill points of the tests (`Faults`) are
-the same names plus `drain:batch` (after a batch the drain applied):
+Journal steps (`<spec>/handover`, the service database), in order, those in parentheses not written (each journal
+write under the hold is a commit the held writes wait for); the kill points of the tests (`Faults`) are `start`,
+`hold`, `drain`, `drain:batch` (after a batch the drain applied), `verify`, `realign`, `captured`, `commit`,
+`committed`, `routed`, `released`, `uncaptured`:
 
     start       op recorded, this run's lease claimed (a dead run's waited out), previous stages recorded;
                 then, writes still flowing and on connections kept until the release: a full verify ahead of the
                 hold (`verify_ahead.py`), capture installed on the new owner (logging, but read by no sync yet),
                 and the old owner's sync caught up, so the hold is left with drain + a small verify + the flip
     hold        the routes' writes held at the proxy, a lease this run renews (a dead run's holds released)
-    drained     the old owner's pending changes applied to the new owner           ┐ skipped when the proxy
-    verified    both sides equal, writes held: the keys that may differ since the  │ believes the new owner
+    (drained)   the old owner's pending changes applied to the new owner           ┐ skipped when the proxy
+    (verified)  both sides equal, writes held: the keys that may differ since the  │ believes the new owner
                 verify ahead, row by row (else: abort, nothing changed)            │
-    realigned   the new owner's id sequences past every id either side used       │ already (a dead run
+    (realigned) the new owner's id sequences past every id either side used       │ already (a dead run
     captured    the new owner's sync starts here (its capture on since `start`)    ┘ passed the commit)
     ─── commit  the proxy accepts the new owner under this run's hold: THE commit point
     committed   the journal's owner is the new owner
-    routed      each route at its stage for the new owner (live; or the stage before the cutover)
-    released    the held writes go on, to the new owner
+    (routed)    each route at its stage for the new owner (live; or the stage before the cutover), then
+    released    the held writes go on, to the new owner: one call to the proxy (`POST /holds/finish`), so the
+                hold ends with that round trip; the journal records `released` after it (`routed` stays a kill point)
     uncaptured  the old owner's capture and its sync's state removed; the retire guard switched
     done        op cleared (the final journal write)
 
@@ -64,18 +67,18 @@ from strangler_playbook.handover.run import HandoverResult, HandoverRun
 from strangler_playbook.handover.steps import (
     DEFAULT_HOLD_TIMEOUT_S,
     DEFAULT_MAX_QUEUE,
+    DEFAULT_SETTLE_S,
     catch_up_before_hold,
     commit,
     drain_and_check,
     drain_verify_realign,
     other,
     prepare_capture,
-    release,
     release_stale,
     remove_capture,
     require_routes,
+    route_and_release,
     route_targets,
-    set_stage,
     stale_holds,
     start_capture,
     switch_guard,
@@ -93,6 +96,7 @@ class Limits:
     hold_timeout_s: float = DEFAULT_HOLD_TIMEOUT_S
     max_queue: int = DEFAULT_MAX_QUEUE
     lease_s: float = DEFAULT_LEASE_S
+    settle_s: float = DEFAULT_SETTLE_S  # the proxy's look for a moment with no write in flight (`steps.take_hold`)
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,8 @@ class _Mover:
             if committed_now:
                 self._ahead_of_hold()
                 self.stale = stale_holds(run, self.proxy)
-            self.hold = take_hold(run, self.proxy, self.lease, self.limits.hold_timeout_s, self.limits.max_queue)
+            limits = self.limits
+            self.hold = take_hold(run, self.proxy, self.lease, limits.hold_timeout_s, limits.max_queue, limits.settle_s)
         except Exception as exc:
             installed = self.new_sync is not None  # `_ahead_of_hold` may have installed the new owner's capture
             self._close_sides()
@@ -244,9 +249,9 @@ class _Mover:
             self._step(journal, "hold")
             release_stale(run, self.proxy, hold, to=move.old, stale=self.stale)
             assert self.old_sync is not None and self.new_sync is not None
+            # Not journaled until `captured`: a run that stops anywhere before the commit starts over all the same,
+            # and each journal write under the hold is one more commit the held writes wait for.
             verified_at = drain_verify_realign(run, self.old_sync, baseline=self.baseline)
-            journal["step"] = "realigned"
-            run.write_journal(journal)
             new_sync = self.new_sync
             run.step("capture", lambda: start_capture(run, new_sync, verified_at=verified_at))
             if move.to == "monolith":
@@ -324,14 +329,12 @@ class _Mover:
                 release_stale(run, self.proxy, self.hold, to=move.to)
                 record_owner(run.monolith_url, run.spec.name, move.to)
                 self._finishing(journal)
-            for path, (stage, percent) in targets.items():
-                if not _at(self.proxy.route(path), (stage, percent)):
-                    run.step("routes", partial(set_stage, run, self.proxy, path, stage, percent, move.why))
-                run.result.stages[path] = stage
-            self._step(journal, "routed")
-            release(run, self.proxy, self.hold, self.lease, to=move.to)
+            # One call: the routes at their stages (writes still held), then the release.
+            route_and_release(run, self.proxy, self.hold, self.lease, targets, to=move.to, why=move.why)
+            run.result.stages.update({path: stage for path, (stage, _) in targets.items()})
             self.hold = None
             self._close_sides()
+            run.faults.after("routed")  # the routes changed (with the release, in the same call)
             self._step(journal, "released")
             # After the release: the proxy sends the old owner no write since the commit, so its capture may go
             # once the held writes are on their way (the follower stays paused until the journal's op is cleared).

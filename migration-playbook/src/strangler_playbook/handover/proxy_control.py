@@ -9,6 +9,7 @@ The client speaks HTTP and raises the proxy's errors; this adapter turns a `Rout
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
@@ -66,18 +67,39 @@ class ProxyAdminControl:
         )
 
     def hold_writes(
-        self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int, holder: str, lease_s: float
+        self,
+        routes: tuple[str, ...],
+        *,
+        max_hold_s: float,
+        max_queue: int,
+        holder: str,
+        lease_s: float,
+        settle_s: float = 0.0,
     ) -> WriteHold:
-        ids = _call(
-            self.client.hold_writes,
-            routes,
-            timeout=max_hold_s,
-            max_queue=max_queue,
-            reason=f"{HOLD_REASON} ({holder})",
-            holder=holder,
-            lease=lease_s,
-        )
-        return WriteHold(",".join(ids), routes, max_hold_s)
+        # Every route or none (as `AdminClient.hold_writes`); only the first settles: the others are held already.
+        ids: list[str] = []
+        held_for = 0.0
+        try:
+            for n, path in enumerate(routes):
+                answer = _call(
+                    self.client.hold,
+                    path,
+                    timeout=max_hold_s,
+                    max_queue=max_queue,
+                    reason=f"{HOLD_REASON} ({holder})",
+                    holder=holder,
+                    lease=lease_s,
+                    settle=settle_s if n == 0 else 0.0,
+                )
+                ids.append(str(answer["id"]))
+                if n == 0:
+                    held_for = float(answer.get("age_s") or 0.0)
+        except PlaybookError:
+            for hold_id in ids:  # the routes held so far would otherwise wait for their lease
+                with contextlib.suppress(AdminCallFailed):  # if this fails too, they lapse by themselves
+                    self.client.release(hold_id)
+            raise
+        return WriteHold(",".join(ids), routes, max_hold_s, held_for)
 
     def renew_writes(self, hold: WriteHold) -> bool:
         with self._renewals_lock:
@@ -98,6 +120,14 @@ class ProxyAdminControl:
             released += int(answer.get("released", 0))
             waits = dict(answer.get("waits") or {})
         return Release(released, waits)
+
+    def finish(self, hold: WriteHold, *, stages: dict[str, tuple[str, int]], data: str, reason: str) -> Release:
+        routes = [
+            {"path": path, "stage": stage, "data": data, **({"percent": percent} if stage == "canary" else {})}
+            for path, (stage, percent) in stages.items()
+        ]
+        answer = _call(self.client.finish_holds, hold.ids, routes=routes, reason=reason)
+        return Release(int(answer.get("released", 0)), dict(answer.get("waits") or {}))
 
 
 def _call[**P, T](method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

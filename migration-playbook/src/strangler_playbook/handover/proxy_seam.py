@@ -44,6 +44,7 @@ class WriteHold:
     hold_id: str  # one id per held route, comma-joined
     routes: tuple[str, ...]
     max_hold_s: float
+    held_for_s: float = 0.0  # how long writes had been held when the proxy answered (its wait for those in flight)
 
     @property
     def ids(self) -> list[str]:
@@ -81,11 +82,19 @@ class ProxyControl(Protocol):
         ...
 
     def hold_writes(
-        self, routes: tuple[str, ...], *, max_hold_s: float, max_queue: int, holder: str, lease_s: float
+        self,
+        routes: tuple[str, ...],
+        *,
+        max_hold_s: float,
+        max_queue: int,
+        holder: str,
+        lease_s: float,
+        settle_s: float = 0.0,
     ) -> WriteHold:
         """Start holding unsafe requests on `routes` (safe ones keep flowing) for `holder`, while it renews the hold
         within `lease_s` and for `max_hold_s` at most; at most `max_queue` wait. Returns once the writes already in
-        flight are answered."""
+        flight are answered. `settle_s`: the proxy first waits up to that long, writes flowing, for a moment with
+        none in flight on the first route, and holds from then (`WriteHold.held_for_s` says how long it held)."""
         ...
 
     def renew_writes(self, hold: WriteHold) -> bool:
@@ -100,6 +109,13 @@ class ProxyControl(Protocol):
     def release_writes(self, hold: WriteHold, *, to: Owner) -> Release:
         """Release the held requests: they go on to the owner the proxy holds (`to` is the caller's intent). A hold
         that ended already is not an error: its writes went on to the owner when it ended."""
+        ...
+
+    def finish(self, hold: WriteHold, *, stages: dict[str, tuple[str, int]], data: str, reason: str) -> Release:
+        """The hold's last call, one round trip: each route of `stages` moved to its (stage, percent) declaring spec
+        `data`, audited with `reason`, while the writes are still held (a route there already is left alone), then the
+        held requests released to the owner the proxy holds. Safe to repeat: a hold that ended already is not an
+        error, and routes at their stage do not change again."""
         ...
 
     def close(self) -> None: ...

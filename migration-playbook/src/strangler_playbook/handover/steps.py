@@ -1,6 +1,6 @@
 """The steps a cutover and a rollback are made of, each safe to do again: hold, drain, verify, realign, install
-capture on the new owner, commit the owner at the proxy, remove the old owner's capture, set a route's stage,
-release.
+capture on the new owner, commit the owner at the proxy, remove the old owner's capture, set the routes' stages and
+release (one call).
 
 `move.py` puts them in order (one state machine for both directions); the run's journal (`run.py`) records how far
 they got so a re-run converges.
@@ -32,6 +32,9 @@ from strangler_playbook.sync.sync import drain, run_sync
 from strangler_playbook.verify.verify import VerifyReport, require_clean, run_verify
 
 DEFAULT_HOLD_TIMEOUT_S = 10.0
+# How long the proxy may look for a moment with no write in flight before it holds (writes flow meanwhile): held
+# writes then wait for the handover's own steps only, not also for the writes forwarded before the hold.
+DEFAULT_SETTLE_S = 0.5
 DEFAULT_MAX_QUEUE = 1000
 AUTHOR_NOTE = "strangler data"
 
@@ -54,26 +57,41 @@ def sync_from(run: HandoverRun, owner: Owner, *, exclusive: bool = False) -> Abs
 
 
 def take_hold(
-    run: HandoverRun, proxy: ProxyControl, lease: RunLease, hold_timeout_s: float, max_queue: int
+    run: HandoverRun,
+    proxy: ProxyControl,
+    lease: RunLease,
+    hold_timeout_s: float,
+    max_queue: int,
+    settle_s: float = DEFAULT_SETTLE_S,
 ) -> WriteHold:
     """Hold the writes of the spec's routes and its `hold_routes` as this run's lease (renewed by its keeper from now
-    on). The proxy answers once no write forwarded before the hold is still in flight: that wait is the step's, and
-    the hold's. The commit's fence is all of them: the owner changes while no write can reach either side's tables."""
+    on). The proxy holds from the first moment within `settle_s` with no write in flight (writes flow until then),
+    else at `settle_s`, and answers once no write forwarded before the hold is still in flight: the hold, and its
+    "hold" part, run from when the proxy began holding (it says how long ago). The commit's fence is all of them:
+    the owner changes while no write can reach either side's tables."""
     taken: list[WriteHold] = []
 
     def start() -> str:
         hold = proxy.hold_writes(
-            run.held_routes, max_hold_s=hold_timeout_s, max_queue=max_queue, holder=lease.holder, lease_s=lease.lease_s
+            run.held_routes,
+            max_hold_s=hold_timeout_s,
+            max_queue=max_queue,
+            holder=lease.holder,
+            lease_s=lease.lease_s,
+            settle_s=settle_s,
         )
         lease.track(hold)
         taken.append(hold)
         return (
             f"holding writes to {', '.join(run.held_routes)} (lease {lease.lease_s:g}s, at most {hold_timeout_s:g}s, "
-            f"{max_queue} requests)"
+            f"{max_queue} requests; held {hold.held_for_s * 1000:.0f} ms when the proxy answered)"
         )
 
-    run.hold_started = time.monotonic()
-    run.step("hold", start)
+    asked = time.monotonic()
+    run.step("hold", start)  # not under the hold yet (`hold_started` is None): not in the breakdown
+    answered = time.monotonic()
+    run.hold_started = max(asked, answered - taken[0].held_for_s)
+    run.result.hold_breakdown["hold"] = round((answered - run.hold_started) * 1000, 1)
     return taken[0]
 
 
@@ -104,14 +122,28 @@ def release_stale(
     return released[0]
 
 
-def release(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, lease: RunLease, *, to: Owner) -> None:
-    def let_go() -> str:
-        released = proxy.release_writes(hold, to=to)
+def route_and_release(
+    run: HandoverRun,
+    proxy: ProxyControl,
+    hold: WriteHold,
+    lease: RunLease,
+    targets: dict[str, tuple[str, int]],
+    *,
+    to: Owner,
+    why: str,
+) -> None:
+    """The hold's last step, one call to the proxy: each route at its stage for the new owner (those there already
+    unchanged), writes still held, then the held requests released to it."""
+
+    def finish() -> str:
+        reason = f"{AUTHOR_NOTE} {run.result.op} {run.spec.name}: {why}"
+        released = proxy.finish(hold, stages=targets, data=run.spec.name, reason=reason)
         lease.untrack(hold)
         run.result.hold_waits = released.waits
-        return f"released {released.released} held request(s) to the {to}"
+        stages = ", ".join(f"{p} {s}" + (f" {n}%" if s == "canary" else "") for p, (s, n) in targets.items())
+        return f"{stages}; released {released.released} held request(s) to the {to}"
 
-    run.step("release", let_go)
+    run.step("routes + release", finish)
     run.hold_ended()
 
 
@@ -238,12 +270,6 @@ def commit(run: HandoverRun, proxy: ProxyControl, hold: WriteHold, *, to: Owner,
 def switch_guard(run: HandoverRun, *, to: Owner) -> str:
     guarded = set_guard(run.monolith_url, run.spec, on=to == "service")
     return " (foreign writes to the monolith logged)" if guarded else ""
-
-
-def set_stage(run: HandoverRun, proxy: ProxyControl, path: str, stage: str, percent: int, why: str) -> str:
-    reason = f"{AUTHOR_NOTE} {run.result.op} {run.spec.name}: {why}"
-    proxy.set_stage(path, stage, reason=reason, percent=percent, data=run.spec.name)
-    return f"{path} -> {stage}" + (f" {percent}%" if stage == "canary" else "")
 
 
 def route_targets(previous: dict[str, Any], routes: dict[str, RouteInfo], *, to: Owner) -> dict[str, tuple[str, int]]:

@@ -2,7 +2,8 @@
 
 `strangler data cutover|rollback` holds writes (`POST /holds`, holder `<spec>/<op>/<run>`), drains and verifies
 (the verify's time comes with the commit's report), commits the new owner (`PUT /data-state` with a fence),
-moves the routes (`POST /routes`) and releases the holds (`DELETE /holds`, with how many requests waited). The
+moves the routes (`POST /routes`) and releases the holds (`DELETE /holds`, with how many requests waited), or does
+those two in one call (`POST /holds/finish`). The
 console observes those calls as they are answered (`AdminApp.observe`), so each step's time is the moment the
 proxy took it, and keeps the last few handovers for the cutover view.
 """
@@ -62,6 +63,10 @@ class HandoverLog:
             self._reported(body, answer)
         elif path in ("/routes", "/rollback") and method == "POST" and isinstance(answer, dict):
             self._routed(answer)
+        elif path == "/holds/finish" and method == "POST" and isinstance(answer, dict):
+            self._routed(answer)
+            for released in answer.get("holds") or []:
+                self._released(released)
 
     def recent(self) -> list[dict[str, Any]]:
         return [h.as_dict() for h in reversed(self.handovers)]

@@ -19,7 +19,8 @@ Public API (every method blocks; each returns the admin API's JSON answer unless
 * cutover — `hold(path, timeout=, max_queue=, holder=, lease=)` (returns once no write forwarded before it is in
   flight), `hold_writes(paths, ...)` (every path or none: ids), `renew(ids)` (the holder is alive: each lease runs
   again; `{"renewed", "ended"}`), `release(hold_id)` (None when the hold is gone already: released, or ended by the
-  proxy and its writes let go on), `holds(holder=)` (those whose holder starts with it), `report_data_state(...,
+  proxy and its writes let go on), `finish_holds(ids, routes=, reason=)` (routes to their stages, then the holds
+  released: one call), `holds(holder=)` (those whose holder starts with it), `report_data_state(...,
   fence=)` (`PUT /data-state`, what the data gate decides on and the owner writes go to; a change of owner needs
   `fence`, the ids of live holds covering its routes), `data_states()`, `data_state(spec)` (one, or None);
 * comparison — `compare()`, `diffs(route=, limit=)`, `diff(mismatch_id)`, `gate_firings(route=, limit=)` (what
@@ -187,16 +188,20 @@ class AdminClient:
         reason: str = "",
         holder: str = "",
         lease: float | None = None,
+        settle: float = 0.0,
     ) -> dict[str, Any]:
         """Hold `path`'s unsafe requests for `timeout` seconds at most (with a `lease`: only while `holder` renews
-        it); `{"id", ...}` once none forwarded earlier is in flight (409 `writes_in_flight` if they outlive the
-        timeout: no hold then)."""
+        it); `{"id", "age_s", ...}` once none forwarded earlier is in flight (409 `writes_in_flight` if they outlive
+        the timeout: no hold then). `settle`: start holding at the first moment within that many seconds with no
+        write in flight on the path (`age_s` then says how long writes have been held)."""
         body: dict[str, Any] = {"path": path, "timeout": timeout, "max_queue": max_queue, "reason": reason}
         if holder:
             body["holder"] = holder
         if lease is not None:
             body["lease"] = lease
-        return self.post("/holds", body, timeout=timeout + HOLD_MARGIN)
+        if settle:
+            body["settle"] = settle
+        return self.post("/holds", body, timeout=settle + timeout + HOLD_MARGIN)
 
     def hold_writes(
         self,
@@ -230,6 +235,18 @@ class AdminClient:
             if exc.code == "unknown_hold":
                 return None
             raise
+
+    def finish_holds(
+        self, hold_ids: Iterable[str], *, routes: Iterable[dict[str, Any]] = (), reason: str
+    ) -> dict[str, Any]:
+        """One call ends a handover's hold: each of `routes` (`{"path", "stage", "percent"?, "data"?}`) set to its stage
+        while the writes are still held (one audited commit; those at their stage already are left alone), then every
+        hold released. The answer has `released`, `waits`, `ended` (holds that had ended already) and the table's
+        `version`. Safe to send again: nothing changes twice."""
+        body: dict[str, Any] = {"ids": list(hold_ids), "routes": list(routes), "reason": reason}
+        if self.author is not None:
+            body["author"] = self.author
+        return self.post("/holds/finish", body)
 
     def renew(self, hold_ids: Iterable[str]) -> dict[str, Any]:
         """`{"renewed": [...], "ended": [...]}`: each lease runs again from now; an ended hold stays ended."""

@@ -2,7 +2,8 @@
 every live replica on the shared PostgreSQL store (`SharedHolds`). The admin endpoints (`cutover_endpoints.py`) speak
 only to this interface, so the engine's calls are the same against one replica or many.
 
-    hold = await coordinator.start("/api/catalog", lifetime=10, max_queue=1000, reason="", holder="h", lease=3)
+    hold = await coordinator.start("/api/catalog", lifetime=10, max_queue=1000, reason="", holder="h", lease=3,
+                                   settle=0.5)   # one process: held from a moment with no write in flight
     await coordinator.renew([hold["id"]])           # the ids whose leases ran again
     async with coordinator.fenced(ids, paths):      # the holds cannot end meanwhile: change a data owner here
         ...
@@ -35,7 +36,15 @@ class HoldCoordinator(Protocol):
     holds: WriteHolds  # this process's own holds (what it holds, its waits)
 
     async def start(
-        self, path: str, *, lifetime: float, max_queue: int, reason: str, holder: str, lease: float | None
+        self,
+        path: str,
+        *,
+        lifetime: float,
+        max_queue: int,
+        reason: str,
+        holder: str,
+        lease: float | None,
+        settle: float = 0.0,
     ) -> dict[str, Any]: ...
 
     async def renew(self, ids: Sequence[str]) -> list[str]: ...
@@ -62,10 +71,18 @@ class LocalHolds:
         return []
 
     async def start(
-        self, path: str, *, lifetime: float, max_queue: int, reason: str, holder: str, lease: float | None
+        self,
+        path: str,
+        *,
+        lifetime: float,
+        max_queue: int,
+        reason: str,
+        holder: str,
+        lease: float | None,
+        settle: float = 0.0,
     ) -> dict[str, Any]:
         hold = await self.holds.start(
-            path, lifetime=lifetime, max_queue=max_queue, reason=reason, holder=holder, lease=lease
+            path, lifetime=lifetime, max_queue=max_queue, reason=reason, holder=holder, lease=lease, settle=settle
         )
         return hold.as_dict()
 
@@ -95,8 +112,18 @@ class SharedHolds:
         self.holds = agent.holds
 
     async def start(
-        self, path: str, *, lifetime: float, max_queue: int, reason: str, holder: str, lease: float | None
+        self,
+        path: str,
+        *,
+        lifetime: float,
+        max_queue: int,
+        reason: str,
+        holder: str,
+        lease: float | None,
+        settle: float = 0.0,
     ) -> dict[str, Any]:
+        # `settle` is this process's notion (its own writes in flight): replicas agree on the hold at once.
+        del settle
         hold_id = secrets.token_hex(8)
         await asyncio.to_thread(
             self.store.create,

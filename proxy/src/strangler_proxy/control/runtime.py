@@ -97,6 +97,7 @@ async def _serve(
         limits=settings.data_gate,
         owners=app.owners,
         replicas=settings.replicas if shared else None,
+        on_change=install,
     )
     public_app = cutover.public_app
     evidence = None

@@ -63,6 +63,7 @@ def attach_cutover(
     limits: GateLimits | None = None,
     owners: DataOwners | None = None,
     replicas: ReplicaSettings | None = None,
+    on_change: Callable[[RouteTable], None] | None = None,
 ) -> Cutover:
     """The write hold in front of `app` (the app to serve publicly), the data gate on every commit of
     `route_store`, their admin endpoints, and `owners` (the `ProxyApp`'s, which routes writes by them) loaded from
@@ -76,7 +77,9 @@ def attach_cutover(
     holds = WriteHolds()
     if replicas is None:
         public = WriteHoldMiddleware(app, holds)
-        add_cutover_endpoints(admin, LocalHolds(holds), gate, owners=owners, route_store=route_store)
+        add_cutover_endpoints(
+            admin, LocalHolds(holds), gate, owners=owners, route_store=route_store, on_change=on_change
+        )
         return Cutover(public, None)
 
     def guarded() -> list[str]:  # only asked while the fence is closed
@@ -94,7 +97,9 @@ def attach_cutover(
         store, holds, fence, replica=replicas.name(), heartbeat=replicas.heartbeat, reload_owners=reload_owners
     )
     public = WriteHoldMiddleware(app, holds, fence)
-    add_cutover_endpoints(admin, SharedHolds(store, agent), gate, owners=owners, route_store=route_store)
+    add_cutover_endpoints(
+        admin, SharedHolds(store, agent), gate, owners=owners, route_store=route_store, on_change=on_change
+    )
     return Cutover(public, agent)
 
 

@@ -2,7 +2,7 @@
 
     public_app = WriteHoldMiddleware(proxy_app)        # in front of the ProxyApp; `public_app.holds` is the API:
     hold = await holds.start("/api/catalog", lifetime=10.0, max_queue=1000,      # returns once no write is in flight
-                             holder="catalog/cutover/3f2a", lease=3.0)
+                             holder="catalog/cutover/3f2a", lease=3.0, settle=0.5)  # held from a quiet moment
     holds.renew(hold.id)                # the holder, every second or so: the lease runs `lease` seconds from now
     with holds.fenced([hold.id], ["/api/catalog"]):   # the hold cannot end meanwhile: commit the new owner here
         ...
@@ -13,7 +13,9 @@ so it is routed only then: to the data's owner at that moment (`data_owners.py`)
 
 A hold covers the writes already on their way too: `start` returns only once every unsafe request on the path that
 was forwarded before the hold has been answered (or raises `WritesInFlight` at the timeout, having dropped the
-hold), because a write still in flight to the old owner could commit after the cutover drained its sync.
+hold), because a write still in flight to the old owner could commit after the cutover drained its sync. With
+`settle`, the hold starts at the first moment (within `settle` seconds) when no write on the path is in flight, so
+the writes it holds do not also wait for those: until then writes flow as usual.
 
 A hold is a lease. It ends in one of three ways, and whichever it is, its waiting requests go on (unless another
 hold covers their path: then they wait for that one): `released` by its holder; `lapsed` when a holder that gave a
@@ -139,10 +141,13 @@ class WriteHolds:
         holder: str = "",
         lease: float | None = None,
         hold_id: str | None = None,
+        settle: float = 0.0,
     ) -> Hold:
         """Hold `path`'s unsafe requests from now on, for `lifetime` seconds at most (and, with a `lease`, for as
         long as the holder renews it); return once none forwarded earlier is still in flight. `hold_id`: the id of
-        the shared store's hold this one mirrors (default: a new one)."""
+        the shared store's hold this one mirrors (default: a new one). `settle`: first wait up to that many seconds,
+        writes still flowing unheld, for a moment when none is in flight on `path`, and hold from that moment (then
+        there is nothing to wait for); if none comes, hold anyway and wait for those in flight, as without it."""
         hold = Hold(
             id=hold_id or secrets.token_hex(8),
             path=path,
@@ -152,6 +157,9 @@ class WriteHolds:
             holder=holder,
             lease=lease,
         )
+        if settle > 0:
+            await self._quiet(hold, settle)
+            hold.started = time.monotonic()  # no await from the quiet moment to here: no write slips in between
         self._holds[hold.id] = hold
         self.active = True
         self._arm(hold)
@@ -174,6 +182,19 @@ class WriteHolds:
             hold.lease_until = time.monotonic() + lease
             self._arm(hold)
         return hold
+
+    async def _quiet(self, hold: Hold, settle: float) -> None:
+        """Return once no unsafe request `hold` covers is in flight, or after `settle` seconds."""
+        until = time.monotonic() + settle
+        while any(hold.covers(p) for p in self._inflight.values()):
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            self._left.clear()
+            try:
+                await asyncio.wait_for(self._left.wait(), left)
+            except TimeoutError:
+                return
 
     def enter(self, path: str) -> int:
         self._next_token += 1

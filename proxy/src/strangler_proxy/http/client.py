@@ -587,8 +587,9 @@ class UpstreamPool:
             else:
                 await self._send(conn, method, target, headers, body, chunked, length)
             if not conn.head_done:
-                if conn.error is not None:
-                    raise conn.error
+                failed = conn.error  # a local: `conn.error` itself stays unnarrowed, it may be set during the wait
+                if failed is not None:
+                    raise failed
                 await conn.wait(self.upstream.read_timeout, "response head")
                 if not conn.head_done:
                     raise conn.error or UpstreamBroken(self.name, "no response")

@@ -31,10 +31,13 @@ HOT_MODULES = (
     "http/request_cycle.py",
     "http/timer.py",
     "dataplane/app.py",
+    "dataplane/cohort.py",
     "dataplane/exchange.py",
     "dataplane/forwarding.py",
     "dataplane/metrics.py",
+    "dataplane/pinning.py",
     "dataplane/routing.py",
+    "dataplane/stages.py",
     "dataplane/write_hold.py",
 )
 # mypyc's shared library for the group (the modules above are thin shims that import it): `http/hot_path__mypyc`.

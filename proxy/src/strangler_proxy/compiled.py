@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 
 # The modules a proxied request runs through (bench/proxy/profile_summary.md), relative to strangler_proxy.
-# mypyc does not compile async generators: the body iterators of client.py and exchange.py are classes for that.
+# mypyc does not compile async generators: the body iterators of client.py, exchange.py and shadow.py are classes.
 HOT_MODULES = (
     "http/breaker.py",
     "http/client.py",
@@ -37,6 +37,7 @@ HOT_MODULES = (
     "dataplane/metrics.py",
     "dataplane/pinning.py",
     "dataplane/routing.py",
+    "dataplane/shadow.py",
     "dataplane/stages.py",
     "dataplane/write_hold.py",
 )

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import ClassVar
 
 from strangler_proxy.dataplane import access_log
 from strangler_proxy.dataplane.cohort import sticky_key
@@ -177,7 +178,7 @@ class ProxyApp:
     def metrics_text(self) -> bytes:
         return self.metrics.text()
 
-    metrics_content_type = CONTENT_TYPE
+    metrics_content_type: ClassVar[str] = CONTENT_TYPE  # ClassVar: a class attribute when compiled too
 
     async def close(self) -> None:
         await self.shadow.close()

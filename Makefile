@@ -21,7 +21,13 @@ help:
 	@echo "make lint        ruff + import boundaries;  make typecheck  mypy strict on proxy, playbook, inventory"
 	@echo "make bench-proxy / bench-data   benchmarks (not tests), printed as ratios to the reference"
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed $(VENV)/.compiled
+
+# The proxy's hot path compiled by mypyc into $(VENV)/strangler_compiled (proxy/build_compiled.py), rebuilt whenever
+# a proxy source changes; the proxy runs pure Python until then (and wherever no C compiler exists).
+$(VENV)/.compiled: $(VENV)/.installed proxy/build_compiled.py $(shell find proxy/src/strangler_proxy -name '*.py')
+	$(PY) proxy/build_compiled.py
+	@touch $@
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "no Python >= 3.12 found (see above)"; exit 1; }

@@ -33,6 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import reference  # noqa: E402
 from run import BODY, UPSTREAM_SERVER, free_port, nginx, wait_port  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -67,11 +68,7 @@ def spread(values: list[float]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    reference = parser.add_mutually_exclusive_group(required=True)
-    reference.add_argument("--reference-src", type=Path, help="the reference checkout's proxy/src")
-    reference.add_argument(
-        "--reference-checkout", type=Path, help="a whole reference checkout, run with its own benchmark target"
-    )
+    reference.add_arguments(parser)
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per wrk run (default 3)")
     parser.add_argument("--repeat", type=int, default=10, help="pairs of runs (default 10)")
     parser.add_argument("--connections", type=int, default=32)
@@ -79,18 +76,10 @@ def main() -> None:
     options = parser.parse_args()
     up = free_port()
     ports = {"this": free_port(), "reference": free_port()}
-    if options.reference_checkout is not None:
-        checkout = options.reference_checkout.resolve()
-        src, target = checkout / "proxy" / "src", checkout / "bench" / "proxy" / "strangler_target.py"
-        python = checkout / ".venv" / "bin" / "python"
-        reference_python = str(python) if python.exists() else sys.executable
-    else:
-        src, target, reference_python = options.reference_src.resolve(), HERE / "strangler_target.py", sys.executable
-    envs = {"this": dict(os.environ), "reference": {**os.environ, "PYTHONPATH": str(src)}}
-    commands = {
-        "this": [sys.executable, str(HERE / "strangler_target.py")],
-        "reference": [reference_python, str(target)],
-    }
+    commands, envs = setup = reference.proxies(options, os.environ)
+    built = reference.builds(setup)
+    for which, build in built.items():
+        print(f"{which:<13} runs the {build}", file=sys.stderr if options.json else sys.stdout)
     cpu: dict[str, list[float]] = {name: [] for name in ports}
     rps: dict[str, list[float]] = {name: [] for name in ports}
     load = [os.getloadavg()[0]]
@@ -135,7 +124,7 @@ def main() -> None:
         "load_average": {"before": load[0], "after": load[-1]},
     }
     if options.json:
-        print(json.dumps(figures))
+        print(json.dumps({**figures, "builds": built}))
         return
     print(
         f"{options.repeat} pairs of {max(1, round(options.duration))} s runs, {options.connections} connections;"

@@ -41,6 +41,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import reference  # noqa: E402
 from run import BODY, UPSTREAM_SERVER, free_port, nginx, wait_port  # noqa: E402
 
 REQUEST = b"GET /api/items/1 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
@@ -108,11 +109,7 @@ def _dumped_instructions(directory: Path, pid: int, seen: set[Path]) -> tuple[in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    reference = parser.add_mutually_exclusive_group(required=True)
-    reference.add_argument("--reference-src", type=Path, help="the reference checkout's proxy/src")
-    reference.add_argument(
-        "--reference-checkout", type=Path, help="a whole reference checkout, run with its own benchmark target"
-    )
+    reference.add_arguments(parser)
     parser.add_argument("--requests", type=int, default=2000, help="requests per measured window (default 2000)")
     parser.add_argument("--warmup", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=3, help="measured windows per proxy (default 3)")
@@ -125,19 +122,11 @@ def main() -> None:
             raise SystemExit(f"{tool} not found: apt-get install -y valgrind nginx")
     up = free_port()
     ports = {"this": free_port(), "reference": free_port()}
-    if options.reference_checkout is not None:
-        checkout = options.reference_checkout.resolve()
-        src, target = checkout / "proxy" / "src", checkout / "bench" / "proxy" / "strangler_target.py"
-        python = checkout / ".venv" / "bin" / "python"
-        reference_python = str(python) if python.exists() else sys.executable
-    else:
-        src, target, reference_python = options.reference_src.resolve(), HERE / "strangler_target.py", sys.executable
     base_env = {**os.environ, "PYTHONHASHSEED": "0"}
-    envs = {"this": base_env, "reference": {**base_env, "PYTHONPATH": str(src)}}
-    commands = {
-        "this": [sys.executable, str(HERE / "strangler_target.py")],
-        "reference": [reference_python, str(target)],
-    }
+    commands, envs = setup = reference.proxies(options, base_env)
+    built = reference.builds(setup)
+    for which, build in built.items():
+        print(f"{which:<14} runs the {build}", file=sys.stderr if options.json else sys.stdout)
     scratch = Path(tempfile.mkdtemp(prefix="strangler-bench-callgrind-"))
     counts: dict[str, list[float]] = {name: [] for name in ports}
     files: dict[str, Path] = {}
@@ -200,7 +189,7 @@ def main() -> None:
         "load_average": os.getloadavg()[0],
     }
     if options.json:
-        print(json.dumps(figures))
+        print(json.dumps({**figures, "builds": built}))
         return
     for name in ports:
         print(

@@ -11,6 +11,7 @@ import httpx
 import psycopg
 import pytest
 from control_plane_helpers import ADMIN_TOKEN, STRANGLER, proxy_env, proxy_process, upstream_server, wait_for
+from strangler_proxy import compiled
 from strangler_proxy.control.runtime import ensure_seeded
 from strangler_proxy.control.settings import Settings
 from strangler_proxy.control.store import open_store
@@ -113,6 +114,8 @@ def test_dev_mode_on_loopback_starts_without_a_token_and_warns(tmp_path: Path) -
     ):
         assert httpx.get(proxy.admin_url + "/routes").json()["version"] == 1
         assert "accepts requests WITHOUT a token" in proxy.log_text()
+        # one line says which build serves: the compiled hot path, or pure Python and why (strangler_proxy/compiled.py)
+        assert f"serving with the {compiled.status()}" in proxy.log_text()
 
 
 def test_the_admin_api_is_not_reachable_through_the_public_listener(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from strangler_proxy import compiled
 from strangler_proxy.control.admin import AdminApp
 from strangler_proxy.control.route_endpoints import route_admin_app
 from strangler_proxy.control.settings import Settings
@@ -58,6 +59,7 @@ def run(*, admin_extensions: Sequence[AdminExtension] = (), **kwargs: Any) -> No
         open_store(settings.route_store).close()  # an unreachable store is said once, before any worker starts
         run_workers(settings, admin_extensions, kwargs, serve=run)
         return
+    log.info("serving with the %s", compiled.status())
     store = open_store(settings.route_store)
     table = ensure_seeded(store, settings.monolith_url)
     app = ProxyApp(table, settings.proxy, identity=IdentitySigner(settings.identity_key))

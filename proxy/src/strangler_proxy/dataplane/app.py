@@ -45,10 +45,9 @@ the one validator the control plane runs before it stores a table.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import Coroutine
+from typing import ClassVar
 
 from strangler_proxy.dataplane import access_log
 from strangler_proxy.dataplane.cohort import sticky_key
@@ -85,6 +84,7 @@ log = logging.getLogger("strangler.proxy")
 # What of an upstream's response head never reaches the client: hop-by-hop headers (and those its `Connection`
 # names, see `http.headers.downstream_response_headers`), and its request id (the proxy sets the one it logged).
 _NOT_ANSWERED = HOP_BY_HOP | {b"x-request-id"}
+_TRUNCATED = "upstream_broken_mid_response"  # the error code of a response cut mid-way
 
 
 class _State:
@@ -178,7 +178,7 @@ class ProxyApp:
     def metrics_text(self) -> bytes:
         return self.metrics.text()
 
-    metrics_content_type = CONTENT_TYPE
+    metrics_content_type: ClassVar[str] = CONTENT_TYPE  # ClassVar: a class attribute when compiled too
 
     async def close(self) -> None:
         await self.shadow.close()
@@ -249,15 +249,12 @@ class ProxyApp:
         return {u.name: p.breaker.state.name.lower() for u, p in self._pools.items()}
 
     # ASGI
-    @inspect.markcoroutinefunction  # an ASGI 3 app to servers that look, while it returns `_handle`'s coroutine
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[None, None, None]:
-        """A plain function returning the coroutine that serves `scope`: one coroutine fewer per request."""
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            return self._handle(scope, receive, send)
-        if kind == "lifespan":
-            return self._lifespan(receive, send)
-        return _ignored()
+            await self._handle(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -506,7 +503,7 @@ class ProxyApp:
         except UpstreamError as exc:
             response.release()
             self.metrics.upstream_error(exc.upstream, exc.code)
-            x.answered(response.status, sent, _Truncated.code)
+            x.answered(response.status, sent, _TRUNCATED)
             raise _Truncated(exc) from exc
         response.release()
         x.status, x.sent = response.status, sent
@@ -569,14 +566,10 @@ class ProxyApp:
         await send_error_response(send, error, x.request_id)
 
 
-async def _ignored() -> None:
-    """What the app does with a scope type it does not serve."""
-
-
 class _Truncated(ProxyError):
     """The upstream failed after the response started: the client connection is cut."""
 
-    code = "upstream_broken_mid_response"
+    code = _TRUNCATED
 
     def __init__(self, cause: UpstreamError) -> None:
         super().__init__(str(cause))

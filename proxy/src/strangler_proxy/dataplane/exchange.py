@@ -182,25 +182,10 @@ class Exchange:
         self.body_complete = not message.get("more_body", False)
         self._capture(self.first_piece, limit)
 
-    async def body(self, receive: Receive, limit: int) -> AsyncIterator[bytes]:
+    def body(self, receive: Receive, limit: int) -> AsyncIterator[bytes]:
         """The request body for one attempt upstream: the first piece, then the rest as the client sends it (a
         copy of its first `limit` bytes goes to `captured_request`). A body read whole can be sent again."""
-        if self.first_piece:
-            yield self.first_piece
-        if self.body_complete:
-            return
-        self.body_touched = True
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnected("the client went away while its request body was forwarded")
-            chunk: bytes = message.get("body", b"")
-            if chunk:
-                self._capture(chunk, limit)
-                yield chunk
-            if not message.get("more_body", False):
-                self.body_complete = True
-                return
+        return _RequestBody(self, receive, limit)
 
     def _capture(self, chunk: bytes, limit: int) -> None:
         captured = self.captured_request
@@ -233,3 +218,55 @@ class Exchange:
         fields["bytes_out"] = self.sent
         fields["error"] = self.error
         return fields
+
+
+class _RequestBody:
+    """`Exchange.body`'s iterator, step for step what an async generator would do (a class: mypyc does not compile
+    async generators). `_step`: 0 the first piece is next, 1 the rest starts, 2 reading, 3 the last chunk was given
+    (the body is complete once it is asked for more), 4 over."""
+
+    __slots__ = ("_limit", "_receive", "_step", "_x")
+
+    def __init__(self, x: Exchange, receive: Receive, limit: int) -> None:
+        self._x = x
+        self._receive = receive
+        self._limit = limit
+        self._step = 0
+
+    def __aiter__(self) -> _RequestBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        x = self._x
+        step = self._step
+        if step == 0:
+            self._step = step = 1
+            if x.first_piece:
+                return x.first_piece
+        if step == 1:
+            if x.body_complete:
+                self._step = 4
+                raise StopAsyncIteration
+            x.body_touched = True
+            self._step = step = 2
+        if step == 3:
+            x.body_complete = True
+            self._step = 4
+        if self._step == 4:
+            raise StopAsyncIteration
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._step = 4
+                raise ClientDisconnected("the client went away while its request body was forwarded")
+            chunk: bytes = message.get("body", b"")
+            last = not message.get("more_body", False)
+            if chunk:
+                x._capture(chunk, self._limit)
+                if last:
+                    self._step = 3
+                return chunk
+            if last:
+                x.body_complete = True
+                self._step = 4
+                raise StopAsyncIteration

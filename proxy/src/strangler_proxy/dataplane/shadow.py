@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from strangler_proxy.dataplane.metrics import ProxyMetrics
@@ -206,13 +206,7 @@ class ShadowPool:
                 return None
             headers = prepared
         started = time.perf_counter()
-        body_iter = None
-        if request.body:
-
-            async def one_piece() -> AsyncIterator[bytes]:
-                yield request.body
-
-            body_iter = one_piece()
+        body_iter = _OnePiece(request.body) if request.body else None
         try:
             response = await pool.request(
                 request.method,
@@ -253,3 +247,23 @@ class ShadowPool:
                 await task
         self._tasks = []
         self._queue = None
+
+
+class _OnePiece:
+    """A mirrored request's body, sent in one piece (a class rather than an async generator, which mypyc does not
+    compile)."""
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes) -> None:
+        self._body: bytes | None = body
+
+    def __aiter__(self) -> _OnePiece:
+        return self
+
+    async def __anext__(self) -> bytes:
+        body = self._body
+        if body is None:
+            raise StopAsyncIteration
+        self._body = None
+        return body

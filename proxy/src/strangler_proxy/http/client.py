@@ -273,6 +273,37 @@ def time_out(fut: asyncio.Future[None]) -> None:
         fut.set_exception(TimeoutError())
 
 
+class _Chunks:
+    """A response's body as it arrives, chunk by chunk, resuming the upstream's reads as the buffer drains (an
+    iterator class rather than an async generator, which mypyc does not compile)."""
+
+    __slots__ = ("_conn", "_pool", "_timeout")
+
+    def __init__(self, pool: UpstreamPool, conn: _Connection) -> None:
+        self._pool = pool
+        self._conn = conn
+        self._timeout = pool.upstream.read_timeout
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        conn = self._conn
+        while True:
+            if conn.chunks:
+                chunk = conn.chunks.popleft()
+                conn.buffered -= len(chunk)
+                if conn.read_paused and conn.buffered < self._pool.chunk and conn.transport is not None:
+                    conn.read_paused = False
+                    conn.transport.resume_reading()
+                return chunk
+            if conn.complete:
+                raise StopAsyncIteration
+            if conn.error is not None:
+                raise conn.error
+            await conn.wait(self._timeout, "response body bytes")
+
+
 class UpstreamResponse:
     """A response whose head has arrived; the body streams through `chunks()`. Always `release()` it."""
 
@@ -302,22 +333,8 @@ class UpstreamResponse:
         conn.buffered = 0
         return body
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        conn = self._conn
-        timeout = self._pool.upstream.read_timeout
-        while True:
-            while conn.chunks:
-                chunk = conn.chunks.popleft()
-                conn.buffered -= len(chunk)
-                if conn.read_paused and conn.buffered < self._pool.chunk and conn.transport is not None:
-                    conn.read_paused = False
-                    conn.transport.resume_reading()
-                yield chunk
-            if conn.complete:
-                return
-            if conn.error is not None:
-                raise conn.error
-            await conn.wait(timeout, "response body bytes")
+    def chunks(self) -> AsyncIterator[bytes]:
+        return _Chunks(self._pool, self._conn)
 
     def release(self) -> None:
         if self._released:
@@ -570,8 +587,9 @@ class UpstreamPool:
             else:
                 await self._send(conn, method, target, headers, body, chunked, length)
             if not conn.head_done:
-                if conn.error is not None:
-                    raise conn.error
+                failed = conn.error  # a local: `conn.error` itself stays unnarrowed, it may be set during the wait
+                if failed is not None:
+                    raise failed
                 await conn.wait(self.upstream.read_timeout, "response head")
                 if not conn.head_done:
                     raise conn.error or UpstreamBroken(self.name, "no response")

@@ -27,13 +27,13 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import (
     COLUMNS,
-    SEED_SQL,
     SERVER,
     catalog_fixture,
     defer_indexes,
     load_average,
     psql_pipe,
     rebuild_indexes,
+    seed,
     url_of,
 )
 
@@ -106,10 +106,7 @@ def main() -> None:
     admin.execute(f'CREATE DATABASE "{source_name}"')
     try:
         catalog_fixture.create_schema(source)
-        with psycopg.connect(source, autocommit=True) as conn:
-            conn.execute(SEED_SQL.replace("%(rows)s", str(args.rows)))
-            conn.execute("VACUUM ANALYZE catalog_category")
-            conn.execute("VACUUM ANALYZE catalog_product")
+        seed(source, args.rows)
         contenders = [*variants, "pipe"]
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
         print(f"{args.rows:,} rows, {args.rounds} rounds (load average {load_average()})", flush=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import SEED_SQL, SERVER, catalog_fixture, load_average, url_of
+from run import SERVER, catalog_fixture, load_average, seed, url_of
 
 
 def measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -101,10 +101,7 @@ def main() -> None:
     admin.execute(f'CREATE DATABASE "{source.rsplit("/", 1)[1]}"')
     try:
         catalog_fixture.create_schema(source)
-        with psycopg.connect(source, autocommit=True) as conn:
-            conn.execute(SEED_SQL.replace("%(rows)s", str(args.rows)))
-            conn.execute("VACUUM ANALYZE catalog_category")
-            conn.execute("VACUUM ANALYZE catalog_product")
+        seed(source, args.rows)
 
         def backfill(name: str, env: dict[str, str]) -> tuple[float, float]:
             admin.execute(f'DROP DATABASE IF EXISTS "{target_name}" WITH (FORCE)')

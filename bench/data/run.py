@@ -90,6 +90,14 @@ def timed(label: str, func: Callable[[], object]) -> float:
     return seconds
 
 
+def seed(url: str, rows: int) -> None:
+    """`rows` catalog products (and their categories) into `url`'s catalog schema, then analysed."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED_SQL.replace("%(rows)s", str(rows)))
+        conn.execute("VACUUM ANALYZE catalog_category")
+        conn.execute("VACUUM ANALYZE catalog_product")
+
+
 def defer_indexes(url: str) -> list[tuple[str, str | None, str]]:
     """Drop catalog_product's unique constraints and secondary indexes; return (index, constraint, CREATE INDEX)."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -248,10 +256,7 @@ def run(args: argparse.Namespace, urls: dict[str, str]) -> None:
     print(f"setup: {rows:,} catalog_product rows in {urls['source'].rsplit('/', 1)[1]}", flush=True)
     for url in urls.values():
         catalog_fixture.create_schema(url)
-    with psycopg.connect(urls["source"], autocommit=True) as conn:
-        timed("seed source", lambda: conn.execute(SEED_SQL.replace("%(rows)s", str(rows))))
-        conn.execute("VACUUM ANALYZE catalog_category")
-        conn.execute("VACUUM ANALYZE catalog_product")
+    timed("seed source", lambda: seed(urls["source"], rows))
     for role, url in urls.items():
         if role.startswith(("indexed", "deferred")):  # pgcopydb copies both tables itself, as the engine does
             psql_pipe(urls["source"], url, "catalog_category", "*")

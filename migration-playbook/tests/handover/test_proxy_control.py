@@ -7,6 +7,7 @@ reads the version right before it writes); their translation is checked on the c
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import threading
@@ -92,13 +93,12 @@ def test_it_publishes_the_data_state_as_the_gate_reads_it(control: ProxyAdminCon
     )
 
 
-def test_held_writes_wait_until_released_and_a_second_release_finds_nothing(
-    control: ProxyAdminControl, proxy: RunningProxy, route: str
-) -> None:
-    hold = control.hold_writes((route,), max_hold_s=10, max_queue=5, holder="spec0/cutover/r1", lease_s=10)
-    assert [h["id"] for h in control.client.holds()["holds"]] == hold.hold_id.split(",")
+@contextlib.contextmanager
+def held_write(control: ProxyAdminControl, proxy: RunningProxy, route: str) -> Iterator[list[int]]:
+    """A POST to `route` through the proxy, seen waiting in its write hold before the block runs; once the block has
+    released the hold, its status is in the yielded list. Nothing answers at the monolith's address: the write fails
+    once released (502), but only then."""
     with httpx.Client(base_url=proxy.public_url, timeout=20) as client:
-        # Nothing answers at the monolith's address: the write fails once released, but only then.
         answered: list[int] = []
         writer = threading.Thread(target=lambda: answered.append(client.post(route + "/x").status_code))
         writer.start()
@@ -107,8 +107,17 @@ def test_held_writes_wait_until_released_and_a_second_release_finds_nothing(
             deadline -= 1
             writer.join(0.01)
         assert answered == [] and deadline, "the write was never held"
-        released = control.release_writes(hold, to="monolith")
+        yield answered
         writer.join(20)
+
+
+def test_held_writes_wait_until_released_and_a_second_release_finds_nothing(
+    control: ProxyAdminControl, proxy: RunningProxy, route: str
+) -> None:
+    hold = control.hold_writes((route,), max_hold_s=10, max_queue=5, holder="spec0/cutover/r1", lease_s=10)
+    assert [h["id"] for h in control.client.holds()["holds"]] == hold.hold_id.split(",")
+    with held_write(control, proxy, route) as answered:
+        released = control.release_writes(hold, to="monolith")
     assert released.released == 1 and released.waits["held"] == 1
     assert answered == [502]
     assert control.release_writes(hold, to="monolith").released == 0  # released already: not an error
@@ -121,18 +130,9 @@ def test_finish_moves_the_routes_then_releases_in_one_call_and_a_second_finds_no
     spec = f"spec{route.removeprefix('/api/t')}"
     control.publish_data_state((route,), _state(spec), owner="monolith")
     hold = control.hold_writes((route,), max_hold_s=10, max_queue=5, holder=f"{spec}/cutover/r9", lease_s=10)
-    with httpx.Client(base_url=proxy.public_url, timeout=20) as client:
-        answered: list[int] = []
-        writer = threading.Thread(target=lambda: answered.append(client.post(route + "/x").status_code))
-        writer.start()
-        deadline = 200
-        while not any(h["waiting"] for h in control.client.holds()["holds"]) and deadline:
-            deadline -= 1
-            writer.join(0.01)
-        assert answered == [] and deadline, "the write was never held"
-        stages = {route: ("canary", 30)}
+    stages = {route: ("canary", 30)}
+    with held_write(control, proxy, route) as answered:
         released = control.finish(hold, stages=stages, data=spec, reason="cutover done")
-        writer.join(20)
     assert (released.released, released.waits["held"], answered) == (1, 1, [502])
     assert control.route(route) == RouteInfo(route, "canary", 30, spec)
     latest = control.client.history(1)["versions"][0]

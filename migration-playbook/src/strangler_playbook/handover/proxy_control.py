@@ -9,7 +9,6 @@ The client speaks HTTP and raises the proxy's errors; this adapter turns a `Rout
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 
@@ -76,30 +75,18 @@ class ProxyAdminControl:
         lease_s: float,
         settle_s: float = 0.0,
     ) -> WriteHold:
-        # Every route or none (as `AdminClient.hold_writes`); only the first settles: the others are held already.
-        ids: list[str] = []
-        held_for = 0.0
-        try:
-            for n, path in enumerate(routes):
-                answer = _call(
-                    self.client.hold,
-                    path,
-                    timeout=max_hold_s,
-                    max_queue=max_queue,
-                    reason=f"{HOLD_REASON} ({holder})",
-                    holder=holder,
-                    lease=lease_s,
-                    settle=settle_s if n == 0 else 0.0,
-                )
-                ids.append(str(answer["id"]))
-                if n == 0:
-                    held_for = float(answer.get("age_s") or 0.0)
-        except PlaybookError:
-            for hold_id in ids:  # the routes held so far would otherwise wait for their lease
-                with contextlib.suppress(AdminCallFailed):  # if this fails too, they lapse by themselves
-                    self.client.release(hold_id)
-            raise
-        return WriteHold(",".join(ids), routes, max_hold_s, held_for)
+        answers = _call(
+            self.client.hold_each,
+            routes,
+            timeout=max_hold_s,
+            max_queue=max_queue,
+            reason=f"{HOLD_REASON} ({holder})",
+            holder=holder,
+            lease=lease_s,
+            settle=settle_s,
+        )
+        held_for = float(answers[0].get("age_s") or 0.0) if answers else 0.0  # the first settled; it was held longest
+        return WriteHold(",".join(str(a["id"]) for a in answers), routes, max_hold_s, held_for)
 
     def renew_writes(self, hold: WriteHold) -> bool:
         with self._renewals_lock:

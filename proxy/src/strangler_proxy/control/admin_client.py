@@ -212,19 +212,47 @@ class AdminClient:
         reason: str = "",
         holder: str = "",
         lease: float | None = None,
+        settle: float = 0.0,
     ) -> list[str]:
-        """Hold every path, or none: if one hold fails, those already started are released before the error."""
-        ids: list[str] = []
+        """Hold every path, or none (`hold_each`): the holds' ids."""
+        answers = self.hold_each(
+            paths, timeout=timeout, max_queue=max_queue, reason=reason, holder=holder, lease=lease, settle=settle
+        )
+        return [str(held["id"]) for held in answers]
+
+    def hold_each(
+        self,
+        paths: Iterable[str],
+        *,
+        timeout: float,
+        max_queue: int,
+        reason: str = "",
+        holder: str = "",
+        lease: float | None = None,
+        settle: float = 0.0,
+    ) -> list[dict[str, Any]]:
+        """Hold every path, or none: if one hold fails, those already started are released before the error. Only
+        the first path settles (`hold`): the others are held at once after it. Each hold's answer, in order."""
+        answers: list[dict[str, Any]] = []
         try:
-            for path in paths:
-                held = self.hold(path, timeout=timeout, max_queue=max_queue, reason=reason, holder=holder, lease=lease)
-                ids.append(str(held["id"]))
+            for n, path in enumerate(paths):
+                answers.append(
+                    self.hold(
+                        path,
+                        timeout=timeout,
+                        max_queue=max_queue,
+                        reason=reason,
+                        holder=holder,
+                        lease=lease,
+                        settle=settle if n == 0 else 0.0,
+                    )
+                )
         except Exception:
-            for hold_id in ids:  # the paths held so far would otherwise wait for their timeout
+            for held in answers:  # the paths held so far would otherwise wait for their timeout
                 with contextlib.suppress(StranglerError):  # if this fails too, they expire by themselves
-                    self.release(hold_id)
+                    self.release(str(held["id"]))
             raise
-        return ids
+        return answers
 
     def release(self, hold_id: str) -> dict[str, Any] | None:
         """Let the held requests go on; the answer carries `released` and the measured `waits`. None when the hold

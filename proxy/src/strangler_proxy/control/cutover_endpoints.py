@@ -42,6 +42,7 @@ from strangler_proxy.control.admin import AdminApp, Request
 from strangler_proxy.control.data_state import DataGate, state_from_dict
 from strangler_proxy.control.hold_coordinator import HoldCoordinator
 from strangler_proxy.control.route_changes import with_route
+from strangler_proxy.control.route_endpoints import author_and_reason
 from strangler_proxy.control.store import CommitResult, RouteStore
 from strangler_proxy.dataplane.data_owners import MONOLITH, DataOwners
 from strangler_proxy.dataplane.model import RouteTable
@@ -148,17 +149,23 @@ class CutoverEndpoints:
         hold_id = body.get("id")
         if not isinstance(hold_id, str) or not hold_id:
             raise TableInvalid([Problem("id", "is required: the id POST /holds returned")])
-        ended = await self.holds.release(hold_id)  # a commit under this hold finishes before its writes go on
+        ended = await self._release(hold_id)
         if ended is None:
             raise UnknownHold(hold_id)
-        log.warning(
-            "released writes to %s (hold %s): %d waited here, p99 %s ms",
-            ended["hold"]["path"],
-            hold_id,
-            ended["released"],
-            ended["waits"]["p99_ms"],
-        )
         return 200, {"id": hold_id, **ended}
+
+    async def _release(self, hold_id: str) -> dict[str, Any] | None:
+        """Release one hold, said in the log; None when it had ended already."""
+        ended = await self.holds.release(hold_id)  # a commit under this hold finishes before its writes go on
+        if ended is not None:
+            log.warning(
+                "released writes to %s (hold %s): %d waited here, p99 %s ms",
+                ended["hold"]["path"],
+                hold_id,
+                ended["released"],
+                ended["waits"]["p99_ms"],
+            )
+        return ended
 
     async def finish_holds(self, request: Request) -> tuple[int, Any]:
         """The routes to their stages (writes still held), then the holds released: a handover's last call."""
@@ -169,37 +176,24 @@ class CutoverEndpoints:
             problems.append(Problem("ids", "is required: the ids POST /holds returned"))
         routes = body.get("routes", [])
         changes = _stage_changes(routes, problems)
-        reason, author = body.get("reason"), body.get("author")
-        if not isinstance(reason, str) or not reason.strip():
-            problems.append(Problem("reason", "is required: say why, for the audit log"))
-        if author is not None and (not isinstance(author, str) or not author.strip() or len(author) > 200):
-            problems.append(Problem("author", "must be a short non-empty string naming who makes the change"))
+        author, reason = author_and_reason(body, request, problems)
         unknown = sorted(set(body) - {"ids", "routes", "reason", "author"})
         problems.extend(Problem(k, "is not a field of a hold's finish") for k in unknown)
         if problems:
             raise TableInvalid(problems)
-        assert isinstance(ids, list) and isinstance(reason, str)
-        client = request.scope.get("client") or ("unknown", 0)
-        who = (author or f"anonymous@{client[0]}").strip()
-        result = await asyncio.to_thread(self._set_stages, changes, who, reason.strip()) if changes else None
+        assert isinstance(ids, list)
+        result = await asyncio.to_thread(self._set_stages, changes, author, reason) if changes else None
         if result is not None and result.changed:
             if self.on_change is not None:
                 self.on_change(result.table)  # served before the held writes go on
-            log.warning("route table version %d by %s: %s", result.version, who, reason.strip())
+            log.warning("route table version %d by %s: %s", result.version, author, reason)
         ended, each = [], []
         for hold_id in ids:
-            answer = await self.holds.release(hold_id)  # a commit under the hold finishes before its writes go on
+            answer = await self._release(hold_id)
             if answer is None:
                 ended.append(hold_id)
-                continue
-            each.append({"id": hold_id, **answer})
-            log.warning(
-                "released writes to %s (hold %s): %d waited here, p99 %s ms",
-                answer["hold"]["path"],
-                hold_id,
-                answer["released"],
-                answer["waits"]["p99_ms"],
-            )
+            else:
+                each.append({"id": hold_id, **answer})
         return 200, {
             "ids": ids,
             "ended": ended,

@@ -202,17 +202,27 @@ def _write_fields(body: dict[str, Any], request: Request, *, dry_run: bool = Fal
     expected = body.get("expected_version")
     if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
         problems.append(Problem("expected_version", "is required: the version you read (GET /routes)"))
+    author, reason = author_and_reason(body, request, problems, dry_run=dry_run)
+    if problems:
+        raise TableInvalid(problems)
+    assert isinstance(expected, int)
+    return expected, author, reason
+
+
+def author_and_reason(
+    body: dict[str, Any], request: Request, problems: list[Problem], *, dry_run: bool = False
+) -> tuple[str, str]:
+    """Who makes a route change (`author`, else anonymous@<client address>) and why (`reason`, required but for a
+    dry run), for the audit log; what is wrong with either is added to `problems`."""
     reason = body.get("reason", "" if dry_run else None)
     if not isinstance(reason, str) or (not reason.strip() and not dry_run):
         problems.append(Problem("reason", "is required: say why, for the audit log"))
     author = body.get("author")
     if author is not None and (not isinstance(author, str) or not author.strip() or len(author) > 200):
         problems.append(Problem("author", "must be a short non-empty string naming who makes the change"))
-    if problems:
-        raise TableInvalid(problems)
     client = request.scope.get("client") or ("unknown", 0)
-    assert isinstance(expected, int) and isinstance(reason, str)
-    return expected, (author or f"anonymous@{client[0]}").strip(), reason.strip()
+    named = author if isinstance(author, str) and author.strip() else f"anonymous@{client[0]}"
+    return named.strip(), reason.strip() if isinstance(reason, str) else ""
 
 
 def _upstream_name(body: dict[str, Any]) -> str:

@@ -48,6 +48,15 @@ def test_production_reads_everything_from_the_environment(production_env):
     assert settings.DEBUG is False
 
 
+def test_production_keeps_connections_and_checks_them_before_reuse(production_env):
+    production_env.delenv("CONN_MAX_AGE", raising=False)
+
+    database = load_settings("config.settings.production").DATABASES["default"]
+
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
 def test_development_defaults_to_its_own_sqlite_file_next_to_manage_py(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("SECRET_KEY", raising=False)

@@ -55,3 +55,12 @@ def test_production_reads_everything_from_the_environment(production_env):
     assert settings.DATABASES["default"]["NAME"] == "reviews"
     assert settings.CATALOG_URL == "http://proxy:8080"
     assert settings.ALLOWED_HOSTS == ["reviews.internal"]
+
+
+def test_production_keeps_connections_and_checks_them_before_reuse(production_env):
+    production_env.delenv("CONN_MAX_AGE", raising=False)
+
+    database = load_settings("config.settings.production").DATABASES["default"]
+
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True

@@ -33,6 +33,17 @@ def test_production_reads_everything_from_the_environment(monkeypatch):
     assert settings.DEBUG is False
 
 
+def test_production_keeps_connections_and_checks_them_before_reuse(monkeypatch):
+    production_environment(monkeypatch)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://shop@db:5432/shop")
+    monkeypatch.delenv("CONN_MAX_AGE", raising=False)
+
+    database = load("config.settings.production").DATABASES["default"]
+
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
 def test_development_defaults_to_sqlite_next_to_manage_py(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("SECRET_KEY", raising=False)

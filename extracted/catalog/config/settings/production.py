@@ -9,6 +9,9 @@ SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": serving_ready(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A kept connection is checked before a request reuses it: after a database restart or failover a dead one is
+# replaced instead of failing the request that drew it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 STRANGLER_IDENTITY_KEY = identity_key(env)
 
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))

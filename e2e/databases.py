@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -38,3 +40,13 @@ def database(engine: str, service: str, folder: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sql(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run `statement` (`%s` placeholders) on the database at `url`, SQLite or PostgreSQL, committed; its rows."""
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=10)) as conn, conn:
+            return list(conn.execute(statement.replace("%s", "?"), params))
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(statement, params)  # type: ignore[arg-type]
+        return list(cursor.fetchall()) if cursor.description else []

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
-from databases import database
+from databases import database, sql
 from inventory_stack import SERVICE, inventory_service, service_env
 from parity import PUBLIC_HOST
 from processes import Server, django, free_port, run, run_together
@@ -74,10 +73,10 @@ class SagaStack:
         return httpx.Client(base_url=self.monolith.url, headers=headers, timeout=60)
 
     def monolith_sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return _sql(self.monolith_database, statement, params)
+        return sql(self.monolith_database, statement, params)
 
     def service_sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return _sql(self.service_database, statement, params)
+        return sql(self.service_database, statement, params)
 
     def stock(self, sku: str, *quantities: int) -> int:
         """Put `quantities` of `sku` on hand in that many new warehouses of the service; the product's id."""
@@ -104,12 +103,6 @@ class SagaStack:
         )
 
 
-def _sql(url: str, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(statement, params)  # type: ignore[arg-type]
-        return list(cursor.fetchall()) if cursor.description else []
-
-
 @contextlib.contextmanager
 def saga_stack(folder: Path, django_env: dict[str, str]) -> Iterator[SagaStack]:
     with contextlib.ExitStack() as stack:
@@ -133,7 +126,7 @@ def saga_stack(folder: Path, django_env: dict[str, str]) -> Iterator[SagaStack]:
             ]
         )
         shop = seed(monolith_env)
-        _sql(monolith_db, OWNER_SQL, ())
+        sql(monolith_db, OWNER_SQL, ())
         env = service_env(service_db, f"http://127.0.0.1:{monolith_port}")
         service = stack.enter_context(inventory_service(env, folder, port=service_port, name="saga-inventory"))
         service.wait_until_ready()

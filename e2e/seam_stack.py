@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 from data_move import SPEC, backfill
-from databases import database
+from databases import database, sql
 from parity import PUBLIC_HOST
 from processes import ROOT, Server, django, free_port, run_together
 from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
@@ -93,13 +90,7 @@ class SeamStack:
 
     def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run `statement` on the monolith's database (`%s` placeholders)."""
-        url = self.monolith_database
-        if url.startswith("sqlite:///"):
-            with closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=10)) as conn, conn:
-                return list(conn.execute(statement.replace("%s", "?"), params))
-        with psycopg.connect(url, autocommit=True) as conn:
-            cursor = conn.execute(statement, params)
-            return list(cursor.fetchall()) if cursor.description else []
+        return sql(self.monolith_database, statement, params)
 
     def count(self, table: str) -> int:
         return int(self.sql(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608 - the tests' own table names

@@ -10,20 +10,17 @@ owning it again, with its own proxy (a route that declares `data = "catalog"`), 
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 import data_cli
+from databases import sql
 from parity import PUBLIC_HOST
 from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
 
@@ -57,18 +54,9 @@ def data_command(
     return data_cli.data_command(command, stack, admin_url or proxy.admin_url, *extra, token=token)
 
 
-def _sql(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    if url.startswith("sqlite:///"):
-        with closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=10)) as conn, conn:
-            return list(conn.execute(statement.replace("%s", "?"), params))
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(statement, params)
-        return list(cursor.fetchall()) if cursor.description else []
-
-
 def _products(url: str) -> dict[int, tuple[str, str]]:
     """id → (sku, price as text with two decimals)."""
-    rows = _sql(url, "SELECT id, sku, price FROM catalog_product")
+    rows = sql(url, "SELECT id, sku, price FROM catalog_product")
     return {int(i): (str(sku), f"{float(price):.2f}") for i, sku, price in rows}
 
 
@@ -186,11 +174,11 @@ def test_retire_is_refused_while_the_monolith_owns_the_data_and_without_yes(stac
 def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_proxy):
     assert gated_proxy.stage() == "canary"
     victim, (_sku, price) = next(iter(_products(stack.catalog_database).items()))
-    _sql(stack.catalog_database, "UPDATE catalog_product SET price = %s WHERE id = %s", ("0.01", victim))
+    sql(stack.catalog_database, "UPDATE catalog_product SET price = %s WHERE id = %s", ("0.01", victim))
     try:
         result = data_command("cutover", stack, gated_proxy)
     finally:
-        _sql(stack.catalog_database, "UPDATE catalog_product SET price = %s WHERE id = %s", (price, victim))
+        sql(stack.catalog_database, "UPDATE catalog_product SET price = %s WHERE id = %s", (price, victim))
 
     assert result.returncode == 7, result.stdout + result.stderr
     error = json.loads(result.stdout)
@@ -278,21 +266,21 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
 def test_retire_archives_nothing_while_something_else_writes_the_monolith_tables(stack, gated_proxy):
     assert gated_proxy.stage() == "live"
     victim = next(iter(_products(stack.monolith_database)))
-    [(price,)] = _sql(stack.monolith_database, "SELECT price FROM catalog_product WHERE id = %s", (victim,))
+    [(price,)] = sql(stack.monolith_database, "SELECT price FROM catalog_product WHERE id = %s", (victim,))
     if stack.engine == "postgresql":
         # The same value written again: no verify can see it, the guard installed at the flip does.
-        _sql(stack.monolith_database, "UPDATE catalog_product SET price = price WHERE id = %s", (victim,))
+        sql(stack.monolith_database, "UPDATE catalog_product SET price = price WHERE id = %s", (victim,))
         expected = "outside the sync"
     else:
-        _sql(stack.monolith_database, "UPDATE catalog_product SET price = %s WHERE id = %s", ("0.02", victim))
+        sql(stack.monolith_database, "UPDATE catalog_product SET price = %s WHERE id = %s", ("0.02", victim))
         expected = "verify found differences"
     try:
         refused = data_command("retire", stack, gated_proxy, "--yes")
     finally:
         if stack.engine == "postgresql":
-            _sql(stack.monolith_database, "DELETE FROM _strangler_catalog_guard")
+            sql(stack.monolith_database, "DELETE FROM _strangler_catalog_guard")
         else:
-            _sql(stack.monolith_database, "UPDATE catalog_product SET price = %s WHERE id = %s", (price, victim))
+            sql(stack.monolith_database, "UPDATE catalog_product SET price = %s WHERE id = %s", (price, victim))
     assert refused.returncode == 7, refused.stdout + refused.stderr
     error = json.loads(refused.stdout)["error"]
     assert expected in error and "nothing was archived" in error

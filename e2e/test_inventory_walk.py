@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import pytest
 
 import data_cli
 from customer_load import CustomerLoad
+from databases import sql
 from inventory_stack import SPEC, TABLES, InventoryStack
 from proxy_stack import Proxy, proxy_in_front
 
@@ -49,12 +49,6 @@ def walked(inventory_walk: InventoryStack) -> Iterator[Proxy]:
         declared = proxy.set_stage("off", data="inventory")
         assert declared.status_code == 200, declared.text
         yield proxy
-
-
-def sql(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(statement, params)  # type: ignore[arg-type]
-        return list(cursor.fetchall()) if cursor.description else []
 
 
 def data(command: str, stack: InventoryStack, proxy: Proxy, *extra: str) -> subprocess.CompletedProcess[str]:

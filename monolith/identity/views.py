@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from customers import services as customer_services
+from customers import selectors as customer_selectors
 from identity.credentials import CredentialsJudge
 
 ORIGINAL_METHOD_HEADER = "X-Original-Method"
@@ -21,12 +21,13 @@ METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "POST", "PUT", "PATCH", 
 class IdentityView(CredentialsJudge):
     """GET with the client's Authorization/Cookie (and CSRF) headers and X-Original-Method: 200 {"user": …}, or
     the API's own 401/403 for those credentials. A user's answer names their customer id (`customer`), which the
-    proxy signs into the identity for services that store customer-owned data (reviews)."""
+    proxy signs into the identity for services that store customer-owned data (reviews), or null when they have no
+    customer profile yet."""
 
     def user_answer(self, user: Any) -> dict[str, Any]:
-        # The profile is made on first use, as every customer feature of the monolith makes it (staff and users
-        # made by createsuperuser have none until then): a service cannot make one, so it is made here.
-        return {**super().user_answer(user), "customer": customer_services.customer_id_for_user(user=user)}
+        # Read only: the proxy asks on every request it signs, so answering must not write. A user without a profile
+        # (staff, users made by createsuperuser) gets one from the monolith's customer features, not from here.
+        return {**super().user_answer(user), "customer": customer_selectors.customer_id_for_user(user_id=user.id)}
 
     def original_method(self, request: Request) -> str:
         method = request.headers.get(ORIGINAL_METHOD_HEADER, "").upper()

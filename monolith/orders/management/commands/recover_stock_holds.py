@@ -1,5 +1,6 @@
 """python manage.py recover_stock_holds: finish the order saga's outbox (docs/seam.md, "recovery"). Run before the
-monolith serves (make up and compose do), and whenever an operator wants the outbox empty now."""
+monolith serves (make up and compose do), and whenever an operator wants the outbox empty now. With nothing to
+recover it only reads, and says nothing (unless asked: --json, or -v 2)."""
 
 from __future__ import annotations
 
@@ -29,17 +30,19 @@ class Command(BaseCommand):
             help="leave rows younger than this many seconds to the requests that wrote them (default "
             "INVENTORY_SAGA_GRACE). 0 before the monolith starts, when no request of its can be in flight",
         )
-        parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+        parser.add_argument("--json", action="store_true", help="print the counts as JSON, even when all are 0")
 
     def handle(self, *args: Any, **options: Any) -> None:
         swept = stock_saga.sweep(grace_s=options["grace"])
         owed = StockHold.objects.filter(step__in=stock_saga.OWED).count()
         if options["json"]:
             self.stdout.write(json.dumps({**asdict(swept), "still_owed": owed}))
-        else:
+        elif swept.abandoned or swept.settled or swept.left or owed:
             self.stdout.write(
                 f"stock holds: {swept.abandoned} abandoned (their order never committed), {swept.settled} steps "
                 f"carried out, {swept.left} failed again; {owed} still owed"
             )
+        elif options["verbosity"] >= 2:
+            self.stdout.write("stock holds: nothing to recover")
         if swept.left:
             raise SystemExit(1)

@@ -186,6 +186,26 @@ def test_a_usage_mistake_exits_1(spec_path: Path) -> None:
     assert run("backfill", str(spec_path), "--chunk-rows", "zero")[0] == 1
 
 
+@pytest.mark.parametrize("command", ["cutover", "rollback"])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        *[("--hold-settle", v) for v in ("-1", "-0.5", "121", "soon", "nan", "inf")],
+        *[("--hold-timeout", v) for v in ("0", "nan")],
+        *[("--lease", v) for v in ("0.1", "nan")],
+    ],
+)
+def test_a_hold_option_out_of_its_range_of_seconds_exits_1_naming_it_and_touches_nothing(
+    sqlite_pair: tuple[str, str], spec_path: Path, command: str, option: str, value: str
+) -> None:
+    source, target = sqlite_pair
+    before = snapshot(source), snapshot(target)
+    code, _, err = run(command, str(spec_path), "--source", source, "--target", target, f"{option}={value}")
+    assert code == 1
+    assert f"Invalid value for '{option}'" in err and value in err
+    assert (snapshot(source), snapshot(target)) == before
+
+
 def test_status_reports_pending_changes_and_the_age_of_the_oldest_as_lag(
     sqlite_pair: tuple[str, str], spec_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ until repaired. The kill matrix with writers and a follower is end to end: e2e/t
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from strangler_proxy.control.admin_client import AdminClient
 
 from strangler_playbook.backfill.backfill import run_backfill
+from strangler_playbook.cli import data
 from strangler_playbook.database.connection import connect
 from strangler_playbook.database.context import open_context
 from strangler_playbook.errors import DifferencesFound, StateError
@@ -155,3 +158,14 @@ def test_a_spec_s_hold_routes_are_held_with_its_routes_from_the_hold_to_the_rele
     for step in ("hold", "drain", "verify", "capture", "commit"):
         assert held[step] == ["/api/catalog", "/api/orders"], step  # the commit's fence covers both
     assert held["routes + release"] == []  # the routes set and both holds released in one call
+
+
+def test_the_cli_asks_the_proxy_to_settle_as_long_as_hold_settle_says(stack: Stack) -> None:
+    env = {"STRANGLER_ADMIN_URL": stack.proxy.admin_url, "STRANGLER_ADMIN_TOKEN": stack.proxy.token}
+    common = [str(stack.spec_path), "--source", stack.monolith, "--target", stack.service, "--json"]
+    for command, settle in (("cutover", "0"), ("rollback", "2.5")):
+        result = CliRunner().invoke(data, [command, *common, "--hold-settle", settle], env=env)
+
+        assert result.exit_code == 0, result.output
+        hold = next(s for s in json.loads(result.stdout)["steps"] if s["step"] == "hold")
+        assert f"settle {settle}s;" in hold["detail"], hold

@@ -56,6 +56,7 @@ def cutover(
     reverse: bool,
     json_output: bool,
     hold_timeout: float,
+    hold_settle: float,
     lease: float,
     max_queue: int,
     admin_url: str | None,
@@ -75,6 +76,7 @@ def cutover(
     Examples:
       strangler data cutover specs/catalog.toml
       strangler data cutover specs/catalog.toml --hold-timeout 5 --json
+      strangler data cutover specs/catalog.toml --hold-settle 2   # long writes: wait longer for a quiet moment
     """
 
     _handover(
@@ -85,6 +87,7 @@ def cutover(
         admin_url,
         json_output,
         hold_timeout,
+        hold_settle,
         lease,
         max_queue,
         fail_after,
@@ -103,6 +106,7 @@ def rollback(
     reverse: bool,
     json_output: bool,
     hold_timeout: float,
+    hold_settle: float,
     lease: float,
     max_queue: int,
     admin_url: str | None,
@@ -129,6 +133,7 @@ def rollback(
         admin_url,
         json_output,
         hold_timeout,
+        hold_settle,
         lease,
         max_queue,
         fail_after,
@@ -145,6 +150,7 @@ def _handover(
     admin_url: str | None,
     json_output: bool,
     hold_timeout: float,
+    hold_settle: float,
     lease: float,
     max_queue: int,
     fail_after: str | None,
@@ -165,6 +171,7 @@ def _handover(
                 service,
                 proxy,
                 hold_timeout_s=hold_timeout,
+                settle_s=hold_settle,
                 max_queue=max_queue,
                 lease_s=lease,
                 on_step=step_echo(json_output),

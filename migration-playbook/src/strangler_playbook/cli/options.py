@@ -3,6 +3,7 @@ exit 1), the spec and database options, the hold options, and the settings they 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,18 @@ class DataGroup(click.Group):
             raise
 
 
+class Seconds(click.FloatRange):
+    """A number of seconds within the range; never nan or inf, which every comparison with a bound lets through."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return seconds
+
+
 def spec_options[F: Callable[..., Any]](func: F) -> F:
     """SPEC, --source, --target, --reverse and --json: every command takes them."""
     func = click.option("--json", "json_output", is_flag=True, help="Print one JSON document; no progress bar.")(func)
@@ -58,21 +71,31 @@ def admin_url_option[F: Callable[..., Any]](func: F) -> F:
 
 
 def hold_options[F: Callable[..., Any]](func: F) -> F:
-    """Cutover and rollback: how long and how many writes the proxy may hold, and where its admin API is."""
+    """Cutover and rollback: how long and how many writes the proxy may hold, when it starts holding, and where its
+    admin API is."""
     # Here, not at the top: only the handover commands take these, and the handover code is imported for them only.
     from strangler_playbook.handover.lease import DEFAULT_LEASE_S
-    from strangler_playbook.handover.steps import DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
+    from strangler_playbook.handover.steps import DEFAULT_HOLD_SETTLE_S, DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
 
     func = click.option(
         "--hold-timeout",
-        type=click.FloatRange(min=0.1, max=120),
+        type=Seconds(min=0.1, max=120),
         default=DEFAULT_HOLD_TIMEOUT_S,
         show_default=True,
         help="Seconds the proxy holds writes at most; past it they go on to the data's owner of that moment.",
     )(func)
     func = click.option(
+        "--hold-settle",
+        type=Seconds(min=0, max=120),
+        default=DEFAULT_HOLD_SETTLE_S,
+        show_default=True,
+        metavar="SECONDS",
+        help="Seconds the proxy may wait, writes flowing, for a moment with no write in flight to start holding; "
+        "then it holds anyway and waits for the writes in flight (0: hold at once). Not verify's --settle.",
+    )(func)
+    func = click.option(
         "--lease",
-        type=click.FloatRange(min=0.3, max=60),
+        type=Seconds(min=0.3, max=60),
         default=DEFAULT_LEASE_S,
         show_default=True,
         help="Seconds the proxy keeps this run's hold without a renewal (every third of it): how long writes wait "

@@ -19,7 +19,7 @@ from strangler_playbook.errors import ConnectError, InvalidInput
 # tests/cli/test_cli.py checks what `backfill` imports.
 
 RECONNECT_FIRST_S = 1.0
-DEFAULT_SETTLE_S = 10.0
+DEFAULT_VERIFY_SETTLE_S = 10.0
 RECONNECT_MAX_S = 30.0
 
 
@@ -206,7 +206,7 @@ def sync(
 @click.option(
     "--settle",
     type=click.FloatRange(min=0),
-    default=DEFAULT_SETTLE_S,
+    default=DEFAULT_VERIFY_SETTLE_S,
     show_default=True,
     metavar="SECONDS",
     help="Under writes: re-check differing ranges once the sync passed the changes logged meanwhile, for at most "
@@ -280,7 +280,7 @@ def _verify_hint(settled: bool | None, reverse: bool) -> str:
 @click.option(
     "--settle",
     type=click.FloatRange(min=0),
-    default=DEFAULT_SETTLE_S,
+    default=DEFAULT_VERIFY_SETTLE_S,
     show_default=True,
     metavar="SECONDS",
     help="How long verify may wait for the sync to pass the changes logged meanwhile (before and after).",

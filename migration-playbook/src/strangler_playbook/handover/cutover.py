@@ -20,7 +20,7 @@ from strangler_playbook.handover.lease import DEFAULT_LEASE_S
 from strangler_playbook.handover.move import CUTOVER, Limits, run_move
 from strangler_playbook.handover.proxy_seam import ProxyControl
 from strangler_playbook.handover.run import Faults, HandoverResult, HandoverRun, StepReporter, quiet
-from strangler_playbook.handover.steps import DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
+from strangler_playbook.handover.steps import DEFAULT_HOLD_SETTLE_S, DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
 from strangler_playbook.spec.spec import Spec
 
 
@@ -33,6 +33,7 @@ def run_cutover(
     hold_timeout_s: float = DEFAULT_HOLD_TIMEOUT_S,
     max_queue: int = DEFAULT_MAX_QUEUE,
     lease_s: float = DEFAULT_LEASE_S,
+    settle_s: float = DEFAULT_HOLD_SETTLE_S,
     on_step: StepReporter = quiet,
     faults: Faults | None = None,
 ) -> HandoverResult:
@@ -40,4 +41,4 @@ def run_cutover(
     run = HandoverRun(
         spec, monolith_url, service_url, HandoverResult("cutover", spec.name), on_step, faults or Faults()
     )
-    return run_move(run, proxy, CUTOVER, Limits(hold_timeout_s, max_queue, lease_s))
+    return run_move(run, proxy, CUTOVER, Limits(hold_timeout_s, max_queue, lease_s, settle_s))

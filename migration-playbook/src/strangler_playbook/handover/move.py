@@ -65,9 +65,9 @@ from strangler_playbook.handover.proxy_seam import Owner, ProxyControl, RouteInf
 from strangler_playbook.handover.publish import publish_verified
 from strangler_playbook.handover.run import HandoverResult, HandoverRun
 from strangler_playbook.handover.steps import (
+    DEFAULT_HOLD_SETTLE_S,
     DEFAULT_HOLD_TIMEOUT_S,
     DEFAULT_MAX_QUEUE,
-    DEFAULT_SETTLE_S,
     catch_up_before_hold,
     commit,
     drain_and_check,
@@ -96,7 +96,7 @@ class Limits:
     hold_timeout_s: float = DEFAULT_HOLD_TIMEOUT_S
     max_queue: int = DEFAULT_MAX_QUEUE
     lease_s: float = DEFAULT_LEASE_S
-    settle_s: float = DEFAULT_SETTLE_S  # the proxy's look for a moment with no write in flight (`steps.take_hold`)
+    settle_s: float = DEFAULT_HOLD_SETTLE_S  # the proxy's look for a moment with no write in flight (`steps.take_hold`)
 
 
 @dataclass(frozen=True)

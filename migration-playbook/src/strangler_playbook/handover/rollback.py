@@ -12,7 +12,7 @@ from strangler_playbook.handover.lease import DEFAULT_LEASE_S
 from strangler_playbook.handover.move import ROLLBACK, Limits, run_move
 from strangler_playbook.handover.proxy_seam import ProxyControl
 from strangler_playbook.handover.run import Faults, HandoverResult, HandoverRun, StepReporter, quiet
-from strangler_playbook.handover.steps import DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
+from strangler_playbook.handover.steps import DEFAULT_HOLD_SETTLE_S, DEFAULT_HOLD_TIMEOUT_S, DEFAULT_MAX_QUEUE
 from strangler_playbook.spec.spec import Spec
 
 
@@ -25,6 +25,7 @@ def run_rollback(
     hold_timeout_s: float = DEFAULT_HOLD_TIMEOUT_S,
     max_queue: int = DEFAULT_MAX_QUEUE,
     lease_s: float = DEFAULT_LEASE_S,
+    settle_s: float = DEFAULT_HOLD_SETTLE_S,
     on_step: StepReporter = quiet,
     faults: Faults | None = None,
 ) -> HandoverResult:
@@ -32,4 +33,4 @@ def run_rollback(
     run = HandoverRun(
         spec, monolith_url, service_url, HandoverResult("rollback", spec.name), on_step, faults or Faults()
     )
-    return run_move(run, proxy, ROLLBACK, Limits(hold_timeout_s, max_queue, lease_s))
+    return run_move(run, proxy, ROLLBACK, Limits(hold_timeout_s, max_queue, lease_s, settle_s))

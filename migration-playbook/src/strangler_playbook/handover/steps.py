@@ -34,7 +34,7 @@ from strangler_playbook.verify.verify import VerifyReport, require_clean, run_ve
 DEFAULT_HOLD_TIMEOUT_S = 10.0
 # How long the proxy may look for a moment with no write in flight before it holds (writes flow meanwhile): held
 # writes then wait for the handover's own steps only, not also for the writes forwarded before the hold.
-DEFAULT_SETTLE_S = 0.5
+DEFAULT_HOLD_SETTLE_S = 0.5
 DEFAULT_MAX_QUEUE = 1000
 AUTHOR_NOTE = "strangler data"
 
@@ -62,7 +62,7 @@ def take_hold(
     lease: RunLease,
     hold_timeout_s: float,
     max_queue: int,
-    settle_s: float = DEFAULT_SETTLE_S,
+    settle_s: float = DEFAULT_HOLD_SETTLE_S,
 ) -> WriteHold:
     """Hold the writes of the spec's routes and its `hold_routes` as this run's lease (renewed by its keeper from now
     on). The proxy holds from the first moment within `settle_s` with no write in flight (writes flow until then),
@@ -84,7 +84,7 @@ def take_hold(
         taken.append(hold)
         return (
             f"holding writes to {', '.join(run.held_routes)} (lease {lease.lease_s:g}s, at most {hold_timeout_s:g}s, "
-            f"{max_queue} requests; held {hold.held_for_s * 1000:.0f} ms when the proxy answered)"
+            f"{max_queue} requests, settle {settle_s:g}s; held {hold.held_for_s * 1000:.0f} ms when the proxy answered)"
         )
 
     asked = time.monotonic()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from data_move import backfill
-from databases import database, postgres_server
+from databases import database, postgres_server, sql
 from inventory_stack import InventoryStack, inventory_stack
 from parity import IDENTITY_KEY, PUBLIC_HOST, Side
 from processes import ROOT, Server, django, free_port, run_together
@@ -98,6 +98,21 @@ def seam(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         pytest.skip("PostgreSQL runs when STRANGLER_TEST_POSTGRES is set")
     with seam_stack(engine, tmp_path_factory.mktemp(f"seam-{engine}"), _django_env) as running:
         yield running
+
+
+@pytest.fixture
+def missing(stack: Stack) -> dict[str, int]:
+    """Ids no row has on either side of the session's stack right now, for the cases about a missing one: the tests
+    before may have made any number of rows (the crash matrix makes thousands), so no fixed id is safe. `page` is
+    a page past the end of any listing (more pages than there are products)."""
+    highest = {
+        table: max(
+            int(sql(url, f"SELECT coalesce(max(id), 0) FROM catalog_{table}")[0][0])  # noqa: S608 - fixed names
+            for url in (stack.monolith_database, stack.catalog_database)
+        )
+        for table in ("product", "category")
+    }
+    return {"product": highest["product"] + 1, "category": highest["category"] + 1, "page": highest["product"] + 1}
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from databases import postgres_server
 from parity import IDENTITY_KEY
 from processes import free_port, run, serving
 from proxy_stack import ADMIN_TOKEN
-from test_cutover_through_the_proxy import Writer, _products
+from test_cutover_through_the_proxy import WRITES_AFTER, Writer, _products
 
 STRANGLER = str(Path(sys.executable).parent / "strangler")
 
@@ -134,8 +134,8 @@ def test_a_cutover_and_a_rollback_across_two_replicas_fail_no_write_on_either(st
         for writer in writers:
             writing.enter_context(writer)
         cutover = data_cli.data_command("cutover", stack, a.admin_url)
-        while not all(w.requests > 20 for w in writers):  # writes after the release, through both
-            time.sleep(0.05)
+        for writer in writers:  # writes after the release, through both
+            writer.wait_for_more(WRITES_AFTER)
     assert cutover.returncode == 0, cutover.stdout + cutover.stderr
     report = json.loads(cutover.stdout)
     writes = sum(w.requests for w in writers)
@@ -154,8 +154,8 @@ def test_a_cutover_and_a_rollback_across_two_replicas_fail_no_write_on_either(st
         for writer in writers:
             writing.enter_context(writer)
         rollback = data_cli.data_command("rollback", stack, b.admin_url)  # any replica's admin API will do
-        while not all(w.requests > 20 for w in writers):
-            time.sleep(0.05)
+        for writer in writers:
+            writer.wait_for_more(WRITES_AFTER)
     assert rollback.returncode == 0, rollback.stdout + rollback.stderr
     assert json.loads(rollback.stdout)["owner"] == "monolith"
     assert [w.failures for w in writers] == [[], []]

@@ -5,11 +5,14 @@ system of record moves to the service and back — every write it saw acknowledg
 
 Runs after the suite's backfill (the monolith owns the data, forward capture installed) and leaves the monolith
 owning it again, with its own proxy (a route that declares `data = "catalog"`), so the other files see no change.
+The first test finds the route as the fixture made it (shadow, nothing published); each of the others first brings
+the route to the stage it starts from (`_at`), so it also runs alone.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -25,6 +28,8 @@ from parity import PUBLIC_HOST
 from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
 
 PRODUCTS = "/api/catalog/products/"
+PATIENCE = 30.0  # seconds a test waits for the writers on a loaded machine
+WRITES_AFTER = 6  # answered writes a test waits for after a command, through the proxy as it is then
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +51,8 @@ def gated_proxy(stack) -> Iterator[Proxy]:
         )
         assert declared.status_code == 200, declared.text
         yield proxy
+        back = data_command("rollback", stack, proxy)  # the monolith owns the data again, whatever a test left
+        assert back.returncode == 0, back.stdout + back.stderr
 
 
 def data_command(
@@ -117,14 +124,53 @@ class Writer:
             time.sleep(0.02)
         return self
 
+    def wait_for_more(self, count: int) -> None:
+        """Until `count` more writes have been answered (any failure fails at once)."""
+        target = self.requests + count
+        _wait_for(lambda: self.requests >= target or bool(self.failures), f"{count} more writes")
+        assert not self.failures, self.failures
+
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()
         for worker in self.workers:
             worker.join(30)
 
 
+def _wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {PATIENCE:g}s for {what}"
+        time.sleep(0.02)
+
+
 def _writer(stack, proxy: Proxy, tag: str) -> Writer:
     return Writer(proxy.server.url, stack.shop.personas["charlie"].token, stack.shop.categories["kitchen"], tag)
+
+
+def _held_writes(proxy: Proxy) -> int:
+    with proxy.admin() as admin:
+        return sum(int(hold["waiting"]) for hold in admin.get("/holds").json()["holds"])
+
+
+def _at(stack, proxy: Proxy, stage: str) -> None:
+    """Bring the catalog's route to `stage` as an operator would, from wherever the tests before left it: `canary`
+    with the monolith owning the data (synced, verified and published first), or `live` with the service owning
+    it (cut over from canary)."""
+    if proxy.stage() == stage:
+        return
+    if stage == "live":
+        _at(stack, proxy, "canary")
+        moved = data_command("cutover", stack, proxy)
+    elif proxy.stage() == "live":
+        moved = data_command("rollback", stack, proxy)  # back to the stage before the cutover: canary
+    else:
+        for step in ("sync", "verify", "publish"):
+            done = data_command(step, stack, proxy)
+            assert done.returncode == 0, done.stdout + done.stderr
+        assert proxy.set_stage("canary", percent=10).status_code == 200
+        return
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert proxy.stage() == stage
 
 
 def test_the_gate_refuses_canary_and_live_until_the_data_is_verified_and_owned(stack, gated_proxy):
@@ -149,7 +195,10 @@ def test_the_gate_refuses_canary_and_live_until_the_data_is_verified_and_owned(s
 
 def test_a_cutover_without_the_proxy_or_its_token_says_so_and_changes_nothing(stack, gated_proxy):
     before = gated_proxy.stage()
-    unreachable = data_command("cutover", stack, gated_proxy, admin_url="http://127.0.0.1:9")
+    with socket.socket() as nobody:  # a port of ours that listens to nothing: a connection is refused
+        nobody.bind(("127.0.0.1", 0))
+        port = nobody.getsockname()[1]
+        unreachable = data_command("cutover", stack, gated_proxy, admin_url=f"http://127.0.0.1:{port}")
     assert unreachable.returncode == 3, unreachable.stdout + unreachable.stderr
     assert "cannot reach the proxy's admin API" in json.loads(unreachable.stdout)["error"]
     refused = data_command("cutover", stack, gated_proxy, token="not-the-proxy-token-0123456789abcdef")
@@ -172,7 +221,7 @@ def test_retire_is_refused_while_the_monolith_owns_the_data_and_without_yes(stac
 
 
 def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_proxy):
-    assert gated_proxy.stage() == "canary"
+    _at(stack, gated_proxy, "canary")
     victim, (_sku, price) = next(iter(_products(stack.catalog_database).items()))
     sql(stack.catalog_database, "UPDATE catalog_product SET price = %s WHERE id = %s", ("0.01", victim))
     try:
@@ -193,9 +242,10 @@ def test_a_cutover_whose_verify_fails_aborts_to_the_previous_stage(stack, gated_
 
 
 def test_a_cutover_failing_before_its_commit_point_changes_nothing_and_loses_no_write(stack, gated_proxy):
+    _at(stack, gated_proxy, "canary")
     with _writer(stack, gated_proxy, f"A{stack.engine[:2]}") as writer:
         result = data_command("cutover", stack, gated_proxy, "--fail-after", "captured")
-        time.sleep(0.3)
+        writer.wait_for_more(WRITES_AFTER)  # writes go on, to the monolith
     assert result.returncode == 7, result.stdout + result.stderr
     error = json.loads(result.stdout)["error"]
     assert "aborted before its commit point" in error and "the monolith owns the data" in error
@@ -209,6 +259,7 @@ def test_a_cutover_failing_before_its_commit_point_changes_nothing_and_loses_no_
 
 
 def test_a_cutover_failing_after_its_commit_point_is_finished_by_running_it_again(stack, gated_proxy):
+    _at(stack, gated_proxy, "canary")
     with _writer(stack, gated_proxy, f"B{stack.engine[:2]}") as writer:
         failed = data_command("cutover", stack, gated_proxy, "--fail-after", "committed")
         assert failed.returncode == 5, failed.stdout + failed.stderr
@@ -218,7 +269,7 @@ def test_a_cutover_failing_after_its_commit_point_is_finished_by_running_it_agai
         status = json.loads(data_command("status", stack, gated_proxy).stdout)["handover"]
         assert status["op"] == "cutover" and status["finish_with"] == "strangler data cutover SPEC"
         again = data_command("cutover", stack, gated_proxy)
-        time.sleep(0.3)
+        writer.wait_for_more(WRITES_AFTER)  # writes after the finished cutover, to the service
     assert again.returncode == 0, again.stdout + again.stderr
     assert writer.failures == []
     assert gated_proxy.stage() == "live"
@@ -229,9 +280,10 @@ def test_a_cutover_failing_after_its_commit_point_is_finished_by_running_it_agai
 
 
 def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack, gated_proxy):
+    _at(stack, gated_proxy, "canary")
     with _writer(stack, gated_proxy, f"F{stack.engine[:2]}") as writer:
         result = data_command("cutover", stack, gated_proxy)
-        time.sleep(0.5)  # some writes after the release, to the service
+        writer.wait_for_more(WRITES_AFTER)  # some writes after the release, to the service
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     waits = report["hold_waits"]
@@ -264,7 +316,7 @@ def test_a_cutover_under_steady_writes_through_the_proxy_fails_no_request(stack,
 
 
 def test_retire_archives_nothing_while_something_else_writes_the_monolith_tables(stack, gated_proxy):
-    assert gated_proxy.stage() == "live"
+    _at(stack, gated_proxy, "live")
     victim = next(iter(_products(stack.monolith_database)))
     [(price,)] = sql(stack.monolith_database, "SELECT price FROM catalog_product WHERE id = %s", (victim,))
     if stack.engine == "postgresql":
@@ -289,9 +341,9 @@ def test_retire_archives_nothing_while_something_else_writes_the_monolith_tables
 
 
 def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy):
-    assert gated_proxy.stage() == "live"
+    _at(stack, gated_proxy, "live")
     with _writer(stack, gated_proxy, f"R{stack.engine[:2]}") as writer:
-        time.sleep(0.5)  # writes that only the service has, until the rollback drains them back
+        writer.wait_for_more(WRITES_AFTER)  # writes that only the service has, until the rollback drains them back
         result = data_command("rollback", stack, gated_proxy)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
@@ -308,13 +360,13 @@ def test_a_rollback_from_live_loses_no_write_the_service_took(stack, gated_proxy
 
 
 def test_a_cutover_killed_after_its_commit_finishes_when_run_again(stack, gated_proxy):
-    assert gated_proxy.stage() == "canary"
+    _at(stack, gated_proxy, "canary")
     with _writer(stack, gated_proxy, f"K{stack.engine[:2]}") as writer:
         killed = data_command("cutover", stack, gated_proxy, "--kill-after", "committed", "--lease", "20")
         assert killed.returncode == -9, killed.stdout + killed.stderr
-        time.sleep(0.3)  # writes pile up behind the dead run's hold
+        _wait_for(lambda: _held_writes(gated_proxy) >= writer.threads, "every writer held behind the dead run's hold")
         rerun = data_command("cutover", stack, gated_proxy)
-        time.sleep(0.3)
+        writer.wait_for_more(WRITES_AFTER)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     report = json.loads(rerun.stdout)
     # The dead run's process is gone: the re-run takes over at once, its hold first, then releases the dead one's.

@@ -8,7 +8,8 @@ import pytest
 PRODUCTS = "/api/catalog/products/"
 CATEGORIES = "/api/catalog/categories/"
 
-# (persona, method, path, query); {p[SKU]} and {c[slug]} stand for the ids the seed gave them.
+# (persona, method, path, query); {p[SKU]} and {c[slug]} stand for the ids the seed gave them, {missing[product]},
+# {missing[category]} for ids no row has, {missing[page]} for a page past the end (conftest's `missing`).
 CASES = [
     *[(who, "GET", PRODUCTS, {}) for who in ("anon", "alice", "charlie", "invalid")],
     ("anon", "GET", PRODUCTS, {"page_size": "5"}),
@@ -19,14 +20,14 @@ CASES = [
     ("anon", "GET", PRODUCTS, {"page_size": "0"}),
     ("anon", "GET", PRODUCTS, {"page_size": "ten"}),
     ("anon", "GET", PRODUCTS, {"page_size": ""}),
-    ("anon", "GET", PRODUCTS, {"page": "99"}),
+    ("anon", "GET", PRODUCTS, {"page": "{missing[page]}"}),
     ("anon", "GET", PRODUCTS, {"page": "last"}),
     ("anon", "GET", PRODUCTS, {"page": "zero"}),
     ("anon", "GET", PRODUCTS, {"category": "{c[shoes]}"}),
     ("anon", "GET", PRODUCTS, {"category": "shoes"}),
     ("anon", "GET", PRODUCTS, {"in_category": "{c[clothing]}"}),
     ("charlie", "GET", PRODUCTS, {"in_category": "{c[clothing]}", "page_size": "50"}),
-    ("anon", "GET", PRODUCTS, {"in_category": "999999"}),
+    ("anon", "GET", PRODUCTS, {"in_category": "{missing[category]}"}),
     ("anon", "GET", PRODUCTS, {"min_price": "10", "max_price": "20"}),
     ("anon", "GET", PRODUCTS, {"min_price": "cheap"}),
     ("anon", "GET", PRODUCTS, {"max_price": "0"}),
@@ -44,7 +45,10 @@ CASES = [
     ("anon", "GET", PRODUCTS, {"ordering": "password"}),
     ("anon", "GET", PRODUCTS, {"search": "shoe", "ordering": "-price", "currency": "eur", "page_size": "2"}),
     # The monolith's seam asks for products in batches by id (docs/seam.md).
-    *[(who, "GET", PRODUCTS, {"ids": "{p[MAT-0001]},{p[TENT-0001]},999999"}) for who in ("anon", "charlie")],
+    *[
+        (who, "GET", PRODUCTS, {"ids": "{p[MAT-0001]},{p[TENT-0001]},{missing[product]}"})
+        for who in ("anon", "charlie")
+    ],
     ("anon", "GET", PRODUCTS, {"ids": ",".join(str(n) for n in range(1, 101)), "page_size": "100"}),
     ("anon", "GET", PRODUCTS, {"ids": ",".join(str(n) for n in range(1, 102))}),
     ("anon", "GET", PRODUCTS, {"ids": "1,,2"}),
@@ -54,7 +58,7 @@ CASES = [
     ("anon", "GET", PRODUCTS + "{p[MAT-0001]}/", {}),
     ("alice", "GET", PRODUCTS + "{p[MAT-0001]}/", {}),
     ("charlie", "GET", PRODUCTS + "{p[MAT-0001]}/", {}),
-    ("anon", "GET", PRODUCTS + "999999/", {}),
+    ("anon", "GET", PRODUCTS + "{missing[product]}/", {}),
     ("anon", "GET", PRODUCTS + "abc/", {}),
     ("anon", "GET", PRODUCTS + "-1/", {}),
     ("invalid", "GET", PRODUCTS + "{p[TENT-0001]}/", {}),
@@ -68,7 +72,7 @@ CASES = [
     ("anon", "GET", CATEGORIES, {"ordering": "-name"}),
     ("anon", "GET", CATEGORIES, {"page_size": "2", "page": "2"}),
     ("anon", "GET", CATEGORIES + "{c[trail]}/", {}),
-    ("anon", "GET", CATEGORIES + "424242/", {}),
+    ("anon", "GET", CATEGORIES + "{missing[category]}/", {}),
     ("anon", "HEAD", PRODUCTS, {}),
     ("anon", "HEAD", CATEGORIES + "{c[trail]}/", {}),
     *[(who, "OPTIONS", PRODUCTS, {}) for who in ("anon", "alice", "charlie")],
@@ -87,9 +91,9 @@ def case_id(case) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
-def test_the_service_answers_like_the_monolith(monolith, service, stack, case):
+def test_the_service_answers_like_the_monolith(monolith, service, stack, missing, case):
     who, method, path, query = case
-    ids = {"p": stack.shop.products, "c": stack.shop.categories}
+    ids = {"p": stack.shop.products, "c": stack.shop.categories, "missing": missing}
     path = path.format(**ids)
     query = {key: value.format(**ids) for key, value in query.items()}
 

@@ -23,9 +23,9 @@ def through_the_proxy(proxy, stack) -> Iterator[Side]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
-def test_a_client_of_the_proxy_gets_the_monoliths_answer(monolith, through_the_proxy, stack, case):
+def test_a_client_of_the_proxy_gets_the_monoliths_answer(monolith, through_the_proxy, stack, missing, case):
     who, method, path, query = case
-    ids = {"p": stack.shop.products, "c": stack.shop.categories}
+    ids = {"p": stack.shop.products, "c": stack.shop.categories, "missing": missing}
     path = path.format(**ids)
     query = {key: value.format(**ids) for key, value in query.items()}
 

@@ -13,6 +13,7 @@ from parity import Answer, Side
 
 PRODUCTS = "/api/catalog/products/"
 CATEGORIES = "/api/catalog/categories/"
+MISSING_CATEGORY = "a category id no row has"  # conftest's `missing`, known only once the test runs
 
 
 class Both:
@@ -69,7 +70,7 @@ def test_anonymous_customers_and_bad_credentials_cannot_write(both, product, sta
         ("price", None),
         ("currency", "euro"),
         ("active", "maybe"),
-        ("category", 999999),
+        ("category", MISSING_CATEGORY),
         ("category", "kitchen"),
         ("sku", ""),
         ("sku", "TENT-0001"),
@@ -77,7 +78,8 @@ def test_anonymous_customers_and_bad_credentials_cannot_write(both, product, sta
         ("name", "x" * 201),
     ],
 )
-def test_invalid_fields_are_refused_alike(both, product, field, value):
+def test_invalid_fields_are_refused_alike(both, product, missing, field, value):
+    value = missing["category"] if value == MISSING_CATEGORY else value
     assert both("charlie", "POST", PRODUCTS, json_body={**product, field: value}).status == 400
 
 
@@ -95,10 +97,10 @@ def test_malformed_and_unsupported_bodies_are_refused_alike(both, content, conte
     assert both("charlie", "POST", PRODUCTS, content=content, content_type=content_type).status in (400, 415)
 
 
-def test_methods_an_endpoint_does_not_allow_are_refused_alike(both, stack):
+def test_methods_an_endpoint_does_not_allow_are_refused_alike(both, missing):
     assert both("charlie", "PUT", PRODUCTS, json_body={}).status == 405
     assert both("charlie", "DELETE", CATEGORIES).status == 405
-    assert both("charlie", "PATCH", f"{PRODUCTS}999999/", json_body={"price": "1.00"}).status == 404
+    assert both("charlie", "PATCH", f"{PRODUCTS}{missing['product']}/", json_body={"price": "1.00"}).status == 404
 
 
 def test_staff_create_change_replace_and_delete_a_product_alike(both, product):
@@ -121,13 +123,14 @@ def test_staff_create_change_replace_and_delete_a_product_alike(both, product):
     assert both("charlie", "DELETE", item).status == 404
 
 
-def test_staff_manage_the_category_tree_alike(both, stack):
+def test_staff_manage_the_category_tree_alike(both, stack, missing):
     clothing = stack.shop.categories["clothing"]
     shoes = stack.shop.categories["shoes"]
     assert both("charlie", "PATCH", f"{CATEGORIES}{clothing}/", json_body={"parent": shoes}).status == 400
     assert both("charlie", "DELETE", f"{CATEGORIES}{clothing}/").status == 409  # has subcategories
     assert both("charlie", "DELETE", f"{CATEGORIES}{stack.shop.categories['garden']}/").status == 409  # products
-    assert both("charlie", "POST", CATEGORIES, json_body={"name": "Bad", "slug": "bad", "parent": 999999}).status == 400
+    bad = {"name": "Bad", "slug": "bad", "parent": missing["category"]}
+    assert both("charlie", "POST", CATEGORIES, json_body=bad).status == 400
 
     created = both("charlie", "POST", CATEGORIES, json_body={"name": "Hats", "slug": "hats", "parent": clothing})
     assert created.status == 201

@@ -8,7 +8,6 @@ from rest_framework.test import APIClient
 
 from customers import selectors as customer_selectors
 from customers import services as customer_services
-from customers.models import Customer
 
 IDENTITY = "/internal/identity/"
 PRODUCTS = "/api/catalog/products/"
@@ -61,7 +60,7 @@ def test_a_staff_user_without_a_customer_profile_authenticates_and_none_is_made(
         assert answer.status_code == 200
         assert answer.json()["user"] == {"id": charlie.id, "username": "charlie", "is_staff": True, "customer": None}
         assert [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(WRITES)] == []
-    assert not Customer.objects.filter(user=charlie).exists()
+    assert customer_selectors.customer_id_for_user(user_id=charlie.id) is None
 
 
 def test_a_staff_token_says_staff(client_for, charlie):

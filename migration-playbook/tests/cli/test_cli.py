@@ -206,6 +206,26 @@ def test_a_hold_option_out_of_its_range_of_seconds_exits_1_naming_it_and_touches
     assert (snapshot(source), snapshot(target)) == before
 
 
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        ("sync", "--poll"),
+        ("sync", "--duration"),
+        ("verify", "--settle"),
+        ("repair", "--settle"),
+        ("follow", "--poll"),
+        ("follow", "--duration"),
+    ],
+)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_number_of_seconds_that_is_not_finite_exits_1_naming_the_option(
+    spec_path: Path, command: str, option: str, value: str
+) -> None:
+    code, _, err = run(command, str(spec_path), f"{option}={value}")
+    assert code == 1
+    assert f"Invalid value for '{option}'" in err and value in err
+
+
 def test_status_reports_pending_changes_and_the_age_of_the_oldest_as_lag(
     sqlite_pair: tuple[str, str], spec_path: Path
 ) -> None:

@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 import click
 
-from strangler_playbook.cli.options import DataCommand, admin_url_option, hold_options, load, spec_options
+from strangler_playbook.cli.options import (
+    DataCommand,
+    Seconds,
+    admin_url_option,
+    hold_options,
+    load,
+    spec_options,
+)
 from strangler_playbook.cli.output import print_json, run_command, step_echo
 from strangler_playbook.errors import InvalidInput
 from strangler_playbook.handover.cutover import run_cutover
@@ -231,11 +238,9 @@ def publish(
 
 @click.command(cls=DataCommand)
 @spec_options
-@click.option("--slice", "slice_s", type=click.FloatRange(min=0.1), default=1.0, show_default=True, hidden=True)
-@click.option(
-    "--poll", type=click.FloatRange(min=0.001), default=0.1, show_default=True, help="Idle poll interval (s)."
-)
-@click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds (default: SIGTERM).")
+@click.option("--slice", "slice_s", type=Seconds(min=0.1), default=1.0, show_default=True, hidden=True)
+@click.option("--poll", type=Seconds(min=0.001), default=0.1, show_default=True, help="Idle poll interval (s).")
+@click.option("--duration", type=Seconds(min=0), help="Stop after this many seconds (default: SIGTERM).")
 def follow(
     spec_path: str,
     source_url: str | None,

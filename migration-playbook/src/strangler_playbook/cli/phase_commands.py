@@ -10,7 +10,7 @@ from typing import Any
 import click
 from strangler_proxy.cli import exit_codes
 
-from strangler_playbook.cli.options import DataCommand, load, spec_options
+from strangler_playbook.cli.options import DataCommand, Seconds, load, spec_options
 from strangler_playbook.cli.output import console, print_json, run_command, step_echo
 from strangler_playbook.errors import ConnectError, InvalidInput
 
@@ -131,11 +131,9 @@ def backfill(
 @click.option(
     "--follow", is_flag=True, help="Keep applying changes until SIGTERM/SIGINT (default: stop when caught up)."
 )
-@click.option("--duration", type=click.FloatRange(min=0), help="With --follow: stop after this many seconds.")
+@click.option("--duration", type=Seconds(min=0), help="With --follow: stop after this many seconds.")
 @click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True, help="Changes per transaction.")
-@click.option(
-    "--poll", type=click.FloatRange(min=0.001), default=0.1, show_default=True, help="Idle poll interval (s)."
-)
+@click.option("--poll", type=Seconds(min=0.001), default=0.1, show_default=True, help="Idle poll interval (s).")
 @click.option("--no-prune", is_flag=True, help="Keep applied changelog entries on the source.")
 def sync(
     spec_path: str,
@@ -205,7 +203,7 @@ def sync(
 )
 @click.option(
     "--settle",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=DEFAULT_VERIFY_SETTLE_S,
     show_default=True,
     metavar="SECONDS",
@@ -279,7 +277,7 @@ def _verify_hint(settled: bool | None, reverse: bool) -> str:
 @spec_options
 @click.option(
     "--settle",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=DEFAULT_VERIFY_SETTLE_S,
     show_default=True,
     metavar="SECONDS",

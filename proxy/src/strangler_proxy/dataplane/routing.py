@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from strangler_proxy.dataplane.model import Route, RouteTable
 from strangler_proxy.errors import BadRequestPath, Problem, TableInvalid
@@ -101,10 +102,22 @@ class CompiledRoute:
     rank: tuple[int, int, int]  # precedence: longer prefix, then more literal segments, then earlier rule
 
 
-@dataclass(frozen=True, slots=True)
 class Match:
-    route: Route
-    params: dict[str, str]
+    """The route a path matched and its parameters: an immutable value (`Final` attributes), compared by value. A
+    plain class, which mypyc compiles into a native one, not a frozen dataclass: that one's `__init__` is generated
+    Python code, and a match is made for every request."""
+
+    __slots__ = ("params", "route")
+
+    def __init__(self, route: Route, params: dict[str, str]) -> None:
+        self.route: Final = route
+        self.params: Final = params
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Match) and self.route == other.route and self.params == other.params
+
+    def __repr__(self) -> str:
+        return f"Match(route={self.route!r}, params={self.params!r})"
 
 
 def compile_route_path(path: str) -> tuple[str | None, ...]:

@@ -3,7 +3,7 @@ in `app.py`'s docstring)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final
 
 from strangler_proxy.dataplane.cohort import bucket, in_canary, sticky_key
 from strangler_proxy.dataplane.data_owners import SERVICE, DataOwners
@@ -15,14 +15,45 @@ from strangler_proxy.http.headers import Headers
 DEFAULT_ROUTE = "default"  # the route label of requests no rule matched
 
 
-class Decision(NamedTuple):
-    route: Route | None
-    route_label: str
-    stage: str
-    upstream: str
-    fallback: str | None  # where a safe request goes when `upstream` fails before answering
-    mirror_to: str | None
-    pin_key: str | None  # set for a write: pin this client to the upstream that took it (read-your-writes)
+class Decision:
+    """Where a request goes: an immutable value (`Final` attributes), compared by value. A plain class, which mypyc
+    compiles into a native one, not a `NamedTuple`: a named tuple is built by generated Python code (its `__new__`),
+    and this is built for every request."""
+
+    __slots__ = ("fallback", "mirror_to", "pin_key", "route", "route_label", "stage", "upstream")
+
+    def __init__(
+        self,
+        route: Route | None,
+        route_label: str,
+        stage: str,
+        upstream: str,
+        fallback: str | None,  # where a safe request goes when `upstream` fails before answering
+        mirror_to: str | None,
+        pin_key: str | None,  # set for a write: pin this client to the upstream that took it (read-your-writes)
+    ) -> None:
+        self.route: Final = route
+        self.route_label: Final = route_label
+        self.stage: Final = stage
+        self.upstream: Final = upstream
+        self.fallback: Final = fallback
+        self.mirror_to: Final = mirror_to
+        self.pin_key: Final = pin_key
+
+    def _fields(self) -> tuple[Route | None, str, str, str, str | None, str | None, str | None]:
+        return (self.route, self.route_label, self.stage, self.upstream, self.fallback, self.mirror_to, self.pin_key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decision) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            "Decision(route={!r}, route_label={!r}, stage={!r}, upstream={!r}, fallback={!r}, mirror_to={!r}, "
+            "pin_key={!r})".format(*self._fields())
+        )
 
 
 def decide(
@@ -48,20 +79,30 @@ def decide(
     if stage is Stage.SHADOW:
         mirror = route.service if route.service != default else None
         return Decision(route, route.path, stage._value_, default, None, mirror, None)
-    # compare.shadow_monolith: what the service serves is mirrored back to the monolith, for the comparator.
-    back = default if route.compare.shadow_monolith and route.service != default else None
-    to_service = Decision(route, route.path, stage._value_, route.service, default, back, None)
-    to_monolith = Decision(route, route.path, stage._value_, default, None, None, None)
     if stage is Stage.LIVE:
         # Only a client whose write on this live route went to the monolith (it owns the data) reads there a while.
         if len(pins) and pins.pinned(route.service, sticky_key(route, headers, client_ip), live=True) == default:
-            return to_monolith
-        return to_service
+            return _to_monolith(route, default)
+        return _to_service(route, default)
     key = sticky_key(route, headers, client_ip)
     pinned = pins.pinned(route.service, key)
     if pinned is not None:
-        return to_monolith if pinned == default else to_service
-    return to_service if in_canary(bucket(key, route.service), route.percent) else to_monolith
+        return _to_monolith(route, default) if pinned == default else _to_service(route, default)
+    if in_canary(bucket(key, route.service), route.percent):
+        return _to_service(route, default)
+    return _to_monolith(route, default)
+
+
+def _to_service(route: Route, default: str) -> Decision:
+    """A safe request on a canary or live route that the service answers."""
+    # compare.shadow_monolith: what the service serves is mirrored back to the monolith, for the comparator.
+    back = default if route.compare.shadow_monolith and route.service != default else None
+    return Decision(route, route.path, route.stage._value_, route.service, default, back, None)
+
+
+def _to_monolith(route: Route, default: str) -> Decision:
+    """A safe request on a canary or live route that the monolith answers."""
+    return Decision(route, route.path, route.stage._value_, default, None, None, None)
 
 
 def _write(route: Route, default: str, owners: DataOwners | None, headers: Headers, client_ip: str) -> Decision:

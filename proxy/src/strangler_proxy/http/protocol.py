@@ -124,7 +124,9 @@ class HttpProtocol(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
-        self.cycle: RequestCycle | None = None  # the one the app is running
+        self.cycle: RequestCycle | None = None  # the one the app is running (or is about to run)
+        self.serving = False  # the connection's task is alive (see `_serve`)
+        self.parked: asyncio.Future[None] | None = None  # what that task waits on between requests
         self.pipeline: deque[RequestCycle] = deque()  # read, waiting for their turn
         self.parsing: RequestCycle | None = None  # the one whose body is arriving
         self.discarding: RequestCycle | None = None  # answered; the rest of its body is read and dropped
@@ -177,6 +179,7 @@ class HttpProtocol(asyncio.Protocol):
                 cycle.disconnected = True
                 cycle.wake()
         self._wake_drain_waiters()
+        self._unpark()  # with no request to serve, the connection's task ends
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -320,10 +323,7 @@ class HttpProtocol(asyncio.Protocol):
             raise
         self.parsing = cycle
         if self.cycle is None and self.discarding is None and not self.next_when_drained and not self.pipeline:
-            self.cycle = cycle
-            # Not an eager task (`asyncio.eager_task_factory`): measured, starting the app at once costs more CPU per
-            # request under load than it saves, as requests then no longer share the loop's turns (README).
-            self.loop.create_task(self._run(cycle))
+            self._start(cycle)
         else:
             self.pipeline.append(cycle)
             self.pause_reading()  # the rest waits in `stash` until this one's turn
@@ -492,6 +492,47 @@ class HttpProtocol(asyncio.Protocol):
             self.close(linger=False)  # idle keep-alive connection
 
     # app driving
+    def _start(self, cycle: RequestCycle) -> None:
+        """Give `cycle` to the connection's task: wake it where it waits for a request, or start it. Never eagerly:
+        measured, running the app at once costs more CPU per request under load than it saves, as requests then no
+        longer share the loop's turns (bench/proxy/profile_summary.md)."""
+        self.cycle = cycle
+        if self.parked is not None:
+            self._unpark()
+        elif not self.serving:
+            self.serving = True
+            self.loop.create_task(self._serve())
+        # else the task is finishing the cycle before and takes this one next
+
+    def _unpark(self) -> None:
+        parked, self.parked = self.parked, None
+        if parked is not None and not parked.done():
+            parked.set_result(None)
+
+    async def _serve(self) -> None:
+        """The connection's one task: run the app for each request in turn, then wait for the next. One task per
+        connection, not per request: creating and registering a task (asyncio's `WeakSet` of tasks, run as Python)
+        cost more than the future a waiting task needs. It ends when the connection does."""
+        try:
+            while True:
+                cycle = self.cycle
+                if cycle is None:
+                    if self.closing:
+                        return
+                    parked = self.parked = self.loop.create_future()
+                    await parked
+                    if self.cycle is None:  # woken by `close`, `abort` or `connection_lost`
+                        return
+                    continue
+                await self._run(cycle)
+                if self.cycle is not None:
+                    # the next request (pipelined, or read while this one finished) waits for the loop's next turn,
+                    # as a task of its own would: a pipelining client does not keep the loop to itself
+                    await asyncio.sleep(0)
+        finally:
+            self.serving = False
+            self.parked = None
+
     async def _run(self, cycle: RequestCycle) -> None:
         try:
             await self.app(cycle.scope, cycle.receive, cycle.send)
@@ -539,9 +580,7 @@ class HttpProtocol(asyncio.Protocol):
             self.next_when_drained = True  # `resume_writing` comes back here once the client has read
             return
         if self.pipeline:
-            nxt = self.pipeline.popleft()
-            self.cycle = nxt
-            self.loop.create_task(self._run(nxt))
+            self._start(self.pipeline.popleft())
             if not self.pipeline:
                 self.resume_reading()
             return
@@ -591,6 +630,7 @@ class HttpProtocol(asyncio.Protocol):
         if transport is None or self.closing:
             return
         self.closing = True
+        self._unpark()
         if not linger or not transport.can_write_eof():
             self.timer.disarm()
             transport.close()
@@ -605,6 +645,7 @@ class HttpProtocol(asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.closing = True
+            self._unpark()
             self.transport.abort()
 
 

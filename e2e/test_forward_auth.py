@@ -44,22 +44,31 @@ def api_answer(monolith_url: str, method: str, headers: dict[str, str]):
 @pytest.mark.parametrize("name", ["alice", "bob", "charlie"])
 def test_a_token_resolves_to_its_monolith_user(stack, name):
     persona = stack.shop.personas[name]
-    customer = customer_of(stack, persona.id)
+    token = {"Authorization": f"Token {persona.token}"}
+    before = customer_of(stack, persona.id)
 
-    answer = resolve(stack.monolith.url, "POST", {"Authorization": f"Token {persona.token}"})
+    read = resolve(stack.monolith.url, "GET", token)
 
-    assert answer == User(id=persona.id, username=name, is_staff=persona.is_staff, customer=customer)
-    assert resolve(stack.monolith.url, "GET", {"Authorization": f"Token {persona.token}"}) == answer
-    assert customer_of(stack, persona.id) == customer  # resolving made no profile: forward auth only reads
+    assert read == User(id=persona.id, username=name, is_staff=persona.is_staff, customer=before)
+    assert customer_of(stack, persona.id) == before  # a read made no profile
+
+    write = resolve(stack.monolith.url, "POST", token)
+    made = customer_of(stack, persona.id)  # a write has one: the one the user had, or the one made on first use
+
+    assert made is not None and before in (None, made)
+    assert write == User(id=persona.id, username=name, is_staff=persona.is_staff, customer=made)
+    assert resolve(stack.monolith.url, "GET", token) == write
 
 
 def test_a_session_resolves_for_reads_and_for_writes_with_its_csrf_token(stack):
     charlie = stack.shop.personas["charlie"]
     cookie = f"sessionid={charlie.session}; csrftoken={CSRF}"
-    answer = resolve(stack.monolith.url, "GET", {"Cookie": cookie})
+    read = resolve(stack.monolith.url, "GET", {"Cookie": cookie})
 
-    assert answer == User(id=charlie.id, username="charlie", is_staff=True, customer=customer_of(stack, charlie.id))
-    assert resolve(stack.monolith.url, "POST", {"Cookie": cookie, "X-CSRFToken": CSRF}) == answer
+    assert read == User(id=charlie.id, username="charlie", is_staff=True, customer=customer_of(stack, charlie.id))
+    write = resolve(stack.monolith.url, "POST", {"Cookie": cookie, "X-CSRFToken": CSRF})
+    assert write == User(id=charlie.id, username="charlie", is_staff=True, customer=customer_of(stack, charlie.id))
+    assert write.customer is not None
 
 
 def test_a_cookie_without_a_session_is_anonymous(stack):

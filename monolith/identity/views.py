@@ -11,23 +11,30 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customers import selectors as customer_selectors
+from customers import services as customer_services
 from identity.credentials import CredentialsJudge
 
 ORIGINAL_METHOD_HEADER = "X-Original-Method"
 ORIGINAL_URI_HEADER = "X-Original-URI"
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "POST", "PUT", "PATCH", "DELETE"})
+READS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class IdentityView(CredentialsJudge):
     """GET with the client's Authorization/Cookie (and CSRF) headers and X-Original-Method: 200 {"user": …}, or
     the API's own 401/403 for those credentials. A user's answer names their customer id (`customer`), which the
-    proxy signs into the identity for services that store customer-owned data (reviews), or null when they have no
-    customer profile yet."""
+    proxy signs into the identity for services that store customer-owned data (reviews)."""
 
     def user_answer(self, user: Any) -> dict[str, Any]:
-        # Read only: the proxy asks on every request it signs, so answering must not write. A user without a profile
-        # (staff, users made by createsuperuser) gets one from the monolith's customer features, not from here.
-        return {**super().user_answer(user), "customer": customer_selectors.customer_id_for_user(user_id=user.id)}
+        # The monolith makes a customer profile on first use of a customer feature (staff and users made by
+        # createsuperuser have none until then). A service cannot make one, so a request that may write gets it
+        # made here, as the monolith would on that write; a read only reads (null when there is none), so the
+        # proxy's question for every GET it signs writes nothing.
+        if self.request.method in READS:
+            customer = customer_selectors.customer_id_for_user(user_id=user.id)
+        else:
+            customer = customer_services.customer_id_for_user(user=user)
+        return {**super().user_answer(user), "customer": customer}
 
     def original_method(self, request: Request) -> str:
         method = request.headers.get(ORIGINAL_METHOD_HEADER, "").upper()

@@ -11,15 +11,14 @@ from rest_framework.exceptions import PermissionDenied
 from strangler_kit.identity.user import ServiceUser
 
 NO_CUSTOMER = (
-    "Your identity names no customer, so you cannot own a review here: your account has no customer profile yet "
-    "(GET /api/customers/me/ once makes it), or the proxy or the monolith that signed the identity predates the "
-    "customer claim."
+    "Your identity names no customer, so you cannot own a review here: the proxy or the monolith that signed it "
+    "predates the customer claim."
 )
 
 
 def customer_id_for(user: ServiceUser) -> int:
-    """The signed-in user's customer id; 403 when the identity names none (a user without a customer profile, such
-    as staff who never used a customer feature of the monolith, or a signer older than the claim)."""
+    """The signed-in user's customer id; 403 when the identity names none (a signer older than the claim: the
+    monolith names a customer for every signed-in user, making the profile on first use)."""
     if user.customer_id is None:
         raise PermissionDenied(NO_CUSTOMER)
     return user.customer_id

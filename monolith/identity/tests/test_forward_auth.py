@@ -49,11 +49,11 @@ def test_a_token_names_its_user_and_their_customer(client_for, alice, bob):
     assert customer_id != alice.id
 
 
-def test_a_staff_user_without_a_customer_profile_authenticates_and_none_is_made(client_for, charlie):
+def test_a_read_makes_no_customer_profile_and_a_write_makes_it_as_the_monolith_would(client_for, charlie):
     assert customer_selectors.customer_id_for_user(user_id=charlie.id) is None
     client = client_for(charlie)
 
-    for method in ("GET", "POST"):
+    for method in ("GET", "OPTIONS"):
         with CaptureQueriesContext(connection) as queries:
             answer = ask(client, method)
 
@@ -61,6 +61,12 @@ def test_a_staff_user_without_a_customer_profile_authenticates_and_none_is_made(
         assert answer.json()["user"] == {"id": charlie.id, "username": "charlie", "is_staff": True, "customer": None}
         assert [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(WRITES)] == []
     assert customer_selectors.customer_id_for_user(user_id=charlie.id) is None
+
+    made = ask(client, "POST").json()["user"]["customer"]  # a service may write for them: the profile, on first use
+
+    assert made == customer_selectors.customer_id_for_user(user_id=charlie.id)
+    assert type(made) is int
+    assert ask(client, "PATCH").json()["user"]["customer"] == ask(client, "GET").json()["user"]["customer"] == made
 
 
 def test_a_staff_token_says_staff(client_for, charlie):

@@ -111,7 +111,6 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._poller: select.poll | None = None
         self._timer = LazyTimer(self._loop, self._expire_waiter)
-        self.chunks: deque[bytes] = deque()
         self._reset()
 
     def _reset(self) -> None:
@@ -129,7 +128,7 @@ class _Connection(asyncio.Protocol):
         self.request_sent = False  # the whole request, body included, went out: only then may the conn be reused
         self.header_bytes = 0
         self.error: UpstreamError | None = None
-        self.chunks.clear()  # (empty already when the connection is reused: one deque serves every response)
+        self.chunks: deque[bytes] = deque()
         self.buffered = 0
         self.read_paused = False
         self.write_paused = False

@@ -26,7 +26,6 @@ from strangler_proxy.http.limits import ServerLimits
 REASONS: Final = {s.value: s.phrase.encode() for s in HTTPStatus}
 _STATUS_LINES: Final = {status: b"HTTP/1.1 %d %b\r\n" % (status, reason) for status, reason in REASONS.items()}
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
-_LOWER_CASE_CHECKED: Final = frozenset({b"transfer-encoding", b"connection", b"content-length"})
 _TIMED_OUT = object()
 RATE_GRACE = 5.0  # seconds after the app asks for a body (or `body_timeout`, if shorter) before the min rate applies
 
@@ -254,7 +253,7 @@ class RequestCycle:
             size = len(name)
             # only a name of their lengths can be one of the three (in any case): the others need no `lower()`
             if size == 17 or size == 10 or size == 14:
-                lname = name if name in _LOWER_CASE_CHECKED else name.lower()  # the proxy's own: lower-case already
+                lname = name.lower()
                 if lname == b"transfer-encoding":
                     continue
                 if lname == b"connection":

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from typing import NamedTuple
+from typing import Final
 
 from strangler_proxy.dataplane.settings import IPNetwork
 from strangler_proxy.http.headers import HOP_BY_HOP, Headers, connection_tokens
 
-_DROPPED_FROM_CLIENT = HOP_BY_HOP | {
+# Final: the compiled hot path (mypyc) reads these from C statics, not the module's dict, for every field.
+_DROPPED_FROM_CLIENT: Final = HOP_BY_HOP | {
     b"content-length",
     b"expect",
     b"x-forwarded-for",
@@ -36,17 +37,26 @@ _DROPPED_FROM_CLIENT = HOP_BY_HOP | {
     b"via",
     b"x-request-id",
 }
-CONTROL_PREFIX = b"x-strangler-"
+CONTROL_PREFIX: Final = b"x-strangler-"
+_SCHEMES: Final = {"http": b"http", "https": b"https"}
+# This proxy's own `Via` entry for each name it has been given (one, from the settings): built once, not per request.
+_OUR_VIA: dict[str, bytes] = {}
 # Request ids need to be unique, not secret: the Mersenne twister (seeded from the OS at start) costs no syscall,
 # where uuid4 reads os.urandom on every request.
-_random_bits = random.Random().getrandbits
-_MAX_REQUEST_ID = 200
+_random_bits: Final = random.Random().getrandbits
+_MAX_REQUEST_ID: Final = 200
 
 
-class ForwardedFor(NamedTuple):  # a tuple: made once per request, cheaper than a frozen dataclass
-    client_ip: str  # the address the proxy believes is the client's (first untrusted hop)
-    request_id: str
-    loop: bool = False  # the request's Via already names this proxy
+class ForwardedFor:
+    """Who the client is, made once per request (a plain class: compiled, it is a native one, where a named
+    tuple's constructor runs as interpreted Python)."""
+
+    __slots__ = ("client_ip", "loop", "request_id")
+
+    def __init__(self, client_ip: str, request_id: str, loop: bool = False) -> None:
+        self.client_ip = client_ip  # the address the proxy believes is the client's (first untrusted hop)
+        self.request_id = request_id
+        self.loop = loop  # the request's Via already names this proxy
 
 
 def is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
@@ -114,7 +124,9 @@ def upstream_request_headers(
     else:
         chain = peer.encode()
     out.append((b"x-forwarded-for", chain))
-    out.append((b"x-forwarded-proto", proto if peer_trusted and proto else scheme.encode()))
+    if not (peer_trusted and proto):
+        proto = _SCHEMES.get(scheme) or scheme.encode()
+    out.append((b"x-forwarded-proto", proto))
     forwarded_host = fhost if peer_trusted and fhost else host
     if forwarded_host is not None:
         out.append((b"x-forwarded-host", forwarded_host))
@@ -123,10 +135,16 @@ def upstream_request_headers(
         out.append((b"forwarded", b", ".join([*forwarded, element]) if peer_trusted else element))
     if real_ip is not None:
         out.append((b"x-real-ip", real_ip if peer_trusted else peer.encode()))
-    ours = via_name.encode()
-    loop = bool(via) and _names_us(via, ours)
-    via.append(b"1.1 " + ours)
-    out.append((b"via", b", ".join(via)))
+    our_via = _OUR_VIA.get(via_name)
+    if our_via is None:
+        our_via = _OUR_VIA[via_name] = b"1.1 " + via_name.encode()
+    if via:
+        loop = _names_us(via, via_name.encode())
+        via.append(our_via)
+        out.append((b"via", b", ".join(via)))
+    else:
+        loop = False
+        out.append((b"via", our_via))
     request_id = request_id_or_new(request_id) if request_id is not None else b"%032x" % _random_bits(128)
     out.append((b"x-request-id", request_id))
     return out, ForwardedFor(client_ip=client_ip, request_id=request_id.decode("ascii"), loop=loop)

@@ -27,7 +27,7 @@ import select
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Protocol, cast
+from typing import Final, Protocol, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -45,6 +45,37 @@ from strangler_proxy.http.headers import FRAMING, Headers
 from strangler_proxy.http.timer import LazyTimer
 
 MAX_RESPONSE_HEADER_BYTES = 64 * 1024
+# Response field names as servers usually spell them, lower-cased once: `on_header` looks them up rather than call
+# `bytes.lower` on each (any other spelling is lowered as before).
+_LOWERED: Final = {
+    spelling: name
+    for name in (
+        b"server",
+        b"date",
+        b"content-type",
+        b"content-length",
+        b"transfer-encoding",
+        b"connection",
+        b"keep-alive",
+        b"last-modified",
+        b"etag",
+        b"accept-ranges",
+        b"cache-control",
+        b"expires",
+        b"vary",
+        b"content-encoding",
+        b"content-language",
+        b"location",
+        b"set-cookie",
+        b"x-request-id",
+        b"x-frame-options",
+        b"x-content-type-options",
+        b"referrer-policy",
+        b"cross-origin-opener-policy",
+        b"allow",
+    )
+    for spelling in (name, b"-".join(part.capitalize() for part in name.split(b"-")))
+} | {b"ETag": b"etag", b"X-Request-ID": b"x-request-id", b"WWW-Authenticate": b"www-authenticate"}
 IDLE_SECONDS = 4.0  # below the 5 s keep-alive of uvicorn/granian/gunicorn, so a pooled connection is rarely stale
 PROBE_INTERVAL = 0.25  # seconds between health probes while a circuit is open (jittered ±50%)
 
@@ -177,9 +208,11 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.head_done:
             return  # a trailer field of a chunked response: never a header (issue 9, class 3)
-        name = name.lower()
-        self.headers.append((name, value))
-        if name in FRAMING:
+        lowered = _LOWERED.get(name)  # the usual spellings without a `lower()` each (and with their hash cached)
+        if lowered is None:
+            lowered = name.lower()
+        self.headers.append((lowered, value))
+        if lowered in FRAMING:
             self.framed = True
 
     def on_headers_complete(self) -> None:
@@ -366,7 +399,11 @@ def request_head(
             continue
         if name == b"host":
             has_host = True
-        head += (name, b": ", value, b"\r\n")
+        # four appends, not `head += (...)`: no tuple to build and free per field (compiled, about half the cost)
+        head.append(name)
+        head.append(b": ")
+        head.append(value)
+        head.append(b"\r\n")
     if not has_host:
         head += (b"host: ", netloc, b"\r\n")
     if chunked:

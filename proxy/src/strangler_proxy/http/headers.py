@@ -7,11 +7,12 @@ the data plane's `forwarding.py`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Final
 
 Headers = list[tuple[bytes, bytes]]
 
-HOP_BY_HOP = frozenset(
+# Final: the compiled hot path (mypyc) reads these from C statics, not the module's dict, on every use.
+HOP_BY_HOP: Final = frozenset(
     {
         b"connection",
         b"keep-alive",
@@ -26,20 +27,36 @@ HOP_BY_HOP = frozenset(
 )
 # What a `Connection` header may not remove: the framing is decided by whoever sends the message, and a request
 # without its Host would reach the upstream as another site's.
-NOT_NOMINABLE = frozenset({b"content-length", b"transfer-encoding", b"host"})
-FRAMING = frozenset({b"content-length", b"transfer-encoding"})
-_NO_TOKENS: frozenset[bytes] = frozenset()
+NOT_NOMINABLE: Final = frozenset({b"content-length", b"transfer-encoding", b"host"})
+FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
+_NO_TOKENS: Final[frozenset[bytes]] = frozenset()
+# The tokens of the `Connection` values nearly every message carries, as `connection_tokens` would compute them.
+_COMMON_TOKENS: Final = {
+    value: frozenset({value.lower()})
+    for value in (b"keep-alive", b"Keep-Alive", b"close", b"Close", b"upgrade", b"Upgrade", b"te", b"TE")
+}
 
 
-def connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
+def connection_tokens(headers: Headers) -> frozenset[bytes]:
     """The header names `Connection` headers nominate for removal, less those that may not be removed."""
-    tokens: list[bytes] = []
+    tokens: list[bytes] | None = None
+    common: frozenset[bytes] | None = None
     for name, value in headers:
-        if name == b"connection":
-            for token in value.lower().split(b","):
-                token = token.strip()
-                if token and token not in NOT_NOMINABLE:
-                    tokens.append(token)
+        if name != b"connection":
+            continue
+        if tokens is None and common is None:
+            common = _COMMON_TOKENS.get(value)  # a single well-known token: no split, no new set
+            if common is not None:
+                continue
+        if tokens is None:
+            tokens = [] if common is None else list(common)
+            common = None
+        for token in value.lower().split(b","):
+            token = token.strip()
+            if token and token not in NOT_NOMINABLE:
+                tokens.append(token)
+    if common is not None:
+        return common
     return frozenset(tokens) if tokens else _NO_TOKENS
 
 

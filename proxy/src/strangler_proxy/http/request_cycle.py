@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import asyncio
 from http import HTTPStatus
-from typing import Protocol
+from typing import Final, Protocol
 
 from strangler_proxy.errors import ClientDisconnected, error_body
 from strangler_proxy.http.asgi import Message, Scope
 from strangler_proxy.http.headers import Headers
 from strangler_proxy.http.limits import ServerLimits
 
-REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
-_NO_BODY_STATUSES = frozenset({204, 304})
+REASONS: Final = {s.value: s.phrase.encode() for s in HTTPStatus}
+_STATUS_LINES: Final = {status: b"HTTP/1.1 %d %b\r\n" % (status, reason) for status, reason in REASONS.items()}
+_NO_BODY_STATUSES: Final = frozenset({204, 304})
 _TIMED_OUT = object()
 RATE_GRACE = 5.0  # seconds after the app asks for a body (or `body_timeout`, if shorter) before the min rate applies
 
@@ -244,19 +245,27 @@ class RequestCycle:
 
     def _head_bytes(self, body: bytes, more: bool) -> bytes:
         status = self.status
-        lines = [b"HTTP/1.1 %d %b\r\n" % (status, REASONS.get(status, b""))]
+        line = _STATUS_LINES.get(status)
+        lines = [line if line is not None else b"HTTP/1.1 %d \r\n" % status]
         declared: int | None = None
         close = not self.keep_alive
         for name, value in self.head:
-            lname = name.lower()
-            if lname == b"transfer-encoding":
-                continue
-            if lname == b"connection":
-                close = close or value.lower().find(b"close") >= 0
-                continue
-            if lname == b"content-length":
-                declared = int(value)
-            lines += (name, b": ", value, b"\r\n")
+            size = len(name)
+            # only a name of their lengths can be one of the three (in any case): the others need no `lower()`
+            if size == 17 or size == 10 or size == 14:
+                lname = name.lower()
+                if lname == b"transfer-encoding":
+                    continue
+                if lname == b"connection":
+                    close = close or value.lower().find(b"close") >= 0
+                    continue
+                if lname == b"content-length":
+                    declared = int(value)
+            # four appends, not `lines += (...)`: no tuple to build and free per field
+            lines.append(name)
+            lines.append(b": ")
+            lines.append(value)
+            lines.append(b"\r\n")
         if self.is_head or status in _NO_BODY_STATUSES or status < 200:
             self.length = None
         elif declared is not None:

@@ -226,6 +226,18 @@ def test_a_number_of_seconds_that_is_not_finite_exits_1_naming_the_option(
     assert f"Invalid value for '{option}'" in err and value in err
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "fast"])
+def test_a_throttle_that_is_not_a_finite_rate_exits_1_naming_it_and_copies_nothing(
+    sqlite_pair: tuple[str, str], spec_path: Path, value: str
+) -> None:
+    source, target = sqlite_pair
+    before = snapshot(source), snapshot(target)
+    code, _, err = run("backfill", str(spec_path), "--source", source, "--target", target, f"--throttle={value}")
+    assert code == 1
+    assert "Invalid value for '--throttle'" in err and value in err
+    assert (snapshot(source), snapshot(target)) == before
+
+
 def test_status_reports_pending_changes_and_the_age_of_the_oldest_as_lag(
     sqlite_pair: tuple[str, str], spec_path: Path
 ) -> None:

@@ -36,16 +36,27 @@ class DataGroup(click.Group):
             raise
 
 
-class Seconds(click.FloatRange):
-    """A number of seconds within the range; never nan or inf, which every comparison with a bound lets through."""
+class Finite(click.FloatRange):
+    """A number within the range; never nan or inf, which every comparison with a bound lets through."""
 
-    name = "seconds"
+    name = "number"
+    what = "a number"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        seconds = super().convert(value, param, ctx)
-        if not math.isfinite(seconds):
-            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
-        return seconds
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not {self.what}.", param, ctx)
+        return number
+
+
+class Seconds(Finite):
+    name = "seconds"
+    what = "a number of seconds"
+
+
+class RowsPerSecond(Finite):
+    name = "rows/s"
+    what = "a number of rows per second"
 
 
 def spec_options[F: Callable[..., Any]](func: F) -> F:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from strangler_proxy.cli import exit_codes
 
-from strangler_playbook.cli.options import DataCommand, Seconds, load, spec_options
+from strangler_playbook.cli.options import DataCommand, RowsPerSecond, Seconds, load, spec_options
 from strangler_playbook.cli.output import console, print_json, run_command, step_echo
 from strangler_playbook.errors import ConnectError, InvalidInput
 
@@ -59,9 +59,7 @@ def plan(spec_path: str, source_url: str | None, target_url: str | None, reverse
 @click.command(cls=DataCommand)
 @spec_options
 @click.option("--chunk-rows", type=click.IntRange(min=1), help="Rows per chunk (default 50k with COPY, 2k otherwise).")
-@click.option(
-    "--throttle", type=click.FloatRange(min=0), default=0, metavar="ROWS/S", help="Cap the copy rate (0: none)."
-)
+@click.option("--throttle", type=RowsPerSecond(min=0), default=0, metavar="ROWS/S", help="Cap the copy rate (0: none).")
 @click.option("--no-copy", is_flag=True, help="Use batched upserts even between two PostgreSQL databases.")
 @click.option("--allow-nonempty", is_flag=True, help="Upsert over target tables that already hold rows.")
 @click.option(

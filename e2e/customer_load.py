@@ -5,7 +5,6 @@ acknowledged accumulates). A walk subclasses `CustomerLoad` with what one custom
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Self
@@ -13,6 +12,7 @@ from typing import Any, Self
 import httpx
 
 from parity import PUBLIC_HOST
+from waiting import wait_for
 
 PATIENCE = 30.0  # seconds `wait_for_more` waits for the customers' requests on a loaded machine
 
@@ -64,10 +64,9 @@ class CustomerLoad:
 
     def wait_for_more(self, count: int) -> None:
         """Until the customers have made `count` more requests (polled, at most PATIENCE seconds)."""
-        deadline, started = time.monotonic() + PATIENCE, self.requests
-        while self.requests < started + count:
-            assert time.monotonic() < deadline and not self.failures, self.failures
-            time.sleep(0.02)
+        target = self.requests + count
+        wait_for(lambda: self.requests >= target or bool(self.failures), f"{count} more requests", PATIENCE)
+        assert not self.failures, self.failures
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()

@@ -26,6 +26,7 @@ import data_cli
 from databases import sql
 from parity import PUBLIC_HOST
 from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
+from waiting import wait_for
 
 PRODUCTS = "/api/catalog/products/"
 PATIENCE = 30.0  # seconds a test waits for the writers on a loaded machine
@@ -127,20 +128,13 @@ class Writer:
     def wait_for_more(self, count: int) -> None:
         """Until `count` more writes have been answered (any failure fails at once)."""
         target = self.requests + count
-        _wait_for(lambda: self.requests >= target or bool(self.failures), f"{count} more writes")
+        wait_for(lambda: self.requests >= target or bool(self.failures), f"{count} more writes", PATIENCE)
         assert not self.failures, self.failures
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()
         for worker in self.workers:
             worker.join(30)
-
-
-def _wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {PATIENCE:g}s for {what}"
-        time.sleep(0.02)
 
 
 def _writer(stack, proxy: Proxy, tag: str) -> Writer:
@@ -364,7 +358,11 @@ def test_a_cutover_killed_after_its_commit_finishes_when_run_again(stack, gated_
     with _writer(stack, gated_proxy, f"K{stack.engine[:2]}") as writer:
         killed = data_command("cutover", stack, gated_proxy, "--kill-after", "committed", "--lease", "20")
         assert killed.returncode == -9, killed.stdout + killed.stderr
-        _wait_for(lambda: _held_writes(gated_proxy) >= writer.threads, "every writer held behind the dead run's hold")
+        wait_for(
+            lambda: _held_writes(gated_proxy) >= writer.threads,
+            "every writer held behind the dead run's hold",
+            PATIENCE,
+        )
         rerun = data_command("cutover", stack, gated_proxy)
         writer.wait_for_more(WRITES_AFTER)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr

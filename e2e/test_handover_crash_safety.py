@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from data_cli import data_command, follower
 from data_move import SPEC, align_sequences
 from parity import PUBLIC_HOST
 from proxy_stack import ADMIN_TOKEN, Proxy, proxy_in_front
+from waiting import wait_for
 
 # Seconds: a dead run's hold lapses within it (its journal lease is known dead at once: same host). Small, so the
 # "late" cases are quick; not so small that a renewal (every third of it) is late on a loaded machine.
@@ -163,15 +164,8 @@ class Writers:
 
     def wait_for_more(self, count: int) -> None:
         target = self.acknowledged + count
-        wait_for(lambda: self.acknowledged >= target or bool(self.failures), 30, "writes acknowledged")
+        wait_for(lambda: self.acknowledged >= target or bool(self.failures), "writes acknowledged", 30)
         assert not self.failures, self.failures
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout:g}s for {what}"
-        time.sleep(0.02)
 
 
 @dataclass
@@ -293,8 +287,8 @@ def test_a_handover_killed_at_a_step_loses_no_acknowledged_write(crash: Crash, o
         assert killed.returncode == -9, killed.stdout + killed.stderr
         if wait == "late":
             # Nothing runs the handover now: the dead run's hold lapses, the follower resumes, writes go on.
-            wait_for(lambda: crash.admin.holds(holder="catalog/")["holds"] == [], 10, "the dead run's hold to lapse")
-            wait_for(lambda: _follower_following(crash), 10, "the follower to resume")
+            wait_for(lambda: crash.admin.holds(holder="catalog/")["holds"] == [], "the dead run's hold to lapse", 10)
+            wait_for(lambda: _follower_following(crash), "the follower to resume", 10)
             writers.wait_for_more(WRITES_BETWEEN)
         rerun = crash.data(op, "--lease", LEASE)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
@@ -308,7 +302,7 @@ def test_a_handover_killed_at_a_step_loses_no_acknowledged_write(crash: Crash, o
     assert crash.admin.holds()["holds"] == []
     journal = crash.service_state("catalog/handover")
     assert journal["op"] is None and journal["owner"] == goal and "holds" not in journal
-    wait_for(lambda: _follower_following(crash), 10, "the follower to follow")
-    wait_for(lambda: _caught_up(crash), 20, "the follower to catch up")
+    wait_for(lambda: _follower_following(crash), "the follower to follow", 10)
+    wait_for(lambda: _caught_up(crash), "the follower to catch up", 20)
     _verify_both_ways(crash)
     _every_acknowledged_write_on_both_sides(crash)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+
+from waiting import wait_for
 
 # The first test also pays for the stack (two databases migrated, a shop seeded, two servers): on a loaded machine
 # that alone can take most of the suite's default 180 s.
@@ -21,13 +21,6 @@ pytestmark = pytest.mark.timeout(360)
 ORDERS = "/api/orders/"
 HOLDS = "/internal/inventory/order-holds/"
 BUYERS = 16
-
-
-def wait_for(condition: Callable[[], object], what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {seconds:.0f} s for {what}"
-        time.sleep(0.02)
 
 
 def order_body(product: int, quantity: int, **extra: object) -> dict[str, object]:
